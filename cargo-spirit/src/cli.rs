@@ -1,0 +1,77 @@
+//! The command line: global flags and the list of commands.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use spirit_build::{ColorChoice, Shell, Verbosity};
+
+use crate::commands;
+
+const AFTER_HELP: &str = "\
+Examples:
+  cargo spirit new hello      Create a spirit crate in ./hello
+  cargo spirit build          Compile, validate and strip the spirit here
+  cargo spirit run            Build it if needed and run it in the sandbox
+
+See 'cargo spirit help <command>' for more on a command.";
+
+/// Build, check and run spirits: sandboxed WebAssembly plugins written in Rust.
+#[derive(Debug, Parser)]
+#[command(
+    name = "cargo-spirit",
+    bin_name = "cargo spirit",
+    version,
+    after_help = AFTER_HELP,
+    propagate_version = true,
+    arg_required_else_help = true
+)]
+pub(crate) struct Cli {
+    #[command(flatten)]
+    pub(crate) global: GlobalArgs,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// Flags every command takes.
+#[derive(Debug, Args)]
+pub(crate) struct GlobalArgs {
+    /// Use verbose output
+    #[arg(short, long, global = true)]
+    verbose: bool,
+    /// Do not print status messages
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    quiet: bool,
+    /// Coloring
+    #[arg(long, global = true, value_name = "WHEN", default_value = "auto")]
+    color: Color,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+impl GlobalArgs {
+    pub(crate) fn shell(&self) -> Shell {
+        let verbosity = if self.quiet {
+            Verbosity::Quiet
+        } else if self.verbose {
+            Verbosity::Verbose
+        } else {
+            Verbosity::Normal
+        };
+        let color = match self.color {
+            Color::Auto => ColorChoice::Auto,
+            Color::Always => ColorChoice::Always,
+            Color::Never => ColorChoice::Never,
+        };
+        Shell::new(verbosity, color)
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    New(commands::new::NewArgs),
+    Build(commands::build::BuildArgs),
+    Run(commands::run::RunArgs),
+}

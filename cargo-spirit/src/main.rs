@@ -1,0 +1,47 @@
+//! `cargo spirit`: build, sign, package and run spirits.
+//!
+//! Cargo runs `cargo-spirit spirit ARGS…` for `cargo spirit ARGS…`; the
+//! binary also works as `cargo-spirit ARGS…`. Every command is a thin file in
+//! `commands/` that parses its flags and calls one `spirit_build` operation.
+
+mod cli;
+mod commands;
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse_from(args());
+    let shell = cli.global.shell();
+    match commands::execute(cli.command, &shell) {
+        Ok(code) => code,
+        Err(error) => {
+            let code = match error.downcast_ref::<spirit_build::Error>() {
+                Some(e) => e.exit_code(),
+                None => 1,
+            };
+            // Cargo has already printed why a compile failed.
+            let already_reported = matches!(
+                error.downcast_ref::<spirit_build::Error>(),
+                Some(spirit_build::Error::Compile(
+                    spirit_build::compile::CompileError::Failed { .. }
+                ))
+            );
+            if !already_reported || shell.verbosity() != spirit_build::Verbosity::Quiet {
+                shell.error(format_args!("{error:#}"));
+            }
+            ExitCode::from(u8::try_from(code.clamp(1, 255)).unwrap_or(1))
+        }
+    }
+}
+
+/// The arguments without the `spirit` that cargo inserts.
+fn args() -> Vec<OsString> {
+    let mut args: Vec<OsString> = std::env::args_os().collect();
+    if args.get(1).is_some_and(|a| a == "spirit") {
+        args.remove(1);
+    }
+    args
+}

@@ -1,0 +1,194 @@
+//! Compiling spirits: running cargo for `wasm32-unknown-unknown` and taking
+//! the `.wasm` paths from its JSON artifact messages.
+//!
+//! Cargo's own status lines and diagnostics reach the user exactly as cargo
+//! prints them (`--message-format json-render-diagnostics` renders them on
+//! its standard error, which we leave attached to ours).
+
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use cargo_metadata::Message;
+
+use crate::project::SpiritPackage;
+use crate::toolchain::{self, WASM_TARGET};
+use crate::{ColorChoice, Shell};
+
+/// How to invoke cargo.
+#[derive(Clone, Debug, Default)]
+pub struct CompileOptions {
+    /// The cargo profile (`dev` when `None`).
+    pub profile: Option<String>,
+    /// `--target-dir`.
+    pub target_dir: Option<PathBuf>,
+}
+
+impl CompileOptions {
+    /// The profile name cargo uses.
+    pub fn profile_name(&self) -> &str {
+        self.profile.as_deref().unwrap_or("dev")
+    }
+
+    /// The directory cargo names after the profile (`dev` builds go to `debug`).
+    pub fn profile_dir(&self) -> &str {
+        match self.profile_name() {
+            "dev" | "test" => "debug",
+            "release" | "bench" => "release",
+            other => other,
+        }
+    }
+}
+
+/// A `.wasm` file cargo produced for a spirit.
+#[derive(Clone, Debug)]
+pub struct WasmArtifact {
+    /// The spirit (package) name.
+    pub package: String,
+    /// The file cargo wrote.
+    pub path: PathBuf,
+    /// Whether cargo reported it fresh (nothing was recompiled).
+    pub fresh: bool,
+}
+
+/// Why compiling failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CompileError {
+    /// The toolchain cannot build for wasm.
+    #[error(transparent)]
+    Toolchain(#[from] toolchain::ToolchainError),
+    /// Cargo could not be started.
+    #[error("could not run cargo: {0}")]
+    Spawn(std::io::Error),
+    /// Cargo failed; it has already printed why.
+    #[error("could not compile {packages}")]
+    Failed {
+        /// The packages being built.
+        packages: String,
+        /// Cargo's exit code.
+        code: Option<i32>,
+    },
+    /// Cargo succeeded but did not report a `.wasm` for a spirit.
+    #[error(
+        "cargo did not produce a `.wasm` file for `{0}`\n\
+             help: make sure its `[lib]` has `crate-type = [\"cdylib\"]`"
+    )]
+    NoArtifact(String),
+}
+
+impl CompileError {
+    /// The exit code cargo failed with, to pass on.
+    pub fn exit_code(&self) -> Option<i32> {
+        match self {
+            CompileError::Failed { code, .. } => *code,
+            _ => None,
+        }
+    }
+}
+
+/// Compiles `spirits` (all in the workspace of `workspace_root`) with one
+/// cargo invocation and returns their `.wasm` files, in the same order.
+///
+/// # Errors
+///
+/// Fails when the wasm target cannot be installed, when cargo fails (its
+/// diagnostics are already on the user's terminal), or when cargo reports
+/// no `.wasm` for a spirit.
+pub fn compile(
+    shell: &Shell,
+    workspace_root: &Path,
+    spirits: &[SpiritPackage],
+    options: &CompileOptions,
+) -> Result<Vec<WasmArtifact>, CompileError> {
+    toolchain::ensure_wasm_target(shell, workspace_root)?;
+    let mut cmd = Command::new(toolchain::cargo());
+    cmd.arg("build")
+        .arg("--lib")
+        .args(["--target", WASM_TARGET])
+        .args(["--message-format", "json-render-diagnostics"])
+        .args(["--profile", options.profile_name()])
+        .current_dir(workspace_root)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    if let Some(first) = spirits.first() {
+        cmd.arg("--manifest-path").arg(&first.manifest_path);
+    }
+    for spirit in spirits {
+        cmd.args(["--package", &format!("{}@{}", spirit.name, spirit.version)]);
+    }
+    if let Some(dir) = &options.target_dir {
+        cmd.arg("--target-dir").arg(dir);
+    }
+    match shell.color_choice() {
+        ColorChoice::Auto if shell.err_is_terminal() => {
+            cmd.args(["--color", "always"]);
+        }
+        ColorChoice::Auto => {}
+        choice => {
+            cmd.args(["--color", choice.as_str()]);
+        }
+    }
+    if shell.verbosity() == crate::Verbosity::Quiet {
+        cmd.arg("--quiet");
+    }
+    shell.verbose(|s| s.status("Running", format_args!("`{}`", display_command(&cmd))));
+
+    let mut child = cmd.spawn().map_err(CompileError::Spawn)?;
+    let stdout = child.stdout.take().ok_or_else(|| {
+        CompileError::Spawn(std::io::Error::other(
+            "cargo's standard output was not captured",
+        ))
+    })?;
+    let mut artifacts = Vec::new();
+    for message in Message::parse_stream(BufReader::new(stdout)) {
+        let Ok(Message::CompilerArtifact(artifact)) = message else {
+            continue;
+        };
+        let Some(spirit) = spirits
+            .iter()
+            .find(|s| s.manifest_path.as_path() == artifact.manifest_path.as_std_path())
+        else {
+            continue;
+        };
+        if let Some(wasm) = artifact
+            .filenames
+            .iter()
+            .find(|f| f.extension() == Some("wasm"))
+        {
+            artifacts.push(WasmArtifact {
+                package: spirit.name.clone(),
+                path: wasm.clone().into_std_path_buf(),
+                fresh: artifact.fresh,
+            });
+        }
+    }
+    let status = child.wait().map_err(CompileError::Spawn)?;
+    if !status.success() {
+        return Err(CompileError::Failed {
+            packages: spirits
+                .iter()
+                .map(|s| format!("`{}`", s.name))
+                .collect::<Vec<_>>()
+                .join(", "),
+            code: status.code(),
+        });
+    }
+    spirits
+        .iter()
+        .map(|spirit| {
+            artifacts
+                .iter()
+                .find(|a| a.package == spirit.name)
+                .cloned()
+                .ok_or_else(|| CompileError::NoArtifact(spirit.name.clone()))
+        })
+        .collect()
+}
+
+fn display_command(cmd: &Command) -> String {
+    std::iter::once(cmd.get_program())
+        .chain(cmd.get_args())
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join(" ")
+}

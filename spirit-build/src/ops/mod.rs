@@ -1,0 +1,11 @@
+//! The operations behind the commands, one per command. Each takes a
+//! [`Shell`](crate::Shell) and an options struct, strings the pipeline's
+//! steps together and returns what it produced.
+
+mod build;
+mod new;
+mod run;
+
+pub use build::{BuildOptions, BuiltSpirit, build};
+pub use new::{NewOptions, new_spirit};
+pub use run::{RunOptions, RunTarget, run};

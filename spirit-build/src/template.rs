@@ -1,0 +1,241 @@
+//! The templates `cargo spirit new` writes, embedded in the binary so an
+//! installed cargo-spirit needs no source tree.
+//!
+//! Each template lives in `templates/<name>/` at the repository root; files
+//! ending in `.in` have `{{name}}` and `{{sdk}}` replaced, and `gitignore`
+//! becomes `.gitignore` (cargo would not package a dotfile template).
+
+use std::path::{Path, PathBuf};
+
+/// A template for a new spirit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Template {
+    /// Its name, as given to `--template`.
+    pub name: &'static str,
+    /// One line on what it shows.
+    pub description: &'static str,
+    files: &'static [(&'static str, &'static str)],
+}
+
+macro_rules! template_files {
+    ($dir:literal: $($file:literal),* $(,)?) => {
+        &[$(($file, include_str!(concat!("../../templates/", $dir, "/", $file)))),*]
+    };
+}
+
+/// Every template, the default first.
+pub const TEMPLATES: &[Template] = &[Template {
+    name: "hello",
+    description: "logs a greeting (capability actuator_log)",
+    files: template_files!("hello": "Cargo.toml.in", "src/lib.rs", "gitignore"),
+}];
+
+/// The template called `name`, if there is one.
+pub fn find(name: &str) -> Option<&'static Template> {
+    TEMPLATES.iter().find(|t| t.name == name)
+}
+
+/// Where a new spirit's `spirit-sdk` dependency comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SdkSource {
+    /// A path dependency on a local checkout of the SDK.
+    Path(PathBuf),
+    /// A version requirement on crates.io.
+    Version(String),
+}
+
+impl SdkSource {
+    /// `$SPIRIT_SDK_PATH`; else the SDK in the source tree this binary was
+    /// built from, when it is still there; else this version on crates.io.
+    pub fn detect() -> SdkSource {
+        if let Some(path) = std::env::var_os("SPIRIT_SDK_PATH") {
+            return SdkSource::Path(PathBuf::from(path));
+        }
+        let built_from = Path::new(env!("CARGO_MANIFEST_DIR")).join("../spirit-sdk");
+        if built_from.join("Cargo.toml").is_file() {
+            let path = built_from.canonicalize().unwrap_or(built_from);
+            return SdkSource::Path(path);
+        }
+        SdkSource::Version(crate::VERSION.to_owned())
+    }
+
+    /// The dependency as an inline TOML value.
+    fn to_toml(&self) -> String {
+        match self {
+            SdkSource::Path(path) => {
+                let path = toml_edit::Value::from(path.to_string_lossy().as_ref());
+                format!("{{ path = {path} }}")
+            }
+            SdkSource::Version(v) => toml_edit::Value::from(v.as_str()).to_string(),
+        }
+    }
+}
+
+/// Why a spirit could not be created.
+#[derive(Debug, thiserror::Error)]
+pub enum TemplateError {
+    /// The name is not a valid package name.
+    #[error(
+        "invalid spirit name `{name}`: {reason}\nhelp: use letters, digits, `-` and `_`, starting with a letter, such as `hello-spirit`"
+    )]
+    InvalidName {
+        /// The name given.
+        name: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The destination exists.
+    #[error("destination `{}` already exists\nhelp: choose another name or `--path`; cargo-spirit never overwrites files", .0.display())]
+    Exists(PathBuf),
+    /// No template by that name.
+    #[error("unknown template `{0}`\nhelp: {help}", help = template_help(.0))]
+    UnknownTemplate(String),
+    /// Writing failed.
+    #[error(transparent)]
+    Fs(#[from] crate::fs::FsError),
+}
+
+fn template_help(name: &str) -> String {
+    let names: Vec<&str> = TEMPLATES.iter().map(|t| t.name).collect();
+    crate::project::did_you_mean(name, &names)
+}
+
+/// Checks a spirit name: a valid cargo package name that is also safe as a
+/// file name in the registry.
+///
+/// ```
+/// use spirit_build::template::validate_name;
+/// assert!(validate_name("hello-spirit").is_ok());
+/// assert!(validate_name("1st").is_err());
+/// assert!(validate_name("../evil").is_err());
+/// assert!(validate_name("fn").is_err());
+/// ```
+///
+/// # Errors
+///
+/// Says what is wrong with the name.
+pub fn validate_name(name: &str) -> Result<(), TemplateError> {
+    let invalid = |reason: String| {
+        Err(TemplateError::InvalidName {
+            name: name.to_owned(),
+            reason,
+        })
+    };
+    let Some(first) = name.chars().next() else {
+        return invalid("it is empty".to_owned());
+    };
+    if !first.is_ascii_alphabetic() {
+        return invalid(format!("it starts with `{first}`, not a letter"));
+    }
+    if let Some(c) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_'))
+    {
+        return invalid(format!("`{c}` is not allowed in a name"));
+    }
+    if name.len() > 64 {
+        return invalid("it is longer than 64 characters".to_owned());
+    }
+    const RESERVED: &[&str] = &[
+        "as",
+        "async",
+        "await",
+        "break",
+        "const",
+        "continue",
+        "crate",
+        "dyn",
+        "else",
+        "enum",
+        "extern",
+        "false",
+        "fn",
+        "for",
+        "if",
+        "impl",
+        "in",
+        "let",
+        "loop",
+        "match",
+        "mod",
+        "move",
+        "mut",
+        "pub",
+        "ref",
+        "return",
+        "self",
+        "static",
+        "struct",
+        "super",
+        "trait",
+        "true",
+        "type",
+        "unsafe",
+        "use",
+        "where",
+        "while",
+        "abstract",
+        "become",
+        "box",
+        "do",
+        "final",
+        "gen",
+        "macro",
+        "override",
+        "priv",
+        "try",
+        "typeof",
+        "unsized",
+        "virtual",
+        "yield",
+        "core",
+        "std",
+        "alloc",
+        "proc_macro",
+        "test",
+        "spirit_sdk",
+        "spirit-sdk",
+    ];
+    if RESERVED.contains(&name) {
+        return invalid("it is a Rust keyword or the name of a crate every spirit uses".to_owned());
+    }
+    Ok(())
+}
+
+/// Writes `template` as a new crate named `name` in `dir`, which must not
+/// exist yet. Returns the files written.
+///
+/// # Errors
+///
+/// Fails when `dir` exists or a file cannot be written.
+pub fn write(
+    template: &Template,
+    name: &str,
+    dir: &Path,
+    sdk: &SdkSource,
+) -> Result<Vec<PathBuf>, TemplateError> {
+    if dir.exists() {
+        return Err(TemplateError::Exists(dir.to_owned()));
+    }
+    let sdk = sdk.to_toml();
+    let mut written = Vec::new();
+    for (file, contents) in template.files {
+        let (file, contents) = match file.strip_suffix(".in") {
+            Some(stem) => (stem, contents.replace("{{sdk}}", &sdk)),
+            None => (*file, contents.to_string()),
+        };
+        let contents = contents.replace("{{name}}", name);
+        let file = if file == "gitignore" {
+            ".gitignore"
+        } else {
+            file
+        };
+        let path = dir.join(file);
+        if let Some(parent) = path.parent() {
+            crate::fs::create_dir_all(parent)?;
+        }
+        crate::fs::write_atomic(&path, contents.as_bytes())?;
+        written.push(path);
+    }
+    Ok(written)
+}

@@ -1,0 +1,524 @@
+//! Validating a spirit's module with `wasmparser` before it leaves the
+//! build or enters the sandbox: well-formed, only the features the sandbox
+//! enables, only host-ABI imports with their exact signatures and declared
+//! capabilities, and the `memory` and entry exports.
+//!
+//! Every problem is reported, not only the first, so one build shows the
+//! author everything to fix.
+
+use std::fmt;
+
+use spirit_sdk::abi::{self, Capability, HostFunction};
+use wasmparser::types::{EntityType, Types};
+use wasmparser::{FuncType, Validator, WasmFeatures};
+
+/// The WebAssembly features the sandbox enables: WebAssembly 2.0 (what
+/// current rustc emits by default: bulk memory, reference types, sign
+/// extension, non-trapping float-to-int, multi-value, SIMD) plus extended
+/// constant expressions and tail calls. Threads, shared memory, memory64,
+/// GC types (`externref`; `funcref` stays) and exceptions are refused: the
+/// engine is built without a garbage collector.
+pub const SANDBOX_FEATURES: WasmFeatures = WasmFeatures::WASM2
+    .union(WasmFeatures::EXTENDED_CONST)
+    .union(WasmFeatures::TAIL_CALL)
+    .difference(WasmFeatures::GC_TYPES);
+
+/// The import module wasm-bindgen's placeholder imports come from.
+const WASM_BINDGEN_MODULE: &str = "__wbindgen_placeholder__";
+
+/// What the validator checks a module against.
+#[derive(Clone, Debug)]
+pub struct Expectations<'a> {
+    /// The capabilities the spirit declares (or the policy grants).
+    pub capabilities: &'a [Capability],
+    /// The entry export's name.
+    pub entry: &'a str,
+}
+
+/// One thing wrong with a module, in words.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    /// What is wrong.
+    pub message: String,
+    /// How to fix it, when there is something to say.
+    pub help: Option<String>,
+}
+
+impl Problem {
+    fn new(message: impl Into<String>) -> Problem {
+        Problem {
+            message: message.into(),
+            help: None,
+        }
+    }
+
+    fn help(mut self, help: impl Into<String>) -> Problem {
+        self.help = Some(help.into());
+        self
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)?;
+        if let Some(help) = &self.help {
+            write!(f, "\nhelp: {help}")?;
+        }
+        Ok(())
+    }
+}
+
+/// An import the module makes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Import {
+    /// The import module.
+    pub module: String,
+    /// The import name.
+    pub name: String,
+    /// The host function it names, when it is one with the right signature.
+    pub host_function: Option<&'static HostFunction>,
+}
+
+/// The result of validating a module.
+#[derive(Clone, Debug, Default)]
+pub struct Report {
+    /// Problems that make the module unusable.
+    pub errors: Vec<Problem>,
+    /// Problems worth knowing about (a capability declared but never used).
+    pub warnings: Vec<Problem>,
+    /// The module's imports, in order.
+    pub imports: Vec<Import>,
+    /// The capabilities the module's imports actually need, sorted.
+    pub used_capabilities: Vec<Capability>,
+}
+
+impl Report {
+    /// Whether the module passed.
+    pub fn is_ok(&self) -> bool {
+        self.errors.is_empty()
+    }
+}
+
+/// The module failed validation; every problem is listed.
+#[derive(Debug, thiserror::Error)]
+pub struct ValidationError {
+    /// The spirit or file that was checked.
+    pub subject: String,
+    /// Everything wrong with it.
+    pub errors: Vec<Problem>,
+}
+
+impl fmt::Display for ValidationError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.errors.len();
+        write!(
+            f,
+            "{} failed validation ({n} problem{})",
+            self.subject,
+            if n == 1 { "" } else { "s" }
+        )?;
+        for problem in &self.errors {
+            write!(f, "\n\n{problem}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Validates `wasm` against the host ABI and `expected`.
+///
+/// ```
+/// use spirit_build::validate::{validate, Expectations};
+/// use spirit_sdk::abi::Capability;
+///
+/// let wasm = wat::parse_str(r#"(module
+///     (import "vudo" "host_time_now" (func (result i64)))
+///     (memory (export "memory") 1)
+///     (func (export "run") (result i32) i32.const 0))"#).unwrap();
+/// let report = validate(&wasm, &Expectations { capabilities: &[], entry: "run" });
+/// assert_eq!(report.errors.len(), 1);
+/// assert!(report.errors[0].message.contains("needs the capability `sensor_time`"));
+///
+/// let report = validate(&wasm, &Expectations { capabilities: &[Capability::SensorTime], entry: "run" });
+/// assert!(report.is_ok());
+/// ```
+pub fn validate(wasm: &[u8], expected: &Expectations<'_>) -> Report {
+    let mut report = Report::default();
+    let types = match Validator::new_with_features(SANDBOX_FEATURES).validate_all(wasm) {
+        Ok(types) => types,
+        Err(e) => {
+            report.errors.push(invalid_module(wasm, &e));
+            return report;
+        }
+    };
+    check_imports(&types, expected, &mut report);
+    check_exports(&types, expected, &mut report);
+    report
+}
+
+fn invalid_module(wasm: &[u8], e: &wasmparser::BinaryReaderError) -> Problem {
+    // A module the sandbox's feature set rejects may still be valid with
+    // every feature on: say which case it is.
+    let all = WasmFeatures::all();
+    if Validator::new_with_features(all).validate_all(wasm).is_ok() {
+        return Problem::new(format!(
+            "the module uses a WebAssembly feature the sandbox does not enable: {} (at byte offset {:#x})",
+            e.message(),
+            e.offset()
+        ))
+        .help(
+            "spirits may use WebAssembly 2.0 (bulk memory, reference types, sign extension, \
+             multi-value, SIMD), extended constants and tail calls; threads, shared memory, \
+             memory64, GC types such as externref, and exceptions are refused",
+        );
+    }
+    Problem::new(format!(
+        "not a valid WebAssembly module: {} (at byte offset {:#x})",
+        e.message(),
+        e.offset()
+    ))
+    .help("check that the file is a `.wasm` module built for wasm32-unknown-unknown")
+}
+
+fn func_type(types: &Types, ty: EntityType) -> Option<&FuncType> {
+    match ty {
+        EntityType::Func(id) | EntityType::FuncExact(id) => match &types[id].composite_type.inner {
+            wasmparser::CompositeInnerType::Func(f) => Some(f),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn same_signature(ty: &FuncType, f: &HostFunction) -> bool {
+    let matches = |ours: &[abi::ValType], theirs: &[wasmparser::ValType]| {
+        ours.len() == theirs.len()
+            && ours.iter().zip(theirs).all(|(a, b)| {
+                matches!(
+                    (a, b),
+                    (abi::ValType::I32, wasmparser::ValType::I32)
+                        | (abi::ValType::I64, wasmparser::ValType::I64)
+                )
+            })
+    };
+    matches(f.params, ty.params()) && matches(f.results, ty.results())
+}
+
+fn describe(ty: &FuncType) -> String {
+    let list = |v: &[wasmparser::ValType]| {
+        v.iter()
+            .map(|t| t.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match ty.results() {
+        [] => format!("({})", list(ty.params())),
+        [one] => format!("({}) -> {one}", list(ty.params())),
+        many => format!("({}) -> ({})", list(ty.params()), list(many)),
+    }
+}
+
+fn entity_kind(ty: EntityType) -> &'static str {
+    match ty {
+        EntityType::Func(_) | EntityType::FuncExact(_) => "function",
+        EntityType::Table(_) => "table",
+        EntityType::Memory(_) => "memory",
+        EntityType::Global(_) => "global",
+        EntityType::Tag(_) => "tag",
+    }
+}
+
+fn check_imports(types: &Types, expected: &Expectations<'_>, report: &mut Report) {
+    let types_ref = types.as_ref();
+    let Some(imports) = types_ref.core_imports() else {
+        report.errors.push(
+            Problem::new("the file is a component, not a core module")
+                .help("spirits are core WebAssembly modules built for wasm32-unknown-unknown"),
+        );
+        return;
+    };
+    let mut bindgen = false;
+    let mut undeclared: Vec<(String, Capability)> = Vec::new();
+    for (module, name, ty) in imports {
+        let mut import = Import {
+            module: module.to_owned(),
+            name: name.to_owned(),
+            host_function: None,
+        };
+        let qualified = format!("{module}.{name}");
+        if module == WASM_BINDGEN_MODULE {
+            bindgen = true;
+        } else if !matches!(ty, EntityType::Func(_) | EntityType::FuncExact(_)) {
+            report.errors.push(
+                Problem::new(format!(
+                    "imports {} `{qualified}`: spirits may import only host functions",
+                    entity_kind(ty)
+                ))
+                .help("a spirit defines and exports its own memory; tables and globals stay inside the module"),
+            );
+        } else if module != abi::MODULE {
+            report.errors.push(
+                Problem::new(format!(
+                    "imports `{qualified}`, which is not a host function: spirits may import only from the `{}` module",
+                    abi::MODULE
+                ))
+                .help(unknown_import_help(module)),
+            );
+        } else if let Some(f) = abi::host_function(name) {
+            let Some(actual) = func_type(types, ty) else {
+                continue;
+            };
+            if !same_signature(actual, f) {
+                report.errors.push(
+                    Problem::new(format!(
+                        "imports `{qualified}` with the signature {}, but the host defines {}",
+                        describe(actual),
+                        f.signature()
+                    ))
+                    .help("call the host through spirit-sdk, whose declarations come from the host's own definition"),
+                );
+            } else {
+                import.host_function = Some(f);
+                if let Some(cap) = f.capability {
+                    if !report.used_capabilities.contains(&cap) {
+                        report.used_capabilities.push(cap);
+                    }
+                    if !expected.capabilities.contains(&cap) {
+                        undeclared.push((qualified, cap));
+                    }
+                }
+            }
+        } else {
+            let names: Vec<&str> = abi::HOST_FUNCTIONS.iter().map(|f| f.name).collect();
+            report.errors.push(
+                Problem::new(format!(
+                    "imports `{qualified}`, which the host does not define"
+                ))
+                .help(crate::project::did_you_mean(name, &names)),
+            );
+        }
+        report.imports.push(import);
+    }
+    if bindgen {
+        report.errors.push(
+            Problem::new(format!(
+                "the module was built with wasm-bindgen (it imports from `{WASM_BINDGEN_MODULE}`)"
+            ))
+            .help(
+                "wasm-bindgen targets JavaScript hosts; a spirit runs in cargo-spirit's sandbox and calls \
+                 its host through spirit-sdk: remove the wasm-bindgen dependency (and crates that enable it, \
+                 such as getrandom's `js` feature) and use `spirit_sdk` instead",
+            ),
+        );
+    }
+    report.used_capabilities.sort();
+    if !undeclared.is_empty() {
+        let mut all: Vec<Capability> = expected.capabilities.to_vec();
+        all.extend(undeclared.iter().map(|(_, c)| *c));
+        all.sort();
+        all.dedup();
+        let line = format!(
+            "capabilities = [{}]",
+            all.iter()
+                .map(|c| format!("\"{c}\""))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        for (qualified, cap) in &undeclared {
+            report.errors.push(
+                Problem::new(format!(
+                    "imports `{qualified}`, which needs the capability `{cap}`, but the spirit does not declare it"
+                ))
+                .help(format!("declare it in Cargo.toml, under [package.metadata.spirit]:\n    {line}")),
+            );
+        }
+    }
+    for cap in expected.capabilities {
+        if !report.used_capabilities.contains(cap) && has_host_function(*cap) {
+            report.warnings.push(
+                Problem::new(format!("capability `{cap}` is declared but no import uses it"))
+                    .help("remove it from [package.metadata.spirit] capabilities: a spirit should ask only for what it uses"),
+            );
+        }
+    }
+}
+
+fn has_host_function(cap: Capability) -> bool {
+    abi::HOST_FUNCTIONS
+        .iter()
+        .any(|f| f.capability == Some(cap))
+}
+
+fn unknown_import_help(module: &str) -> String {
+    match module {
+        "env" => "an `env` import is usually a function declared in an `extern` block that nothing defines, \
+                  or a C dependency; spirits cannot link against the host's libraries"
+            .to_owned(),
+        m if m.starts_with("wasi") => "the module targets WASI; build spirits for wasm32-unknown-unknown \
+                                       (`cargo spirit build` does) and call the host through spirit-sdk"
+            .to_owned(),
+        _ => "see docs/HOST_ABI.md for the functions the host provides".to_owned(),
+    }
+}
+
+fn check_exports(types: &Types, expected: &Expectations<'_>, report: &mut Report) {
+    let Some(exports) = types.as_ref().core_exports() else {
+        return;
+    };
+    let exports: Vec<(&str, EntityType)> = exports.collect();
+    match exports.iter().find(|(n, _)| *n == abi::MEMORY_EXPORT) {
+        Some((_, EntityType::Memory(_))) => {}
+        Some((_, ty)) => report.errors.push(Problem::new(format!(
+            "the export `memory` is a {}, not a memory",
+            entity_kind(*ty)
+        ))),
+        None => report.errors.push(
+            Problem::new("the module does not export its memory as `memory`")
+                .help("rustc exports it for cdylib crates; check that the crate is a `cdylib`"),
+        ),
+    }
+    match exports.iter().find(|(n, _)| *n == expected.entry) {
+        Some((_, ty)) => match func_type(types, *ty) {
+            Some(f) if f.params().is_empty() && matches!(f.results(), [] | [wasmparser::ValType::I32]) => {}
+            Some(f) => report.errors.push(
+                Problem::new(format!(
+                    "the entry `{}` has the signature {}, but an entry takes no arguments and returns nothing or an i32 status",
+                    expected.entry,
+                    describe(f)
+                ))
+                .help("export it with `#[spirit_sdk::main]`"),
+            ),
+            None => report.errors.push(Problem::new(format!(
+                "the export `{}` is a {}, not a function",
+                expected.entry,
+                entity_kind(*ty)
+            ))),
+        },
+        None => report.errors.push(
+            Problem::new(format!("the module does not export the entry function `{}`", expected.entry)).help(
+                format!(
+                    "put `#[spirit_sdk::main]` on the spirit's entry function{}",
+                    if expected.entry == abi::DEFAULT_ENTRY {
+                        String::new()
+                    } else {
+                        format!(" with `export = \"{}\"`", expected.entry)
+                    }
+                ),
+            ),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(wat: &str, caps: &[Capability]) -> Report {
+        let wasm = wat::parse_str(wat).unwrap();
+        validate(
+            &wasm,
+            &Expectations {
+                capabilities: caps,
+                entry: "run",
+            },
+        )
+    }
+
+    const EXPORTS: &str = r#"(memory (export "memory") 1) (func (export "run"))"#;
+
+    #[test]
+    fn a_minimal_spirit_passes() {
+        let r = check(&format!("(module {EXPORTS})"), &[]);
+        assert!(r.is_ok(), "{:?}", r.errors);
+    }
+
+    #[test]
+    fn reports_every_problem() {
+        let r = check(
+            r#"(module
+                (import "env" "foo" (func))
+                (import "vudo" "host_log" (func (param i32) (result i32)))
+                (import "vudo" "host_nope" (func))
+                (import "vudo" "mem" (memory 1)))"#,
+            &[],
+        );
+        let messages: Vec<&str> = r.errors.iter().map(|p| p.message.as_str()).collect();
+        assert_eq!(
+            messages,
+            [
+                "imports `env.foo`, which is not a host function: spirits may import only from the `vudo` module",
+                "imports `vudo.host_log` with the signature (i32) -> i32, but the host defines (i32, i32, i32) -> i32",
+                "imports `vudo.host_nope`, which the host does not define",
+                "imports memory `vudo.mem`: spirits may import only host functions",
+                "the module does not export its memory as `memory`",
+                "the module does not export the entry function `run`",
+            ]
+        );
+    }
+
+    #[test]
+    fn undeclared_capability_names_the_line_to_add() {
+        let r = check(
+            &format!(
+                r#"(module (import "vudo" "host_storage_write" (func (param i32 i32 i32 i32) (result i32))) {EXPORTS})"#
+            ),
+            &[Capability::ActuatorLog],
+        );
+        assert_eq!(r.errors.len(), 1);
+        assert_eq!(
+            r.errors[0].to_string(),
+            "imports `vudo.host_storage_write`, which needs the capability `storage_write`, but the spirit does not declare it\n\
+             help: declare it in Cargo.toml, under [package.metadata.spirit]:\n    capabilities = [\"actuator_log\", \"storage_write\"]"
+        );
+        assert_eq!(
+            r.warnings[0].message,
+            "capability `actuator_log` is declared but no import uses it"
+        );
+    }
+
+    #[test]
+    fn threads_are_refused_as_a_feature() {
+        let r = check(
+            r#"(module (memory (export "memory") 1 1 shared) (func (export "run")))"#,
+            &[],
+        );
+        assert!(
+            r.errors[0]
+                .message
+                .starts_with("the module uses a WebAssembly feature the sandbox does not enable"),
+            "{:?}",
+            r.errors
+        );
+    }
+
+    #[test]
+    fn garbage_is_not_a_module() {
+        let r = validate(
+            b"\0asm\x01\0\0\0\x01",
+            &Expectations {
+                capabilities: &[],
+                entry: "run",
+            },
+        );
+        assert!(
+            r.errors[0]
+                .message
+                .starts_with("not a valid WebAssembly module")
+        );
+    }
+
+    #[test]
+    fn wasm_bindgen_gets_its_own_message() {
+        let r = check(
+            &format!(
+                r#"(module (import "__wbindgen_placeholder__" "__wbindgen_describe" (func (param i32))) {EXPORTS})"#
+            ),
+            &[],
+        );
+        assert_eq!(r.errors.len(), 1);
+        assert!(
+            r.errors[0]
+                .to_string()
+                .contains("wasm-bindgen targets JavaScript hosts")
+        );
+    }
+}

@@ -1,0 +1,14 @@
+//! End-to-end tests: the real `cargo-spirit` binary on real spirit crates.
+//!
+//! Spirits built here share one cargo target directory (so `spirit-sdk` is
+//! compiled once); each test gives its spirit a unique name.
+
+// Fixtures write their files directly and panic when set-up fails: the
+// atomic-write and no-unwrap rules are for the product, not its tests.
+#![allow(clippy::unwrap_used, clippy::disallowed_methods)]
+
+mod support;
+
+mod build;
+mod new;
+mod run;
