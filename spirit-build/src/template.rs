@@ -24,11 +24,28 @@ macro_rules! template_files {
 }
 
 /// Every template, the default first.
-pub const TEMPLATES: &[Template] = &[Template {
-    name: "hello",
-    description: "logs a greeting (capability actuator_log)",
-    files: template_files!("hello": "Cargo.toml.in", "src/lib.rs", "gitignore"),
-}];
+pub const TEMPLATES: &[Template] = &[
+    Template {
+        name: "hello",
+        description: "logs a greeting (actuator_log)",
+        files: template_files!("hello": "Cargo.toml.in", "src/lib.rs", "gitignore"),
+    },
+    Template {
+        name: "counter",
+        description: "counts its runs in persistent storage (storage_read, storage_write)",
+        files: template_files!("counter": "Cargo.toml.in", "src/lib.rs", "gitignore"),
+    },
+    Template {
+        name: "echo",
+        description: "copies its input to its output (no capabilities)",
+        files: template_files!("echo": "Cargo.toml.in", "src/lib.rs", "gitignore"),
+    },
+    Template {
+        name: "kv",
+        description: "get/set/delete commands from its input on persistent storage (storage_read, storage_write, storage_delete)",
+        files: template_files!("kv": "Cargo.toml.in", "src/lib.rs", "gitignore"),
+    },
+];
 
 /// The template called `name`, if there is one.
 pub fn find(name: &str) -> Option<&'static Template> {

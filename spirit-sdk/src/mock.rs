@@ -1,58 +1,353 @@
 //! The in-memory host that the SDK talks to on non-wasm targets, so a
 //! spirit's logic can be unit-tested with plain `cargo test`.
 //!
-//! Each test thread has its own host; inspect it with the functions here.
+//! Every SDK call works as it does in the sandbox, against this host: a
+//! settable clock, a seeded random generator, storage, input and output,
+//! and a record of every log message. Each test thread has its own host
+//! (the test harness runs each test on its own thread), so tests do not see
+//! each other's state; [`reset`] starts over within one.
 //!
 //! ```
-//! spirit_sdk::log::info("hello");
-//! assert_eq!(spirit_sdk::mock::logs(), ["[INFO] hello"]);
+//! use spirit_sdk::{mock, storage};
+//!
+//! // Arrange: what the host holds before the spirit runs.
+//! mock::set_input(b"set greeting hello");
+//! mock::set_time(1_700_000_000_000);
+//!
+//! // Act: the spirit's own code, here inline.
+//! storage::set("greeting", "hello")?;
+//! spirit_sdk::log::info("stored");
+//!
+//! // Assert: what the spirit left behind.
+//! assert_eq!(mock::stored("greeting").as_deref(), Some(&b"hello"[..]));
+//! assert_eq!(mock::logs(), ["[INFO] stored"]);
+//! # Ok::<(), spirit_sdk::HostError>(())
 //! ```
+//!
+//! Capabilities are all granted, so that a test exercises the spirit's
+//! logic; [`deny`] withholds one to test an error path, as the sandbox does
+//! with `cargo spirit run --deny CAP`.
 
 use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
 use std::string::{String, ToString};
 use std::vec::Vec;
 
-use crate::abi::LogLevel;
+use crate::abi::{self, Capability, LogLevel};
 
 std::thread_local! {
     static HOST: RefCell<MockHost> = RefCell::new(MockHost::default());
 }
 
-#[derive(Default)]
+/// The clock's reading before [`set_time`]: 2023-11-14T22:13:20Z.
+pub const DEFAULT_TIME: u64 = 1_700_000_000_000;
+
+#[derive(Debug)]
 struct MockHost {
+    time: u64,
+    random: u64,
     logs: Vec<(LogLevel, String)>,
+    storage: BTreeMap<Vec<u8>, Vec<u8>>,
+    input: Vec<u8>,
+    output: Vec<u8>,
+    denied: BTreeSet<Capability>,
+    aborted: Option<String>,
 }
 
-/// Every message logged on this thread, formatted as `[LEVEL] message`.
+impl Default for MockHost {
+    fn default() -> MockHost {
+        MockHost {
+            time: DEFAULT_TIME,
+            random: 0,
+            logs: Vec::new(),
+            storage: BTreeMap::new(),
+            input: Vec::new(),
+            output: Vec::new(),
+            denied: BTreeSet::new(),
+            aborted: None,
+        }
+    }
+}
+
+fn with<T>(f: impl FnOnce(&mut MockHost) -> T) -> T {
+    HOST.with(|h| f(&mut h.borrow_mut()))
+}
+
+/// Forgets everything this thread's mock host holds and recorded.
+///
+/// ```
+/// spirit_sdk::log::info("before");
+/// spirit_sdk::mock::reset();
+/// assert!(spirit_sdk::mock::logs().is_empty());
+/// ```
+pub fn reset() {
+    with(|h| *h = MockHost::default());
+}
+
+/// Sets the clock that [`time::now`](crate::time::now) reads, in
+/// milliseconds since the Unix epoch. It stands still until set again.
+///
+/// ```
+/// spirit_sdk::mock::set_time(42);
+/// assert_eq!(spirit_sdk::time::now(), Ok(42));
+/// ```
+pub fn set_time(millis: u64) {
+    with(|h| h.time = millis);
+}
+
+/// Moves the clock forward by `millis`.
+///
+/// ```
+/// spirit_sdk::mock::set_time(1_000);
+/// spirit_sdk::mock::advance_time(500);
+/// assert_eq!(spirit_sdk::time::now(), Ok(1_500));
+/// ```
+pub fn advance_time(millis: u64) {
+    with(|h| h.time = h.time.saturating_add(millis));
+}
+
+/// Seeds the random generator: the same seed gives the same bytes. The
+/// seed is `0` until set.
+///
+/// ```
+/// use spirit_sdk::{mock, random};
+/// mock::seed_random(7);
+/// let first = random::u64()?;
+/// mock::seed_random(7);
+/// assert_eq!(random::u64()?, first);
+/// # Ok::<(), spirit_sdk::HostError>(())
+/// ```
+pub fn seed_random(seed: u64) {
+    with(|h| h.random = seed);
+}
+
+/// Sets the input that [`input`](crate::input) reads.
+///
+/// ```
+/// spirit_sdk::mock::set_input(b"get name");
+/// assert_eq!(spirit_sdk::input::len(), 8);
+/// ```
+pub fn set_input(bytes: impl AsRef<[u8]>) {
+    let bytes = bytes.as_ref().to_vec();
+    with(|h| h.input = bytes);
+}
+
+/// Everything written to the output so far.
+///
+/// ```
+/// spirit_sdk::output::write(b"ok\n")?;
+/// assert_eq!(spirit_sdk::mock::output(), b"ok\n");
+/// # Ok::<(), spirit_sdk::HostError>(())
+/// ```
+pub fn output() -> Vec<u8> {
+    with(|h| h.output.clone())
+}
+
+/// Every message logged so far, formatted as `[LEVEL] message`.
+///
+/// ```
+/// spirit_sdk::log::warn("low on fuel");
+/// assert_eq!(spirit_sdk::mock::logs(), ["[WARN] low on fuel"]);
+/// ```
 pub fn logs() -> Vec<String> {
-    HOST.with(|h| {
-        h.borrow()
-            .logs
+    with(|h| {
+        h.logs
             .iter()
             .map(|(level, m)| std::format!("[{}] {m}", level.as_str()))
             .collect()
     })
 }
 
-/// Forgets everything this thread's mock host recorded.
-pub fn reset() {
-    HOST.with(|h| *h.borrow_mut() = MockHost::default());
+/// Every message logged so far, with its level.
+///
+/// ```
+/// use spirit_sdk::log::LogLevel;
+/// spirit_sdk::log::error("oops");
+/// assert_eq!(spirit_sdk::mock::log_records(), [(LogLevel::Error, "oops".to_string())]);
+/// ```
+pub fn log_records() -> Vec<(LogLevel, String)> {
+    with(|h| h.logs.clone())
 }
 
+/// The value stored under `key`, if any.
+///
+/// ```
+/// spirit_sdk::storage::set("k", "v")?;
+/// assert_eq!(spirit_sdk::mock::stored("k"), Some(b"v".to_vec()));
+/// # Ok::<(), spirit_sdk::HostError>(())
+/// ```
+pub fn stored(key: impl AsRef<[u8]>) -> Option<Vec<u8>> {
+    with(|h| h.storage.get(key.as_ref()).cloned())
+}
+
+/// Every key and value in storage, in key order.
+///
+/// ```
+/// spirit_sdk::storage::set("b", "2")?;
+/// spirit_sdk::storage::set("a", "1")?;
+/// let keys: Vec<_> = spirit_sdk::mock::storage().into_keys().collect();
+/// assert_eq!(keys, [b"a".to_vec(), b"b".to_vec()]);
+/// # Ok::<(), spirit_sdk::HostError>(())
+/// ```
+pub fn storage() -> BTreeMap<Vec<u8>, Vec<u8>> {
+    with(|h| h.storage.clone())
+}
+
+/// Puts a value in storage before the spirit runs, as an earlier run would
+/// have.
+///
+/// ```
+/// spirit_sdk::mock::store("count", 41u64.to_le_bytes());
+/// let mut buf = [0u8; 8];
+/// assert_eq!(spirit_sdk::storage::get_into("count", &mut buf)?, Some(8));
+/// # Ok::<(), spirit_sdk::HostError>(())
+/// ```
+pub fn store(key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) {
+    let (key, value) = (key.as_ref().to_vec(), value.as_ref().to_vec());
+    with(|h| h.storage.insert(key, value));
+}
+
+/// Withholds `capability`: calls that need it fail as they do when the
+/// host refuses them.
+///
+/// ```
+/// use spirit_sdk::{HostError, abi::Capability};
+/// spirit_sdk::mock::deny(Capability::SensorTime);
+/// assert_eq!(spirit_sdk::time::now(), Err(HostError::Time));
+/// ```
+pub fn deny(capability: Capability) {
+    with(|h| h.denied.insert(capability));
+}
+
+/// The message the spirit aborted with (a returned error or a panic), if it
+/// did. In tests an abort is a panic with the message `spirit aborted: …`,
+/// so use `#[should_panic]` or `std::panic::catch_unwind` to test one.
+///
+/// ```
+/// use spirit_sdk::entry::Status;
+/// let run = std::panic::catch_unwind(|| Err::<(), &str>("bad input").into_status());
+/// assert!(run.is_err());
+/// assert_eq!(spirit_sdk::mock::aborted().as_deref(), Some("bad input"));
+/// ```
+pub fn aborted() -> Option<String> {
+    with(|h| h.aborted.clone())
+}
+
+/// The host functions, with the ABI's raw conventions: what `sys` calls on
+/// non-wasm targets.
 pub(crate) mod host {
     use super::*;
 
-    pub(crate) fn log(level: i32, message: &str) -> i32 {
-        match LogLevel::from_i32(level) {
-            Some(level) => {
-                HOST.with(|h| h.borrow_mut().logs.push((level, message.to_string())));
-                crate::abi::SUCCESS
-            }
-            None => crate::abi::ERROR,
-        }
+    fn granted(h: &MockHost, capability: Capability) -> bool {
+        !h.denied.contains(&capability)
     }
 
-    pub(crate) fn abort(message: &str) -> ! {
-        std::panic!("spirit aborted: {message}")
+    pub(crate) fn time_now() -> i64 {
+        with(|h| {
+            if granted(h, Capability::SensorTime) {
+                i64::try_from(h.time).unwrap_or(i64::MAX)
+            } else {
+                i64::from(abi::ERROR)
+            }
+        })
+    }
+
+    pub(crate) fn random_bytes(buf: &mut [u8]) -> i32 {
+        with(|h| {
+            if !granted(h, Capability::SensorRandom) {
+                return abi::ERROR;
+            }
+            for chunk in buf.chunks_mut(8) {
+                let bytes = splitmix64(&mut h.random).to_le_bytes();
+                chunk.copy_from_slice(&bytes[..chunk.len()]);
+            }
+            abi::SUCCESS
+        })
+    }
+
+    /// SplitMix64: small, fast, and good enough to stand in for the host's
+    /// generator in tests (not for secrets).
+    fn splitmix64(state: &mut u64) -> u64 {
+        *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = *state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    pub(crate) fn log(level: i32, message: &str) -> i32 {
+        with(|h| match LogLevel::from_i32(level) {
+            Some(level) if granted(h, Capability::ActuatorLog) => {
+                h.logs.push((level, message.to_string()));
+                abi::SUCCESS
+            }
+            _ => abi::ERROR,
+        })
+    }
+
+    pub(crate) fn storage_read(key: &[u8], buf: &mut [u8]) -> i32 {
+        with(|h| {
+            if !granted(h, Capability::StorageRead) {
+                return abi::ERROR;
+            }
+            match h.storage.get(key) {
+                None => 0,
+                Some(value) if value.len() > buf.len() => abi::ERROR,
+                Some(value) => {
+                    buf[..value.len()].copy_from_slice(value);
+                    i32::try_from(value.len()).unwrap_or(abi::ERROR)
+                }
+            }
+        })
+    }
+
+    pub(crate) fn storage_write(key: &[u8], value: &[u8]) -> i32 {
+        with(|h| {
+            if !granted(h, Capability::StorageWrite) {
+                return abi::ERROR;
+            }
+            h.storage.insert(key.to_vec(), value.to_vec());
+            abi::SUCCESS
+        })
+    }
+
+    pub(crate) fn storage_delete(key: &[u8]) -> i32 {
+        with(|h| {
+            if !granted(h, Capability::StorageDelete) {
+                return abi::ERROR;
+            }
+            i32::from(h.storage.remove(key).is_some())
+        })
+    }
+
+    pub(crate) fn input_len() -> i32 {
+        with(|h| i32::try_from(h.input.len()).unwrap_or(abi::ERROR))
+    }
+
+    pub(crate) fn input_read(buf: &mut [u8], offset: i32) -> i32 {
+        with(|h| {
+            let Ok(offset) = usize::try_from(offset) else {
+                return abi::ERROR;
+            };
+            let available = h.input.get(offset..).unwrap_or_default();
+            let n = available.len().min(buf.len());
+            buf[..n].copy_from_slice(&available[..n]);
+            i32::try_from(n).unwrap_or(abi::ERROR)
+        })
+    }
+
+    pub(crate) fn output_write(bytes: &[u8]) -> i32 {
+        with(|h| h.output.extend_from_slice(bytes));
+        abi::SUCCESS
+    }
+
+    pub(crate) fn record_abort(message: &[u8]) {
+        let message = String::from_utf8_lossy(message).into_owned();
+        with(|h| h.aborted = Some(message));
+    }
+
+    pub(crate) fn abort(message: &[u8]) -> ! {
+        record_abort(message);
+        std::panic!("spirit aborted: {}", String::from_utf8_lossy(message))
     }
 }

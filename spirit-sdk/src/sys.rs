@@ -1,5 +1,8 @@
 //! The one place that calls the host: raw imports on wasm32, the mock host
 //! elsewhere. Everything above this module is safe and typed.
+//!
+//! Each function here takes slices and returns the host's raw `i32` (or
+//! `i64`) result unchanged; the topic modules turn those into `Result`s.
 
 #[cfg(target_arch = "wasm32")]
 mod raw {
@@ -8,8 +11,8 @@ mod raw {
             $(#[doc = $doc:literal])*
             $name:ident($($param:ident: $pty:ident),*) $(-> $rty:ident)?, $cap:ident$(($capv:ident))?;
         )*) => {
-            // Every host function is declared; the ones no wrapper calls yet
-            // cost nothing (an unused import is not emitted).
+            // Every host function is declared; an import no wrapper calls is
+            // not emitted, so it costs nothing.
             #[allow(dead_code)]
             #[link(wasm_import_module = "vudo")]
             unsafe extern "C" {
@@ -20,26 +23,87 @@ mod raw {
     crate::abi::host_abi!(imports);
 }
 
-/// Pointers and lengths as the 32-bit values the ABI passes.
+/// A slice as the pointer and length the ABI passes. On wasm32 a slice is
+/// at most `isize::MAX` (= `i32::MAX`) bytes and every address fits in 32
+/// bits, so both casts are lossless.
 #[cfg(target_arch = "wasm32")]
 fn ptr_len(bytes: &[u8]) -> (i32, i32) {
     (bytes.as_ptr() as i32, bytes.len() as i32)
 }
 
 #[cfg(target_arch = "wasm32")]
-pub(crate) fn log(level: i32, message: &str) -> i32 {
-    let (ptr, len) = ptr_len(message.as_bytes());
-    // SAFETY: the host reads `len` bytes at `ptr`, all inside `message`.
-    unsafe { raw::host_log(level, ptr, len) }
+mod wasm {
+    use super::{ptr_len, raw};
+
+    pub(crate) fn time_now() -> i64 {
+        // SAFETY: takes no pointers.
+        unsafe { raw::host_time_now() }
+    }
+
+    pub(crate) fn random_bytes(buf: &mut [u8]) -> i32 {
+        let (ptr, len) = ptr_len(buf);
+        // SAFETY: the host writes at most `len` bytes at `ptr`, all inside
+        // `buf`, which is borrowed mutably for the call.
+        unsafe { raw::host_random_bytes(ptr, len) }
+    }
+
+    pub(crate) fn log(level: i32, message: &str) -> i32 {
+        let (ptr, len) = ptr_len(message.as_bytes());
+        // SAFETY: the host reads `len` bytes at `ptr`, all inside `message`.
+        unsafe { raw::host_log(level, ptr, len) }
+    }
+
+    pub(crate) fn storage_read(key: &[u8], buf: &mut [u8]) -> i32 {
+        let (key_ptr, key_len) = ptr_len(key);
+        let (val_ptr, val_cap) = ptr_len(buf);
+        // SAFETY: the host reads inside `key` and writes at most `val_cap`
+        // bytes inside `buf`, which is borrowed mutably for the call.
+        unsafe { raw::host_storage_read(key_ptr, key_len, val_ptr, val_cap) }
+    }
+
+    pub(crate) fn storage_write(key: &[u8], value: &[u8]) -> i32 {
+        let (key_ptr, key_len) = ptr_len(key);
+        let (val_ptr, val_len) = ptr_len(value);
+        // SAFETY: the host only reads inside `key` and `value`.
+        unsafe { raw::host_storage_write(key_ptr, key_len, val_ptr, val_len) }
+    }
+
+    pub(crate) fn storage_delete(key: &[u8]) -> i32 {
+        let (key_ptr, key_len) = ptr_len(key);
+        // SAFETY: the host only reads inside `key`.
+        unsafe { raw::host_storage_delete(key_ptr, key_len) }
+    }
+
+    pub(crate) fn input_len() -> i32 {
+        // SAFETY: takes no pointers.
+        unsafe { raw::host_input_len() }
+    }
+
+    pub(crate) fn input_read(buf: &mut [u8], offset: i32) -> i32 {
+        let (ptr, len) = ptr_len(buf);
+        // SAFETY: the host writes at most `len` bytes at `ptr`, all inside
+        // `buf`, which is borrowed mutably for the call.
+        unsafe { raw::host_input_read(ptr, len, offset) }
+    }
+
+    pub(crate) fn output_write(bytes: &[u8]) -> i32 {
+        let (ptr, len) = ptr_len(bytes);
+        // SAFETY: the host only reads inside `bytes`.
+        unsafe { raw::host_output_write(ptr, len) }
+    }
+
+    pub(crate) fn abort(message: &[u8]) -> ! {
+        let (ptr, len) = ptr_len(message);
+        // SAFETY: the host reads `len` bytes at `ptr`, all inside `message`.
+        unsafe { raw::host_abort(ptr, len) };
+        // The host never returns from `host_abort`; should one do so anyway,
+        // the run still ends here.
+        core::arch::wasm32::unreachable()
+    }
 }
 
 #[cfg(target_arch = "wasm32")]
-pub(crate) fn abort(message: &str) -> ! {
-    let (ptr, len) = ptr_len(message.as_bytes());
-    // SAFETY: the host reads `len` bytes at `ptr`, all inside `message`.
-    unsafe { raw::host_abort(ptr, len) };
-    core::arch::wasm32::unreachable()
-}
+pub(crate) use wasm::*;
 
 #[cfg(not(target_arch = "wasm32"))]
-pub(crate) use crate::mock::host::{abort, log};
+pub(crate) use crate::mock::host::*;

@@ -30,7 +30,7 @@ fn expand(attr: TokenStream, item: TokenStream) -> Result<TokenStream, (Span, St
          #[doc(hidden)]\n\
          #[unsafe(export_name = {export:?})]\n\
          pub extern \"C\" fn __spirit_entry_{name}() -> i32 {{\n\
-             ::spirit_sdk::entry::Status::into_status({name}())\n\
+             ::spirit_sdk::entry::__run({name})\n\
          }}"
     );
     let mut out = item;

@@ -1,0 +1,25 @@
+//! The wall clock (capability `sensor_time`).
+//!
+//! ```
+//! # spirit_sdk::mock::set_time(1_700_000_000_000);
+//! let now = spirit_sdk::time::now()?;
+//! assert!(now > 0);
+//! # Ok::<(), spirit_sdk::HostError>(())
+//! ```
+
+use crate::HostError;
+
+/// Milliseconds since the Unix epoch, as the host's clock reads (or the
+/// seeded clock when the host runs deterministically). Needs `sensor_time`.
+///
+/// ```
+/// spirit_sdk::mock::set_time(1_700_000_000_123);
+/// assert_eq!(spirit_sdk::time::now(), Ok(1_700_000_000_123));
+/// ```
+///
+/// # Errors
+///
+/// [`HostError::Time`] when the host refuses the call.
+pub fn now() -> Result<u64, HostError> {
+    u64::try_from(crate::sys::time_now()).map_err(|_| HostError::Time)
+}
