@@ -8,6 +8,7 @@ use crate::commands;
 const AFTER_HELP: &str = "\
 Examples:
   cargo spirit new hello      Create a spirit crate in ./hello
+  cargo spirit init           Make the current directory a spirit crate
   cargo spirit build          Compile, validate and strip the spirit here
   cargo spirit run            Build it if needed and run it in the sandbox
 
@@ -72,6 +73,7 @@ impl GlobalArgs {
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
     New(commands::new::NewArgs),
+    Init(commands::init::InitArgs),
     Build(commands::build::BuildArgs),
     Run(commands::run::RunArgs),
 }

@@ -20,6 +20,7 @@ pub mod template;
 pub mod toolchain;
 pub mod units;
 pub mod validate;
+pub mod workspace;
 
 pub use ops::{build, new_spirit, run};
 pub use shell::{ColorChoice, Shell, Verbosity};
@@ -66,6 +67,9 @@ pub enum Error {
     /// Writing a new spirit failed.
     #[error(transparent)]
     Template(#[from] template::TemplateError),
+    /// Adding a new spirit to its workspace failed.
+    #[error(transparent)]
+    Workspace(#[from] workspace::WorkspaceError),
     /// A file operation failed.
     #[error(transparent)]
     Fs(#[from] fs::FsError),

@@ -107,6 +107,12 @@ pub enum TemplateError {
     /// No template by that name.
     #[error("unknown template `{0}`\nhelp: {help}", help = template_help(.0))]
     UnknownTemplate(String),
+    /// `cargo spirit init` in a directory that is already a package.
+    #[error("`{}` already exists\nhelp: `cargo spirit init` starts a spirit where there is no package yet; to turn this package into a spirit, add `crate-type = [\"cdylib\"]` under `[lib]` and a `[package.metadata.spirit]` table (see the README)", .0.display())]
+    AlreadyAPackage(PathBuf),
+    /// The directory's name cannot be the spirit's name.
+    #[error("cannot name a spirit after `{}`\nhelp: give it a name with `--name NAME`", .0.display())]
+    NoName(PathBuf),
     /// Writing failed.
     #[error(transparent)]
     Fs(#[from] crate::fs::FsError),
@@ -222,6 +228,18 @@ pub fn validate_name(name: &str) -> Result<(), TemplateError> {
 /// Writes `template` as a new crate named `name` in `dir`, which must not
 /// exist yet. Returns the files written.
 ///
+/// ```
+/// use spirit_build::template::{self, SdkSource};
+///
+/// let tmp = tempfile::tempdir().unwrap();
+/// let dir = tmp.path().join("greeter");
+/// let hello = template::find("hello").unwrap();
+/// let sdk = SdkSource::Version("0.1.0".into());
+/// let files = template::write(hello, "greeter", &dir, &sdk).unwrap();
+/// assert!(files.contains(&dir.join("Cargo.toml")));
+/// assert!(template::write(hello, "greeter", &dir, &sdk).is_err(), "never overwrites");
+/// ```
+///
 /// # Errors
 ///
 /// Fails when `dir` exists or a file cannot be written.
@@ -234,25 +252,134 @@ pub fn write(
     if dir.exists() {
         return Err(TemplateError::Exists(dir.to_owned()));
     }
-    let sdk = sdk.to_toml();
     let mut written = Vec::new();
-    for (file, contents) in template.files {
-        let (file, contents) = match file.strip_suffix(".in") {
-            Some(stem) => (stem, contents.replace("{{sdk}}", &sdk)),
-            None => (*file, contents.to_string()),
-        };
-        let contents = contents.replace("{{name}}", name);
-        let file = if file == "gitignore" {
-            ".gitignore"
-        } else {
-            file
-        };
+    for (file, contents) in render(template, name, sdk) {
         let path = dir.join(file);
-        if let Some(parent) = path.parent() {
-            crate::fs::create_dir_all(parent)?;
-        }
-        crate::fs::write_atomic(&path, contents.as_bytes())?;
+        write_file(&path, &contents)?;
         written.push(path);
     }
     Ok(written)
+}
+
+/// What [`write_into`] did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Written {
+    /// The files written.
+    pub written: Vec<PathBuf>,
+    /// The template's files that already existed and were left alone.
+    pub kept: Vec<PathBuf>,
+}
+
+/// Writes `template` as a crate named `name` into `dir`, which may exist
+/// (it is created when it does not) but must not hold a `Cargo.toml`.
+/// Files that already exist are kept as they are, never overwritten.
+///
+/// ```
+/// use spirit_build::template::{self, SdkSource};
+///
+/// let dir = tempfile::tempdir().unwrap();
+/// std::fs::create_dir(dir.path().join("src")).unwrap();
+/// std::fs::write(dir.path().join("src/lib.rs"), "// mine").unwrap();
+/// let hello = template::find("hello").unwrap();
+/// let sdk = SdkSource::Version("0.1.0".into());
+/// let done = template::write_into(hello, "greeter", dir.path(), &sdk).unwrap();
+/// assert_eq!(done.kept, [dir.path().join("src/lib.rs")]);
+/// assert_eq!(std::fs::read_to_string(dir.path().join("src/lib.rs")).unwrap(), "// mine");
+/// ```
+///
+/// # Errors
+///
+/// Fails when `dir` already holds a `Cargo.toml`, or a file cannot be
+/// written.
+pub fn write_into(
+    template: &Template,
+    name: &str,
+    dir: &Path,
+    sdk: &SdkSource,
+) -> Result<Written, TemplateError> {
+    let manifest = dir.join("Cargo.toml");
+    if manifest.exists() {
+        return Err(TemplateError::AlreadyAPackage(manifest));
+    }
+    let mut done = Written::default();
+    for (file, contents) in render(template, name, sdk) {
+        let path = dir.join(file);
+        if path.exists() {
+            done.kept.push(path);
+        } else {
+            write_file(&path, &contents)?;
+            done.written.push(path);
+        }
+    }
+    Ok(done)
+}
+
+/// The template's files for a crate called `name`: relative paths and
+/// contents, placeholders replaced.
+fn render(template: &Template, name: &str, sdk: &SdkSource) -> Vec<(&'static str, String)> {
+    let sdk = sdk.to_toml();
+    template
+        .files
+        .iter()
+        .map(|(file, contents)| {
+            let (file, contents) = match file.strip_suffix(".in") {
+                Some(stem) => (stem, contents.replace("{{sdk}}", &sdk)),
+                None => (*file, (*contents).to_owned()),
+            };
+            let file = if file == "gitignore" {
+                ".gitignore"
+            } else {
+                file
+            };
+            (file, contents.replace("{{name}}", name))
+        })
+        .collect()
+}
+
+fn write_file(path: &Path, contents: &str) -> Result<(), TemplateError> {
+    if let Some(parent) = path.parent() {
+        crate::fs::create_dir_all(parent)?;
+    }
+    crate::fs::write_atomic(path, contents.as_bytes())?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_template_renders_a_spirit_crate() {
+        let sdk = SdkSource::Version("0.1.0".to_owned());
+        for template in TEMPLATES {
+            let files = render(template, "x-spirit", &sdk);
+            let (_, manifest) = files
+                .iter()
+                .find(|(f, _)| *f == "Cargo.toml")
+                .unwrap_or_else(|| panic!("{} has no Cargo.toml", template.name));
+            let config = crate::project::parse_config(Path::new("Cargo.toml"), manifest)
+                .unwrap_or_else(|e| panic!("{}: {e}", template.name));
+            assert!(
+                manifest.contains("name = \"x-spirit\""),
+                "{}",
+                template.name
+            );
+            assert!(
+                manifest.contains("spirit-sdk = \"0.1.0\""),
+                "{}",
+                template.name
+            );
+            assert!(!manifest.contains("{{"), "{}", template.name);
+            assert!(files.iter().any(|(f, _)| *f == "src/lib.rs"));
+            assert!(files.iter().any(|(f, _)| *f == ".gitignore"));
+            // The description in `--template`'s help lists the capabilities.
+            for capability in &config.capabilities {
+                assert!(
+                    template.description.contains(capability.as_str()),
+                    "{}: {capability} is not in its description",
+                    template.name
+                );
+            }
+        }
+    }
 }

@@ -73,17 +73,192 @@ help: use letters, digits, `-` and `_`, starting with a letter, such as `hello-s
 }
 
 #[test]
-fn new_with_an_unknown_template_suggests_one() {
+fn new_with_an_unknown_template_lists_them() {
     let tmp = tempfile::tempdir().unwrap();
     cargo_spirit(tmp.path())
         .args(["new", "x", "--template", "helo"])
         .assert()
-        .failure()
+        .code(2)
         .stderr_eq(str![[r#"
-error: unknown template `helo`
-help: did you mean `hello`? accepted: `hello`
+error: invalid value 'helo' for '--template <TEMPLATE>'
+  [possible values: hello, counter, echo, kv]
+
+  tip: a similar value exists: 'hello'
+
+For more information, try '--help'.
 
 "#]]);
+    assert!(!tmp.path().join("x").exists());
+}
+
+#[test]
+fn new_help_describes_every_template() {
+    let tmp = tempfile::tempdir().unwrap();
+    cargo_spirit(tmp.path())
+        .args(["new", "--help"])
+        .assert()
+        .success()
+        .stdout_eq(str![[r#"
+...
+      --template <TEMPLATE>
+          The template to start from
+
+          Possible values:
+          - hello:   logs a greeting (actuator_log)
+          - counter: counts its runs in persistent storage (storage_read, storage_write)
+          - echo:    copies its input to its output (no capabilities)
+          - kv:      get/set/delete commands from its input on persistent storage (storage_read,
+            storage_write, storage_delete)
+...
+"#]]);
+}
+
+const WORKSPACE: &str = r#"# Our tools and spirits.
+[workspace]
+resolver = "3"
+members = [
+    # The command line.
+    "cli", # keep first
+]
+
+# Shared settings.
+[workspace.package]
+edition = "2024"
+"#;
+
+#[test]
+fn new_inside_a_workspace_joins_its_members_keeping_comments() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("Cargo.toml"), WORKSPACE).unwrap();
+    cargo_spirit(tmp.path())
+        .args(["new", "tally", "--template", "counter", "--path", "spirits/tally"])
+        .assert()
+        .success()
+        .stderr_eq(str![[r#"
+     Created spirit `tally` from template `counter` in spirits/tally
+      Adding `spirits/tally` to the workspace members in [..]/Cargo.toml
+note: a workspace member's profiles are ignored: for the smallest spirits, set `opt-level = "z"`, `lto = true`, `codegen-units = 1` and `panic = "abort"` in the workspace's `[profile.release]`
+
+"#]]);
+    let after = std::fs::read_to_string(tmp.path().join("Cargo.toml")).unwrap();
+    assert_eq!(
+        after,
+        r#"# Our tools and spirits.
+[workspace]
+resolver = "3"
+members = [
+    # The command line.
+    "cli", # keep first
+    "spirits/tally",
+]
+
+# Shared settings.
+[workspace.package]
+edition = "2024"
+"#
+    );
+    let spirit = std::fs::read_to_string(tmp.path().join("spirits/tally/Cargo.toml")).unwrap();
+    assert!(!spirit.contains("[profile"), "{spirit}");
+    assert!(spirit.contains("capabilities = [\"storage_read\", \"storage_write\"]"));
+
+    // Already a member (here through a glob): the file is left alone.
+    let globbed = WORKSPACE.replace("\"cli\", # keep first", "\"spirits/*\",");
+    std::fs::write(tmp.path().join("Cargo.toml"), &globbed).unwrap();
+    cargo_spirit(tmp.path())
+        .args(["new", "second", "--path", "spirits/second", "-q"])
+        .assert()
+        .success();
+    let after = std::fs::read_to_string(tmp.path().join("Cargo.toml")).unwrap();
+    assert_eq!(after, globbed);
+}
+
+#[test]
+fn a_spirit_created_in_a_workspace_builds_there() {
+    crate::support::ensure_wasm_target();
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(
+        tmp.path().join("Cargo.toml"),
+        "[workspace]\nresolver = \"3\"\nmembers = []\n",
+    )
+    .unwrap();
+    cargo_spirit(tmp.path())
+        .args(["new", "ws-member", "-q"])
+        .assert()
+        .success();
+    cargo_spirit(tmp.path())
+        .args(["run", "ws-member"])
+        .assert()
+        .success()
+        .stderr_eq(str![[r#"
+...
+     Running spirit `ws-member`
+[INFO ws-member] Hello from ws-member!
+
+"#]]);
+}
+
+#[test]
+fn init_writes_a_spirit_into_an_existing_directory_keeping_its_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("greeter");
+    std::fs::create_dir_all(dir.join("src")).unwrap();
+    std::fs::write(dir.join("src/lib.rs"), "// mine\n").unwrap();
+    std::fs::write(dir.join("notes.txt"), "mine").unwrap();
+    cargo_spirit(&dir)
+        .args(["init", "--template", "echo"])
+        .assert()
+        .success()
+        .stderr_eq(str![[r#"
+note: kept the existing `./src/lib.rs`; the template's version was not written
+     Created spirit `greeter` from template `echo` in .
+
+"#]]);
+    let cargo_toml = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap();
+    assert!(cargo_toml.contains("name = \"greeter\""));
+    assert_eq!(
+        std::fs::read_to_string(dir.join("src/lib.rs")).unwrap(),
+        "// mine\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("notes.txt")).unwrap(),
+        "mine"
+    );
+    assert!(dir.join(".gitignore").is_file());
+
+    // A second init finds the package and changes nothing.
+    cargo_spirit(tmp.path())
+        .args(["init", "greeter"])
+        .assert()
+        .failure()
+        .stderr_eq(str![[r#"
+error: `greeter/Cargo.toml` already exists
+help: `cargo spirit init` starts a spirit where there is no package yet; to turn this package into a spirit, add `crate-type = ["cdylib"]` under `[lib]` and a `[package.metadata.spirit]` table (see the README)
+
+"#]]);
+    assert_eq!(
+        std::fs::read_to_string(dir.join("Cargo.toml")).unwrap(),
+        cargo_toml
+    );
+}
+
+#[test]
+fn init_names_the_spirit_after_its_directory_or_asks_for_a_name() {
+    let tmp = tempfile::tempdir().unwrap();
+    cargo_spirit(tmp.path())
+        .args(["init", "9lives"])
+        .assert()
+        .failure()
+        .stderr_eq(str![[r#"
+error: invalid spirit name `9lives`: it starts with `9`, not a letter
+help: use letters, digits, `-` and `_`, starting with a letter, such as `hello-spirit`
+
+"#]]);
+    cargo_spirit(tmp.path())
+        .args(["init", "9lives", "--name", "lives", "-q"])
+        .assert()
+        .success();
+    let cargo_toml = std::fs::read_to_string(tmp.path().join("9lives/Cargo.toml")).unwrap();
+    assert!(cargo_toml.contains("name = \"lives\""));
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! One module per command; each parses its flags and calls one operation.
 
 pub(crate) mod build;
+pub(crate) mod init;
 pub(crate) mod new;
 pub(crate) mod run;
 
@@ -13,6 +14,7 @@ use crate::cli::Command;
 pub(crate) fn execute(command: Command, shell: &Shell) -> anyhow::Result<ExitCode> {
     match command {
         Command::New(args) => args.execute(shell),
+        Command::Init(args) => args.execute(shell),
         Command::Build(args) => args.execute(shell),
         Command::Run(args) => args.execute(shell),
     }

@@ -2,22 +2,41 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
+use clap::builder::{PossibleValue, PossibleValuesParser};
 use spirit_build::Shell;
 use spirit_build::ops::NewOptions;
-use spirit_build::template::SdkSource;
+use spirit_build::template::{SdkSource, TEMPLATES};
 
 /// Create a new spirit crate from a template
 #[derive(Debug, Args)]
-#[command(after_help = "Example:\n  cargo spirit new hello && cd hello && cargo spirit run")]
+#[command(after_help = "Examples:
+  cargo spirit new hello && cd hello && cargo spirit run
+  cargo spirit new tally --template counter")]
 pub(crate) struct NewArgs {
     /// The spirit's name (also its package name)
     name: String,
     /// Where to create it [default: ./NAME]
     #[arg(long, value_name = "DIR")]
     path: Option<PathBuf>,
-    /// The template to start from: hello (logs a greeting)
-    #[arg(long, value_name = "TEMPLATE", default_value = "hello")]
-    template: String,
+    #[command(flatten)]
+    template: TemplateArg,
+}
+
+/// `--template`, shared with `init`: its help lists every template.
+#[derive(Debug, Args)]
+pub(crate) struct TemplateArg {
+    /// The template to start from
+    #[arg(long, value_name = "TEMPLATE", default_value = "hello", value_parser = templates())]
+    pub(crate) template: String,
+}
+
+/// The templates as clap's possible values, each with its description.
+fn templates() -> PossibleValuesParser {
+    PossibleValuesParser::new(
+        TEMPLATES
+            .iter()
+            .map(|t| PossibleValue::new(t.name).help(t.description)),
+    )
 }
 
 impl NewArgs {
@@ -25,7 +44,7 @@ impl NewArgs {
         let options = NewOptions {
             name: self.name,
             path: self.path,
-            template: self.template,
+            template: self.template.template,
             sdk: SdkSource::detect(),
         };
         spirit_build::new_spirit(shell, &options)?;

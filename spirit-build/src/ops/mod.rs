@@ -3,9 +3,11 @@
 //! steps together and returns what it produced.
 
 mod build;
+mod init;
 mod new;
 mod run;
 
 pub use build::{BuildOptions, BuiltSpirit, build};
+pub use init::{InitOptions, init};
 pub use new::{NewOptions, new_spirit};
 pub use run::{RunOptions, RunTarget, run};
