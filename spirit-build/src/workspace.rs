@@ -244,7 +244,7 @@ mod tests {
     fn joined(workspace: &str, member: &str) -> (Outcome, String) {
         let root = tempfile::tempdir().unwrap();
         let manifest = root.path().join("Cargo.toml");
-        std::fs::write(&manifest, workspace).unwrap();
+        crate::fs::write_atomic(&manifest, workspace.as_bytes()).unwrap();
         let dir = root.path().join(member);
         std::fs::create_dir_all(&dir).unwrap();
         let membership = join(&dir).unwrap().unwrap();
@@ -317,7 +317,11 @@ edition = \"2024\"
     #[test]
     fn no_workspace_no_change() {
         let root = tempfile::tempdir().unwrap();
-        std::fs::write(root.path().join("Cargo.toml"), "[package]\nname = \"p\"\n").unwrap();
+        crate::fs::write_atomic(
+            &root.path().join("Cargo.toml"),
+            b"[package]\nname = \"p\"\n",
+        )
+        .unwrap();
         let dir = root.path().join("x");
         std::fs::create_dir(&dir).unwrap();
         assert_eq!(join(&dir).unwrap(), None);
