@@ -36,7 +36,7 @@ pub enum HostError {
     /// The stored value is larger than the buffer given to
     /// [`storage::get_into`](crate::storage::get_into). (The host reports
     /// this like a read failure; the SDK tells them apart by retrying with a
-    /// larger buffer only in [`storage::get`](crate::storage::get).)
+    /// larger buffer only in `storage::get`.)
     ValueTooLarge {
         /// The size of the buffer that was too small.
         capacity: usize,

@@ -7,7 +7,7 @@
 //!
 //! | module | what | capability |
 //! | --- | --- | --- |
-//! | [`log`] | log messages (and [`info!`] & co. with `alloc`) | `actuator_log` |
+//! | [`log`] | log messages (and `info!` & co. with `alloc`) | `actuator_log` |
 //! | [`time`] | the wall clock | `sensor_time` |
 //! | [`random`] | random bytes and numbers | `sensor_random` |
 //! | [`storage`] | persistent key-value storage | `storage_read`, `storage_write`, `storage_delete` |

@@ -11,7 +11,7 @@
 //! # assert_eq!(spirit_sdk::mock::logs(), ["[INFO] counter reset", "[WARN] storage nearly full"]);
 //! ```
 //!
-//! With the `alloc` feature, [`info!`](crate::info!) and its siblings take
+//! With the `alloc` feature, `info!` and its siblings take
 //! `format!` arguments:
 //!
 //! ```

@@ -40,6 +40,10 @@ std::thread_local! {
 }
 
 /// The clock's reading before [`set_time`]: 2023-11-14T22:13:20Z.
+///
+/// ```
+/// assert_eq!(spirit_sdk::time::now(), Ok(spirit_sdk::mock::DEFAULT_TIME));
+/// ```
 pub const DEFAULT_TIME: u64 = 1_700_000_000_000;
 
 #[derive(Debug)]

@@ -46,7 +46,7 @@ pub fn write(bytes: impl AsRef<[u8]>) -> Result<(), HostError> {
 ///
 /// # Errors
 ///
-/// As [`write`].
+/// As [`write()`].
 pub fn write_str(text: &str) -> Result<(), HostError> {
     write(text.as_bytes())
 }

@@ -7,7 +7,7 @@
 //!   spirit may call it; no capability is needed).
 //! - A spirit that links `std` (itself or through a dependency) must not get
 //!   a second panic handler: enable the SDK's `std` feature. The handler is
-//!   then left out and the entry point installs [`install_hook`] instead,
+//!   then left out and the entry point installs `install_hook` instead,
 //!   which reports the same message the same way.
 //!
 //! The message of `panic!("literal")` costs nothing to report. A formatted

@@ -23,6 +23,15 @@ use crate::HostError;
 
 /// The largest value [`get`] reads: it grows its buffer up to this size.
 /// Read larger values with [`get_into`].
+///
+/// ```
+/// let big = vec![7u8; spirit_sdk::storage::MAX_GET_LEN + 1];
+/// spirit_sdk::storage::set("big", &big)?;
+/// assert!(spirit_sdk::storage::get("big").is_err());
+/// let mut buf = vec![0u8; big.len()];
+/// assert_eq!(spirit_sdk::storage::get_into("big", &mut buf)?, Some(big.len()));
+/// # Ok::<(), spirit_sdk::HostError>(())
+/// ```
 #[cfg(feature = "alloc")]
 pub const MAX_GET_LEN: usize = 1 << 20;
 

@@ -299,3 +299,56 @@ help: declare it in Cargo.toml, under [package.metadata.spirit]:
 
 "#]]);
 }
+
+#[test]
+fn without_default_features_entry_exports_and_panics_keep_their_location() {
+    let (_tmp, dir) = spirit_with(
+        "sdk-minimal",
+        r#"#![no_std]
+
+fn start() -> i32 {
+    let n = spirit_sdk::input::len();
+    if n == 1 {
+        panic!("one byte is not enough");
+    }
+    if n > 1 {
+        panic!("{n} bytes");
+    }
+    7
+}
+
+spirit_sdk::entry!(start);
+"#,
+    );
+    let manifest = std::fs::read_to_string(dir.join("Cargo.toml"))
+        .unwrap()
+        .replace("spirit-sdk = {", "spirit-sdk = { default-features = false,")
+        .replace("capabilities = [\"actuator_log\"]", "capabilities = []");
+    std::fs::write(dir.join("Cargo.toml"), manifest).unwrap();
+    cargo_spirit(&dir)
+        .args(["run", "-q"])
+        .assert()
+        .code(7)
+        .stderr_eq(str![[r#"
+error: the spirit returned status 7
+
+"#]]);
+    cargo_spirit(&dir)
+        .args(["run", "-q", "--input", "-"])
+        .stdin("1")
+        .assert()
+        .failure()
+        .stderr_eq(str![[r#"
+error: spirit `sdk-minimal` failed: panicked at src/lib.rs:6:9: one byte is not enough
+
+"#]]);
+    cargo_spirit(&dir)
+        .args(["run", "-q", "--input", "-"])
+        .stdin("12")
+        .assert()
+        .failure()
+        .stderr_eq(str![[r#"
+error: spirit `sdk-minimal` failed: panicked at src/lib.rs:9:9: (a formatted message; enable spirit-sdk's `panic-message` feature to see it)
+
+"#]]);
+}
