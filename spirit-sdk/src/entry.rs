@@ -91,6 +91,10 @@ macro_rules! entry {
             extern "C" fn __spirit_entry() -> i32 {
                 $crate::entry::__run($function)
             }
+            // Elsewhere nothing exports the entry: this keeps the function
+            // from being reported as dead code.
+            #[cfg(not(target_arch = "wasm32"))]
+            const _: fn() -> i32 = || $crate::entry::__run($function);
         };
     };
 }

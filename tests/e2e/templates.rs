@@ -200,8 +200,9 @@ fn an_error_returned_from_the_entry_ends_the_run_with_its_message() {
         "sdk-error",
         r#"#![no_std]
 
-#[spirit_sdk::main]
-fn run() -> Result<(), &'static str> {
+// Exported as `start`, the entry named in Cargo.toml.
+#[spirit_sdk::main(export = "start")]
+fn check() -> Result<(), &'static str> {
     spirit_sdk::log::info("checking the input");
     if spirit_sdk::input::is_empty() {
         return Err("no input: pass one with --input FILE");
@@ -210,6 +211,13 @@ fn run() -> Result<(), &'static str> {
 }
 "#,
     );
+    let manifest = std::fs::read_to_string(dir.join("Cargo.toml"))
+        .unwrap()
+        .replace(
+            "capabilities = [\"actuator_log\"]",
+            "capabilities = [\"actuator_log\"]\nentry = \"start\"",
+        );
+    std::fs::write(dir.join("Cargo.toml"), manifest).unwrap();
     cargo_spirit(&dir)
         .arg("run")
         .assert()
@@ -221,6 +229,11 @@ fn run() -> Result<(), &'static str> {
 error: spirit `sdk-error` failed: no input: pass one with --input FILE
 
 "#]]);
+    cargo_spirit(&dir)
+        .args(["run", "-q", "--input", "-"])
+        .stdin("x")
+        .assert()
+        .success();
 }
 
 #[test]

@@ -31,7 +31,11 @@ fn expand(attr: TokenStream, item: TokenStream) -> Result<TokenStream, (Span, St
          #[unsafe(export_name = {export:?})]\n\
          pub extern \"C\" fn __spirit_entry_{name}() -> i32 {{\n\
              ::spirit_sdk::entry::__run({name})\n\
-         }}"
+         }}\n\
+         // Elsewhere (native `cargo build`, `cargo test`) nothing exports the\n\
+         // entry: this keeps the function from being reported as dead code.\n\
+         #[cfg(not(target_arch = \"wasm32\"))]\n\
+         const _: fn() -> i32 = || ::spirit_sdk::entry::__run({name});"
     );
     let mut out = item;
     out.extend(
