@@ -111,8 +111,13 @@ pub enum TemplateError {
     #[error("`{}` already exists\nhelp: `cargo spirit init` starts a spirit where there is no package yet; to turn this package into a spirit, add `crate-type = [\"cdylib\"]` under `[lib]` and a `[package.metadata.spirit]` table (see the README)", .0.display())]
     AlreadyAPackage(PathBuf),
     /// The directory's name cannot be the spirit's name.
-    #[error("cannot name a spirit after `{}`\nhelp: give it a name with `--name NAME`", .0.display())]
-    NoName(PathBuf),
+    #[error("cannot name a spirit after the directory `{}`{}\nhelp: give it a name with `--name NAME`", dir.display(), reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default())]
+    NoName {
+        /// The directory.
+        dir: PathBuf,
+        /// Why its name is not a valid spirit name, if it has one.
+        reason: Option<String>,
+    },
     /// Writing failed.
     #[error(transparent)]
     Fs(#[from] crate::fs::FsError),

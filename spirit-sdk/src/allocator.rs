@@ -9,8 +9,8 @@
 //! general-purpose allocator such as `dlmalloc` is several kilobytes.
 //!
 //! Enable it in the spirit's `Cargo.toml`; the SDK installs it as the
-//! `#[global_allocator]` on wasm32 (on other targets, `std`'s allocator
-//! stays):
+//! `#[global_allocator]` on wasm32 (on other targets, and with the `std`
+//! feature, `std`'s allocator stays):
 //!
 //! ```toml
 //! spirit-sdk = { version = "0.1", features = ["allocator"] }

@@ -59,7 +59,7 @@ impl<T: Status, E: fmt::Display> Status for Result<T, E> {
 #[doc(hidden)]
 #[inline(always)]
 pub fn __run<S: Status>(entry: fn() -> S) -> i32 {
-    #[cfg(feature = "std")]
+    #[cfg(all(feature = "std", target_arch = "wasm32"))]
     crate::panic::install_hook();
     entry().into_status()
 }

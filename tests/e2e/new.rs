@@ -249,8 +249,8 @@ fn init_names_the_spirit_after_its_directory_or_asks_for_a_name() {
         .assert()
         .failure()
         .stderr_eq(str![[r#"
-error: invalid spirit name `9lives`: it starts with `9`, not a letter
-help: use letters, digits, `-` and `_`, starting with a letter, such as `hello-spirit`
+error: cannot name a spirit after the directory `9lives`: it starts with `9`, not a letter
+help: give it a name with `--name NAME`
 
 "#]]);
     cargo_spirit(tmp.path())
@@ -259,6 +259,16 @@ help: use letters, digits, `-` and `_`, starting with a letter, such as `hello-s
         .success();
     let cargo_toml = std::fs::read_to_string(tmp.path().join("9lives/Cargo.toml")).unwrap();
     assert!(cargo_toml.contains("name = \"lives\""));
+    cargo_spirit(tmp.path())
+        .args(["init", "other", "--name", "fn"])
+        .assert()
+        .failure()
+        .stderr_eq(str![[r#"
+error: invalid spirit name `fn`: it is a Rust keyword or the name of a crate every spirit uses
+help: use letters, digits, `-` and `_`, starting with a letter, such as `hello-spirit`
+
+"#]]);
+    assert!(!tmp.path().join("other").exists());
 }
 
 #[test]

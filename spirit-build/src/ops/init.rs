@@ -48,18 +48,31 @@ pub struct InitOptions {
 /// already holds a `Cargo.toml` (nothing is written then).
 pub fn init(shell: &Shell, options: &InitOptions) -> Result<String, Error> {
     let name = match &options.name {
-        Some(name) => name.clone(),
+        Some(name) => {
+            template::validate_name(name)?;
+            name.clone()
+        }
         None => {
+            let no_name = |reason| TemplateError::NoName {
+                dir: options.dir.clone(),
+                reason,
+            };
             let absolute = std::path::absolute(&options.dir)
                 .map_err(|e| crate::fs::FsError::new("resolve", &options.dir, e))?;
-            absolute
+            let name = absolute
                 .file_name()
                 .and_then(|n| n.to_str())
                 .map(str::to_owned)
-                .ok_or_else(|| TemplateError::NoName(options.dir.clone()))?
+                .ok_or_else(|| no_name(None))?;
+            match template::validate_name(&name) {
+                Err(TemplateError::InvalidName { reason, .. }) => {
+                    return Err(no_name(Some(reason)).into());
+                }
+                result => result?,
+            }
+            name
         }
     };
-    template::validate_name(&name)?;
     let template = find_template(&options.template)?;
     let done = template::write_into(template, &name, &options.dir, &options.sdk)?;
     for kept in &done.kept {
