@@ -198,6 +198,31 @@ fn a_spirit_created_in_a_workspace_builds_there() {
 }
 
 #[test]
+fn a_broken_workspace_manifest_is_a_warning_not_a_failure() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(
+        tmp.path().join("Cargo.toml"),
+        "[workspace]\nmembers = \"all\"\n",
+    )
+    .unwrap();
+    cargo_spirit(tmp.path())
+        .args(["new", "loner"])
+        .assert()
+        .success()
+        .stderr_eq(str![[r#"
+     Created spirit `loner` from template `hello` in loner
+warning: could not add `loner` to the workspace in `[..]/Cargo.toml`: `workspace.members` is not an array
+help: add `"loner"` to `workspace.members` by hand
+
+"#]]);
+    assert!(tmp.path().join("loner/Cargo.toml").is_file());
+    assert_eq!(
+        std::fs::read_to_string(tmp.path().join("Cargo.toml")).unwrap(),
+        "[workspace]\nmembers = \"all\"\n"
+    );
+}
+
+#[test]
 fn init_writes_a_spirit_into_an_existing_directory_keeping_its_files() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("greeter");

@@ -67,13 +67,21 @@ pub(crate) fn find_template(name: &str) -> Result<&'static template::Template, T
 }
 
 /// Adds the new crate in `dir` to the workspace around it, if any, and
-/// leaves the workspace's release profile in charge.
+/// leaves the workspace's release profile in charge. A workspace manifest
+/// that cannot be edited gets a warning saying what to add by hand.
 pub(crate) fn join_workspace(shell: &Shell, dir: &Path) -> Result<(), Error> {
     let dir = dir
         .canonicalize()
         .map_err(|e| crate::fs::FsError::new("resolve", dir, e))?;
-    let Some(membership) = workspace::join(&dir)? else {
-        return Ok(());
+    let membership = match workspace::join(&dir) {
+        Ok(Some(membership)) => membership,
+        Ok(None) => return Ok(()),
+        // The crate is written and usable on its own: a workspace that
+        // cannot be edited is worth a warning, not a failure.
+        Err(error) => {
+            shell.warn(error);
+            return Ok(());
+        }
     };
     let manifest = membership.manifest.display();
     match membership.outcome {
