@@ -365,3 +365,53 @@ error: spirit `sdk-minimal` failed: panicked at src/lib.rs:9:9: (a formatted mes
 
 "#]]);
 }
+
+#[test]
+fn time_random_log_input_and_output_work_in_the_sandbox() {
+    let (_tmp, dir) = spirit_with(
+        "sdk-calls",
+        r#"#![no_std]
+
+use spirit_sdk::{HostError, input, log, number::Decimal, output, random, time};
+
+#[spirit_sdk::main]
+fn run() -> Result<(), HostError> {
+    // After 2020-01-01 and before 2100: a real clock in milliseconds.
+    let now = time::now()?;
+    if now > 1_577_836_800_000 && now < 4_102_444_800_000 {
+        log::info("the clock is plausible");
+    }
+    let mut bytes = [0u8; 64];
+    random::fill(&mut bytes)?;
+    if bytes.iter().any(|&b| b != 0) && random::u64()? != random::u64()? {
+        log::debug("random bytes vary");
+    }
+    let mut buf = [0u8; 16];
+    let n = input::read(2, &mut buf)?;
+    output::write(&buf[..n])?;
+    output::write(b" ")?;
+    output::write(Decimal::from(input::len()).as_bytes())
+}
+"#,
+    );
+    let manifest = std::fs::read_to_string(dir.join("Cargo.toml"))
+        .unwrap()
+        .replace(
+            "capabilities = [\"actuator_log\"]",
+            "capabilities = [\"actuator_log\", \"sensor_random\", \"sensor_time\"]",
+        );
+    std::fs::write(dir.join("Cargo.toml"), manifest).unwrap();
+    cargo_spirit(&dir)
+        .args(["run", "--input", "-"])
+        .stdin("..input")
+        .assert()
+        .success()
+        .stdout_eq(str!["input 7"])
+        .stderr_eq(str![[r#"
+...
+     Running spirit `sdk-calls`
+[INFO sdk-calls] the clock is plausible
+[DEBUG sdk-calls] random bytes vary
+
+"#]]);
+}
