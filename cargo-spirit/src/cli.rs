@@ -74,4 +74,8 @@ pub(crate) enum Command {
     New(commands::new::NewArgs),
     Build(commands::build::BuildArgs),
     Run(commands::run::RunArgs),
+    Keygen(commands::keygen::KeygenArgs),
+    Sign(commands::sign::SignArgs),
+    Verify(commands::verify::VerifyArgs),
+    Pack(commands::pack::PackArgs),
 }

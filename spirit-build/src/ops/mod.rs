@@ -5,7 +5,9 @@
 mod build;
 mod new;
 mod run;
+mod sign;
 
 pub use build::{BuildOptions, BuiltSpirit, build};
 pub use new::{NewOptions, new_spirit};
 pub use run::{RunOptions, RunTarget, run};
+pub use sign::{SpiritTarget, Verified, artifact_dir, keygen, pack, sign, verify};
