@@ -15,6 +15,7 @@ pub mod manifest;
 pub mod ops;
 pub mod package;
 pub mod project;
+pub mod receipt;
 pub mod sandbox;
 pub mod shell;
 pub mod sign;

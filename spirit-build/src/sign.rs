@@ -154,6 +154,11 @@ impl Key {
         Author(self.0.verifying_key().to_bytes())
     }
 
+    /// Signs arbitrary bytes (an execution receipt, for example).
+    pub fn sign_bytes(&self, message: &[u8]) -> [u8; 64] {
+        self.0.sign(message).to_bytes()
+    }
+
     /// Signs a spirit's exact manifest bytes and wasm bytes.
     pub fn sign(&self, manifest: &[u8], wasm: &[u8]) -> SpiritSignature {
         let author = self.author();
