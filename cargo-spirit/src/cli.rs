@@ -76,4 +76,8 @@ pub(crate) enum Command {
     Init(commands::init::InitArgs),
     Build(commands::build::BuildArgs),
     Run(commands::run::RunArgs),
+    Keygen(commands::keygen::KeygenArgs),
+    Sign(commands::sign::SignArgs),
+    Verify(commands::verify::VerifyArgs),
+    Pack(commands::pack::PackArgs),
 }

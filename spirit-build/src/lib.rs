@@ -10,11 +10,15 @@
 
 pub mod compile;
 pub mod fs;
+pub mod home;
 pub mod manifest;
 pub mod ops;
+pub mod package;
 pub mod project;
+pub mod receipt;
 pub mod sandbox;
 pub mod shell;
+pub mod sign;
 pub mod strip;
 pub mod template;
 pub mod toolchain;
@@ -73,6 +77,20 @@ pub enum Error {
     /// A file operation failed.
     #[error(transparent)]
     Fs(#[from] fs::FsError),
+    /// A key or signature could not be handled.
+    #[error(transparent)]
+    Sign(sign::SignError),
+    /// A package or spirit directory could not be read.
+    #[error(transparent)]
+    Package(package::PackageError),
+    /// A spirit failed verification.
+    #[error("{}: {error}", path.display())]
+    Verify {
+        /// The build directory or package.
+        path: PathBuf,
+        /// What is wrong.
+        error: sign::VerifyError,
+    },
 }
 
 impl Error {

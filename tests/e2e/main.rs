@@ -12,4 +12,5 @@ mod support;
 mod build;
 mod new;
 mod run;
+mod sign;
 mod templates;

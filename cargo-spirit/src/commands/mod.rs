@@ -2,8 +2,12 @@
 
 pub(crate) mod build;
 pub(crate) mod init;
+pub(crate) mod keygen;
 pub(crate) mod new;
+pub(crate) mod pack;
 pub(crate) mod run;
+pub(crate) mod sign;
+pub(crate) mod verify;
 
 use std::process::ExitCode;
 
@@ -17,5 +21,65 @@ pub(crate) fn execute(command: Command, shell: &Shell) -> anyhow::Result<ExitCod
         Command::Init(args) => args.execute(shell),
         Command::Build(args) => args.execute(shell),
         Command::Run(args) => args.execute(shell),
+        Command::Keygen(args) => args.execute(shell),
+        Command::Sign(args) => args.execute(shell),
+        Command::Verify(args) => args.execute(shell),
+        Command::Pack(args) => args.execute(shell),
+    }
+}
+
+/// `--message-format`: what goes to standard output.
+#[derive(Clone, Copy, Debug, clap::Args)]
+pub(crate) struct MessageFormat {
+    /// The output format: human, or json (one object per line, for CI)
+    #[arg(long = "message-format", value_name = "FMT", default_value = "human")]
+    format: Format,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum Format {
+    Human,
+    Json,
+}
+
+impl MessageFormat {
+    /// Prints `human` or, with `--message-format json`, `json` as one line.
+    pub(crate) fn emit(
+        self,
+        shell: &Shell,
+        human: &str,
+        json: serde_json::Value,
+    ) -> anyhow::Result<()> {
+        match self.format {
+            Format::Human => shell.write_stdout(human.as_bytes())?,
+            Format::Json => self.emit_json(shell, json)?,
+        }
+        Ok(())
+    }
+
+    /// Prints `json` as one line, only with `--message-format json`.
+    pub(crate) fn emit_json(self, shell: &Shell, json: serde_json::Value) -> anyhow::Result<()> {
+        if self.format == Format::Json {
+            shell.write_stdout(format!("{json}\n").as_bytes())?;
+        }
+        Ok(())
+    }
+}
+
+/// A spirit named on the command line, or the build output of the crate
+/// the cargo flags select.
+pub(crate) fn spirit_target(
+    path: Option<std::path::PathBuf>,
+    cargo: build::CargoArgs,
+) -> spirit_build::ops::SpiritTarget {
+    match path {
+        Some(path) => spirit_build::ops::SpiritTarget::Path(path),
+        None => {
+            let options = cargo.options();
+            spirit_build::ops::SpiritTarget::Built {
+                selection: options.selection,
+                compile: options.compile,
+            }
+        }
     }
 }

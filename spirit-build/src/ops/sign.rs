@@ -1,0 +1,229 @@
+//! `cargo spirit keygen`, `sign`, `verify` and `pack`: keys, signatures and
+//! packages for what `cargo spirit build` produced.
+
+use std::path::{Path, PathBuf};
+
+use crate::compile::CompileOptions;
+use crate::package::{PackageError, SpiritFiles};
+use crate::project::{self, Selection};
+use crate::sign::{self, Author, Key, Requirements, VerifyError};
+use crate::{Error, Shell};
+
+/// Which spirits a command works on.
+#[derive(Clone, Debug)]
+pub enum SpiritTarget {
+    /// A build directory (holding `manifest.toml`) or a `.spirit` package.
+    Path(PathBuf),
+    /// The build output of the selected crate(s), for this profile.
+    Built {
+        /// Which packages.
+        selection: Selection,
+        /// The profile and target directory they were built with.
+        compile: CompileOptions,
+    },
+}
+
+impl SpiritTarget {
+    /// The build directories or packages this target names.
+    ///
+    /// # Errors
+    ///
+    /// Fails when the workspace cannot be read.
+    pub fn paths(&self) -> Result<Vec<PathBuf>, Error> {
+        match self {
+            SpiritTarget::Path(path) => Ok(vec![path.clone()]),
+            SpiritTarget::Built { selection, compile } => {
+                let project = project::load(selection)?;
+                let target = compile
+                    .target_dir
+                    .clone()
+                    .unwrap_or(project.target_directory);
+                Ok(project
+                    .spirits
+                    .iter()
+                    .map(|s| artifact_dir(&target, compile.profile_dir(), &s.name))
+                    .collect())
+            }
+        }
+    }
+}
+
+/// Where `cargo spirit build` writes a spirit: `<target>/spirit/<profile>/<name>/`.
+pub fn artifact_dir(target_dir: &Path, profile_dir: &str, name: &str) -> PathBuf {
+    target_dir.join("spirit").join(profile_dir).join(name)
+}
+
+/// Makes a key pair under `VUDO_HOME/keys/` and returns its public key.
+///
+/// # Errors
+///
+/// Fails when a key of that name exists or cannot be written.
+pub fn keygen(shell: &Shell, name: &str) -> Result<Author, Error> {
+    let (author, path) = sign::keygen(&crate::home::vudo_home(), name)?;
+    shell.status(
+        "Created",
+        format_args!("key `{name}` in {}", path.display()),
+    );
+    Ok(author)
+}
+
+/// Signs each spirit of `target` with `key`, writing `signature.toml`
+/// beside its manifest, or rewriting a package with the signature inside.
+/// Refuses to sign a spirit whose wasm does not match its manifest.
+///
+/// # Errors
+///
+/// Fails when a spirit cannot be read, is inconsistent, or cannot be written.
+pub fn sign(shell: &Shell, target: &SpiritTarget, key: &Key) -> Result<Vec<PathBuf>, Error> {
+    let mut signed = Vec::new();
+    for path in target.paths()? {
+        let mut files = SpiritFiles::read(&path)?;
+        // Sign only what is consistent: the signature would vouch for it.
+        match sign::verify(
+            &files.manifest_bytes,
+            &files.wasm,
+            None,
+            &Requirements::default(),
+        ) {
+            Err(VerifyError::Unsigned) => {}
+            Err(e) => return Err(Error::Verify { path, error: e }),
+            Ok(_) => unreachable!("verification without a signature cannot succeed"),
+        }
+        let signature = key.sign(&files.manifest_bytes, &files.wasm);
+        if path.is_file() {
+            files.signature = Some(signature);
+            crate::fs::write_atomic(&path, &files.to_package())?;
+        } else {
+            crate::fs::write_atomic(&path.join(sign::FILE_NAME), signature.to_toml().as_bytes())?;
+        }
+        shell.status(
+            "Signed",
+            format_args!(
+                "spirit `{}` v{} as {}",
+                files.manifest.name, files.manifest.version, signature.author
+            ),
+        );
+        signed.push(path);
+    }
+    Ok(signed)
+}
+
+/// A spirit that passed verification.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Verified {
+    /// Its build directory or package.
+    pub path: PathBuf,
+    /// Its name.
+    pub name: String,
+    /// Its version.
+    pub version: String,
+    /// Who signed it.
+    pub author: Author,
+    /// The wasm's blake3.
+    pub blake3: String,
+}
+
+/// Verifies each spirit of `target` (see [`sign::verify`]).
+///
+/// # Errors
+///
+/// The first spirit that fails, with what is wrong in words.
+pub fn verify(
+    shell: &Shell,
+    target: &SpiritTarget,
+    requirements: &Requirements,
+) -> Result<Vec<Verified>, Error> {
+    let mut verified = Vec::new();
+    for path in target.paths()? {
+        let files = SpiritFiles::read(&path)?;
+        let author = sign::verify(
+            &files.manifest_bytes,
+            &files.wasm,
+            files.signature.as_ref(),
+            requirements,
+        )
+        .map_err(|error| Error::Verify {
+            path: path.clone(),
+            error,
+        })?;
+        shell.status(
+            "Verified",
+            format_args!(
+                "spirit `{}` v{} signed by {author}",
+                files.manifest.name, files.manifest.version
+            ),
+        );
+        verified.push(Verified {
+            path,
+            name: files.manifest.name,
+            version: files.manifest.version.to_string(),
+            author,
+            blake3: files.manifest.wasm.blake3,
+        });
+    }
+    Ok(verified)
+}
+
+/// Packs each spirit of `target` into `<name>-<version>.spirit` beside its
+/// build directory (or in `out_dir`) and returns the packages' paths.
+///
+/// # Errors
+///
+/// Fails when a spirit cannot be read or is inconsistent (its wasm does not
+/// match its manifest, or its signature does not verify).
+pub fn pack(
+    shell: &Shell,
+    target: &SpiritTarget,
+    out_dir: Option<&Path>,
+) -> Result<Vec<PathBuf>, Error> {
+    let mut packages = Vec::new();
+    for path in target.paths()? {
+        let files = SpiritFiles::read(&path)?;
+        match sign::verify(
+            &files.manifest_bytes,
+            &files.wasm,
+            files.signature.as_ref(),
+            &Requirements::default(),
+        ) {
+            Ok(_) | Err(VerifyError::Unsigned) => {}
+            Err(error) => return Err(Error::Verify { path, error }),
+        }
+        let dir = match out_dir {
+            Some(dir) => dir.to_owned(),
+            None => path
+                .parent()
+                .map(Path::to_owned)
+                .ok_or_else(|| PackageError::NotASpirit(path.clone()))?,
+        };
+        crate::fs::create_dir_all(&dir)?;
+        let out = dir.join(files.package_name());
+        crate::fs::write_atomic(&out, &files.to_package())?;
+        shell.status(
+            "Packaged",
+            format_args!(
+                "{} ({}{})",
+                out.display(),
+                crate::units::Bytes(std::fs::metadata(&out).map(|m| m.len()).unwrap_or(0)),
+                if files.signature.is_some() {
+                    ", signed"
+                } else {
+                    ", unsigned"
+                }
+            ),
+        );
+        packages.push(out);
+    }
+    Ok(packages)
+}
+
+impl From<PackageError> for Error {
+    fn from(e: PackageError) -> Error {
+        Error::Package(e)
+    }
+}
+
+impl From<sign::SignError> for Error {
+    fn from(e: sign::SignError) -> Error {
+        Error::Sign(e)
+    }
+}

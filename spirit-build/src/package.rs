@@ -1,0 +1,339 @@
+//! `.spirit` packages: one file holding a spirit's manifest, wasm and
+//! signature, byte-for-byte reproducible.
+//!
+//! The format is an uncompressed POSIX ustar archive with exactly these
+//! entries, in this order: `manifest.toml`, the wasm (named by the
+//! manifest's `wasm.file`), and `signature.toml` when the spirit is signed.
+//! Every header is fixed: mode 0644, owner and group 0 with empty names,
+//! modification time 0. We chose tar over a wasm custom section because the
+//! wasm stays exactly the bytes that were hashed and signed (no re-encoding),
+//! any `tar tvf` can show what is inside, and the reader can be strict:
+//! a package is accepted only if writing its contents back gives the same
+//! bytes, which refuses truncation, reordering, extra entries, links and
+//! unusual headers in one check.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use crate::fs::FsError;
+use crate::manifest::{self, Manifest};
+use crate::sign::{self, SpiritSignature};
+
+/// The file extension of packages.
+pub const EXTENSION: &str = "spirit";
+
+/// The largest wasm a package may hold (64 MiB).
+pub const MAX_WASM: u64 = 64 << 20;
+/// The largest manifest or signature a package may hold (64 KiB).
+pub const MAX_TEXT: u64 = 64 << 10;
+
+/// A spirit's files, from a build directory or a package.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SpiritFiles {
+    /// The exact bytes of `manifest.toml`.
+    pub manifest_bytes: Vec<u8>,
+    /// The manifest, parsed.
+    pub manifest: Manifest,
+    /// The wasm.
+    pub wasm: Vec<u8>,
+    /// The signature, when signed.
+    pub signature: Option<SpiritSignature>,
+}
+
+/// Why a package or a spirit directory could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum PackageError {
+    /// The package is damaged or was not written by cargo-spirit.
+    #[error("invalid package `{}`: {reason}\nhelp: make it again with `cargo spirit pack`", path.display())]
+    Invalid {
+        /// The package.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A spirit directory without a manifest.
+    #[error("no spirit at `{}`: `manifest.toml` is missing\nhelp: build it with `cargo spirit build`, or give a `.spirit` package", .0.display())]
+    NotASpirit(PathBuf),
+    /// The manifest cannot be read.
+    #[error("invalid manifest `{}`: {reason}", path.display())]
+    Manifest {
+        /// The manifest file or package.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// `signature.toml` is malformed.
+    #[error("{}: {error}", path.display())]
+    Signature {
+        /// The file or package.
+        path: PathBuf,
+        /// What is wrong.
+        error: sign::SignError,
+    },
+    /// A file operation failed.
+    #[error(transparent)]
+    Fs(#[from] FsError),
+}
+
+impl SpiritFiles {
+    /// Reads a spirit from a build directory (`manifest.toml`, the wasm it
+    /// names, and `signature.toml` if present) or from a `.spirit` package.
+    ///
+    /// # Errors
+    ///
+    /// Fails when a file is missing or malformed.
+    pub fn read(path: &Path) -> Result<SpiritFiles, PackageError> {
+        if path.is_file() {
+            return read_package(path);
+        }
+        let manifest_path = path.join(manifest::FILE_NAME);
+        if !manifest_path.is_file() {
+            return Err(PackageError::NotASpirit(path.to_owned()));
+        }
+        let manifest_bytes = crate::fs::read(&manifest_path)?;
+        let manifest = parse_manifest(&manifest_path, &manifest_bytes)?;
+        let wasm = crate::fs::read(&path.join(plain_name(&manifest_path, &manifest.wasm.file)?))?;
+        let signature_path = path.join(sign::FILE_NAME);
+        let signature = if signature_path.is_file() {
+            let text = crate::fs::read(&signature_path)?;
+            Some(parse_signature(&signature_path, &text)?)
+        } else {
+            None
+        };
+        Ok(SpiritFiles {
+            manifest_bytes,
+            manifest,
+            wasm,
+            signature,
+        })
+    }
+
+    /// The package's bytes: deterministic, so the same files always give the
+    /// same package.
+    pub fn to_package(&self) -> Vec<u8> {
+        let mut builder = tar::Builder::new(Vec::new());
+        let mut append = |name: &str, data: &[u8]| {
+            let mut header = tar::Header::new_ustar();
+            // Infallible for the short, plain names used here.
+            let _ = header.set_path(name);
+            header.set_size(data.len() as u64);
+            header.set_mode(0o644);
+            header.set_uid(0);
+            header.set_gid(0);
+            header.set_mtime(0);
+            let _ = header.set_username("");
+            let _ = header.set_groupname("");
+            header.set_entry_type(tar::EntryType::Regular);
+            header.set_cksum();
+            // Writing into a Vec cannot fail.
+            let _ = builder.append(&header, data);
+        };
+        append(manifest::FILE_NAME, &self.manifest_bytes);
+        append(&self.manifest.wasm.file, &self.wasm);
+        if let Some(signature) = &self.signature {
+            append(sign::FILE_NAME, signature.to_toml().as_bytes());
+        }
+        builder.into_inner().unwrap_or_default()
+    }
+
+    /// The package's file name: `<name>-<version>.spirit`.
+    pub fn package_name(&self) -> String {
+        format!(
+            "{}-{}.{EXTENSION}",
+            self.manifest.name, self.manifest.version
+        )
+    }
+}
+
+fn parse_manifest(path: &Path, bytes: &[u8]) -> Result<Manifest, PackageError> {
+    let bad = |reason: String| PackageError::Manifest {
+        path: path.to_owned(),
+        reason,
+    };
+    let text = std::str::from_utf8(bytes).map_err(|_| bad("it is not UTF-8".to_owned()))?;
+    Manifest::from_toml(text).map_err(|e| bad(e.message))
+}
+
+fn parse_signature(path: &Path, bytes: &[u8]) -> Result<SpiritSignature, PackageError> {
+    SpiritSignature::from_toml(&String::from_utf8_lossy(bytes)).map_err(|error| {
+        PackageError::Signature {
+            path: path.to_owned(),
+            error,
+        }
+    })
+}
+
+/// The wasm file name from a manifest, refused unless it is a plain file
+/// name (no directories, no `..`), so a manifest cannot point outside.
+fn plain_name<'a>(manifest_path: &Path, name: &'a str) -> Result<&'a str, PackageError> {
+    let plain = !name.is_empty()
+        && name != "."
+        && name != ".."
+        && !name.contains(['/', '\\', '\0'])
+        && name.ends_with(".wasm");
+    if plain {
+        Ok(name)
+    } else {
+        Err(PackageError::Manifest {
+            path: manifest_path.to_owned(),
+            reason: format!("`wasm.file` must be a plain `.wasm` file name, not `{name}`"),
+        })
+    }
+}
+
+/// Reads a `.spirit` package strictly (see the module docs).
+///
+/// # Errors
+///
+/// Fails for anything but a package cargo-spirit wrote, unchanged.
+pub fn read_package(path: &Path) -> Result<SpiritFiles, PackageError> {
+    let bytes = crate::fs::read(path)?;
+    parse_package(path, &bytes)
+}
+
+/// Parses a package's bytes; `path` is only for messages.
+///
+/// # Errors
+///
+/// Fails for anything but a package cargo-spirit wrote, unchanged.
+pub fn parse_package(path: &Path, bytes: &[u8]) -> Result<SpiritFiles, PackageError> {
+    let invalid = |reason: String| PackageError::Invalid {
+        path: path.to_owned(),
+        reason,
+    };
+    let mut entries: Vec<(String, Vec<u8>)> = Vec::new();
+    let mut archive = tar::Archive::new(bytes);
+    let iter = archive
+        .entries()
+        .map_err(|e| invalid(format!("not a tar archive: {e}")))?;
+    for entry in iter {
+        let entry = entry.map_err(|e| invalid(format!("truncated or corrupt: {e}")))?;
+        if entry.header().entry_type() != tar::EntryType::Regular {
+            return Err(invalid(
+                "it holds something other than regular files".to_owned(),
+            ));
+        }
+        let name = entry
+            .path()
+            .map_err(|e| invalid(format!("bad entry name: {e}")))?
+            .to_string_lossy()
+            .into_owned();
+        let limit = if name.ends_with(".wasm") {
+            MAX_WASM
+        } else {
+            MAX_TEXT
+        };
+        if entry.size() > limit {
+            return Err(invalid(format!(
+                "entry `{name}` is {} bytes, more than the {limit} allowed",
+                entry.size()
+            )));
+        }
+        if entries.len() >= 3 {
+            return Err(invalid(
+                "it holds more than a manifest, a wasm and a signature".to_owned(),
+            ));
+        }
+        let mut data = Vec::with_capacity(usize::try_from(entry.size()).unwrap_or(0));
+        entry
+            .take(limit)
+            .read_to_end(&mut data)
+            .map_err(|e| invalid(format!("truncated or corrupt: {e}")))?;
+        entries.push((name, data));
+    }
+    let mut entries = entries.into_iter();
+    let (Some((first, manifest_bytes)), Some((wasm_name, wasm))) = (entries.next(), entries.next())
+    else {
+        return Err(invalid(
+            "it must hold `manifest.toml` and a wasm".to_owned(),
+        ));
+    };
+    if first != manifest::FILE_NAME {
+        return Err(invalid(format!(
+            "the first entry must be `manifest.toml`, not `{first}`"
+        )));
+    }
+    let manifest = parse_manifest(path, &manifest_bytes)?;
+    if wasm_name != plain_name(path, &manifest.wasm.file)? {
+        return Err(invalid(format!(
+            "the second entry must be the manifest's wasm `{}`, not `{wasm_name}`",
+            manifest.wasm.file
+        )));
+    }
+    let signature = match entries.next() {
+        None => None,
+        Some((name, data)) if name == sign::FILE_NAME => Some(parse_signature(path, &data)?),
+        Some((name, _)) => return Err(invalid(format!("unexpected entry `{name}`"))),
+    };
+    let files = SpiritFiles {
+        manifest_bytes,
+        manifest,
+        wasm,
+        signature,
+    };
+    if files.to_package() != bytes {
+        return Err(invalid(
+            "it is not byte-for-byte what cargo-spirit writes (truncated, padded or re-packed)"
+                .to_owned(),
+        ));
+    }
+    Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sign::Key;
+
+    fn files() -> SpiritFiles {
+        let wasm = wat::parse_str(r#"(module (memory (export "memory") 1) (func (export "run")))"#)
+            .unwrap();
+        let text = format!(
+            "name = \"x\"\nversion = \"1.0.0\"\nentry = \"run\"\ncapabilities = []\n\n[wasm]\nfile = \"x.wasm\"\nsize = {}\nblake3 = \"{}\"\n\n[build]\ntool = \"0.1.0\"\ntarget = \"wasm32-unknown-unknown\"\nprofile = \"release\"\n",
+            wasm.len(),
+            blake3::hash(&wasm).to_hex()
+        );
+        let manifest = Manifest::from_toml(&text).unwrap();
+        let manifest_bytes = manifest.to_toml().into_bytes();
+        let signature = Some(Key::generate().unwrap().sign(&manifest_bytes, &wasm));
+        SpiritFiles {
+            manifest_bytes,
+            manifest,
+            wasm,
+            signature,
+        }
+    }
+
+    #[test]
+    fn round_trips_and_is_reproducible() {
+        let files = files();
+        let bytes = files.to_package();
+        assert_eq!(files.to_package(), bytes);
+        assert_eq!(parse_package(Path::new("x.spirit"), &bytes).unwrap(), files);
+    }
+
+    #[test]
+    fn truncation_at_any_point_is_refused() {
+        let bytes = files().to_package();
+        for len in (0..bytes.len()).step_by(97) {
+            assert!(
+                parse_package(Path::new("x.spirit"), &bytes[..len]).is_err(),
+                "accepted {len} bytes"
+            );
+        }
+    }
+
+    #[test]
+    fn a_wasm_name_with_a_path_is_refused() {
+        let mut files = files();
+        files.manifest.wasm.file = "../evil.wasm".to_owned();
+        files.manifest_bytes = files.manifest.to_toml().into_bytes();
+        let error = parse_package(Path::new("x.spirit"), &files.to_package()).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("must be a plain `.wasm` file name"),
+            "{error}"
+        );
+    }
+}

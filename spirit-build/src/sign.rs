@@ -1,0 +1,596 @@
+//! Signing and verifying spirits with ed25519.
+//!
+//! The signature covers the stripped wasm and every byte of the manifest,
+//! so changing either breaks it (the VUDO signature covered only a few
+//! manifest fields, and a swapped wasm still verified). The signed message
+//! is 122 bytes:
+//!
+//! ```text
+//! "cargo-spirit/signature/v1\0"   26 bytes, a domain separator
+//! author public key               32 bytes
+//! blake3(wasm)                    32 bytes, hashed from the file itself
+//! blake3(manifest.toml)           32 bytes, the exact file bytes
+//! ```
+//!
+//! The signature is stored beside the manifest as `signature.toml`, holding
+//! the author's public key and the signature, both in hex.
+//!
+//! Keys are ed25519 key pairs from `ed25519-dalek`; a private key is kept
+//! as 64 hex characters (its 32-byte seed) in a file of mode 0600, or in the
+//! `SPIRIT_SIGNING_KEY` environment variable for CI. No function here ever
+//! prints or logs a private key.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+use toml_edit::{DocumentMut, value};
+
+use crate::fs::FsError;
+use crate::manifest::Manifest;
+
+/// The file name of a signature, beside `manifest.toml`.
+pub const FILE_NAME: &str = "signature.toml";
+
+/// The environment variable that holds a signing key for CI.
+pub const KEY_ENV: &str = "SPIRIT_SIGNING_KEY";
+
+const DOMAIN: &[u8; 26] = b"cargo-spirit/signature/v1\0";
+
+/// An author's public key: 32 bytes, written as 64 hex characters.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Author(pub [u8; 32]);
+
+impl Author {
+    /// Parses 64 hex characters.
+    ///
+    /// ```
+    /// use spirit_build::sign::Author;
+    /// let hex = "ab".repeat(32);
+    /// assert_eq!(hex.parse::<Author>().unwrap().to_string(), hex);
+    /// assert!("abc".parse::<Author>().is_err());
+    /// ```
+    pub fn from_hex(hex: &str) -> Result<Author, SignError> {
+        decode_hex::<32>(hex.trim())
+            .map(Author)
+            .ok_or_else(|| SignError::BadAuthor(hex.trim().chars().take(80).collect()))
+    }
+}
+
+impl std::str::FromStr for Author {
+    type Err = SignError;
+
+    fn from_str(s: &str) -> Result<Author, SignError> {
+        Author::from_hex(s)
+    }
+}
+
+impl fmt::Display for Author {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&encode_hex(&self.0))
+    }
+}
+
+impl fmt::Debug for Author {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Author({self})")
+    }
+}
+
+/// A private signing key. Its `Debug` never shows the key.
+pub struct Key(SigningKey);
+
+impl fmt::Debug for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Key(author {})", self.author())
+    }
+}
+
+impl Key {
+    /// A new random key from the operating system's generator.
+    ///
+    /// # Errors
+    ///
+    /// Fails when the system has no randomness to give.
+    pub fn generate() -> Result<Key, SignError> {
+        let mut seed = [0u8; 32];
+        getrandom::fill(&mut seed).map_err(|e| SignError::Random(e.to_string()))?;
+        Ok(Key(SigningKey::from_bytes(&seed)))
+    }
+
+    /// The key in 64 hex characters (the format of key files and of
+    /// `SPIRIT_SIGNING_KEY`). Handle with care.
+    pub fn to_hex(&self) -> String {
+        encode_hex(&self.0.to_bytes())
+    }
+
+    /// Parses a key from 64 hex characters; `origin` says where it came
+    /// from for the error message (which never contains the key).
+    ///
+    /// # Errors
+    ///
+    /// Fails when the text is not 64 hex characters.
+    pub fn from_hex(text: &str, origin: &str) -> Result<Key, SignError> {
+        decode_hex::<32>(text.trim())
+            .map(|seed| Key(SigningKey::from_bytes(&seed)))
+            .ok_or_else(|| SignError::BadKey(origin.to_owned()))
+    }
+
+    /// Reads a key file.
+    ///
+    /// # Errors
+    ///
+    /// Fails when the file cannot be read or does not hold a key.
+    pub fn read(path: &Path) -> Result<Key, SignError> {
+        let text = crate::fs::read(path)?;
+        Key::from_hex(&String::from_utf8_lossy(&text), &path.display().to_string())
+    }
+
+    /// The key named by `path`, else the one in `SPIRIT_SIGNING_KEY`, else
+    /// the default key under `VUDO_HOME/keys/`.
+    ///
+    /// # Errors
+    ///
+    /// Fails when no key can be found or the one found is malformed.
+    pub fn find(path: Option<&Path>) -> Result<Key, SignError> {
+        if let Some(path) = path {
+            return Key::read(path);
+        }
+        if let Some(text) = std::env::var_os(KEY_ENV) {
+            return Key::from_hex(
+                &text.to_string_lossy(),
+                &format!("the {KEY_ENV} environment variable"),
+            );
+        }
+        let default = key_path(&crate::home::vudo_home(), DEFAULT_KEY_NAME);
+        if default.is_file() {
+            return Key::read(&default);
+        }
+        Err(SignError::NoKey(default))
+    }
+
+    /// The public key.
+    pub fn author(&self) -> Author {
+        Author(self.0.verifying_key().to_bytes())
+    }
+
+    /// Signs arbitrary bytes (an execution receipt, for example).
+    pub fn sign_bytes(&self, message: &[u8]) -> [u8; 64] {
+        self.0.sign(message).to_bytes()
+    }
+
+    /// Signs a spirit's exact manifest bytes and wasm bytes.
+    pub fn sign(&self, manifest: &[u8], wasm: &[u8]) -> SpiritSignature {
+        let author = self.author();
+        let signature = self.0.sign(&message(&author, manifest, wasm));
+        SpiritSignature {
+            author,
+            signature: signature.to_bytes(),
+        }
+    }
+}
+
+/// The name of the key `keygen` makes when none is given.
+pub const DEFAULT_KEY_NAME: &str = "default";
+
+/// Where the private key called `name` lives.
+pub fn key_path(home: &Path, name: &str) -> PathBuf {
+    home.join("keys").join(format!("{name}.key"))
+}
+
+/// The message an author signs for a spirit (see the module docs).
+pub fn message(author: &Author, manifest: &[u8], wasm: &[u8]) -> Vec<u8> {
+    let mut message = Vec::with_capacity(DOMAIN.len() + 96);
+    message.extend_from_slice(DOMAIN);
+    message.extend_from_slice(&author.0);
+    message.extend_from_slice(blake3::hash(wasm).as_bytes());
+    message.extend_from_slice(blake3::hash(manifest).as_bytes());
+    message
+}
+
+/// A spirit's signature: who signed, and the signature bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SpiritSignature {
+    /// The author's public key.
+    pub author: Author,
+    /// The ed25519 signature.
+    pub signature: [u8; 64],
+}
+
+impl SpiritSignature {
+    /// The canonical text of `signature.toml`.
+    pub fn to_toml(&self) -> String {
+        let mut doc = DocumentMut::new();
+        doc.insert("algorithm", value("ed25519"));
+        doc.insert("author", value(self.author.to_string()));
+        doc.insert("signature", value(encode_hex(&self.signature)));
+        format!(
+            "# cargo-spirit signature over the wasm and manifest.toml (see docs/signing.md)\n{doc}"
+        )
+    }
+
+    /// Reads `signature.toml`'s text.
+    ///
+    /// # Errors
+    ///
+    /// Names the missing or malformed key.
+    pub fn from_toml(text: &str) -> Result<SpiritSignature, SignError> {
+        let bad = |what: &str| SignError::BadSignatureFile(what.to_owned());
+        let doc: DocumentMut = text.parse().map_err(|_| bad("it is not valid TOML"))?;
+        match doc.get("algorithm").and_then(|a| a.as_str()) {
+            Some("ed25519") => {}
+            Some(other) => {
+                return Err(bad(&format!(
+                    "unsupported algorithm `{other}` (expected `ed25519`)"
+                )));
+            }
+            None => return Err(bad("missing key `algorithm`")),
+        }
+        let author = doc
+            .get("author")
+            .and_then(|a| a.as_str())
+            .ok_or_else(|| bad("missing key `author`"))?
+            .parse()?;
+        let signature = doc
+            .get("signature")
+            .and_then(|a| a.as_str())
+            .and_then(decode_hex::<64>)
+            .ok_or_else(|| bad("`signature` must be 128 hex characters"))?;
+        Ok(SpiritSignature { author, signature })
+    }
+}
+
+/// What verification requires beyond a valid signature.
+#[derive(Clone, Debug, Default)]
+pub struct Requirements {
+    /// The signature must be by this author.
+    pub author: Option<Author>,
+    /// The author must be one of these (the trusted keys).
+    pub trusted: Option<Vec<Author>>,
+}
+
+/// Checks a spirit: the wasm matches the manifest's hash and size, the
+/// manifest is canonical, and the signature verifies for its author and
+/// meets `requirements`. Returns the author.
+///
+/// ```
+/// use spirit_build::manifest::Manifest;
+/// use spirit_build::sign::{verify, Key, Requirements, VerifyError};
+///
+/// let wasm = b"\0asm\x01\0\0\0";
+/// let manifest_text = Manifest::from_toml(&format!(
+///     "name = \"x\"\nversion = \"1.0.0\"\nentry = \"run\"\ncapabilities = []\n\
+///      [wasm]\nfile = \"x.wasm\"\nsize = 8\nblake3 = \"{}\"\n\
+///      [build]\ntool = \"0.1.0\"\ntarget = \"wasm32-unknown-unknown\"\nprofile = \"release\"\n",
+///     blake3::hash(wasm).to_hex()
+/// )).unwrap().to_toml();
+///
+/// let key = Key::generate().unwrap();
+/// let signature = key.sign(manifest_text.as_bytes(), wasm);
+/// let author = verify(manifest_text.as_bytes(), wasm, Some(&signature), &Requirements::default()).unwrap();
+/// assert_eq!(author, key.author());
+///
+/// let tampered = b"\0asm\x01\0\0\x01";
+/// let error = verify(manifest_text.as_bytes(), tampered, Some(&signature), &Requirements::default()).unwrap_err();
+/// assert!(matches!(error, VerifyError::WasmHash { .. }));
+/// ```
+///
+/// # Errors
+///
+/// Each way a spirit can fail, in words: see [`VerifyError`].
+pub fn verify(
+    manifest: &[u8],
+    wasm: &[u8],
+    signature: Option<&SpiritSignature>,
+    requirements: &Requirements,
+) -> Result<Author, VerifyError> {
+    let text = std::str::from_utf8(manifest)
+        .map_err(|_| VerifyError::Manifest("it is not UTF-8".to_owned()))?;
+    let parsed = Manifest::from_toml(text).map_err(|e| VerifyError::Manifest(e.message))?;
+    if parsed.to_toml() != text {
+        return Err(VerifyError::Manifest(
+            "it is not in the canonical form cargo-spirit writes (was it edited by hand?)"
+                .to_owned(),
+        ));
+    }
+    let actual = blake3::hash(wasm).to_hex().to_string();
+    if actual != parsed.wasm.blake3 {
+        return Err(VerifyError::WasmHash {
+            manifest: parsed.wasm.blake3,
+            file: actual,
+        });
+    }
+    if parsed.wasm.size != wasm.len() as u64 {
+        return Err(VerifyError::WasmSize {
+            manifest: parsed.wasm.size,
+            file: wasm.len() as u64,
+        });
+    }
+    let signature = signature.ok_or(VerifyError::Unsigned)?;
+    let author = signature.author;
+    let key = VerifyingKey::from_bytes(&author.0).map_err(|_| VerifyError::BadSignature(author))?;
+    key.verify_strict(
+        &message(&author, manifest, wasm),
+        &Signature::from_bytes(&signature.signature),
+    )
+    .map_err(|_| VerifyError::BadSignature(author))?;
+    if let Some(expected) = requirements.author
+        && expected != author
+    {
+        return Err(VerifyError::WrongAuthor { expected, author });
+    }
+    if let Some(trusted) = &requirements.trusted
+        && !trusted.contains(&author)
+    {
+        return Err(VerifyError::Untrusted(author));
+    }
+    Ok(author)
+}
+
+/// Why a spirit failed verification.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum VerifyError {
+    /// No signature.
+    #[error(
+        "unsigned\nhelp: sign it with `cargo spirit sign` (key from --key, {KEY_ENV}, or `cargo spirit keygen`)"
+    )]
+    Unsigned,
+    /// The wasm is not the one the manifest describes.
+    #[error("wasm hash mismatch: manifest has {manifest}, file has {file}")]
+    WasmHash {
+        /// The hash in the manifest.
+        manifest: String,
+        /// The hash of the file.
+        file: String,
+    },
+    /// The wasm's size is not the manifest's.
+    #[error("wasm size mismatch: manifest has {manifest} bytes, file has {file}")]
+    WasmSize {
+        /// The size in the manifest.
+        manifest: u64,
+        /// The size of the file.
+        file: u64,
+    },
+    /// The manifest cannot be read or is not canonical.
+    #[error("invalid manifest: {0}")]
+    Manifest(String),
+    /// The signature does not verify.
+    #[error(
+        "signature does not verify for author {0}: the manifest or the wasm changed after signing, or the signature is not theirs"
+    )]
+    BadSignature(Author),
+    /// Signed by someone else than required.
+    #[error("signed by {author}, but {expected} was required")]
+    WrongAuthor {
+        /// The required author.
+        expected: Author,
+        /// The actual author.
+        author: Author,
+    },
+    /// The author is not trusted.
+    #[error(
+        "author {0} is not trusted\nhelp: trust them by adding the key to `authors` in VUDO_HOME/trusted.toml"
+    )]
+    Untrusted(Author),
+}
+
+/// Why keys or signatures could not be handled.
+#[derive(Debug, thiserror::Error)]
+pub enum SignError {
+    /// A public key that is not 64 hex characters.
+    #[error("invalid author key `{0}`: expected 64 hex characters (an ed25519 public key)")]
+    BadAuthor(String),
+    /// A private key that is not 64 hex characters.
+    #[error(
+        "the signing key in {0} is not 64 hex characters\nhelp: keys are made by `cargo spirit keygen`"
+    )]
+    BadKey(String),
+    /// No key anywhere.
+    #[error("no signing key: no --key, no {KEY_ENV}, and no default key at {}\nhelp: create one with `cargo spirit keygen`", .0.display())]
+    NoKey(PathBuf),
+    /// A key of that name exists.
+    #[error("a key named `{name}` already exists at {}\nhelp: cargo-spirit never overwrites a key; choose another name with `--name`", path.display())]
+    KeyExists {
+        /// The key's name.
+        name: String,
+        /// Its file.
+        path: PathBuf,
+    },
+    /// A key name that is not a plain file name.
+    #[error("invalid key name `{0}`: use letters, digits, `-` and `_`")]
+    BadKeyName(String),
+    /// `signature.toml` is malformed.
+    #[error("invalid signature file: {0}")]
+    BadSignatureFile(String),
+    /// The system could not provide randomness.
+    #[error("could not get random bytes for a key: {0}")]
+    Random(String),
+    /// A file operation failed.
+    #[error(transparent)]
+    Fs(#[from] FsError),
+}
+
+/// The trusted authors: `authors` in `VUDO_HOME/trusted.toml`.
+///
+/// # Errors
+///
+/// Fails when the file exists but is not a list of keys.
+pub fn trusted_authors(home: &Path) -> Result<Vec<Author>, SignError> {
+    let path = home.join("trusted.toml");
+    if !path.exists() {
+        return Ok(Vec::new());
+    }
+    let text = String::from_utf8_lossy(&crate::fs::read(&path)?).into_owned();
+    let bad = || {
+        SignError::BadSignatureFile(format!(
+            "{}: expected `authors = [\"<64 hex>\", …]`",
+            path.display()
+        ))
+    };
+    let doc: DocumentMut = text.parse().map_err(|_| bad())?;
+    let Some(authors) = doc.get("authors") else {
+        return Ok(Vec::new());
+    };
+    authors
+        .as_array()
+        .ok_or_else(bad)?
+        .iter()
+        .map(|v| v.as_str().ok_or_else(bad).and_then(Author::from_hex))
+        .collect()
+}
+
+/// Creates a key pair called `name` under `home/keys/`: the private key
+/// (mode 0600, directory 0700) and `<name>.pub`. Never overwrites.
+///
+/// # Errors
+///
+/// Fails when a key of that name exists or the files cannot be written.
+pub fn keygen(home: &Path, name: &str) -> Result<(Author, PathBuf), SignError> {
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err(SignError::BadKeyName(name.to_owned()));
+    }
+    let dir = home.join("keys");
+    create_private_dir(&dir)?;
+    let path = key_path(home, name);
+    if path.exists() {
+        return Err(SignError::KeyExists {
+            name: name.to_owned(),
+            path,
+        });
+    }
+    let key = Key::generate()?;
+    write_new_private(&path, format!("{}\n", key.to_hex()).as_bytes()).map_err(|e| {
+        match e.kind() {
+            std::io::ErrorKind::AlreadyExists => SignError::KeyExists {
+                name: name.to_owned(),
+                path: path.clone(),
+            },
+            _ => SignError::Fs(FsError::new("write", &path, e)),
+        }
+    })?;
+    let public = dir.join(format!("{name}.pub"));
+    crate::fs::write_atomic(&public, format!("{}\n", key.author()).as_bytes())?;
+    Ok((key.author(), path))
+}
+
+fn create_private_dir(dir: &Path) -> Result<(), FsError> {
+    crate::fs::create_dir_all(dir)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+            .map_err(|e| FsError::new("set permissions on", dir, e))?;
+    }
+    Ok(())
+}
+
+/// Writes a file readable only by its owner, atomically and without ever
+/// replacing an existing file: the temporary file is hard-linked into place,
+/// which fails if the name is taken.
+fn write_new_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let tmp = path.with_extension(format!("key.{}.tmp", std::process::id()));
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let result = (|| {
+        let mut file = options.open(&tmp)?;
+        file.write_all(contents)?;
+        file.sync_all()?;
+        std::fs::hard_link(&tmp, path)
+    })();
+    let _ = std::fs::remove_file(&tmp);
+    result
+}
+
+fn encode_hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(DIGITS[usize::from(b >> 4)] as char);
+        s.push(DIGITS[usize::from(b & 15)] as char);
+    }
+    s
+}
+
+fn decode_hex<const N: usize>(hex: &str) -> Option<[u8; N]> {
+    let bytes = hex.as_bytes();
+    if bytes.len() != N * 2 {
+        return None;
+    }
+    let digit = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
+    let mut out = [0u8; N];
+    for (i, pair) in bytes.chunks_exact(2).enumerate() {
+        out[i] = digit(pair[0])? << 4 | digit(pair[1])?;
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_round_trips() {
+        let bytes: [u8; 32] = std::array::from_fn(|i| i as u8 * 7);
+        assert_eq!(decode_hex::<32>(&encode_hex(&bytes)), Some(bytes));
+        assert_eq!(decode_hex::<32>(&"zz".repeat(32)), None);
+    }
+
+    #[test]
+    fn signature_file_round_trips() {
+        let key = Key::generate().unwrap();
+        let signature = key.sign(b"manifest", b"wasm");
+        assert_eq!(
+            SpiritSignature::from_toml(&signature.to_toml()).unwrap(),
+            signature
+        );
+    }
+
+    #[test]
+    fn debug_never_shows_the_private_key() {
+        let key = Key::generate().unwrap();
+        assert!(!format!("{key:?}").contains(&key.to_hex()));
+    }
+
+    #[test]
+    fn keygen_never_overwrites_and_is_private() {
+        let home = tempfile::tempdir().unwrap();
+        let (author, path) = keygen(home.path(), "ci").unwrap();
+        assert_eq!(Key::read(&path).unwrap().author(), author);
+        let before = std::fs::read(&path).unwrap();
+        assert!(matches!(
+            keygen(home.path(), "ci"),
+            Err(SignError::KeyExists { .. })
+        ));
+        assert_eq!(std::fs::read(&path).unwrap(), before);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(
+                std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
+            assert_eq!(
+                std::fs::metadata(home.path().join("keys"))
+                    .unwrap()
+                    .permissions()
+                    .mode()
+                    & 0o777,
+                0o700
+            );
+        }
+        assert!(matches!(
+            keygen(home.path(), "../x"),
+            Err(SignError::BadKeyName(_))
+        ));
+    }
+}
