@@ -80,4 +80,13 @@ pub(crate) enum Command {
     Sign(commands::sign::SignArgs),
     Verify(commands::verify::VerifyArgs),
     Pack(commands::pack::PackArgs),
+    Install(commands::install::InstallArgs),
+    Uninstall(commands::uninstall::UninstallArgs),
+    List(commands::list::ListArgs),
+    Info(commands::info::InfoArgs),
+    Search(commands::search::SearchArgs),
+    Upgrade(commands::upgrade::UpgradeArgs),
+    Trust(commands::trust::TrustArgs),
+    /// Stop trusting an author's key
+    Untrust(commands::trust::TrustArgs),
 }

@@ -16,6 +16,7 @@ pub mod ops;
 pub mod package;
 pub mod project;
 pub mod receipt;
+pub mod registry;
 pub mod sandbox;
 pub mod shell;
 pub mod sign;
@@ -83,6 +84,9 @@ pub enum Error {
     /// A package or spirit directory could not be read.
     #[error(transparent)]
     Package(package::PackageError),
+    /// A registry operation failed.
+    #[error(transparent)]
+    Registry(registry::RegistryError),
     /// A spirit failed verification.
     #[error("{}: {error}", path.display())]
     Verify {

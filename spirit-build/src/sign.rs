@@ -439,6 +439,54 @@ pub fn trusted_authors(home: &Path) -> Result<Vec<Author>, SignError> {
         .collect()
 }
 
+/// Adds (`trust`) or removes an author in `VUDO_HOME/trusted.toml`, keeping
+/// the file's comments and layout; returns whether anything changed.
+///
+/// # Errors
+///
+/// Fails when the file is malformed or cannot be written.
+pub fn set_trusted(home: &Path, author: Author, trust: bool) -> Result<bool, SignError> {
+    let path = home.join("trusted.toml");
+    let text = if path.exists() {
+        String::from_utf8_lossy(&crate::fs::read(&path)?).into_owned()
+    } else {
+        "# Authors whose spirits cargo-spirit installs (`cargo spirit trust HEX`).\nauthors = []\n"
+            .to_owned()
+    };
+    let bad = || {
+        SignError::BadSignatureFile(format!(
+            "{}: expected `authors = [\"<64 hex>\", …]`",
+            path.display()
+        ))
+    };
+    let mut doc: DocumentMut = text.parse().map_err(|_| bad())?;
+    let authors = doc
+        .entry("authors")
+        .or_insert_with(|| value(toml_edit::Array::new()))
+        .as_array_mut()
+        .ok_or_else(bad)?;
+    let hex = author.to_string();
+    let position = authors
+        .iter()
+        .position(|v| v.as_str() == Some(hex.as_str()));
+    let changed = match (trust, position) {
+        (true, None) => {
+            authors.push(hex);
+            true
+        }
+        (false, Some(i)) => {
+            authors.remove(i);
+            true
+        }
+        _ => false,
+    };
+    if changed {
+        crate::fs::create_dir_all(home)?;
+        crate::fs::write_atomic(&path, doc.to_string().as_bytes())?;
+    }
+    Ok(changed)
+}
+
 /// Creates a key pair called `name` under `home/keys/`: the private key
 /// (mode 0600, directory 0700) and `<name>.pub`. Never overwrites.
 ///

@@ -11,6 +11,7 @@ mod support;
 
 mod build;
 mod new;
+mod registry;
 mod run;
 mod sign;
 mod templates;

@@ -39,6 +39,15 @@ pub(crate) struct CargoArgs {
 }
 
 impl CargoArgs {
+    /// The options, with the release profile unless one was chosen (what
+    /// `install` builds with, as `cargo install` does).
+    pub(crate) fn release_options(mut self) -> BuildOptions {
+        if self.profile.is_none() {
+            self.release = true;
+        }
+        self.options()
+    }
+
     /// Points `--manifest-path` at the crate in `dir`.
     pub(crate) fn set_manifest_dir(&mut self, dir: &std::path::Path) {
         self.manifest_path = Some(dir.join("Cargo.toml"));

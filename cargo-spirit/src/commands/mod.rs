@@ -1,12 +1,19 @@
 //! One module per command; each parses its flags and calls one operation.
 
 pub(crate) mod build;
+pub(crate) mod info;
 pub(crate) mod init;
+pub(crate) mod install;
 pub(crate) mod keygen;
+pub(crate) mod list;
 pub(crate) mod new;
 pub(crate) mod pack;
 pub(crate) mod run;
+pub(crate) mod search;
 pub(crate) mod sign;
+pub(crate) mod trust;
+pub(crate) mod uninstall;
+pub(crate) mod upgrade;
 pub(crate) mod verify;
 
 use std::process::ExitCode;
@@ -25,6 +32,14 @@ pub(crate) fn execute(command: Command, shell: &Shell) -> anyhow::Result<ExitCod
         Command::Sign(args) => args.execute(shell),
         Command::Verify(args) => args.execute(shell),
         Command::Pack(args) => args.execute(shell),
+        Command::Install(args) => args.execute(shell),
+        Command::Uninstall(args) => args.execute(shell),
+        Command::List(args) => args.execute(shell),
+        Command::Info(args) => args.execute(shell),
+        Command::Search(args) => args.execute(shell),
+        Command::Upgrade(args) => args.execute(shell),
+        Command::Trust(args) => args.execute(shell, true),
+        Command::Untrust(args) => args.execute(shell, false),
     }
 }
 

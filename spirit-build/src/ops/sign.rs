@@ -59,11 +59,19 @@ pub fn artifact_dir(target_dir: &Path, profile_dir: &str, name: &str) -> PathBuf
 ///
 /// Fails when a key of that name exists or cannot be written.
 pub fn keygen(shell: &Shell, name: &str) -> Result<Author, Error> {
-    let (author, path) = sign::keygen(&crate::home::vudo_home(), name)?;
+    let home = crate::home::vudo_home();
+    let (author, path) = sign::keygen(&home, name)?;
     shell.status(
         "Created",
         format_args!("key `{name}` in {}", path.display()),
     );
+    // Your own key signs what you install from your crates.
+    if sign::set_trusted(&home, author, true)? {
+        shell.status(
+            "Trusted",
+            format_args!("{author} (in {})", home.join("trusted.toml").display()),
+        );
+    }
     Ok(author)
 }
 

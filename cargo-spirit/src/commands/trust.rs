@@ -1,0 +1,25 @@
+use std::process::ExitCode;
+
+use clap::Args;
+use spirit_build::Shell;
+use spirit_build::registry::Registry;
+use spirit_build::sign::Author;
+
+/// Trust an author's key (VUDO_HOME/trusted.toml): `install` requires it
+#[derive(Debug, Args)]
+pub(crate) struct TrustArgs {
+    /// The author's public key, 64 hex characters
+    #[arg(value_parser = author)]
+    author: Author,
+}
+
+fn author(hex: &str) -> Result<Author, String> {
+    Author::from_hex(hex).map_err(|e| e.to_string())
+}
+
+impl TrustArgs {
+    pub(crate) fn execute(self, shell: &Shell, trust: bool) -> anyhow::Result<ExitCode> {
+        spirit_build::ops::trust(shell, &Registry::open_default(), self.author, trust)?;
+        Ok(ExitCode::SUCCESS)
+    }
+}

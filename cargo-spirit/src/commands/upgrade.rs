@@ -1,0 +1,39 @@
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+use spirit_build::Shell;
+use spirit_build::registry::{InstallOptions, Registry};
+
+use crate::commands::build::CargoArgs;
+use crate::commands::install::source;
+
+/// Install a newer version of an installed spirit and remove the older ones
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  cargo spirit upgrade hello hello-0.2.0.spirit
+  cargo spirit upgrade hello            (from the crate here)")]
+pub(crate) struct UpgradeArgs {
+    /// The installed spirit
+    name: String,
+    /// The newer .spirit package, build directory or crate [default: the crate here]
+    target: Option<PathBuf>,
+    #[command(flatten)]
+    cargo: CargoArgs,
+}
+
+impl UpgradeArgs {
+    pub(crate) fn execute(self, shell: &Shell) -> anyhow::Result<ExitCode> {
+        let registry = Registry::open_default();
+        let source = source(self.target, self.cargo);
+        spirit_build::ops::upgrade(
+            shell,
+            &registry,
+            &self.name,
+            &source,
+            InstallOptions::default(),
+        )?;
+        Ok(ExitCode::SUCCESS)
+    }
+}

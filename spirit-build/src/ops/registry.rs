@@ -1,0 +1,144 @@
+//! `cargo spirit install`, `uninstall`, `list`, `info`, `search`, `upgrade`,
+//! `trust` and `untrust`: the local registry.
+
+use std::path::PathBuf;
+
+use crate::ops::build::{BuildOptions, build};
+use crate::package::SpiritFiles;
+use crate::registry::{Entry, InstallOptions, Installed, Registry};
+use crate::sign::{self, Author, Key};
+use crate::{Error, Shell};
+
+/// What to install.
+#[derive(Clone, Debug)]
+pub enum InstallSource {
+    /// A `.spirit` package or a build directory.
+    Path(PathBuf),
+    /// A spirit crate: built with these options, then signed with the
+    /// default key when there is one.
+    Crate(BuildOptions),
+}
+
+/// Reads what `source` names, building (and signing) a crate first.
+fn spirit_files(shell: &Shell, source: &InstallSource) -> Result<Vec<SpiritFiles>, Error> {
+    match source {
+        InstallSource::Path(path) => Ok(vec![SpiritFiles::read(path)?]),
+        InstallSource::Crate(options) => {
+            let key = Key::find(None).ok();
+            let mut all = Vec::new();
+            for spirit in build(shell, options)? {
+                let mut files = SpiritFiles::read(&spirit.dir)?;
+                if files.signature.is_none()
+                    && let Some(key) = &key
+                {
+                    let signature = key.sign(&files.manifest_bytes, &files.wasm);
+                    crate::fs::write_atomic(
+                        &spirit.dir.join(sign::FILE_NAME),
+                        signature.to_toml().as_bytes(),
+                    )?;
+                    shell.status(
+                        "Signed",
+                        format_args!("spirit `{}` as {}", files.manifest.name, signature.author),
+                    );
+                    files.signature = Some(signature);
+                }
+                all.push(files);
+            }
+            Ok(all)
+        }
+    }
+}
+
+/// Installs the spirits `source` names into `registry`.
+///
+/// # Errors
+///
+/// Fails on the first spirit that is refused (unsigned, untrusted, tampered,
+/// conflicting); those before it stay installed.
+pub fn install(
+    shell: &Shell,
+    registry: &Registry,
+    source: &InstallSource,
+    options: InstallOptions,
+) -> Result<Vec<Installed>, Error> {
+    let mut installed = Vec::new();
+    for files in spirit_files(shell, source)? {
+        let result = registry.install(&files, options)?;
+        let entry = result.entry();
+        let what = match &result {
+            Installed::New(_) => "Installed",
+            Installed::Unchanged(_) => "Unchanged",
+            Installed::Replaced(_) => "Replaced",
+        };
+        shell.status(
+            what,
+            format_args!(
+                "{} v{}{}",
+                entry.name,
+                entry.version,
+                if entry.unsigned { " (unsigned)" } else { "" }
+            ),
+        );
+        installed.push(result);
+    }
+    Ok(installed)
+}
+
+/// Installs a newer version of an installed spirit and removes the older ones.
+///
+/// # Errors
+///
+/// Fails when the spirit is not installed or the new one is not newer.
+pub fn upgrade(
+    shell: &Shell,
+    registry: &Registry,
+    name: &str,
+    source: &InstallSource,
+    options: InstallOptions,
+) -> Result<Entry, Error> {
+    let files = spirit_files(shell, source)?;
+    let Some(files) = files.into_iter().find(|f| f.manifest.name == name) else {
+        return Err(crate::registry::RegistryError::NotInSource(name.to_owned()).into());
+    };
+    let (entry, removed) = registry.upgrade(&files, options)?;
+    let from = removed
+        .iter()
+        .map(|e| e.version.to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    shell.status(
+        "Upgraded",
+        format_args!("{name} {from} → {}", entry.version),
+    );
+    Ok(entry)
+}
+
+/// Trusts (or stops trusting) an author.
+///
+/// # Errors
+///
+/// Fails when `trusted.toml` cannot be read or written.
+pub fn trust(shell: &Shell, registry: &Registry, author: Author, trust: bool) -> Result<(), Error> {
+    let changed = if trust {
+        registry.trust(author)?
+    } else {
+        registry.untrust(author)?
+    };
+    let (word, state) = if trust {
+        ("Trusted", "already trusted")
+    } else {
+        ("Untrusted", "was not trusted")
+    };
+    if changed {
+        shell.status(word, author);
+    } else {
+        shell.note(format_args!("{author} {state}"));
+    }
+    Ok(())
+}
+
+impl From<crate::registry::RegistryError> for Error {
+    fn from(e: crate::registry::RegistryError) -> Error {
+        Error::Registry(e)
+    }
+}
