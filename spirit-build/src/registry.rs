@@ -427,6 +427,102 @@ impl Registry {
         files: &SpiritFiles,
         options: InstallOptions,
     ) -> Result<Installed, RegistryError> {
+        let mut installed = self.install_many(std::slice::from_ref(files), options)?;
+        Ok(installed.remove(0))
+    }
+
+    /// Installs several spirits under one lock and one index write: all of
+    /// them are verified first, so one that is refused leaves the registry
+    /// unchanged.
+    ///
+    /// # Errors
+    ///
+    /// As [`Registry::install`], for the first spirit that is refused.
+    pub fn install_many(
+        &self,
+        spirits: &[SpiritFiles],
+        options: InstallOptions,
+    ) -> Result<Vec<Installed>, RegistryError> {
+        let trusted = sign::trusted_authors(&self.home)?;
+        let entries = spirits
+            .iter()
+            .map(|files| self.check(files, options, &trusted))
+            .collect::<Result<Vec<Entry>, _>>()?;
+
+        let _lock = self.lock(true)?;
+        self.repair_locked()?;
+        let mut index = self.read_index()?;
+        let mut results = Vec::with_capacity(spirits.len());
+        // First every conflict, so that nothing is written when one is refused.
+        for entry in &entries {
+            if let Some(existing) = index
+                .spirits
+                .get(&entry.name)
+                .and_then(|v| v.get(&entry.version))
+                && existing != entry
+                && !options.force
+            {
+                return Err(RegistryError::Conflict {
+                    name: entry.name.clone(),
+                    version: entry.version.clone(),
+                    installed: existing.blake3.clone(),
+                    new: entry.blake3.clone(),
+                });
+            }
+        }
+        let mut aside = Vec::new();
+        for (files, entry) in spirits.iter().zip(entries) {
+            let existing = index
+                .spirits
+                .get(&entry.name)
+                .and_then(|v| v.get(&entry.version));
+            if existing == Some(&entry) {
+                results.push(Installed::Unchanged(entry));
+                continue;
+            }
+            let replacing = existing.is_some();
+            let staged = self.stage(files)?;
+            let dir = self.spirit_dir(&entry.name, &entry.version);
+            let parent = dir.parent().unwrap_or(&self.root);
+            crate::fs::create_dir_all(parent)?;
+            if replacing && dir.exists() {
+                let old = self.staging().join(format!(
+                    "old-{}-{}-{}",
+                    entry.name,
+                    entry.version,
+                    std::process::id()
+                ));
+                rename(&dir, &old)?;
+                aside.push(old);
+            }
+            rename(&staged, &dir)?;
+            sync_dir(parent);
+            index
+                .spirits
+                .entry(entry.name.clone())
+                .or_default()
+                .insert(entry.version.clone(), entry.clone());
+            results.push(if replacing {
+                Installed::Replaced(entry)
+            } else {
+                Installed::New(entry)
+            });
+        }
+        index.version = 1;
+        self.write_index(&index)?;
+        for old in aside {
+            let _ = std::fs::remove_dir_all(old);
+        }
+        Ok(results)
+    }
+
+    /// Verifies a spirit for installation and makes its index entry.
+    fn check(
+        &self,
+        files: &SpiritFiles,
+        options: InstallOptions,
+        trusted: &[Author],
+    ) -> Result<Entry, RegistryError> {
         let name = files.manifest.name.clone();
         validate_name(&name)?;
         let author = match sign::verify(
@@ -441,7 +537,7 @@ impl Registry {
             Err(error) => return Err(RegistryError::Verify { name, error }),
         };
         if let Some(author) = author
-            && !sign::trusted_authors(&self.home)?.contains(&author)
+            && !trusted.contains(&author)
         {
             return Err(RegistryError::Untrusted { name, author });
         }
@@ -452,9 +548,9 @@ impl Registry {
                 error: e.to_string(),
             }
         })?;
-        let entry = Entry {
-            name: name.clone(),
-            version: version.clone(),
+        Ok(Entry {
+            name,
+            version,
             description: files.manifest.description.clone(),
             capabilities: files
                 .manifest
@@ -465,55 +561,7 @@ impl Registry {
             blake3: files.manifest.wasm.blake3.clone(),
             author: author.map(|a| a.to_string()),
             unsigned: author.is_none(),
-        };
-
-        let _lock = self.lock(true)?;
-        self.repair_locked()?;
-        let mut index = self.read_index()?;
-        let existing = index
-            .spirits
-            .get(&name)
-            .and_then(|v| v.get(&version))
-            .cloned();
-        if let Some(existing) = &existing {
-            if *existing == entry {
-                return Ok(Installed::Unchanged(entry));
-            }
-            if !options.force {
-                return Err(RegistryError::Conflict {
-                    name,
-                    version,
-                    installed: existing.blake3.clone(),
-                    new: entry.blake3,
-                });
-            }
-        }
-        let staged = self.stage(files)?;
-        let dir = self.spirit_dir(&name, &version);
-        let parent = dir.parent().unwrap_or(&self.root);
-        crate::fs::create_dir_all(parent)?;
-        let mut old = None;
-        if existing.is_some() && dir.exists() {
-            let aside = self
-                .staging()
-                .join(format!("old-{name}-{version}-{}", std::process::id()));
-            rename(&dir, &aside)?;
-            old = Some(aside);
-        }
-        rename(&staged, &dir)?;
-        sync_dir(parent);
-        index.version = 1;
-        index
-            .spirits
-            .entry(name)
-            .or_default()
-            .insert(version, entry.clone());
-        self.write_index(&index)?;
-        if let Some(old) = old {
-            let _ = std::fs::remove_dir_all(old);
-            return Ok(Installed::Replaced(entry));
-        }
-        Ok(Installed::New(entry))
+        })
     }
 
     /// Writes a spirit's files into a fresh staging directory, flushed.

@@ -22,6 +22,27 @@ pub enum InstallSource {
 /// Reads what `source` names, building (and signing) a crate first.
 fn spirit_files(shell: &Shell, source: &InstallSource) -> Result<Vec<SpiritFiles>, Error> {
     match source {
+        InstallSource::Path(path)
+            if path.is_dir() && !path.join(crate::manifest::FILE_NAME).exists() =>
+        {
+            // A directory of packages: every `.spirit` file in it, by name.
+            let mut packages: Vec<PathBuf> = std::fs::read_dir(path)
+                .map_err(|e| crate::fs::FsError::new("read directory", path, e))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| {
+                    p.extension()
+                        .is_some_and(|x| x == crate::package::EXTENSION)
+                })
+                .collect();
+            packages.sort();
+            if packages.is_empty() {
+                return Err(crate::package::PackageError::NotASpirit(path.clone()).into());
+            }
+            packages
+                .iter()
+                .map(|p| SpiritFiles::read(p).map_err(Error::from))
+                .collect()
+        }
         InstallSource::Path(path) => Ok(vec![SpiritFiles::read(path)?]),
         InstallSource::Crate(options) => {
             let key = Key::find(None).ok();
@@ -61,9 +82,9 @@ pub fn install(
     source: &InstallSource,
     options: InstallOptions,
 ) -> Result<Vec<Installed>, Error> {
-    let mut installed = Vec::new();
-    for files in spirit_files(shell, source)? {
-        let result = registry.install(&files, options)?;
+    let spirits = spirit_files(shell, source)?;
+    let installed = registry.install_many(&spirits, options)?;
+    for result in &installed {
         let entry = result.entry();
         let what = match &result {
             Installed::New(_) => "Installed",
@@ -79,7 +100,6 @@ pub fn install(
                 if entry.unsigned { " (unsigned)" } else { "" }
             ),
         );
-        installed.push(result);
     }
     Ok(installed)
 }
