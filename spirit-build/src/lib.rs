@@ -10,6 +10,7 @@
 
 pub mod compile;
 pub mod fs;
+pub mod home;
 pub mod manifest;
 pub mod ops;
 pub mod project;

@@ -12,3 +12,4 @@ mod support;
 mod build;
 mod new;
 mod run;
+mod sandbox;

@@ -6,7 +6,11 @@ use spirit_sdk::abi::Capability;
 
 use crate::manifest::Manifest;
 use crate::ops::build::{BuildOptions, build};
-use crate::sandbox::{Limits, Outcome, Policy, RunRequest, Sandbox, SpiritIo};
+use crate::sandbox::{
+    Call, CodeSource, Limits, Outcome, Policy, Pricing, RunRequest, Sandbox, SandboxConfig,
+    SpiritIo,
+};
+use crate::units::Bytes;
 use crate::{Error, Shell};
 
 /// What to run.
@@ -33,9 +37,20 @@ pub struct RunOptions {
     pub input: Vec<u8>,
     /// Where logs and output go.
     pub io: Box<dyn SpiritIo>,
+    /// `--invoke FUNC ARGS…`: call this function instead of the entry.
+    pub invoke: Option<(String, Vec<String>)>,
+    /// `--deterministic [--seed N]`: seeded time and randomness.
+    pub seed: Option<u64>,
+    /// The spirit's pricing, for the cost `-v` reports.
+    pub pricing: Option<Pricing>,
+    /// Where storage and the code cache live ([`SandboxConfig::from_env`]
+    /// for the command line).
+    pub sandbox: SandboxConfig,
 }
 
-/// Runs the spirit and returns how it went.
+/// Runs the spirit and returns how it went. With `-v`, reports where its
+/// code came from (`Compiled` or `Cached`) and, once it finished, the fuel
+/// used, wall time, peak memory and (with pricing) the cost in credits.
 ///
 /// # Errors
 ///
@@ -72,24 +87,57 @@ pub fn run(shell: &Shell, options: RunOptions) -> Result<Outcome, Error> {
             )
         }
     };
-    let policy = Policy::allow(
-        declared
-            .into_iter()
-            .chain(options.allow.iter().copied())
-            .filter(|c| !options.deny.contains(c)),
-    );
-    shell.status("Running", format_args!("spirit `{name}`"));
-    let sandbox = Sandbox::new()?;
+    let policy = Policy::from_declared(declared, options.allow, options.deny);
+    let sandbox = Sandbox::with_config(options.sandbox)?;
     let spirit = sandbox.load(&name, &wasm)?;
+    shell.verbose(|s| match spirit.source() {
+        CodeSource::Cached(path) => {
+            s.status(
+                "Cached",
+                format_args!("spirit `{name}` (compiled code from `{}`)", path.display()),
+            );
+        }
+        CodeSource::Compiled { duration, cached } => {
+            s.status(
+                "Compiled",
+                format_args!("spirit `{name}` in {duration:.2?}"),
+            );
+            if let Err(why) = cached {
+                s.warn(format_args!("could not cache the compiled code: {why}"));
+            }
+        }
+    });
+    shell.status("Running", format_args!("spirit `{name}`"));
+    let call = match options.invoke {
+        Some((function, args)) => Call::Invoke { function, args },
+        None => Call::Entry(entry),
+    };
     let request = RunRequest {
-        entry,
+        call,
         policy,
         limits: options.limits,
         input: options.input,
         io: options.io,
+        seed: options.seed,
     };
-    sandbox.run(&spirit, request).map_err(|error| Error::Run {
+    let outcome = sandbox.run(&spirit, request).map_err(|error| Error::Run {
         spirit: name,
         error,
-    })
+    })?;
+    shell.verbose(|s| {
+        let cost = options
+            .pricing
+            .map(|p| format!(", cost {} credits", p.cost(outcome.fuel_used)))
+            .unwrap_or_default();
+        s.status(
+            "Finished",
+            format_args!(
+                "in {:.2?}: {} units of fuel, peak memory {}{cost}",
+                outcome.duration,
+                outcome.fuel_used,
+                Bytes(outcome.peak_memory as u64)
+            ),
+        );
+    });
+    Ok(outcome)
 }
