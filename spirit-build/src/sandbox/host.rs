@@ -577,6 +577,63 @@ mod tests {
         assert_eq!(range(100, i32::MAX, i32::MAX), None);
     }
 
+    /// The guest side (the SDK's imports, validation) follows
+    /// `HOST_FUNCTIONS`; so must the host: every function defined, with its
+    /// exact type, and nothing more.
+    #[test]
+    fn the_linker_defines_exactly_the_abi() {
+        let engine = Engine::default();
+        let linker = linker(&engine).unwrap();
+        let state = HostState::new(HostSetup {
+            name: "abi".into(),
+            policy: Policy::default(),
+            limits: Limits::default(),
+            input: Vec::new(),
+            io: Box::new(CollectingIo::default()),
+            seed: None,
+            stores: Arc::new(Stores::new(None)),
+            deadline: Instant::now(),
+        });
+        let mut store = wasmtime::Store::new(&engine, state);
+        let items: Vec<(String, String, Extern)> = linker
+            .iter(&mut store)
+            .map(|(module, name, item)| (module.to_owned(), name.to_owned(), item))
+            .collect();
+        let mut defined: Vec<(String, String, String)> = items
+            .into_iter()
+            .map(|(module, name, item)| {
+                let ty = match item {
+                    Extern::Func(f) => {
+                        let ty = f.ty(&store);
+                        let params: Vec<String> = ty.params().map(|t| t.to_string()).collect();
+                        let params = params.join(", ");
+                        let results: Vec<String> = ty.results().map(|t| t.to_string()).collect();
+                        match results.as_slice() {
+                            [] => format!("({params})"),
+                            [one] => format!("({params}) -> {one}"),
+                            many => format!("({params}) -> ({})", many.join(", ")),
+                        }
+                    }
+                    _ => "not a function".to_owned(),
+                };
+                (module, name, ty)
+            })
+            .collect();
+        defined.sort();
+        let mut expected: Vec<(String, String, String)> = abi::HOST_FUNCTIONS
+            .iter()
+            .map(|f| {
+                (
+                    abi::MODULE.to_owned(),
+                    f.name.to_owned(),
+                    f.signature().to_string(),
+                )
+            })
+            .collect();
+        expected.sort();
+        assert_eq!(defined, expected);
+    }
+
     #[test]
     fn truncation_keeps_utf8() {
         assert_eq!(truncate("ééé", 3), "é…");

@@ -676,3 +676,132 @@ pub fn check(wasm: &[u8], policy: &Policy, entry: &str) -> validate::Report {
         },
     )
 }
+
+/// The table of `docs/HOST_ABI.md` between its `<!-- host-functions -->`
+/// markers, rendered from [`spirit_sdk::abi::HOST_FUNCTIONS`]; a test keeps
+/// the document equal to it.
+///
+/// ```
+/// let table = spirit_build::sandbox::host_abi_table();
+/// assert!(table.contains("| `host_log` | `(level: i32, ptr: i32, len: i32) -> i32` | `actuator_log` |"));
+/// ```
+pub fn host_abi_table() -> String {
+    let mut table = String::from(
+        "| function | signature | capability | conventions |\n| --- | --- | --- | --- |\n",
+    );
+    for f in spirit_sdk::abi::HOST_FUNCTIONS {
+        let params: Vec<String> = f
+            .param_names
+            .iter()
+            .zip(f.params)
+            .map(|(name, ty)| format!("{name}: {ty}"))
+            .collect();
+        let results = match f.results {
+            [] => String::new(),
+            [one] => format!(" -> {one}"),
+            many => format!(
+                " -> ({})",
+                many.iter()
+                    .map(|t| t.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
+        let capability = f
+            .capability
+            .map_or_else(|| "none (every spirit)".to_owned(), |c| format!("`{c}`"));
+        let doc = f.doc.split_whitespace().collect::<Vec<_>>().join(" ");
+        table.push_str(&format!(
+            "| `{}` | `({}){results}` | {capability} | {doc} |\n",
+            f.name,
+            params.join(", ")
+        ));
+    }
+    table
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BEGIN: &str = "<!-- host-functions: generated from spirit_sdk::abi::HOST_FUNCTIONS -->\n";
+    const END: &str = "<!-- /host-functions -->";
+
+    #[test]
+    fn host_abi_doc_matches_the_table() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/HOST_ABI.md");
+        let doc = std::fs::read_to_string(&path).unwrap();
+        let start = doc.find(BEGIN).expect("the begin marker") + BEGIN.len();
+        let end = doc.find(END).expect("the end marker");
+        let expected = host_abi_table();
+        if doc[start..end] != expected {
+            if std::env::var_os("SNAPSHOTS").is_some_and(|v| v == "overwrite") {
+                let updated = format!("{}{expected}{}", &doc[..start], &doc[end..]);
+                crate::fs::write_atomic(&path, updated.as_bytes()).unwrap();
+            } else {
+                panic!(
+                    "docs/HOST_ABI.md is out of date with spirit_sdk::abi::HOST_FUNCTIONS; \
+                     rewrite it with `SNAPSHOTS=overwrite cargo test -p spirit-build host_abi_doc`. \
+                     Expected table:\n{expected}"
+                );
+            }
+        }
+    }
+
+    /// The check before the run is the first line; each host function checks
+    /// its capability again. Here the module is instantiated straight from
+    /// the linker, skipping the first check, with nothing granted.
+    #[test]
+    fn every_call_checks_its_capability_again() {
+        let sandbox = Sandbox::with_config(SandboxConfig::in_memory()).unwrap();
+        let wasm = wat::parse_str(
+            r#"(module
+                (import "vudo" "host_time_now" (func $time (result i64)))
+                (import "vudo" "host_random_bytes" (func $random (param i32 i32) (result i32)))
+                (import "vudo" "host_log" (func $log (param i32 i32 i32) (result i32)))
+                (import "vudo" "host_storage_read" (func $read (param i32 i32 i32 i32) (result i32)))
+                (import "vudo" "host_storage_write" (func $write (param i32 i32 i32 i32) (result i32)))
+                (import "vudo" "host_storage_delete" (func $delete (param i32 i32) (result i32)))
+                (memory (export "memory") 1)
+                (func (export "calls") (result i64 i32 i32 i32 i32 i32)
+                    (call $time)
+                    (call $random (i32.const 0) (i32.const 4))
+                    (call $log (i32.const 2) (i32.const 0) (i32.const 1))
+                    (call $read (i32.const 0) (i32.const 1) (i32.const 8) (i32.const 8))
+                    (call $write (i32.const 0) (i32.const 1) (i32.const 8) (i32.const 8))
+                    (call $delete (i32.const 0) (i32.const 1))))"#,
+        )
+        .unwrap();
+        let spirit = sandbox.load("sneaky", &wasm).unwrap();
+        let request = RunRequest::new(Policy::default(), Limits::default());
+        assert!(matches!(
+            sandbox.run(&spirit, RunRequest::new(Policy::default(), Limits::default())),
+            Err(RunError::Refused(problems)) if problems.len() == 6
+        ));
+        let limits = request.limits;
+        let state = host::HostState::new(host::HostSetup {
+            name: "sneaky".into(),
+            policy: request.policy,
+            limits,
+            input: Vec::new(),
+            io: request.io,
+            seed: None,
+            stores: sandbox.stores.clone(),
+            deadline: Instant::now() + limits.timeout,
+        });
+        let mut store = Store::new(&sandbox.engine, state);
+        store.set_fuel(limits.fuel).unwrap();
+        store.set_epoch_deadline(u64::MAX / 2);
+        let instance = sandbox
+            .linker
+            .instantiate(&mut store, &spirit.module)
+            .unwrap();
+        let calls = instance
+            .get_typed_func::<(), (i64, i32, i32, i32, i32, i32)>(&mut store, "calls")
+            .unwrap();
+        assert_eq!(
+            calls.call(&mut store, ()).unwrap(),
+            (-1, -1, -1, -1, -1, -1)
+        );
+    }
+}
