@@ -136,7 +136,10 @@ pub enum StorageError {
 #[derive(Debug)]
 pub(crate) struct Stores {
     dir: Option<PathBuf>,
-    open: Mutex<HashMap<String, Weak<SpiritStore>>>,
+    /// One slot per spirit name; a slot's own lock is held while opening,
+    /// so runs of one spirit queue behind the one waiting for another
+    /// process, and runs of other spirits are not held up.
+    slots: Mutex<HashMap<String, Arc<Mutex<Weak<SpiritStore>>>>>,
 }
 
 impl Stores {
@@ -144,7 +147,7 @@ impl Stores {
     pub(crate) fn new(dir: Option<PathBuf>) -> Stores {
         Stores {
             dir,
-            open: Mutex::new(HashMap::new()),
+            slots: Mutex::new(HashMap::new()),
         }
     }
 
@@ -157,18 +160,27 @@ impl Stores {
         deadline: Instant,
     ) -> Result<Arc<SpiritStore>, StorageError> {
         let dir = self.dir.as_deref().ok_or(StorageError::Disabled)?;
-        // Holding the map's lock while waiting for another process makes
-        // the runs of this process queue behind the first one, which is
-        // what they would do anyway.
-        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(store) = open.get(spirit).and_then(Weak::upgrade) {
+        let slot = {
+            let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+            slots.retain(|name, slot| {
+                name == spirit || Arc::strong_count(slot) > 1 || slot_is_open(slot)
+            });
+            slots.entry(spirit.to_owned()).or_default().clone()
+        };
+        let mut open = slot.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(store) = open.upgrade() {
             return Ok(store);
         }
         let store = Arc::new(SpiritStore::open(dir, spirit, deadline)?);
-        open.retain(|_, w| w.strong_count() > 0);
-        open.insert(spirit.to_owned(), Arc::downgrade(&store));
+        *open = Arc::downgrade(&store);
         Ok(store)
     }
+}
+
+/// Whether a slot still holds an open database (a slot being opened is
+/// kept by its strong count instead).
+fn slot_is_open(slot: &Mutex<Weak<SpiritStore>>) -> bool {
+    slot.try_lock().map_or(true, |weak| weak.strong_count() > 0)
 }
 
 /// One spirit's open database.
@@ -409,6 +421,34 @@ mod tests {
         let (stores, first) = store(dir.path());
         let second = stores.open("unit", Instant::now()).unwrap();
         assert!(Arc::ptr_eq(&first, &second));
+    }
+
+    #[test]
+    fn a_busy_database_makes_its_runs_wait_and_no_one_else() {
+        let dir = tempfile::tempdir().unwrap();
+        // Another handle stands for another process holding `a`.
+        let _held = Database::create(dir.path().join("a.redb")).unwrap();
+        let stores = Stores::new(Some(dir.path().to_owned()));
+        std::thread::scope(|s| {
+            let waiting = s.spawn(|| {
+                let started = Instant::now();
+                let result = stores.open("a", started + Duration::from_millis(400));
+                (result, started.elapsed())
+            });
+            std::thread::sleep(Duration::from_millis(50));
+            // `b` opens while `a` is still waiting.
+            stores.open("b", Instant::now()).unwrap();
+            assert!(!waiting.is_finished());
+            let (result, waited) = waiting.join().unwrap();
+            assert!(waited >= Duration::from_millis(400));
+            let error = result.unwrap_err();
+            assert!(
+                error
+                    .to_string()
+                    .starts_with("the storage of spirit `a` (`"),
+                "{error}"
+            );
+        });
     }
 
     #[test]
