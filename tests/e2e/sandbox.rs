@@ -395,6 +395,7 @@ fn a_run_that_cannot_get_the_storage_in_time_gets_minus_one() {
         .arg(&wasm)
         .args(["--allow", "storage_read", "--allow", "storage_write", "-q"])
         .args(["--invoke", "bump_n", "100000000", "--timeout", "3s"])
+        .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
     // Wait until it has opened the database (the file exists and is locked).

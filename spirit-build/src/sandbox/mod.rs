@@ -722,6 +722,8 @@ pub fn host_abi_table() -> String {
 
 #[cfg(test)]
 mod tests {
+    use spirit_sdk::abi::Capability;
+
     use super::*;
 
     const BEGIN: &str = "<!-- host-functions: generated from spirit_sdk::abi::HOST_FUNCTIONS -->\n";
@@ -745,6 +747,68 @@ mod tests {
                      Expected table:\n{expected}"
                 );
             }
+        }
+    }
+
+    /// `put k` stores 4 bytes under the 4-byte key `k`; `get k` returns
+    /// what `host_storage_read` returned for it.
+    const KEYS: &str = r#"(module
+        (import "vudo" "host_storage_read" (func $read (param i32 i32 i32 i32) (result i32)))
+        (import "vudo" "host_storage_write" (func $write (param i32 i32 i32 i32) (result i32)))
+        (memory (export "memory") 1)
+        (func (export "put") (param $k i32) (result i32)
+            (i32.store (i32.const 0) (local.get $k))
+            (call $write (i32.const 0) (i32.const 4) (i32.const 0) (i32.const 4)))
+        (func (export "get") (param $k i32) (result i32)
+            (i32.store (i32.const 0) (local.get $k))
+            (call $read (i32.const 0) (i32.const 4) (i32.const 16) (i32.const 4))))"#;
+
+    fn invoke(sandbox: &Sandbox, spirit: &LoadedSpirit, function: &str, k: u32) -> Value {
+        let mut request = RunRequest::new(
+            Policy::allow([Capability::StorageRead, Capability::StorageWrite]),
+            Limits::default(),
+        );
+        request.call = Call::Invoke {
+            function: function.into(),
+            args: vec![k.to_string()],
+        };
+        sandbox.run(spirit, request).unwrap().results[0]
+    }
+
+    /// Threads running the same spirit on one sandbox share its database
+    /// and lose no write; with and without the pooling allocator.
+    #[test]
+    fn parallel_runs_in_one_process_share_storage() {
+        for pooling in [true, false] {
+            let home = tempfile::tempdir().unwrap();
+            let sandbox = Sandbox::with_config(SandboxConfig {
+                pooling,
+                ..SandboxConfig::in_home(home.path())
+            })
+            .unwrap();
+            assert_eq!(sandbox.uses_pooling(), pooling);
+            let spirit = sandbox
+                .load("keys", &wat::parse_str(KEYS).unwrap())
+                .unwrap();
+            std::thread::scope(|s| {
+                for thread in 0..4 {
+                    let (sandbox, spirit) = (&sandbox, &spirit);
+                    s.spawn(move || {
+                        for i in 0..10 {
+                            let k = thread * 10 + i;
+                            assert_eq!(invoke(sandbox, spirit, "put", k), Value::I32(0));
+                        }
+                    });
+                }
+            });
+            for k in 0..40 {
+                assert_eq!(
+                    invoke(&sandbox, &spirit, "get", k),
+                    Value::I32(4),
+                    "key {k}"
+                );
+            }
+            assert_eq!(invoke(&sandbox, &spirit, "get", 40), Value::I32(0));
         }
     }
 
