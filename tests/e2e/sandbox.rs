@@ -831,3 +831,65 @@ fn the_second_run_uses_the_cached_code() {
         .count();
     assert_eq!(entries, 1);
 }
+
+#[test]
+fn imports_the_host_does_not_provide_are_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let wasm = wasm_file(
+        tmp.path(),
+        "foreign.wasm",
+        r#"(module
+            (import "env" "fd_write" (func (param i32 i32 i32 i32) (result i32)))
+            (import "vudo" "host_log" (func (param i32) (result i32)))
+            (memory (export "memory") 1) (func (export "run")))"#,
+    );
+    cargo_spirit(tmp.path())
+        .arg("run")
+        .arg(&wasm)
+        .args(["-q", "--allow", "actuator_log"])
+        .assert()
+        .failure()
+        .stderr_eq(str![[r#"
+error: spirit `foreign` cannot be linked (2 problems)
+
+imports `env.fd_write`, which the host does not provide
+help: a spirit may import only the functions of module `vudo` listed in docs/HOST_ABI.md
+
+imports `vudo.host_log` with the type (i32) -> i32, but the host defines it as (i32, i32, i32) -> i32
+help: declare it with the signature in docs/HOST_ABI.md
+
+"#]]);
+}
+
+#[test]
+fn storage_survives_a_killed_writer() {
+    let tmp = tempfile::tempdir().unwrap();
+    let wasm = wasm_file(tmp.path(), "counter.wasm", COUNTER_WAT);
+    let mut writer = std::process::Command::new(crate::support::bin())
+        .env("VUDO_HOME", tmp.path().join(".vudo"))
+        .arg("run")
+        .arg(&wasm)
+        .args(["--allow", "storage_read", "--allow", "storage_write", "-q"])
+        .args(["--invoke", "bump_n", "100000000", "--timeout", "20s"])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Let it commit for a while, then kill it (SIGKILL) in the middle of
+    // whatever it was doing.
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    writer.kill().unwrap();
+    writer.wait().unwrap();
+    let out = cargo_spirit(tmp.path())
+        .arg("run")
+        .arg(&wasm)
+        .args(["--allow", "storage_read", "--allow", "storage_write", "-q"])
+        .args(["--invoke", "bump_n", "1"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    // The database opens, and holds what the killed run last committed.
+    let count: u32 = String::from_utf8(out).unwrap().trim().parse().unwrap();
+    assert!(count > 1, "{count}");
+}

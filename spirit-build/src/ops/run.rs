@@ -141,3 +141,90 @@ pub fn run(shell: &Shell, options: RunOptions) -> Result<Outcome, Error> {
     });
     Ok(outcome)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+    use crate::Verbosity;
+    use crate::sandbox::CollectingIo;
+
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn run_verbose(pricing: Option<Pricing>) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("priced.wasm");
+        let wasm = wat::parse_str(
+            r#"(module (memory (export "memory") 1) (func (export "run") (nop) (nop)))"#,
+        )
+        .unwrap();
+        crate::fs::write_atomic(&path, &wasm).unwrap();
+        let err = Captured::default();
+        let shell = Shell::from_writers(
+            Verbosity::Verbose,
+            Box::new(err.clone()),
+            Box::new(std::io::sink()),
+        );
+        let outcome = run(
+            &shell,
+            RunOptions {
+                target: RunTarget::Wasm(path),
+                allow: vec![],
+                deny: vec![],
+                limits: Limits::default(),
+                input: vec![],
+                io: Box::new(CollectingIo::default()),
+                invoke: None,
+                seed: None,
+                pricing,
+                sandbox: SandboxConfig::in_home(dir.path()),
+            },
+        )
+        .unwrap();
+        assert_eq!(outcome.status, 0);
+        let text = String::from_utf8(err.0.lock().unwrap().clone()).unwrap();
+        text
+    }
+
+    #[test]
+    fn verbose_reports_the_cost_when_pricing_is_known() {
+        let priced = run_verbose(Some(Pricing {
+            base_cost: 100,
+            per_fuel_cost: 3,
+        }));
+        let finished = priced.lines().last().unwrap();
+        // Fuel for two `nop`s and the return, whatever wasmtime counts:
+        // read it back and check the formula.
+        let fuel: u64 = finished
+            .split(": ")
+            .nth(1)
+            .and_then(|rest| rest.split(' ').next())
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(
+            finished.ends_with(&format!(", cost {} credits", 100 + 3 * fuel)),
+            "{finished}"
+        );
+        let unpriced = run_verbose(None);
+        assert!(
+            unpriced.contains("units of fuel, peak memory 64 KiB\n"),
+            "{unpriced}"
+        );
+        assert!(!unpriced.contains("cost"), "{unpriced}");
+    }
+}

@@ -219,6 +219,60 @@ pub enum SandboxError {
     /// The module file could not be read.
     #[error(transparent)]
     Read(#[from] crate::fs::FsError),
+    /// The module imports what the host does not provide.
+    #[error("spirit `{name}` cannot be linked ({} problem{})\n\n{}", problems.len(), if problems.len() == 1 { "" } else { "s" }, problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n\n"))]
+    Imports {
+        /// The spirit.
+        name: String,
+        /// Each import the host cannot satisfy.
+        problems: Vec<validate::Problem>,
+    },
+}
+
+/// Each import the linker cannot satisfy, in words: an unknown module or
+/// function, or a host function imported with another type.
+fn check_imports(module: &Module) -> Vec<validate::Problem> {
+    let mut problems = Vec::new();
+    for import in module.imports() {
+        let what = format!("`{}.{}`", import.module(), import.name());
+        let host = (import.module() == spirit_sdk::abi::MODULE)
+            .then(|| spirit_sdk::abi::host_function(import.name()))
+            .flatten();
+        let Some(host) = host else {
+            problems.push(validate::Problem {
+                message: format!("imports {what}, which the host does not provide"),
+                help: Some(format!(
+                    "a spirit may import only the functions of module `{}` listed in docs/HOST_ABI.md",
+                    spirit_sdk::abi::MODULE
+                )),
+            });
+            continue;
+        };
+        let ExternType::Func(ty) = import.ty() else {
+            problems.push(validate::Problem {
+                message: format!("imports {what} as something other than a function"),
+                help: None,
+            });
+            continue;
+        };
+        let params: Vec<String> = ty.params().map(|t| t.to_string()).collect();
+        let results: Vec<String> = ty.results().map(|t| t.to_string()).collect();
+        let actual = match results.as_slice() {
+            [] => format!("({})", params.join(", ")),
+            [one] => format!("({}) -> {one}", params.join(", ")),
+            many => format!("({}) -> ({})", params.join(", "), many.join(", ")),
+        };
+        if host.signature() != actual.as_str() {
+            problems.push(validate::Problem {
+                message: format!(
+                    "imports {what} with the type {actual}, but the host defines it as {}",
+                    host.signature()
+                ),
+                help: Some("declare it with the signature in docs/HOST_ABI.md".to_owned()),
+            });
+        }
+    }
+    problems
 }
 
 /// Where a loaded spirit's machine code came from.
@@ -432,6 +486,13 @@ impl Sandbox {
                 (module, CodeSource::Compiled { duration, cached })
             }
         };
+        let problems = check_imports(&module);
+        if !problems.is_empty() {
+            return Err(SandboxError::Imports {
+                name: name.to_owned(),
+                problems,
+            });
+        }
         let pre = self.linker.instantiate_pre(&module).map_err(compile)?;
         Ok(LoadedSpirit {
             name: name.to_owned(),
