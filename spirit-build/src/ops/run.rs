@@ -196,8 +196,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(outcome.status, 0);
-        let text = String::from_utf8(err.0.lock().unwrap().clone()).unwrap();
-        text
+        String::from_utf8(err.0.lock().unwrap().clone()).unwrap()
     }
 
     #[test]
