@@ -893,3 +893,28 @@ fn storage_survives_a_killed_writer() {
     let count: u32 = String::from_utf8(out).unwrap().trim().parse().unwrap();
     assert!(count > 1, "{count}");
 }
+
+#[test]
+fn an_unwritable_cache_is_a_warning_not_a_failure() {
+    let tmp = tempfile::tempdir().unwrap();
+    let wasm = wasm_file(tmp.path(), "math.wasm", MATH_WAT);
+    let not_a_dir = tmp.path().join("home-is-a-file");
+    std::fs::write(&not_a_dir, "").unwrap();
+    cargo_spirit(tmp.path())
+        .env("VUDO_HOME", &not_a_dir)
+        .arg("run")
+        .arg(&wasm)
+        .args(["--invoke", "add", "1", "2"])
+        .assert()
+        .success()
+        .stdout_eq(str![[r#"
+3
+
+"#]])
+        .stderr_eq(str![[r#"
+warning: could not cache the compiled code of spirit `math`: failed to create directory `[..]/home-is-a-file/cache`: Not a directory (os error 20)
+help: make `VUDO_HOME` (default ~/.vudo) writable, or point it at a writable directory
+     Running spirit `math`
+
+"#]]);
+}

@@ -90,23 +90,27 @@ pub fn run(shell: &Shell, options: RunOptions) -> Result<Outcome, Error> {
     let policy = Policy::from_declared(declared, options.allow, options.deny);
     let sandbox = Sandbox::with_config(options.sandbox)?;
     let spirit = sandbox.load(&name, &wasm)?;
-    shell.verbose(|s| match spirit.source() {
-        CodeSource::Cached(path) => {
+    match spirit.source() {
+        CodeSource::Cached(path) => shell.verbose(|s| {
             s.status(
                 "Cached",
                 format_args!("spirit `{name}` (compiled code from `{}`)", path.display()),
             );
-        }
+        }),
         CodeSource::Compiled { duration, cached } => {
-            s.status(
-                "Compiled",
-                format_args!("spirit `{name}` in {duration:.2?}"),
-            );
+            shell.verbose(|s| {
+                s.status(
+                    "Compiled",
+                    format_args!("spirit `{name}` in {duration:.2?}"),
+                );
+            });
             if let Err(why) = cached {
-                s.warn(format_args!("could not cache the compiled code: {why}"));
+                shell.warn(format_args!(
+                    "could not cache the compiled code of spirit `{name}`: {why}\nhelp: make `VUDO_HOME` (default ~/.vudo) writable, or point it at a writable directory"
+                ));
             }
         }
-    });
+    }
     shell.status("Running", format_args!("spirit `{name}`"));
     let call = match options.invoke {
         Some((function, args)) => Call::Invoke { function, args },

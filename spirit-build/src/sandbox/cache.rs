@@ -72,7 +72,7 @@ impl CodeCache {
         let mut bytes = module.serialize().map_err(|e| format!("{e:#}"))?;
         let checksum = blake3::hash(&bytes);
         bytes.extend_from_slice(checksum.as_bytes());
-        crate::fs::create_dir_all(&self.dir).map_err(|e| format!("{e:#}"))?;
+        crate::fs::create_dir_all(&self.dir).map_err(|e| error_chain(&e))?;
         let path = self.path(wasm);
         crate::fs::write_atomic(&path, &bytes).map_err(|e| error_chain(&e))?;
         Ok(path)
