@@ -291,11 +291,19 @@ fn memory<'a>(caller: &'a mut Caller<'_, HostState>) -> Option<(&'a mut [u8], &'
 }
 
 /// The range `ptr..ptr+len` of guest memory, when it is inside it.
+/// Pointers and lengths are `i32` in the ABI but addresses in a 32-bit
+/// memory are unsigned, so both are read as `u32` (a negative one is then
+/// beyond any memory smaller than 2 GiB, and refused).
 fn range(mem_len: usize, ptr: i32, len: i32) -> Option<std::ops::Range<usize>> {
-    let start = usize::try_from(u32::try_from(ptr).ok()?).ok()?;
-    let len = usize::try_from(u32::try_from(len).ok()?).ok()?;
+    let start = usize::try_from(unsigned(ptr)).ok()?;
+    let len = usize::try_from(unsigned(len)).ok()?;
     let end = start.checked_add(len)?;
     (end <= mem_len).then_some(start..end)
+}
+
+/// The bits of an ABI `i32` as the `u32` WebAssembly means by them.
+fn unsigned(value: i32) -> u32 {
+    u32::from_ne_bytes(value.to_ne_bytes())
 }
 
 fn granted(caller: &Caller<'_, HostState>, capability: Capability) -> bool {
@@ -482,8 +490,10 @@ pub(crate) fn linker(engine: &Engine) -> wasmtime::Result<Linker<HostState>> {
             let Some((mem, state)) = memory(&mut caller) else {
                 return abi::ERROR;
             };
-            let (Some(r), Ok(offset)) = (range(mem.len(), ptr, len), usize::try_from(offset))
-            else {
+            let (Some(r), Ok(offset)) = (
+                range(mem.len(), ptr, len),
+                usize::try_from(unsigned(offset)),
+            ) else {
                 return abi::ERROR;
             };
             let available = state.input.get(offset..).unwrap_or_default();
@@ -573,6 +583,7 @@ mod tests {
         assert_eq!(range(100, 0, 100), Some(0..100));
         assert_eq!(range(100, 1, 100), None);
         assert_eq!(range(100, -1, 1), None);
+        assert_eq!(range(1 << 32, -1, 1), Some((1 << 32) - 1..1 << 32));
         assert_eq!(range(100, 10, -1), None);
         assert_eq!(range(100, i32::MAX, i32::MAX), None);
     }

@@ -460,6 +460,18 @@ impl Sandbox {
     /// links it against the host functions. `name` is the spirit's name: it
     /// appears in log lines and selects its storage.
     ///
+    /// ```
+    /// use spirit_build::sandbox::{CodeSource, Sandbox, SandboxConfig};
+    ///
+    /// let home = tempfile::tempdir()?;
+    /// let sandbox = Sandbox::with_config(SandboxConfig::in_home(home.path()))?;
+    /// let wasm = wat::parse_str(r#"(module (memory (export "memory") 1) (func (export "run")))"#)?;
+    /// let first = sandbox.load("quiet", &wasm)?;
+    /// assert!(matches!(first.source(), CodeSource::Compiled { cached: Ok(Some(_)), .. }));
+    /// assert!(matches!(sandbox.load("quiet", &wasm)?.source(), CodeSource::Cached(_)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
     /// # Errors
     ///
     /// Fails when the module does not compile or imports something the host
@@ -520,6 +532,25 @@ impl Sandbox {
     /// Runs a loaded spirit once: checks its imports against the policy and
     /// the call against its exports, instantiates it (running its start
     /// function) and calls the function, all within the limits.
+    ///
+    /// ```
+    /// use spirit_build::sandbox::{Call, Limits, Policy, RunError, RunRequest, Sandbox, SandboxConfig, Value};
+    ///
+    /// let sandbox = Sandbox::with_config(SandboxConfig::in_memory())?;
+    /// let wasm = wat::parse_str(r#"(module (memory (export "memory") 1)
+    ///     (func (export "add") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1)))
+    ///     (func (export "run") (loop (br 0))))"#)?;
+    /// let spirit = sandbox.load("math", &wasm)?;
+    ///
+    /// let mut request = RunRequest::new(Policy::default(), Limits::default());
+    /// request.call = Call::Invoke { function: "add".into(), args: vec!["2".into(), "3".into()] };
+    /// assert_eq!(sandbox.run(&spirit, request)?.results, [Value::I32(5)]);
+    ///
+    /// let limits = Limits { fuel: 10_000, ..Limits::default() };
+    /// let spin = sandbox.run(&spirit, RunRequest::new(Policy::default(), limits));
+    /// assert!(matches!(spin, Err(RunError::OutOfFuel(10_000))));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     ///
     /// # Errors
     ///
