@@ -904,6 +904,39 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_full_pool_refuses_the_extra_instance_in_words() {
+        let sandbox = Sandbox::with_config(SandboxConfig {
+            max_instances: 1,
+            ..SandboxConfig::in_memory()
+        })
+        .unwrap();
+        let wasm = wat::parse_str(
+            r#"(module (memory (export "memory") 1) (func (export "run") (loop (br 0))))"#,
+        )
+        .unwrap();
+        let spirit = sandbox.load("spin", &wasm).unwrap();
+        let limits = Limits {
+            fuel: u64::MAX,
+            timeout: Duration::from_millis(1500),
+            ..Limits::default()
+        };
+        std::thread::scope(|s| {
+            let first =
+                s.spawn(|| sandbox.run(&spirit, RunRequest::new(Policy::default(), limits)));
+            // Long enough for the first run to be instantiated and spinning.
+            std::thread::sleep(Duration::from_millis(300));
+            let second = sandbox.run(&spirit, RunRequest::new(Policy::default(), limits));
+            let error = second.unwrap_err();
+            assert_eq!(
+                error.to_string(),
+                "could not instantiate the spirit: maximum concurrent limit of 1 for core instances reached\n\
+                 help: every instance slot of this sandbox is in use; run fewer spirits at once, or raise `SandboxConfig::max_instances`"
+            );
+            assert!(matches!(first.join().unwrap(), Err(RunError::Timeout(_))));
+        });
+    }
+
     /// The check before the run is the first line; each host function checks
     /// its capability again. Here the module is instantiated straight from
     /// the linker, skipping the first check, with nothing granted.

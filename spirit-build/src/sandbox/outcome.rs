@@ -162,8 +162,12 @@ pub enum RunError {
     /// The arguments do not fit the invoked function.
     #[error("{0}")]
     Arguments(String),
-    /// The sandbox could not instantiate the spirit (for example, every
-    /// instance slot of the pool is in use).
+    /// Every instance slot of the sandbox's pool is in use by other runs.
+    #[error(
+        "could not instantiate the spirit: {0}\nhelp: every instance slot of this sandbox is in use; run fewer spirits at once, or raise `SandboxConfig::max_instances`"
+    )]
+    PoolFull(String),
+    /// The sandbox could not instantiate the spirit.
     #[error("could not instantiate the spirit: {0}")]
     Instantiate(String),
 }
@@ -208,6 +212,9 @@ pub(crate) fn classify(
     }
     if let Some(entry) = e.downcast_ref::<EntryError>() {
         return RunError::Entry(entry.0.clone());
+    }
+    if let Some(full) = e.downcast_ref::<wasmtime::PoolConcurrencyLimitError>() {
+        return RunError::PoolFull(full.to_string());
     }
     match e.downcast_ref::<Trap>() {
         Some(Trap::OutOfFuel) => RunError::OutOfFuel(fuel_used),
