@@ -2,12 +2,12 @@
 //! (each spirit's storage, the compiled-code cache), `~/.vudo` by default as
 //! in the VUDO VM.
 //!
-//! ```
-//! # // SAFETY of set_var: doc tests run in their own process, single-threaded here.
-//! # unsafe { std::env::set_var("VUDO_HOME", "/tmp/vudo-doc") };
-//! let home = spirit_build::home::vudo_home().unwrap();
-//! assert_eq!(home, std::path::Path::new("/tmp/vudo-doc"));
-//! assert!(spirit_build::home::storage_dir(&home).ends_with("storage"));
+//! ```no_run
+//! use spirit_build::home;
+//!
+//! let home = home::vudo_home()?; // $VUDO_HOME, or ~/.vudo
+//! println!("storage in {}", home::storage_dir(&home).display());
+//! # Ok::<(), home::HomeError>(())
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -41,11 +41,23 @@ pub fn vudo_home() -> Result<PathBuf, HomeError> {
 
 /// Where spirits' persistent storage lives: `<home>/storage`, one database
 /// file per spirit.
+///
+/// ```
+/// use std::path::Path;
+/// let dir = spirit_build::home::storage_dir(Path::new("/srv/vudo"));
+/// assert_eq!(dir, Path::new("/srv/vudo/storage"));
+/// ```
 pub fn storage_dir(home: &Path) -> PathBuf {
     home.join("storage")
 }
 
 /// Where compiled code is cached: `<home>/cache`.
+///
+/// ```
+/// use std::path::Path;
+/// let dir = spirit_build::home::cache_dir(Path::new("/srv/vudo"));
+/// assert_eq!(dir, Path::new("/srv/vudo/cache"));
+/// ```
 pub fn cache_dir(home: &Path) -> PathBuf {
     home.join("cache")
 }
