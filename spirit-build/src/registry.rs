@@ -202,6 +202,9 @@ pub enum RegistryError {
     /// Reading the spirit failed.
     #[error(transparent)]
     Package(#[from] crate::package::PackageError),
+    /// `VUDO_HOME` is unknown.
+    #[error(transparent)]
+    Home(#[from] crate::home::HomeError),
     /// Reading the trusted authors failed.
     #[error(transparent)]
     Sign(#[from] sign::SignError),
@@ -233,8 +236,12 @@ impl Registry {
     }
 
     /// The registry under [`vudo_home`](crate::home::vudo_home).
-    pub fn open_default() -> Registry {
-        Registry::new(&crate::home::vudo_home())
+    ///
+    /// # Errors
+    ///
+    /// Fails when `VUDO_HOME` is unset and there is no home directory.
+    pub fn open_default() -> Result<Registry, RegistryError> {
+        Ok(Registry::new(&crate::home::vudo_home()?))
     }
 
     /// The registry's directory.

@@ -142,7 +142,7 @@ impl Key {
                 &format!("the {KEY_ENV} environment variable"),
             );
         }
-        let default = key_path(&crate::home::vudo_home(), DEFAULT_KEY_NAME);
+        let default = key_path(&crate::home::vudo_home()?, DEFAULT_KEY_NAME);
         if default.is_file() {
             return Key::read(&default);
         }
@@ -405,6 +405,9 @@ pub enum SignError {
     /// The system could not provide randomness.
     #[error("could not get random bytes for a key: {0}")]
     Random(String),
+    /// `VUDO_HOME` is unknown.
+    #[error(transparent)]
+    Home(#[from] crate::home::HomeError),
     /// A file operation failed.
     #[error(transparent)]
     Fs(#[from] FsError),

@@ -13,5 +13,6 @@ mod build;
 mod new;
 mod registry;
 mod run;
+mod sandbox;
 mod sign;
 mod templates;

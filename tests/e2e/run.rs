@@ -146,3 +146,19 @@ error: the spirit returned status 3
 
 "#]]);
 }
+
+#[test]
+fn deny_withholds_a_declared_capability() {
+    let (_tmp, dir) = new_spirit("run-deny", "hello");
+    cargo_spirit(&dir)
+        .args(["run", "-q", "--deny", "actuator_log"])
+        .assert()
+        .failure()
+        .stderr_eq(str![[r#"
+error: spirit `run-deny` failed: refused before running (1 problem)
+
+imports `vudo.host_log`, which needs the capability `actuator_log`, but it is not granted
+help: declare it in the spirit's [package.metadata.spirit] capabilities, or grant it with `--allow actuator_log`
+
+"#]]);
+}

@@ -17,7 +17,7 @@ pub(crate) struct InfoArgs {
 impl InfoArgs {
     pub(crate) fn execute(self, shell: &Shell) -> anyhow::Result<ExitCode> {
         let (name, req) = split_spec(&self.spec);
-        let registry = Registry::open_default();
+        let registry = Registry::open_default().map_err(spirit_build::Error::from)?;
         let entry = registry
             .resolve(name, req)
             .map_err(spirit_build::Error::from)?;

@@ -53,7 +53,7 @@ impl InstallArgs {
             allow_unsigned: self.allow_unsigned,
             force: self.force,
         };
-        let registry = Registry::open_default();
+        let registry = Registry::open_default().map_err(spirit_build::Error::from)?;
         let installed = spirit_build::ops::install(
             shell,
             &registry,

@@ -15,6 +15,7 @@ pub(crate) struct ListArgs {
 impl ListArgs {
     pub(crate) fn execute(self, shell: &Shell) -> anyhow::Result<ExitCode> {
         let entries = Registry::open_default()
+            .map_err(spirit_build::Error::from)?
             .list()
             .map_err(spirit_build::Error::from)?;
         print_entries(shell, &entries, self.json)?;

@@ -5,10 +5,10 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
+use spirit_build::Shell;
 use spirit_build::ops::{RunOptions, RunTarget};
-use spirit_build::sandbox::{Limits, LogRecord, SpiritIo};
+use spirit_build::sandbox::{Limits, LogRecord, SandboxConfig, SpiritIo};
 use spirit_build::units::{parse_duration, parse_size};
-use spirit_build::{Shell, Verbosity};
 use spirit_sdk::abi::Capability;
 
 use super::build::CargoArgs;
@@ -19,10 +19,20 @@ use super::build::CargoArgs;
 Examples:
   cargo spirit run                         Build and run the spirit in this crate
   cargo spirit run hello.wasm --allow actuator_log
-  cargo spirit run --fuel 100000 --timeout 500ms")]
+  cargo spirit run --fuel 100000 --timeout 500ms
+  cargo spirit run math.wasm --invoke add 2 3
+                                           Call `add(2, 3)` and print its result
+  cargo spirit run --deterministic --seed 7 --input data.bin
+
+Storage and compiled code live under $VUDO_HOME (default ~/.vudo).")]
 pub(crate) struct RunArgs {
-    /// A spirit crate directory or a .wasm file [default: the crate here]
-    target: Option<PathBuf>,
+    /// A spirit crate directory or a .wasm file [default: the crate here],
+    /// then the arguments of `--invoke`
+    #[arg(value_name = "TARGET] [ARGS", allow_negative_numbers = true)]
+    positional: Vec<String>,
+    /// Call this exported function with ARGS and print its results, one per line
+    #[arg(long, value_name = "FUNC")]
+    invoke: Option<String>,
     /// Grant a capability (repeatable)
     #[arg(long, value_name = "CAP", value_parser = capability)]
     allow: Vec<Capability>,
@@ -41,6 +51,17 @@ pub(crate) struct RunArgs {
     /// The input bytes: a file, or - for standard input
     #[arg(long, value_name = "FILE")]
     input: Option<PathBuf>,
+    /// Seeded time and randomness: the same input gives the same output
+    #[arg(long)]
+    deterministic: bool,
+    /// The seed of --deterministic
+    #[arg(
+        long,
+        value_name = "N",
+        requires = "deterministic",
+        default_value_t = 0
+    )]
+    seed: u64,
     #[command(flatten)]
     cargo: CargoArgs,
 }
@@ -55,19 +76,20 @@ fn capability(name: &str) -> Result<Capability, String> {
     })
 }
 
-/// Log lines to stderr and output to stdout, as they happen.
+/// Log lines and warnings to stderr, output to stdout, as they happen.
 #[derive(Debug)]
 struct ShellIo {
-    quiet: bool,
+    shell: Shell,
 }
 
 impl SpiritIo for ShellIo {
     fn log(&mut self, record: LogRecord) {
-        if !self.quiet {
-            anstream_eprintln(&record);
-        }
+        self.shell.print_err_line(&record);
     }
 
+    /// Straight to the process's standard output: `Shell::write_stdout`
+    /// goes through a colour-stripping stream, which would drop any bytes of
+    /// binary output that look like an escape sequence.
     fn output(&mut self, bytes: &[u8]) -> std::io::Result<()> {
         use std::io::Write;
         let mut out = std::io::stdout().lock();
@@ -75,19 +97,43 @@ impl SpiritIo for ShellIo {
         out.flush()
     }
 
+    fn warning(&mut self, message: String) {
+        self.shell.warn(message);
+    }
+
     fn into_any(self: Box<Self>) -> Box<dyn std::any::Any> {
         self
     }
 }
 
-fn anstream_eprintln(record: &LogRecord) {
-    use std::io::Write;
-    let _ = writeln!(std::io::stderr().lock(), "{record}");
-}
-
 impl RunArgs {
+    /// The target and the invocation's arguments. The first positional is
+    /// the target unless `--invoke` is given and it is neither a `.wasm`
+    /// file nor a directory: then every positional is an argument.
+    fn split_positional(&self) -> (Option<PathBuf>, Vec<String>) {
+        let mut positional = self.positional.clone();
+        let first_is_target = positional.first().is_some_and(|p| {
+            let path = std::path::Path::new(p);
+            self.invoke.is_none() || path.extension().is_some_and(|e| e == "wasm") || path.is_dir()
+        });
+        if first_is_target {
+            let target = positional.remove(0);
+            (Some(PathBuf::from(target)), positional)
+        } else {
+            (None, positional)
+        }
+    }
+
     pub(crate) fn execute(self, shell: &Shell) -> anyhow::Result<ExitCode> {
-        let target = match &self.target {
+        let (target, args) = self.split_positional();
+        if self.invoke.is_none() && !args.is_empty() {
+            anyhow::bail!(
+                "unexpected argument `{}`: arguments are passed to the function named by `--invoke`\nhelp: call a function with `cargo spirit run [TARGET] --invoke FUNC {}`",
+                args[0],
+                args.join(" ")
+            );
+        }
+        let target = match &target {
             Some(path) if path.extension().is_some_and(|e| e == "wasm") => {
                 RunTarget::Wasm(path.clone())
             }
@@ -110,6 +156,7 @@ impl RunArgs {
             Some(path) => std::fs::read(path)
                 .with_context(|| format!("failed to read the input `{}`", path.display()))?,
         };
+        let invoking = self.invoke.is_some();
         let options = RunOptions {
             target,
             allow: self.allow,
@@ -118,24 +165,28 @@ impl RunArgs {
                 fuel: self.fuel,
                 max_memory: usize::try_from(self.max_memory).unwrap_or(usize::MAX),
                 timeout: self.timeout,
+                ..Limits::default()
             },
             input,
             io: Box::new(ShellIo {
-                quiet: shell.verbosity() == Verbosity::Quiet,
+                shell: Shell::new(shell.verbosity(), shell.color_choice()),
             }),
+            invoke: self.invoke.map(|f| (f, args)),
+            seed: self.deterministic.then_some(self.seed),
+            pricing: None,
+            sandbox: SandboxConfig::from_env(),
         };
         let outcome = spirit_build::run(shell, options)?;
-        shell.verbose(|s| {
-            s.status(
-                "Finished",
-                format_args!(
-                    "in {:.2?}: {} units of fuel, peak memory {}",
-                    outcome.duration,
-                    outcome.fuel_used,
-                    spirit_build::units::Bytes(outcome.peak_memory as u64)
-                ),
-            );
-        });
+        if invoking {
+            let mut text = String::new();
+            for result in &outcome.results {
+                text.push_str(&format!("{result}\n"));
+            }
+            shell
+                .write_stdout(text.as_bytes())
+                .context("failed to write the results to standard output")?;
+            return Ok(ExitCode::SUCCESS);
+        }
         if outcome.status == 0 {
             Ok(ExitCode::SUCCESS)
         } else {

@@ -19,6 +19,7 @@ pub(crate) struct SearchArgs {
 impl SearchArgs {
     pub(crate) fn execute(self, shell: &Shell) -> anyhow::Result<ExitCode> {
         let entries = Registry::open_default()
+            .map_err(spirit_build::Error::from)?
             .search(&self.query)
             .map_err(spirit_build::Error::from)?;
         print_entries(shell, &entries, self.json)?;

@@ -19,7 +19,12 @@ fn author(hex: &str) -> Result<Author, String> {
 
 impl TrustArgs {
     pub(crate) fn execute(self, shell: &Shell, trust: bool) -> anyhow::Result<ExitCode> {
-        spirit_build::ops::trust(shell, &Registry::open_default(), self.author, trust)?;
+        spirit_build::ops::trust(
+            shell,
+            &Registry::open_default().map_err(spirit_build::Error::from)?,
+            self.author,
+            trust,
+        )?;
         Ok(ExitCode::SUCCESS)
     }
 }

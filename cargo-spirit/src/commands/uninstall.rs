@@ -18,7 +18,7 @@ impl UninstallArgs {
         let version = version
             .map(|v| v.parse::<semver::Version>().with_context(|| format!("`{v}` is not a version: uninstall takes NAME or NAME@VERSION, such as `hello@1.2.0`")))
             .transpose()?;
-        let registry = Registry::open_default();
+        let registry = Registry::open_default().map_err(spirit_build::Error::from)?;
         for entry in registry
             .uninstall(name, version.as_ref())
             .map_err(spirit_build::Error::from)?

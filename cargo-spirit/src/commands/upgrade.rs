@@ -25,7 +25,7 @@ pub(crate) struct UpgradeArgs {
 
 impl UpgradeArgs {
     pub(crate) fn execute(self, shell: &Shell) -> anyhow::Result<ExitCode> {
-        let registry = Registry::open_default();
+        let registry = Registry::open_default().map_err(spirit_build::Error::from)?;
         let source = source(self.target, self.cargo);
         spirit_build::ops::upgrade(
             shell,

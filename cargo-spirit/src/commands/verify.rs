@@ -40,7 +40,7 @@ impl VerifyArgs {
     pub(crate) fn execute(self, shell: &Shell) -> anyhow::Result<ExitCode> {
         let trusted = if self.trusted {
             Some(
-                sign::trusted_authors(&spirit_build::home::vudo_home())
+                sign::trusted_authors(&spirit_build::home::vudo_home()?)
                     .map_err(spirit_build::Error::Sign)?,
             )
         } else {

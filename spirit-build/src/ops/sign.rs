@@ -59,7 +59,7 @@ pub fn artifact_dir(target_dir: &Path, profile_dir: &str, name: &str) -> PathBuf
 ///
 /// Fails when a key of that name exists or cannot be written.
 pub fn keygen(shell: &Shell, name: &str) -> Result<Author, Error> {
-    let home = crate::home::vudo_home();
+    let home = crate::home::vudo_home().map_err(sign::SignError::from)?;
     let (author, path) = sign::keygen(&home, name)?;
     shell.status(
         "Created",

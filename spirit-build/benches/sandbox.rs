@@ -1,0 +1,214 @@
+//! Sandbox benchmarks: a plain harness (`harness = false`) printing one line
+//! per measurement, with each comparison's baseline measured in the same
+//! run. Figures and the machine they came from are in `BENCHMARKS.md`.
+//!
+//! ```sh
+//! cargo bench -p spirit-build --bench sandbox
+//! ```
+//!
+//! Each measurement runs a batch of iterations several times and reports
+//! the median time per iteration, which is steadier than the mean on a
+//! shared machine.
+
+#![allow(clippy::print_stdout, clippy::unwrap_used)]
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use spirit_build::sandbox::{
+    Call, Limits, MAX_WASM_STACK, Policy, RunRequest, Sandbox, SandboxConfig,
+};
+use spirit_sdk::abi::Capability;
+use wasmtime::{
+    Config, Engine, InstanceAllocationStrategy, Linker, Module, PoolingAllocationConfig, Store,
+};
+
+const BATCHES: usize = 7;
+
+/// The median time per iteration of `batches` batches of `iters` calls.
+fn measure(iters: u32, mut f: impl FnMut()) -> Duration {
+    for _ in 0..iters.min(100) {
+        f();
+    }
+    let mut per_iter: Vec<Duration> = (0..BATCHES)
+        .map(|_| {
+            let start = Instant::now();
+            for _ in 0..iters {
+                f();
+            }
+            start.elapsed() / iters
+        })
+        .collect();
+    per_iter.sort();
+    per_iter[BATCHES / 2]
+}
+
+fn report(name: &str, d: Duration) {
+    println!("{name:<58} {:>12.2?}", d);
+}
+
+const TRIVIAL: &str = r#"(module (memory (export "memory") 1) (func (export "run")))"#;
+
+/// A raw wasmtime engine configured as the sandbox's is (fuel, epochs,
+/// stack, NaN canonicalisation, the same pool), with or without fuel.
+fn raw_engine(fuel: bool) -> Engine {
+    let mut pool = PoolingAllocationConfig::new();
+    pool.total_core_instances(32)
+        .total_memories(32)
+        .total_tables(32)
+        .max_memories_per_module(1)
+        .max_tables_per_module(1)
+        .max_memory_size(4 << 30)
+        .max_unused_warm_slots(8)
+        .linear_memory_keep_resident(1 << 20);
+    let mut config = Config::new();
+    config
+        .consume_fuel(fuel)
+        .epoch_interruption(true)
+        .max_wasm_stack(MAX_WASM_STACK)
+        .cranelift_nan_canonicalization(true)
+        .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    Engine::new(&config).unwrap()
+}
+
+fn instantiate_and_call() {
+    let wasm = wat::parse_str(TRIVIAL).unwrap();
+
+    let engine = raw_engine(true);
+    let module = Module::new(&engine, &wasm).unwrap();
+    let pre = Linker::<()>::new(&engine).instantiate_pre(&module).unwrap();
+    let raw = measure(20_000, || {
+        let mut store = Store::new(&engine, ());
+        store.set_fuel(1_000_000_000).unwrap();
+        store.set_epoch_deadline(1 << 20);
+        let instance = pre.instantiate(&mut store).unwrap();
+        let run = instance
+            .get_typed_func::<(), ()>(&mut store, "run")
+            .unwrap();
+        run.call(&mut store, ()).unwrap();
+    });
+
+    let sandbox = Sandbox::with_config(SandboxConfig::in_memory()).unwrap();
+    let spirit = sandbox.load("trivial", &wasm).unwrap();
+    let ours = measure(20_000, || {
+        let request = RunRequest::new(Policy::default(), Limits::default());
+        black_box(sandbox.run(&spirit, request).unwrap());
+    });
+    report("instantiate + call, raw wasmtime (InstancePre + pool)", raw);
+    report("instantiate + call, Sandbox::run", ours);
+    println!(
+        "{:<58} {:>11.2}x",
+        "  ratio Sandbox::run / raw",
+        ours.as_secs_f64() / raw.as_secs_f64()
+    );
+}
+
+const CALLS: &str = r#"(module
+    (import "vudo" "host_log" (func $log (param i32 i32 i32) (result i32)))
+    (import "vudo" "host_storage_read" (func $read (param i32 i32 i32 i32) (result i32)))
+    (import "vudo" "host_storage_write" (func $write (param i32 i32 i32 i32) (result i32)))
+    (memory (export "memory") 1)
+    (data (i32.const 0) "key")
+    (data (i32.const 16) "a log message of some length")
+    (func (export "log") (param $n i32)
+        (loop $again
+            (drop (call $log (i32.const 2) (i32.const 16) (i32.const 28)))
+            (local.tee $n (i32.sub (local.get $n) (i32.const 1)))
+            (br_if $again)))
+    (func (export "storage") (param $n i32)
+        (loop $again
+            (drop (call $write (i32.const 0) (i32.const 3) (i32.const 16) (i32.const 28)))
+            (drop (call $read (i32.const 0) (i32.const 3) (i32.const 64) (i32.const 64)))
+            (local.tee $n (i32.sub (local.get $n) (i32.const 1)))
+            (br_if $again))))"#;
+
+fn host_calls() {
+    let home = tempfile::tempdir().unwrap();
+    let sandbox = Sandbox::with_config(SandboxConfig::in_home(home.path())).unwrap();
+    let spirit = sandbox
+        .load("calls", &wat::parse_str(CALLS).unwrap())
+        .unwrap();
+    let policy = Policy::allow([
+        Capability::ActuatorLog,
+        Capability::StorageRead,
+        Capability::StorageWrite,
+    ]);
+    let run = |function: &str, n: u32| {
+        let mut request = RunRequest::new(policy.clone(), Limits::default());
+        request.call = Call::Invoke {
+            function: function.into(),
+            args: vec![n.to_string()],
+        };
+        sandbox.run(&spirit, request).unwrap();
+    };
+    // Per call: (n calls - 1 call) / (n - 1), so instantiation cancels out.
+    let per_call = |function: &str, n: u32, iters: u32| {
+        let many = measure(iters, || run(function, n));
+        let one = measure(iters, || run(function, 1));
+        many.saturating_sub(one) / (n - 1)
+    };
+    report(
+        "host_log, per call (collected in memory)",
+        per_call("log", 1001, 20),
+    );
+    report(
+        "storage write + read round trip, per call (fsync'ed commit)",
+        per_call("storage", 51, 3),
+    );
+}
+
+const COMPUTE: &str = r#"(module (memory (export "memory") 1)
+    (func (export "sum") (param $n i64) (result i64)
+        (local $acc i64)
+        (loop $again
+            (local.set $acc (i64.add (local.get $acc) (i64.mul (local.get $n) (local.get $n))))
+            (local.tee $n (i64.sub (local.get $n) (i64.const 1)))
+            (i64.const 0)
+            (i64.ne)
+            (br_if $again))
+        (local.get $acc)))"#;
+
+fn fuel_on_and_off() {
+    let wasm = wat::parse_str(COMPUTE).unwrap();
+    let time = |fuel: bool| {
+        let engine = raw_engine(fuel);
+        let module = Module::new(&engine, &wasm).unwrap();
+        let pre = Linker::<()>::new(&engine).instantiate_pre(&module).unwrap();
+        measure(5, || {
+            let mut store = Store::new(&engine, ());
+            if fuel {
+                store.set_fuel(u64::MAX).unwrap();
+            }
+            store.set_epoch_deadline(1 << 40);
+            let instance = pre.instantiate(&mut store).unwrap();
+            let sum = instance
+                .get_typed_func::<i64, i64>(&mut store, "sum")
+                .unwrap();
+            black_box(sum.call(&mut store, 50_000_000).unwrap());
+        })
+    };
+    let off = time(false);
+    let on = time(true);
+    report("compute loop (50M iterations), fuel off", off);
+    report("compute loop (50M iterations), fuel on", on);
+    println!(
+        "{:<58} {:>11.2}x",
+        "  ratio fuel on / off",
+        on.as_secs_f64() / off.as_secs_f64()
+    );
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; a filter argument picks one group.
+    let filter = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    let groups: [(&str, fn()); 3] = [
+        ("instantiate", instantiate_and_call),
+        ("host_calls", host_calls),
+        ("fuel", fuel_on_and_off),
+    ];
+    for (name, group) in groups {
+        if filter.as_deref().is_none_or(|f| name.contains(f)) {
+            group();
+        }
+    }
+}

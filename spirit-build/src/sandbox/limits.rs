@@ -1,0 +1,146 @@
+//! What a run may do and use: the [`Policy`] of granted capabilities, the
+//! [`Limits`] on fuel, memory, time, tables and storage, and the [`Pricing`]
+//! that turns fuel into credits.
+
+use std::time::Duration;
+
+use spirit_sdk::abi::Capability;
+
+use super::StorageQuota;
+
+/// The deepest the WebAssembly stack may grow, in bytes; past it a run ends
+/// with `stack overflow`. One value for the whole engine (wasmtime sets it
+/// per engine), large enough for ordinary recursion and small enough that a
+/// runaway recursion ends in milliseconds.
+pub const MAX_WASM_STACK: usize = 512 << 10;
+
+/// The most elements the pool reserves for one table; [`Limits::max_table_elements`]
+/// cannot usefully exceed it.
+pub const MAX_TABLE_ELEMENTS: usize = 100_000;
+
+/// Resource limits for one run.
+///
+/// ```
+/// use std::time::Duration;
+/// use spirit_build::sandbox::Limits;
+///
+/// let limits = Limits { fuel: 1_000_000, timeout: Duration::from_millis(500), ..Limits::default() };
+/// assert_eq!(limits.max_memory, 64 << 20);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Fuel units (roughly, WebAssembly instructions) the run may use.
+    pub fuel: u64,
+    /// The most linear memory the spirit may have, in bytes.
+    pub max_memory: usize,
+    /// The longest the run may take, start function included.
+    pub timeout: Duration,
+    /// The most elements the spirit's table may have.
+    pub max_table_elements: usize,
+    /// How much the spirit may keep in its persistent storage.
+    pub storage: StorageQuota,
+}
+
+impl Default for Limits {
+    /// 1 billion units of fuel, 64 MiB of memory, 30 seconds, 10 000 table
+    /// elements, and the default [`StorageQuota`].
+    fn default() -> Limits {
+        Limits {
+            fuel: 1_000_000_000,
+            max_memory: 64 << 20,
+            timeout: Duration::from_secs(30),
+            max_table_elements: 10_000,
+            storage: StorageQuota::default(),
+        }
+    }
+}
+
+/// What a spirit may do: the capabilities granted for this run.
+///
+/// ```
+/// use spirit_build::sandbox::Policy;
+/// use spirit_sdk::abi::Capability;
+///
+/// let declared = [Capability::ActuatorLog, Capability::SensorTime];
+/// let policy = Policy::from_declared(declared, [], [Capability::SensorTime]);
+/// assert!(policy.grants(Capability::ActuatorLog));
+/// assert!(!policy.grants(Capability::SensorTime));
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Policy {
+    granted: Vec<Capability>,
+}
+
+impl Policy {
+    /// A policy that grants exactly these capabilities.
+    ///
+    /// ```
+    /// use spirit_build::sandbox::Policy;
+    /// use spirit_sdk::abi::Capability;
+    /// assert!(Policy::allow([Capability::StorageRead]).grants(Capability::StorageRead));
+    /// ```
+    pub fn allow(capabilities: impl IntoIterator<Item = Capability>) -> Policy {
+        let mut granted: Vec<Capability> = capabilities.into_iter().collect();
+        granted.sort();
+        granted.dedup();
+        Policy { granted }
+    }
+
+    /// What the manifest declares, plus what `allow` adds, minus what `deny`
+    /// withholds (deny wins).
+    ///
+    /// ```
+    /// use spirit_build::sandbox::Policy;
+    /// use spirit_sdk::abi::Capability::*;
+    /// let p = Policy::from_declared([ActuatorLog], [SensorTime], [ActuatorLog]);
+    /// assert_eq!(p.granted(), &[SensorTime]);
+    /// ```
+    pub fn from_declared(
+        declared: impl IntoIterator<Item = Capability>,
+        allow: impl IntoIterator<Item = Capability>,
+        deny: impl IntoIterator<Item = Capability>,
+    ) -> Policy {
+        let deny: Vec<Capability> = deny.into_iter().collect();
+        Policy::allow(
+            declared
+                .into_iter()
+                .chain(allow)
+                .filter(|c| !deny.contains(c)),
+        )
+    }
+
+    /// The granted capabilities, sorted.
+    pub fn granted(&self) -> &[Capability] {
+        &self.granted
+    }
+
+    /// Whether `capability` is granted.
+    pub fn grants(&self, capability: Capability) -> bool {
+        self.granted.binary_search(&capability).is_ok()
+    }
+}
+
+/// What a run costs in credits: `base_cost + per_fuel_cost × fuel` (the
+/// VUDO VM's pricing).
+///
+/// ```
+/// use spirit_build::sandbox::Pricing;
+/// let pricing = Pricing { base_cost: 100, per_fuel_cost: 2 };
+/// assert_eq!(pricing.cost(1_000), 2_100);
+/// assert_eq!(pricing.cost(u64::MAX), u64::MAX);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Pricing {
+    /// Credits charged for any run.
+    pub base_cost: u64,
+    /// Credits per unit of fuel used.
+    pub per_fuel_cost: u64,
+}
+
+impl Pricing {
+    /// The cost of a run that used `fuel` units, saturating at `u64::MAX`.
+    pub fn cost(&self, fuel: u64) -> u64 {
+        self.base_cost
+            .saturating_add(self.per_fuel_cost.saturating_mul(fuel))
+    }
+}

@@ -1,0 +1,287 @@
+//! How a run ends: the [`Outcome`] of one that finished, or the
+//! [`RunError`] that says in words why it did not.
+
+use std::fmt;
+use std::time::Duration;
+
+use spirit_sdk::abi::LogLevel;
+use wasmtime::{Trap, Val};
+
+use super::host::{GuestAbort, HostState};
+use super::{Limits, SpiritIo};
+use crate::validate;
+
+/// A WebAssembly value passed to or returned by `--invoke`.
+///
+/// It displays as `wasmtime run --invoke` prints results: the number in
+/// decimal.
+///
+/// ```
+/// use spirit_build::sandbox::Value;
+/// assert_eq!(Value::I32(-7).to_string(), "-7");
+/// assert_eq!(Value::F64(2.5).to_string(), "2.5");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Value {
+    /// A 32-bit integer.
+    I32(i32),
+    /// A 64-bit integer.
+    I64(i64),
+    /// A 32-bit float.
+    F32(f32),
+    /// A 64-bit float.
+    F64(f64),
+}
+
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::I32(v) => write!(f, "{v}"),
+            Value::I64(v) => write!(f, "{v}"),
+            Value::F32(v) => write!(f, "{v}"),
+            Value::F64(v) => write!(f, "{v}"),
+        }
+    }
+}
+
+impl Value {
+    pub(crate) fn to_val(self) -> Val {
+        match self {
+            Value::I32(v) => Val::I32(v),
+            Value::I64(v) => Val::I64(v),
+            Value::F32(v) => Val::F32(v.to_bits()),
+            Value::F64(v) => Val::F64(v.to_bits()),
+        }
+    }
+
+    pub(crate) fn from_val(val: &Val) -> Option<Value> {
+        Some(match val {
+            Val::I32(v) => Value::I32(*v),
+            Val::I64(v) => Value::I64(*v),
+            Val::F32(v) => Value::F32(f32::from_bits(*v)),
+            Val::F64(v) => Value::F64(f64::from_bits(*v)),
+            _ => return None,
+        })
+    }
+
+    /// Parses a command-line argument as a value of type `ty` (`i32`, `i64`,
+    /// `f32` or `f64`), as `wasmtime run --invoke` does: decimal, or
+    /// hexadecimal after `0x` for integers.
+    ///
+    /// ```
+    /// use spirit_build::sandbox::Value;
+    /// assert_eq!(Value::parse("0x10", "i32"), Ok(Value::I32(16)));
+    /// assert_eq!(Value::parse("-1.5", "f32"), Ok(Value::F32(-1.5)));
+    /// assert!(Value::parse("x", "i64").is_err());
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// Says what was expected.
+    pub fn parse(text: &str, ty: &str) -> Result<Value, String> {
+        let bad = || format!("`{text}` is not a valid {ty}");
+        let (negative, digits) = match text.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, text),
+        };
+        let hex = digits
+            .strip_prefix("0x")
+            .or_else(|| digits.strip_prefix("0X"));
+        let int = |bits: u32| -> Result<i128, String> {
+            let magnitude = match hex {
+                Some(h) => i128::from_str_radix(h, 16).map_err(|_| bad())?,
+                None => digits.parse::<i128>().map_err(|_| bad())?,
+            };
+            let v = if negative { -magnitude } else { magnitude };
+            // Accept the signed and the unsigned range, as wasm integers
+            // have no sign of their own.
+            let (min, max) = (-(1i128 << (bits - 1)), (1i128 << bits) - 1);
+            if (min..=max).contains(&v) {
+                Ok(v)
+            } else {
+                Err(format!("`{text}` is out of range for {ty}"))
+            }
+        };
+        Ok(match ty {
+            "i32" => Value::I32(int(32)? as u32 as i32),
+            "i64" => Value::I64(int(64)? as u64 as i64),
+            "f32" => Value::F32(text.parse().map_err(|_| bad())?),
+            "f64" => Value::F64(text.parse().map_err(|_| bad())?),
+            other => return Err(format!("parameters of type {other} cannot be passed")),
+        })
+    }
+}
+
+/// How a run that finished went.
+#[derive(Debug)]
+pub struct Outcome {
+    /// The entry's status (`0` when it returns nothing, and for `--invoke`).
+    pub status: i32,
+    /// What the invoked function returned (empty for an entry).
+    pub results: Vec<Value>,
+    /// Fuel units used, start function included.
+    pub fuel_used: u64,
+    /// Wall-clock time of instantiation and call.
+    pub duration: Duration,
+    /// The peak size of the spirit's memory, in bytes.
+    pub peak_memory: usize,
+    /// The I/O sink, handed back (downcast a [`CollectingIo`](super::CollectingIo) to read it).
+    pub io: Box<dyn SpiritIo>,
+}
+
+/// Why a run did not finish normally.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The module imports what the policy does not grant.
+    #[error("refused before running ({} problem{})\n\n{}", .0.len(), if .0.len() == 1 { "" } else { "s" }, problems(.0))]
+    Refused(Vec<validate::Problem>),
+    /// The spirit used all its fuel.
+    #[error("out of fuel after {0} units\nhelp: raise the limit with `--fuel UNITS`")]
+    OutOfFuel(u64),
+    /// The run took too long.
+    #[error("timed out after {}\nhelp: raise the limit with `--timeout DURATION`", format_duration(*.0))]
+    Timeout(Duration),
+    /// The spirit asked for more memory than allowed, then failed.
+    #[error("memory limit of {} reached\nhelp: raise the limit with `--max-memory SIZE`", crate::units::Bytes(*.0 as u64))]
+    MemoryLimit(usize),
+    /// The spirit's table would grow past the limit.
+    #[error("table limit of {0} elements reached")]
+    TableLimit(usize),
+    /// The spirit recursed too deeply.
+    #[error("stack overflow")]
+    StackOverflow,
+    /// The spirit aborted (a panic, or an error returned from its entry).
+    #[error("{0}")]
+    Aborted(String),
+    /// The spirit trapped.
+    #[error("trap: {0}")]
+    Trap(String),
+    /// The function to call is missing or has the wrong type.
+    #[error("{0}")]
+    Entry(String),
+    /// The arguments do not fit the invoked function.
+    #[error("{0}")]
+    Arguments(String),
+    /// Every instance slot of the sandbox's pool is in use by other runs.
+    #[error(
+        "could not instantiate the spirit: {0}\nhelp: every instance slot of this sandbox is in use; run fewer spirits at once, or raise `SandboxConfig::max_instances`"
+    )]
+    PoolFull(String),
+    /// The sandbox could not instantiate the spirit.
+    #[error("could not instantiate the spirit: {0}")]
+    Instantiate(String),
+}
+
+fn problems(problems: &[validate::Problem]) -> String {
+    problems
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\n\n")
+}
+
+pub(crate) fn format_duration(d: Duration) -> String {
+    if d.as_millis() < 1000 || d.subsec_millis() != 0 {
+        format!("{}ms", d.as_millis())
+    } else {
+        format!("{}s", d.as_secs())
+    }
+}
+
+/// A function that cannot be called as asked.
+#[derive(Debug)]
+pub(crate) struct EntryError(pub(crate) String);
+
+impl fmt::Display for EntryError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for EntryError {}
+
+/// Names the reason a run ended with `e`.
+pub(crate) fn classify(
+    e: wasmtime::Error,
+    state: &HostState,
+    limits: Limits,
+    fuel_used: u64,
+) -> RunError {
+    if let Some(abort) = e.downcast_ref::<GuestAbort>() {
+        return RunError::Aborted(abort.0.clone());
+    }
+    if let Some(entry) = e.downcast_ref::<EntryError>() {
+        return RunError::Entry(entry.0.clone());
+    }
+    if let Some(full) = e.downcast_ref::<wasmtime::PoolConcurrencyLimitError>() {
+        return RunError::PoolFull(full.to_string());
+    }
+    match e.downcast_ref::<Trap>() {
+        Some(Trap::OutOfFuel) => RunError::OutOfFuel(fuel_used),
+        Some(Trap::Interrupt) => RunError::Timeout(limits.timeout),
+        Some(Trap::StackOverflow) => RunError::StackOverflow,
+        // A spirit whose allocation was refused usually traps right after
+        // (or, at instantiation, fails at once); the refusal is the cause
+        // worth reporting.
+        _ if state.memory_limit_hit => RunError::MemoryLimit(limits.max_memory),
+        _ if state.table_limit_hit => RunError::TableLimit(limits.max_table_elements),
+        Some(trap) => RunError::Trap(describe_trap(*trap, &e)),
+        None => RunError::Instantiate(format!("{e:#}")),
+    }
+}
+
+fn describe_trap(trap: Trap, e: &wasmtime::Error) -> String {
+    let function = e.downcast_ref::<wasmtime::WasmBacktrace>().and_then(|bt| {
+        bt.frames().first().map(|f| {
+            f.func_name()
+                .map(str::to_owned)
+                .unwrap_or_else(|| format!("#{}", f.func_index()))
+        })
+    });
+    let what = match trap {
+        Trap::UnreachableCodeReached => "unreachable".to_owned(),
+        Trap::MemoryOutOfBounds => "out-of-bounds memory access".to_owned(),
+        Trap::IntegerDivisionByZero => "integer division by zero".to_owned(),
+        Trap::IntegerOverflow => "integer overflow".to_owned(),
+        Trap::IndirectCallToNull => "indirect call to a null table entry".to_owned(),
+        Trap::BadSignature => "indirect call with the wrong signature".to_owned(),
+        Trap::TableOutOfBounds => "out-of-bounds table access".to_owned(),
+        Trap::BadConversionToInteger => "invalid float-to-integer conversion".to_owned(),
+        other => other.to_string(),
+    };
+    match function {
+        Some(f) => format!("{what} in function {f}"),
+        None => what,
+    }
+}
+
+/// A host-side log line from a spirit.
+///
+/// ```
+/// use spirit_build::sandbox::LogRecord;
+/// use spirit_sdk::abi::LogLevel;
+/// let record = LogRecord { spirit: "hello".into(), level: LogLevel::Info, message: "hi".into() };
+/// assert_eq!(record.to_string(), "[INFO hello] hi");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogRecord {
+    /// The spirit's name.
+    pub spirit: String,
+    /// The level.
+    pub level: LogLevel,
+    /// The message.
+    pub message: String,
+}
+
+impl fmt::Display for LogRecord {
+    /// `[INFO hello] message`, as `cargo spirit run` prints it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "[{} {}] {}",
+            self.level.as_str(),
+            self.spirit,
+            self.message
+        )
+    }
+}
