@@ -79,6 +79,7 @@ pub(crate) enum Command {
     Keygen(commands::keygen::KeygenArgs),
     Sign(commands::sign::SignArgs),
     Verify(commands::verify::VerifyArgs),
+    VerifyReceipt(commands::verify_receipt::VerifyReceiptArgs),
     Pack(commands::pack::PackArgs),
     Install(commands::install::InstallArgs),
     Uninstall(commands::uninstall::UninstallArgs),

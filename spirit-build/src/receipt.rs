@@ -12,7 +12,8 @@
 //! use spirit_build::sign::Key;
 //!
 //! let key = Key::generate().unwrap();
-//! let facts = RunFacts { spirit: "hello", wasm: b"\0asm", input: b"", output: b"hi", fuel_used: 42, status: 0 };
+//! let output = blake3::hash(b"hi");
+//! let facts = RunFacts { spirit: "hello", wasm: b"\0asm", input: b"", output_blake3: output, fuel_used: 42, status: 0 };
 //! let receipt = Receipt::new(&facts, &key).unwrap();
 //! let json = receipt.to_json();
 //! assert_eq!(Receipt::from_json(&json).unwrap().verify(), Ok(key.author()));
@@ -36,8 +37,8 @@ pub struct RunFacts<'a> {
     pub wasm: &'a [u8],
     /// The input bytes.
     pub input: &'a [u8],
-    /// The output bytes.
-    pub output: &'a [u8],
+    /// The blake3 of the output bytes (hashed as they were written).
+    pub output_blake3: blake3::Hash,
     /// Fuel used.
     pub fuel_used: u64,
     /// The entry's status.
@@ -104,7 +105,7 @@ impl Receipt {
             spirit: facts.spirit.to_owned(),
             wasm_blake3: blake3::hash(facts.wasm).to_hex().to_string(),
             input_blake3: blake3::hash(facts.input).to_hex().to_string(),
-            output_blake3: blake3::hash(facts.output).to_hex().to_string(),
+            output_blake3: facts.output_blake3.to_hex().to_string(),
             fuel_used: facts.fuel_used,
             status: facts.status,
             node: key.author().to_string(),
@@ -237,7 +238,7 @@ mod tests {
             spirit: "echo",
             wasm: b"wasm",
             input: b"in",
-            output: b"out",
+            output_blake3: blake3::hash(b"out"),
             fuel_used: 7,
             status: 0,
         };

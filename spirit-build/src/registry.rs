@@ -244,6 +244,11 @@ impl Registry {
         Ok(Registry::new(&crate::home::vudo_home()?))
     }
 
+    /// The `VUDO_HOME` it lives in.
+    pub fn home(&self) -> &Path {
+        &self.home
+    }
+
     /// The registry's directory.
     pub fn root(&self) -> &Path {
         &self.root

@@ -70,7 +70,9 @@ type Sink = Box<dyn Write + Send>;
 /// ```
 pub struct Shell {
     err: Mutex<AutoStream<Sink>>,
-    out: Mutex<AutoStream<Sink>>,
+    // Raw: standard output carries data (JSON, a spirit's output bytes),
+    // which a colour-stripping stream would alter.
+    out: Mutex<Sink>,
     verbosity: Verbosity,
     color: ColorChoice,
     err_is_terminal: bool,
@@ -95,16 +97,12 @@ impl Shell {
             ColorChoice::Auto if is_terminal => StreamChoice::Auto,
             ColorChoice::Auto => StreamChoice::Never,
         };
-        let out_is_terminal = std::io::IsTerminal::is_terminal(&io::stdout());
         Shell {
             err: Mutex::new(AutoStream::new(
                 Box::new(io::stderr()),
                 choice(err_is_terminal),
             )),
-            out: Mutex::new(AutoStream::new(
-                Box::new(io::stdout()),
-                choice(out_is_terminal),
-            )),
+            out: Mutex::new(Box::new(io::stdout())),
             verbosity,
             color,
             err_is_terminal,
@@ -116,7 +114,7 @@ impl Shell {
     pub fn from_writers(verbosity: Verbosity, err: Sink, out: Sink) -> Shell {
         Shell {
             err: Mutex::new(AutoStream::new(err, StreamChoice::Never)),
-            out: Mutex::new(AutoStream::new(out, StreamChoice::Never)),
+            out: Mutex::new(out),
             verbosity,
             color: ColorChoice::Never,
             err_is_terminal: false,

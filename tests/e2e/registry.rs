@@ -344,3 +344,50 @@ fn installs_killed_at_random_points_leave_a_consistent_registry() {
         "staging was not cleared"
     );
 }
+
+#[test]
+fn run_by_name_uses_the_precompiled_code_and_refuses_a_changed_wasm() {
+    let tmp = tempfile::tempdir().unwrap();
+    let key = Key::generate().unwrap();
+    let home = trusting_home(tmp.path(), &key);
+    let p = tmp.path();
+    cargo_spirit(p)
+        .arg("install")
+        .arg(package(p, &key, "named", "1.0.0", 0))
+        .assert()
+        .success()
+        .stderr_eq(str![[r#"
+   Installed named v1.0.0
+ Precompiled named v1.0.0 in [..]
+
+"#]]);
+    cargo_spirit(p)
+        .args(["run", "named@^1", "-v"])
+        .assert()
+        .success()
+        .stderr_eq(str![[r#"
+    Resolved named@^1 to 1.0.0
+      Cached spirit `named` (compiled code from `[..]`)
+     Running spirit `named`
+    Finished in [..]
+
+"#]]);
+    let wasm = home.join("registry/spirits/named/1.0.0/named.wasm");
+    let mut bytes = std::fs::read(&wasm).unwrap();
+    bytes.push(0);
+    std::fs::write(&wasm, bytes).unwrap();
+    cargo_spirit(p).args(["run", "named"]).assert().failure().stderr_eq(str![[r#"
+error: installed spirit `named@1.0.0` was changed on disk: wasm hash mismatch: the index has [..], the file has [..]
+help: reinstall it with `cargo spirit install --force`
+
+"#]]);
+    cargo_spirit(p)
+        .args(["run", "missing@^1"])
+        .assert()
+        .failure()
+        .stderr_eq(str![[r#"
+error: no spirit named `missing` is installed
+help: `cargo spirit list` shows what is; `cargo spirit install` adds one
+
+"#]]);
+}

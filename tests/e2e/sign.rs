@@ -356,3 +356,82 @@ fn copy_dir(from: &Path, to: &Path) -> PathBuf {
     }
     to.to_owned()
 }
+
+#[test]
+fn packages_run_after_verification_and_receipts_round_trip() {
+    let (tmp, home, _build_dir, package) = signed_spirit("receipted");
+    let p = tmp.path();
+    std::fs::write(p.join("in.txt"), "input bytes").unwrap();
+    let out = cargo_spirit(p)
+        .env("VUDO_HOME", &home)
+        .arg("run")
+        .arg(&package)
+        .args(["--input", "in.txt", "--receipt", "receipt.json"])
+        .assert()
+        .success()
+        .stderr_eq(str![[r#"
+     Running spirit `receipted`
+[INFO receipted] Hello from receipted!
+     Receipt receipt.json (signed by node [..])
+
+"#]])
+        .get_output()
+        .stdout
+        .clone();
+    std::fs::write(p.join("out.bin"), &out).unwrap();
+    let node = std::fs::read_to_string(home.join("keys/default.pub")).unwrap();
+    cargo_spirit(p)
+        .args([
+            "verify-receipt",
+            "receipt.json",
+            "--node",
+            node.trim(),
+            "--input",
+            "in.txt",
+            "--output",
+            "out.bin",
+        ])
+        .assert()
+        .success()
+        .stderr_eq(str![[r#"
+    Verified receipt of spirit `receipted` ([..] units of fuel) signed by node [..]
+
+"#]]);
+    // Every field is signed: changing the fuel breaks it.
+    let receipt = std::fs::read_to_string(p.join("receipt.json")).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&receipt).unwrap();
+    let fuel = json["fuel_used"].as_u64().unwrap();
+    let forged = receipt.replace(
+        &format!("\"fuel_used\":{fuel}"),
+        &format!("\"fuel_used\":{}", fuel / 2),
+    );
+    std::fs::write(p.join("forged.json"), forged).unwrap();
+    cargo_spirit(p)
+        .args(["verify-receipt", "forged.json"])
+        .assert()
+        .failure()
+        .stderr_eq(str![[r#"
+error: receipt signature does not verify for node [..]: a field was changed after signing
+
+"#]]);
+    // The output commitment is checked against the bytes given.
+    std::fs::write(p.join("other.bin"), "not the output").unwrap();
+    cargo_spirit(p)
+        .args(["verify-receipt", "receipt.json", "--output", "other.bin"])
+        .assert()
+        .failure();
+
+    // A package whose wasm was changed does not run.
+    let mut bytes = std::fs::read(&package).unwrap();
+    let at = bytes.windows(4).position(|w| w == b"\0asm").unwrap() + 8;
+    bytes[at] ^= 0xff;
+    std::fs::write(p.join("bad.spirit"), bytes).unwrap();
+    cargo_spirit(p)
+        .args(["run", "bad.spirit"])
+        .assert()
+        .failure()
+        .stderr_eq(str![[r#"
+error: bad.spirit: wasm hash mismatch: manifest has [..], file has [..]
+
+"#]]);
+}

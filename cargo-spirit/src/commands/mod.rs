@@ -15,6 +15,7 @@ pub(crate) mod trust;
 pub(crate) mod uninstall;
 pub(crate) mod upgrade;
 pub(crate) mod verify;
+pub(crate) mod verify_receipt;
 
 use std::process::ExitCode;
 
@@ -31,6 +32,7 @@ pub(crate) fn execute(command: Command, shell: &Shell) -> anyhow::Result<ExitCod
         Command::Keygen(args) => args.execute(shell),
         Command::Sign(args) => args.execute(shell),
         Command::Verify(args) => args.execute(shell),
+        Command::VerifyReceipt(args) => args.execute(shell),
         Command::Pack(args) => args.execute(shell),
         Command::Install(args) => args.execute(shell),
         Command::Uninstall(args) => args.execute(shell),

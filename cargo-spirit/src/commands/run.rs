@@ -6,8 +6,9 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Args;
 use spirit_build::Shell;
-use spirit_build::ops::{RunOptions, RunTarget};
+use spirit_build::ops::{ReceiptRequest, RunOptions, RunTarget};
 use spirit_build::sandbox::{Limits, LogRecord, SandboxConfig, SpiritIo};
+use spirit_build::sign::Key;
 use spirit_build::units::{parse_duration, parse_size};
 use spirit_sdk::abi::Capability;
 
@@ -16,8 +17,13 @@ use super::build::CargoArgs;
 /// Run a spirit in the sandbox, building it first if needed
 #[derive(Debug, Args)]
 #[command(after_help = "\
+TARGET is a spirit crate directory (default: the crate here, built first), a
+.wasm file, a .spirit package (hash and signature checked), or the name of an
+installed spirit, NAME[@REQ] (such as hello@^1.2).
+
 Examples:
   cargo spirit run                         Build and run the spirit in this crate
+  cargo spirit run hello@^0.1              Run an installed spirit
   cargo spirit run hello.wasm --allow actuator_log
   cargo spirit run --fuel 100000 --timeout 500ms
   cargo spirit run math.wasm --invoke add 2 3
@@ -62,6 +68,14 @@ pub(crate) struct RunArgs {
         default_value_t = 0
     )]
     seed: u64,
+    /// Write a signed execution receipt (hashes of wasm, input and output,
+    /// fuel used) to FILE
+    #[arg(long, value_name = "FILE")]
+    receipt: Option<PathBuf>,
+    /// The node key that signs the receipt [default: SPIRIT_SIGNING_KEY, else
+    /// VUDO_HOME/keys/default.key]
+    #[arg(long, value_name = "PATH", requires = "receipt")]
+    key: Option<PathBuf>,
     #[command(flatten)]
     cargo: CargoArgs,
 }
@@ -114,7 +128,12 @@ impl RunArgs {
         let mut positional = self.positional.clone();
         let first_is_target = positional.first().is_some_and(|p| {
             let path = std::path::Path::new(p);
-            self.invoke.is_none() || path.extension().is_some_and(|e| e == "wasm") || path.is_dir()
+            self.invoke.is_none()
+                || path
+                    .extension()
+                    .is_some_and(|e| e == "wasm" || e == "spirit")
+                || path.is_dir()
+                || !p.starts_with(|c: char| c.is_ascii_digit() || c == '-' || c == '.')
         });
         if first_is_target {
             let target = positional.remove(0);
@@ -137,12 +156,31 @@ impl RunArgs {
             Some(path) if path.extension().is_some_and(|e| e == "wasm") => {
                 RunTarget::Wasm(path.clone())
             }
-            Some(dir) => {
+            Some(path) if path.extension().is_some_and(|e| e == "spirit") => {
+                RunTarget::Package(path.clone())
+            }
+            Some(dir) if dir.is_dir() => {
                 let mut cargo = self.cargo.clone();
                 cargo.set_manifest_dir(dir);
                 RunTarget::Crate(cargo.options())
             }
+            // Not a file or directory here: an installed spirit, NAME[@REQ].
+            Some(spec) => {
+                let spec = spec.to_string_lossy();
+                let (name, req) = spirit_build::registry::split_spec(&spec);
+                RunTarget::Installed {
+                    name: name.to_owned(),
+                    req: req.map(str::to_owned),
+                }
+            }
             None => RunTarget::Crate(self.cargo.clone().options()),
+        };
+        let receipt = match self.receipt {
+            Some(path) => Some(ReceiptRequest {
+                path,
+                key: Key::find(self.key.as_deref()).map_err(spirit_build::Error::Sign)?,
+            }),
+            None => None,
         };
         let input = match &self.input {
             None => Vec::new(),
@@ -175,6 +213,7 @@ impl RunArgs {
             seed: self.deterministic.then_some(self.seed),
             pricing: None,
             sandbox: SandboxConfig::from_env(),
+            receipt,
         };
         let outcome = spirit_build::run(shell, options)?;
         if invoking {

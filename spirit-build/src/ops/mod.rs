@@ -13,5 +13,5 @@ pub use build::{BuildOptions, BuiltSpirit, build};
 pub use init::{InitOptions, init};
 pub use new::{NewOptions, new_spirit};
 pub use registry::{InstallSource, install, trust, upgrade};
-pub use run::{RunOptions, RunTarget, run};
+pub use run::{ReceiptRequest, RunOptions, RunTarget, run};
 pub use sign::{SpiritTarget, Verified, artifact_dir, keygen, pack, sign, verify};

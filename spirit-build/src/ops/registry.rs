@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use crate::ops::build::{BuildOptions, build};
 use crate::package::SpiritFiles;
 use crate::registry::{Entry, InstallOptions, Installed, Registry};
+use crate::sandbox::{CodeSource, Sandbox, SandboxConfig};
 use crate::sign::{self, Author, Key};
 use crate::{Error, Shell};
 
@@ -101,7 +102,63 @@ pub fn install(
             ),
         );
     }
+    precompile(shell, registry, &spirits, &installed);
     Ok(installed)
+}
+
+/// Compiles newly installed spirits ahead of time into the code cache under
+/// the registry's `VUDO_HOME`, keyed by the wasm's blake3 and the engine's
+/// compatibility hash, so `run NAME` loads machine code instead of
+/// compiling. A failure here costs only speed: the spirit is installed, and
+/// the first run compiles it.
+fn precompile(
+    shell: &Shell,
+    registry: &Registry,
+    spirits: &[SpiritFiles],
+    installed: &[Installed],
+) {
+    let fresh: Vec<&SpiritFiles> = spirits
+        .iter()
+        .zip(installed)
+        .filter(|(_, i)| !matches!(i, Installed::Unchanged(_)))
+        .map(|(f, _)| f)
+        .collect();
+    if fresh.is_empty() {
+        return;
+    }
+    let config = SandboxConfig {
+        pooling: false,
+        ..SandboxConfig::in_home(registry.home())
+    };
+    let sandbox = match Sandbox::with_config(config) {
+        Ok(sandbox) => sandbox,
+        Err(e) => {
+            shell.warn(format_args!("could not precompile: {e}"));
+            return;
+        }
+    };
+    for files in fresh {
+        let name = &files.manifest.name;
+        match sandbox.load(name, &files.wasm).map(|s| s.source().clone()) {
+            Ok(CodeSource::Compiled {
+                duration,
+                cached: Ok(Some(_)),
+            }) => {
+                shell.status(
+                    "Precompiled",
+                    format_args!("{name} v{} in {duration:.2?}", files.manifest.version),
+                );
+            }
+            Ok(CodeSource::Cached(_)) => {}
+            Ok(CodeSource::Compiled { cached, .. }) => shell.warn(format_args!(
+                "could not cache the compiled code of `{name}`: {}",
+                cached
+                    .err()
+                    .unwrap_or_else(|| "the cache is off".to_owned())
+            )),
+            Err(e) => shell.warn(format_args!("could not precompile `{name}`: {e}")),
+        }
+    }
 }
 
 /// Installs a newer version of an installed spirit and removes the older ones.
@@ -121,6 +178,12 @@ pub fn upgrade(
         return Err(crate::registry::RegistryError::NotInSource(name.to_owned()).into());
     };
     let (entry, removed) = registry.upgrade(&files, options)?;
+    precompile(
+        shell,
+        registry,
+        std::slice::from_ref(&files),
+        &[Installed::New(entry.clone())],
+    );
     let from = removed
         .iter()
         .map(|e| e.version.to_string())

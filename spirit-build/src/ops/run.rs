@@ -6,10 +6,14 @@ use spirit_sdk::abi::Capability;
 
 use crate::manifest::Manifest;
 use crate::ops::build::{BuildOptions, build};
+use crate::package::SpiritFiles;
+use crate::receipt::{Receipt, RunFacts};
+use crate::registry::Registry;
 use crate::sandbox::{
     Call, CodeSource, Limits, Outcome, Policy, Pricing, RunRequest, Sandbox, SandboxConfig,
     SpiritIo,
 };
+use crate::sign::{self, Key, Requirements, VerifyError};
 use crate::units::Bytes;
 use crate::{Error, Shell};
 
@@ -20,6 +24,26 @@ pub enum RunTarget {
     Crate(BuildOptions),
     /// A `.wasm` file; only `--allow`ed capabilities are granted.
     Wasm(PathBuf),
+    /// A `.spirit` package: its hash and signature are checked first (an
+    /// unsigned one runs with a warning).
+    Package(PathBuf),
+    /// An installed spirit, `NAME[@REQ]`: the highest matching version, its
+    /// stored wasm re-checked against the registry before it runs.
+    Installed {
+        /// The spirit's name.
+        name: String,
+        /// A semver requirement such as `^1.2`.
+        req: Option<String>,
+    },
+}
+
+/// `--receipt FILE`: write a signed execution receipt with this key.
+#[derive(Debug)]
+pub struct ReceiptRequest {
+    /// Where to write it.
+    pub path: PathBuf,
+    /// The node's key that signs it.
+    pub key: Key,
 }
 
 /// How to run it.
@@ -46,6 +70,8 @@ pub struct RunOptions {
     /// Where storage and the code cache live ([`SandboxConfig::from_env`]
     /// for the command line).
     pub sandbox: SandboxConfig,
+    /// Write a signed receipt of the run.
+    pub receipt: Option<ReceiptRequest>,
 }
 
 /// Runs the spirit and returns how it went. With `-v`, reports where its
@@ -86,6 +112,59 @@ pub fn run(shell: &Shell, options: RunOptions) -> Result<Outcome, Error> {
                 spirit_sdk::abi::DEFAULT_ENTRY.to_owned(),
             )
         }
+        RunTarget::Package(path) => {
+            let files = SpiritFiles::read(path)?;
+            match sign::verify(
+                &files.manifest_bytes,
+                &files.wasm,
+                files.signature.as_ref(),
+                &Requirements::default(),
+            ) {
+                Ok(author) => {
+                    shell.verbose(|s| s.status("Verified", format_args!("signed by {author}")))
+                }
+                Err(VerifyError::Unsigned) => {
+                    shell.warn(format_args!(
+                        "`{}` is unsigned: who made it cannot be checked",
+                        path.display()
+                    ));
+                }
+                Err(error) => {
+                    return Err(Error::Verify {
+                        path: path.clone(),
+                        error,
+                    });
+                }
+            }
+            (
+                files.manifest.name,
+                files.wasm,
+                files.manifest.capabilities,
+                files.manifest.entry,
+            )
+        }
+        RunTarget::Installed { name, req } => {
+            let registry = Registry::open_default()?;
+            let entry = registry.resolve(name, req.as_deref())?;
+            let files = registry.load(&entry)?;
+            shell.verbose(|s| {
+                s.status(
+                    "Resolved",
+                    format_args!(
+                        "{}@{} to {}",
+                        name,
+                        req.as_deref().unwrap_or("*"),
+                        entry.version
+                    ),
+                )
+            });
+            (
+                files.manifest.name,
+                files.wasm,
+                files.manifest.capabilities,
+                files.manifest.entry,
+            )
+        }
     };
     let policy = Policy::from_declared(declared, options.allow, options.deny);
     let sandbox = Sandbox::with_config(options.sandbox)?;
@@ -116,18 +195,56 @@ pub fn run(shell: &Shell, options: RunOptions) -> Result<Outcome, Error> {
         Some((function, args)) => Call::Invoke { function, args },
         None => Call::Entry(entry),
     };
+    // With a receipt, the output is hashed as it is written.
+    let io: Box<dyn SpiritIo> = match &options.receipt {
+        Some(_) => Box::new(HashingIo {
+            inner: options.io,
+            hasher: blake3::Hasher::new(),
+        }),
+        None => options.io,
+    };
+    let input_for_receipt = options.receipt.as_ref().map(|_| options.input.clone());
     let request = RunRequest {
         call,
         policy,
         limits: options.limits,
         input: options.input,
-        io: options.io,
+        io,
         seed: options.seed,
     };
-    let outcome = sandbox.run(&spirit, request).map_err(|error| Error::Run {
-        spirit: name,
+    let mut outcome = sandbox.run(&spirit, request).map_err(|error| Error::Run {
+        spirit: name.clone(),
         error,
     })?;
+    if let Some(receipt) = options.receipt {
+        let hashing = std::mem::replace(
+            &mut outcome.io,
+            Box::new(crate::sandbox::CollectingIo::default()),
+        );
+        let Ok(hashing) = hashing.into_any().downcast::<HashingIo>() else {
+            unreachable!("the run's I/O is the HashingIo made above");
+        };
+        let HashingIo { inner, hasher } = *hashing;
+        outcome.io = inner;
+        let facts = RunFacts {
+            spirit: &name,
+            wasm: &wasm,
+            input: input_for_receipt.as_deref().unwrap_or_default(),
+            output_blake3: hasher.finalize(),
+            fuel_used: outcome.fuel_used,
+            status: outcome.status,
+        };
+        let signed = Receipt::new(&facts, &receipt.key)?;
+        crate::fs::write_atomic(&receipt.path, format!("{}\n", signed.to_json()).as_bytes())?;
+        shell.status(
+            "Receipt",
+            format_args!(
+                "{} (signed by node {})",
+                receipt.path.display(),
+                receipt.key.author()
+            ),
+        );
+    }
     shell.verbose(|s| {
         let cost = options
             .pricing
@@ -144,6 +261,32 @@ pub fn run(shell: &Shell, options: RunOptions) -> Result<Outcome, Error> {
         );
     });
     Ok(outcome)
+}
+
+/// Passes logs and output through, hashing the output for a receipt.
+#[derive(Debug)]
+struct HashingIo {
+    inner: Box<dyn SpiritIo>,
+    hasher: blake3::Hasher,
+}
+
+impl SpiritIo for HashingIo {
+    fn log(&mut self, record: crate::sandbox::LogRecord) {
+        self.inner.log(record);
+    }
+
+    fn output(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.hasher.update(bytes);
+        self.inner.output(bytes)
+    }
+
+    fn warning(&mut self, message: String) {
+        self.inner.warning(message);
+    }
+
+    fn into_any(self: Box<Self>) -> Box<dyn std::any::Any> {
+        self
+    }
 }
 
 #[cfg(test)]
