@@ -339,6 +339,7 @@ mod tests {
                 seed: None,
                 pricing,
                 sandbox: SandboxConfig::in_home(dir.path()),
+                receipt: None,
             },
         )
         .unwrap();
