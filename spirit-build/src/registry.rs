@@ -307,11 +307,55 @@ impl Registry {
         })
     }
 
+    /// Every installed version of `name`, lowest first (empty when none).
+    ///
+    /// # Errors
+    ///
+    /// Fails for an invalid name or an unreadable index.
+    pub fn versions(&self, name: &str) -> Result<Vec<Entry>, RegistryError> {
+        validate_name(name)?;
+        let _lock = self.lock(false)?;
+        Ok(self
+            .read_versions(name)?
+            .map(|v| v.into_values().collect())
+            .unwrap_or_default())
+    }
+
+    /// One name's versions, without building the rest of the index: the
+    /// other names' entries are skipped as raw JSON, which keeps resolving a
+    /// name fast with thousands installed.
+    fn read_versions(&self, name: &str) -> Result<Option<BTreeMap<Version, Entry>>, RegistryError> {
+        #[derive(Deserialize)]
+        struct RawIndex<'a> {
+            #[serde(borrow)]
+            spirits: BTreeMap<std::borrow::Cow<'a, str>, &'a serde_json::value::RawValue>,
+        }
+        let path = self.index_path();
+        refuse_symlink(&path)?;
+        let bytes = match std::fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(FsError::new("read", &path, e).into()),
+        };
+        let bad = |e: serde_json::Error| RegistryError::BadIndex {
+            path: path.clone(),
+            error: e.to_string(),
+        };
+        let raw: RawIndex<'_> = serde_json::from_slice(&bytes).map_err(bad)?;
+        raw.spirits
+            .get(name)
+            .map(|versions| serde_json::from_str(versions.get()).map_err(bad))
+            .transpose()
+    }
+
     fn write_index(&self, index: &Index) -> Result<(), RegistryError> {
-        let json = serde_json::to_vec_pretty(index).map_err(|e| RegistryError::BadIndex {
+        // Compact: with thousands installed, every byte is written and
+        // flushed on each change (`jq . index.json` reads it comfortably).
+        let mut json = serde_json::to_vec(index).map_err(|e| RegistryError::BadIndex {
             path: self.index_path(),
             error: e.to_string(),
         })?;
+        json.push(b'\n');
         crate::fs::write_atomic(&self.index_path(), &json)?;
         Ok(())
     }
@@ -365,10 +409,8 @@ impl Registry {
             Some(text) => parse_req(name, text)?,
         };
         let _lock = self.lock(false)?;
-        let index = self.read_index()?;
-        let versions = index
-            .spirits
-            .get(name)
+        let versions = self
+            .read_versions(name)?
             .ok_or_else(|| RegistryError::NotInstalled(name.to_owned()))?;
         versions
             .values()
@@ -462,7 +504,7 @@ impl Registry {
             .collect::<Result<Vec<Entry>, _>>()?;
 
         let _lock = self.lock(true)?;
-        self.repair_locked()?;
+        self.repair_if_interrupted()?;
         let mut index = self.read_index()?;
         let mut results = Vec::with_capacity(spirits.len());
         // First every conflict, so that nothing is written when one is refused.
@@ -482,6 +524,7 @@ impl Registry {
                 });
             }
         }
+        let marker = self.begin()?;
         let mut aside = Vec::new();
         for (files, entry) in spirits.iter().zip(entries) {
             let existing = index
@@ -497,6 +540,10 @@ impl Registry {
             let dir = self.spirit_dir(&entry.name, &entry.version);
             let parent = dir.parent().unwrap_or(&self.root);
             crate::fs::create_dir_all(parent)?;
+            if !replacing && dir.exists() {
+                // Not in the index: files an interrupted change left behind.
+                remove_any(&dir).map_err(|e| FsError::new("remove leftover", &dir, e))?;
+            }
             if replacing && dir.exists() {
                 let old = self.staging().join(format!(
                     "old-{}-{}-{}",
@@ -525,6 +572,7 @@ impl Registry {
         for old in aside {
             let _ = std::fs::remove_dir_all(old);
         }
+        self.commit(marker);
         Ok(results)
     }
 
@@ -610,7 +658,7 @@ impl Registry {
     ) -> Result<Vec<Entry>, RegistryError> {
         validate_name(name)?;
         let _lock = self.lock(true)?;
-        self.repair_locked()?;
+        self.repair_if_interrupted()?;
         let mut index = self.read_index()?;
         let versions = index
             .spirits
@@ -636,11 +684,13 @@ impl Registry {
         }
         // The index first: a crash after it leaves only unreferenced files,
         // which `repair` removes.
+        let marker = self.begin()?;
         self.write_index(&index)?;
         for entry in &removed {
             let _ = std::fs::remove_dir_all(self.spirit_dir(&entry.name, &entry.version));
         }
         let _ = std::fs::remove_dir(self.root.join("spirits").join(name));
+        self.commit(marker);
         Ok(removed)
     }
 
@@ -697,6 +747,31 @@ impl Registry {
         self.repair_locked()
     }
 
+    /// Marks a change as under way: a marker file in `staging/` that only
+    /// [`Registry::commit`] removes. A process killed mid-change leaves it,
+    /// and the next change repairs.
+    fn begin(&self) -> Result<PathBuf, RegistryError> {
+        let staging = self.staging();
+        crate::fs::create_dir_all(&staging)?;
+        let marker = staging.join(format!("txn-{}", std::process::id()));
+        crate::fs::write_atomic(&marker, b"a registry change is under way\n")?;
+        Ok(marker)
+    }
+
+    fn commit(&self, marker: PathBuf) {
+        let _ = std::fs::remove_file(marker);
+    }
+
+    /// Repairs only when an earlier change was interrupted (something is
+    /// left in `staging/`), so that a normal change does not re-read every
+    /// installed spirit.
+    fn repair_if_interrupted(&self) -> Result<(), RegistryError> {
+        if read_dir_paths(&self.staging()).is_empty() {
+            return Ok(());
+        }
+        self.repair_locked().map(drop)
+    }
+
     fn repair_locked(&self) -> Result<Vec<String>, RegistryError> {
         let mut done = Vec::new();
         let staging = self.staging();
@@ -739,7 +814,7 @@ impl Registry {
         }
         // Leftovers: staging, and directories the index does not name.
         for path in read_dir_paths(&staging) {
-            let _ = std::fs::remove_dir_all(&path);
+            let _ = remove_any(&path);
             done.push(format!("removed leftover {}", path.display()));
         }
         let spirits = self.root.join("spirits");

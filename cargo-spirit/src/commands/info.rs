@@ -29,10 +29,9 @@ impl InfoArgs {
             return Ok(ExitCode::SUCCESS);
         }
         let others: Vec<String> = registry
-            .list()
+            .versions(&entry.name)
             .map_err(spirit_build::Error::from)?
             .into_iter()
-            .filter(|e| e.name == entry.name)
             .map(|e| e.version.to_string())
             .collect();
         let text = format!(
