@@ -175,7 +175,7 @@ fn main() {
     }
     let dir = tempfile::tempdir().expect("temp dir");
     let hello_pkg = dir.path().join("hello-1.0.0.spirit");
-    std::fs::write(&hello_pkg, hello.to_package()).expect("write package");
+    spirit_build::fs::write_atomic(&hello_pkg, &hello.to_package()).expect("write package");
     let status = Command::new(&bin)
         .arg("install")
         .arg(&hello_pkg)
@@ -196,7 +196,7 @@ fn main() {
         m += 1;
         let one = spirit(&key, &format!("proc{m}"), "1.0.0", trivial, "");
         let pkg = dir.path().join(one.package_name());
-        std::fs::write(&pkg, one.to_package()).expect("write package");
+        spirit_build::fs::write_atomic(&pkg, &one.to_package()).expect("write package");
         let status = Command::new(&bin)
             .args(["install", "-q"])
             .arg(&pkg)
