@@ -1120,6 +1120,37 @@ mod tests {
         assert!(!registry.root().join("spirits/ghost").exists());
     }
 
+    #[cfg(unix)]
+    #[test]
+    fn symlinks_inside_the_registry_are_not_followed() {
+        let (home, registry, key) = setup();
+        registry
+            .install(
+                &spirit("linked", "1.0.0", Some(&key), ""),
+                InstallOptions::default(),
+            )
+            .unwrap();
+        let entry = registry.resolve("linked", None).unwrap();
+        let dir = registry.spirit_dir("linked", &entry.version);
+        // Move the real files elsewhere and leave a link in their place.
+        let outside = home.path().join("outside");
+        std::fs::rename(&dir, &outside).unwrap();
+        std::os::unix::fs::symlink(&outside, &dir).unwrap();
+        assert!(matches!(
+            registry.load(&entry),
+            Err(RegistryError::Symlink(_))
+        ));
+        // A link to the wasm alone is refused too.
+        std::fs::remove_file(&dir).unwrap();
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::copy(outside.join("manifest.toml"), dir.join("manifest.toml")).unwrap();
+        std::os::unix::fs::symlink(outside.join("linked.wasm"), dir.join("linked.wasm")).unwrap();
+        assert!(matches!(
+            registry.load(&entry),
+            Err(RegistryError::Symlink(_))
+        ));
+    }
+
     #[test]
     fn names_cannot_leave_the_registry() {
         let (_home, registry, _key) = setup();
