@@ -3,9 +3,11 @@
 //!
 //! Cargo's own status lines and diagnostics reach the user exactly as cargo
 //! prints them (`--message-format json-render-diagnostics` renders them on
-//! its standard error, which we leave attached to ours).
+//! its standard error, which we leave attached to ours). With
+//! [`MessageFormat::Json`] cargo's JSON messages are also passed through to
+//! standard output, line by line, as cargo printed them.
 
-use std::io::BufReader;
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -15,13 +17,38 @@ use crate::project::SpiritPackage;
 use crate::toolchain::{self, WASM_TARGET};
 use crate::{ColorChoice, Shell};
 
-/// How to invoke cargo.
+/// How to invoke cargo: the flags `cargo build` takes, passed on as they are.
 #[derive(Clone, Debug, Default)]
 pub struct CompileOptions {
     /// The cargo profile (`dev` when `None`).
     pub profile: Option<String>,
     /// `--target-dir`.
     pub target_dir: Option<PathBuf>,
+    /// `--features` (each entry may itself be a comma- or space-separated list).
+    pub features: Vec<String>,
+    /// `--all-features`.
+    pub all_features: bool,
+    /// `--no-default-features`.
+    pub no_default_features: bool,
+    /// `--locked`: fail rather than change `Cargo.lock`.
+    pub locked: bool,
+    /// `--offline`: do not touch the network.
+    pub offline: bool,
+    /// `--frozen`: both `--locked` and `--offline`.
+    pub frozen: bool,
+    /// How messages are printed.
+    pub message_format: MessageFormat,
+}
+
+/// `--message-format`: for people, or one JSON object per line for tools.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum MessageFormat {
+    /// Status lines on standard error.
+    #[default]
+    Human,
+    /// Cargo's JSON messages and one `spirit-artifact` object per spirit on
+    /// standard output (status lines still go to standard error).
+    Json,
 }
 
 impl CompileOptions {
@@ -60,6 +87,9 @@ pub enum CompileError {
     /// Cargo could not be started.
     #[error("could not run cargo: {0}")]
     Spawn(std::io::Error),
+    /// Cargo's messages could not be passed on to standard output.
+    #[error("could not write cargo's messages to standard output: {0}")]
+    Forward(std::io::Error),
     /// Cargo failed; it has already printed why.
     #[error("could not compile {packages}")]
     Failed {
@@ -119,6 +149,20 @@ pub fn compile(
     if let Some(dir) = &options.target_dir {
         cmd.arg("--target-dir").arg(dir);
     }
+    for features in &options.features {
+        cmd.args(["--features", features]);
+    }
+    for (on, flag) in [
+        (options.all_features, "--all-features"),
+        (options.no_default_features, "--no-default-features"),
+        (options.locked, "--locked"),
+        (options.offline, "--offline"),
+        (options.frozen, "--frozen"),
+    ] {
+        if on {
+            cmd.arg(flag);
+        }
+    }
     match shell.color_choice() {
         ColorChoice::Auto if shell.err_is_terminal() => {
             cmd.args(["--color", "always"]);
@@ -128,8 +172,14 @@ pub fn compile(
             cmd.args(["--color", choice.as_str()]);
         }
     }
-    if shell.verbosity() == crate::Verbosity::Quiet {
-        cmd.arg("--quiet");
+    match shell.verbosity() {
+        crate::Verbosity::Quiet => {
+            cmd.arg("--quiet");
+        }
+        crate::Verbosity::Verbose => {
+            cmd.arg("--verbose");
+        }
+        crate::Verbosity::Normal => {}
     }
     shell.verbose(|s| s.status("Running", format_args!("`{}`", display_command(&cmd))));
 
@@ -139,9 +189,16 @@ pub fn compile(
             "cargo's standard output was not captured",
         ))
     })?;
+    let forward = options.message_format == MessageFormat::Json;
     let mut artifacts = Vec::new();
-    for message in Message::parse_stream(BufReader::new(stdout)) {
-        let Ok(Message::CompilerArtifact(artifact)) = message else {
+    for line in BufReader::new(stdout).lines() {
+        let line = line.map_err(CompileError::Spawn)?;
+        if forward {
+            shell
+                .write_stdout(format!("{line}\n").as_bytes())
+                .map_err(CompileError::Forward)?;
+        }
+        let Ok(Message::CompilerArtifact(artifact)) = serde_json::from_str::<Message>(&line) else {
             continue;
         };
         let Some(spirit) = spirits

@@ -11,6 +11,9 @@ use std::path::{Path, PathBuf};
 
 use cargo_metadata::{Metadata, MetadataCommand, Package};
 use spirit_sdk::abi::Capability;
+use toml_edit::{Item, TableLike};
+
+use crate::manifest::{MemoryLimits, ModuleLimits, Pricing, RunDefaults};
 
 /// A spirit package found in the workspace.
 #[derive(Clone, Debug)]
@@ -42,6 +45,12 @@ pub struct SpiritConfig {
     pub capabilities: Vec<Capability>,
     /// The exported function the host calls (default `run`).
     pub entry: String,
+    /// `max-size` and `memory`: what the module is checked against.
+    pub limits: ModuleLimits,
+    /// `run`: the limits a run uses by default.
+    pub run: RunDefaults,
+    /// `pricing`, when set.
+    pub pricing: Option<Pricing>,
 }
 
 impl Default for SpiritConfig {
@@ -49,6 +58,9 @@ impl Default for SpiritConfig {
         SpiritConfig {
             capabilities: Vec::new(),
             entry: spirit_sdk::abi::DEFAULT_ENTRY.to_owned(),
+            limits: ModuleLimits::default(),
+            run: RunDefaults::default(),
+            pricing: None,
         }
     }
 }
@@ -85,6 +97,16 @@ pub enum ProjectError {
         name: String,
         /// What is missing.
         reason: &'static str,
+    },
+    /// `-p NAME` names no package of the workspace.
+    #[error("package `{name}` is not in the workspace at `{}`\nhelp: {help}", root.display())]
+    NoSuchPackage {
+        /// The name given.
+        name: String,
+        /// The workspace root.
+        root: PathBuf,
+        /// The packages there are.
+        help: String,
     },
     /// A workspace without any spirit in it.
     #[error("no spirit in the workspace at `{}`\n\
@@ -129,21 +151,32 @@ impl fmt::Display for ConfigError {
     }
 }
 
-/// Which packages to build.
+/// Which packages to build, as cargo's package-selection flags say.
 #[derive(Clone, Debug, Default)]
 pub struct Selection {
     /// `--manifest-path`: the `Cargo.toml` to start from (default: found
     /// from the current directory upwards).
     pub manifest_path: Option<PathBuf>,
+    /// `-p/--package`: these packages (by name, or `name@version`), each
+    /// of which must be a spirit.
+    pub packages: Vec<String>,
+    /// `--workspace`: every spirit of the workspace (other members are
+    /// skipped).
+    pub workspace: bool,
+    /// `--exclude`: with `workspace`, leave these out.
+    pub exclude: Vec<String>,
 }
 
-/// Reads the workspace and selects its spirits: the package whose
-/// `Cargo.toml` was given or found, or every spirit of a virtual workspace.
+/// Reads the workspace and selects its spirits, as cargo selects packages:
+/// `-p` names them; `--workspace` takes every spirit member but the
+/// `--exclude`d ones; otherwise the package whose `Cargo.toml` was given or
+/// found, or every spirit of a virtual workspace.
 ///
 /// # Errors
 ///
-/// Fails when there is no workspace, when the selected package is not a
-/// spirit, or when a spirit's `[package.metadata.spirit]` is invalid.
+/// Fails when there is no workspace, when a named package does not exist or
+/// is not a spirit, or when a spirit's `[package.metadata.spirit]` is
+/// invalid.
 pub fn load(selection: &Selection) -> Result<Project, ProjectError> {
     let manifest_path = match &selection.manifest_path {
         Some(path) => path.clone(),
@@ -157,7 +190,7 @@ pub fn load(selection: &Selection) -> Result<Project, ProjectError> {
         .no_deps()
         .exec()?;
     let manifest_path = manifest_path.canonicalize().unwrap_or(manifest_path);
-    let spirits = select(&metadata, &manifest_path)?;
+    let spirits = select(&metadata, &manifest_path, selection)?;
     Ok(Project {
         workspace_root: metadata.workspace_root.clone().into_std_path_buf(),
         target_directory: metadata.target_directory.clone().into_std_path_buf(),
@@ -165,8 +198,71 @@ pub fn load(selection: &Selection) -> Result<Project, ProjectError> {
     })
 }
 
-fn select(metadata: &Metadata, manifest_path: &Path) -> Result<Vec<SpiritPackage>, ProjectError> {
+fn matches_spec(package: &Package, spec: &str) -> bool {
+    match spec.split_once('@') {
+        Some((name, version)) => {
+            package.name.as_str() == name && package.version.to_string() == version
+        }
+        None => package.name.as_str() == spec,
+    }
+}
+
+fn is_spirit(package: &Package) -> bool {
+    package.metadata.get("spirit").is_some() && cdylib_name(package).is_some()
+}
+
+fn select(
+    metadata: &Metadata,
+    manifest_path: &Path,
+    selection: &Selection,
+) -> Result<Vec<SpiritPackage>, ProjectError> {
     let members = metadata.workspace_packages();
+    let root = || metadata.workspace_root.clone().into_std_path_buf();
+    if !selection.packages.is_empty() {
+        let mut spirits: Vec<SpiritPackage> = Vec::new();
+        for spec in &selection.packages {
+            let package = members
+                .iter()
+                .find(|p| matches_spec(p, spec))
+                .ok_or_else(|| {
+                    let names: Vec<&str> = members.iter().map(|p| p.name.as_str()).collect();
+                    ProjectError::NoSuchPackage {
+                        name: spec.clone(),
+                        root: root(),
+                        help: did_you_mean(spec, &names),
+                    }
+                })?;
+            if !spirits.iter().any(|s| s.name == package.name.as_str()) {
+                spirits.push(spirit_package(package)?);
+            }
+        }
+        return Ok(spirits);
+    }
+    if selection.workspace {
+        for spec in &selection.exclude {
+            if !members.iter().any(|p| matches_spec(p, spec)) {
+                let names: Vec<&str> = members.iter().map(|p| p.name.as_str()).collect();
+                return Err(ProjectError::NoSuchPackage {
+                    name: spec.clone(),
+                    root: root(),
+                    help: format!(
+                        "`--exclude` names workspace members; {}",
+                        did_you_mean(spec, &names)
+                    ),
+                });
+            }
+        }
+        let spirits = members
+            .iter()
+            .filter(|p| is_spirit(p))
+            .filter(|p| !selection.exclude.iter().any(|spec| matches_spec(p, spec)))
+            .map(|p| spirit_package(p))
+            .collect::<Result<Vec<_>, _>>()?;
+        if spirits.is_empty() {
+            return Err(ProjectError::NoSpirits(root()));
+        }
+        return Ok(spirits);
+    }
     if let Some(package) = members
         .iter()
         .find(|p| p.manifest_path.as_std_path() == manifest_path)
@@ -176,7 +272,7 @@ fn select(metadata: &Metadata, manifest_path: &Path) -> Result<Vec<SpiritPackage
     // A virtual manifest: every member that is a spirit.
     let mut spirits = Vec::new();
     for package in members {
-        if package.metadata.get("spirit").is_some() && cdylib_name(package).is_some() {
+        if is_spirit(package) {
             spirits.push(spirit_package(package)?);
         }
     }
@@ -232,7 +328,19 @@ fn find_manifest(dir: &Path) -> Result<PathBuf, ProjectError> {
 }
 
 const TABLE: &str = "package.metadata.spirit";
-const KEYS: &[&str] = &["capabilities", "entry"];
+const KEYS: &[&str] = &[
+    "capabilities",
+    "entry",
+    "max-size",
+    "memory",
+    "pricing",
+    "run",
+];
+const MEMORY_KEYS: &[&str] = &["initial", "maximum"];
+const RUN_KEYS: &[&str] = &["fuel", "max-memory", "timeout"];
+const PRICING_KEYS: &[&str] = &["base_cost", "per_fuel_cost"];
+/// The most pages a 32-bit memory can have (4 GiB).
+const MAX_PAGES: u64 = 65536;
 
 /// Parses `[package.metadata.spirit]` out of a `Cargo.toml`'s text.
 ///
@@ -240,9 +348,10 @@ const KEYS: &[&str] = &["capabilities", "entry"];
 /// use spirit_build::project::parse_config;
 /// use spirit_sdk::abi::Capability;
 ///
-/// let toml = "[package]\nname = \"hello\"\n\n[package.metadata.spirit]\ncapabilities = [\"actuator_log\"]\n";
+/// let toml = "[package]\nname = \"hello\"\n\n[package.metadata.spirit]\ncapabilities = [\"actuator_log\"]\nmax-size = \"64KiB\"\n";
 /// let config = parse_config("Cargo.toml".as_ref(), toml).unwrap();
 /// assert_eq!(config.capabilities, [Capability::ActuatorLog]);
+/// assert_eq!(config.limits.max_size, 65536);
 ///
 /// let bad = "[package.metadata.spirit]\ncapabilites = []\n";
 /// let error = parse_config("Cargo.toml".as_ref(), bad).unwrap_err();
@@ -261,61 +370,45 @@ pub fn parse_config(path: &Path, text: &str) -> Result<SpiritConfig, ConfigError
         message: format!("invalid TOML: {}", e.message()),
         help: None,
     })?;
-    let error =
-        |key: &str, span: Option<std::ops::Range<usize>>, message: String, help: Option<String>| {
-            ConfigError {
-                path: path.to_owned(),
-                line: span.map(|s| line_of(text, s.start)),
-                key: format!("{TABLE}.{key}"),
-                message,
-                help,
-            }
-        };
+    let parser = ConfigParser { path, text };
     let mut config = SpiritConfig::default();
-    let Some(table) = doc
+    let Some(item) = doc
         .get("package")
         .and_then(|p| p.get("metadata"))
         .and_then(|m| m.get("spirit"))
     else {
         return Ok(config);
     };
-    let Some(table) = table.as_table_like() else {
-        return Err(error(
-            "",
-            table.span(),
-            "must be a table".to_owned(),
-            Some(format!("write it as `[{TABLE}]`")),
-        ));
-    };
+    let table = parser.table(TABLE, item)?;
     for (key, item) in table.iter() {
-        let span = table
-            .key(key)
-            .and_then(|k| k.span())
-            .or_else(|| item.span());
+        let at = Located {
+            key: format!("{TABLE}.{key}"),
+            span: table
+                .key(key)
+                .and_then(|k| k.span())
+                .or_else(|| item.span()),
+        };
         match key {
             "capabilities" => {
                 let Some(array) = item.as_array() else {
-                    return Err(error(
-                        key,
-                        span,
-                        "must be an array of capability names".to_owned(),
+                    return Err(parser.error(
+                        &at,
+                        "must be an array of capability names",
                         Some("for example `capabilities = [\"actuator_log\"]`".to_owned()),
                     ));
                 };
                 for value in array.iter() {
-                    let name = value.as_str().ok_or_else(|| {
-                        error(
-                            key,
-                            value.span().or(span.clone()),
-                            "must contain only strings".to_owned(),
-                            None,
-                        )
-                    })?;
+                    let at = Located {
+                        key: at.key.clone(),
+                        span: value.span().or(at.span.clone()),
+                    };
+                    let name = value
+                        .as_str()
+                        .ok_or_else(|| parser.error(&at, "must contain only strings", None))?;
                     let capability = Capability::from_name(name).ok_or_else(|| {
                         let names: Vec<&str> = Capability::ALL.iter().map(|c| c.as_str()).collect();
-                        error(
-                            key,
-                            value.span().or(span.clone()),
+                        parser.error(
+                            &at,
                             format!("unknown capability `{name}`"),
                             Some(did_you_mean(name, &names)),
                         )
@@ -327,26 +420,198 @@ pub fn parse_config(path: &Path, text: &str) -> Result<SpiritConfig, ConfigError
             }
             "entry" => {
                 let name = item.as_str().filter(|s| !s.is_empty()).ok_or_else(|| {
-                    error(
-                        key,
-                        span.clone(),
-                        "must be the name of an exported function".to_owned(),
+                    parser.error(
+                        &at,
+                        "must be the name of an exported function",
                         Some("for example `entry = \"run\"`".to_owned()),
                     )
                 })?;
                 config.entry = name.to_owned();
             }
+            "max-size" => config.limits.max_size = parser.size(&at, item)?,
+            "memory" => config.limits.memory = parser.memory(&at, item)?,
+            "run" => config.run = parser.run(&at, item)?,
+            "pricing" => config.pricing = Some(parser.pricing(&at, item)?),
             _ => {
-                return Err(error(
-                    key,
-                    span,
-                    "unknown key".to_owned(),
-                    Some(did_you_mean(key, KEYS)),
-                ));
+                return Err(parser.error(&at, "unknown key", Some(did_you_mean(key, KEYS))));
             }
         }
     }
     Ok(config)
+}
+
+/// A key and where it is in the file.
+struct Located {
+    key: String,
+    span: Option<std::ops::Range<usize>>,
+}
+
+struct ConfigParser<'a> {
+    path: &'a Path,
+    text: &'a str,
+}
+
+impl ConfigParser<'_> {
+    fn error(&self, at: &Located, message: impl Into<String>, help: Option<String>) -> ConfigError {
+        ConfigError {
+            path: self.path.to_owned(),
+            line: at.span.clone().map(|s| line_of(self.text, s.start)),
+            key: at.key.clone(),
+            message: message.into(),
+            help,
+        }
+    }
+
+    fn table<'i>(&self, key: &str, item: &'i Item) -> Result<&'i dyn TableLike, ConfigError> {
+        item.as_table_like().ok_or_else(|| {
+            self.error(
+                &Located {
+                    key: key.to_owned(),
+                    span: item.span(),
+                },
+                "must be a table",
+                Some(format!("write it as `[{key}]`")),
+            )
+        })
+    }
+
+    /// Each key of a sub-table such as `memory`, checked against `accepted`.
+    fn entries<'i>(
+        &self,
+        at: &Located,
+        item: &'i Item,
+        accepted: &[&str],
+        example: &str,
+    ) -> Result<Vec<(Located, &'i Item)>, ConfigError> {
+        let table = item.as_table_like().ok_or_else(|| {
+            self.error(
+                at,
+                "must be a table",
+                Some(format!("for example `{example}`")),
+            )
+        })?;
+        table
+            .iter()
+            .map(|(key, value)| {
+                let located = Located {
+                    key: format!("{}.{key}", at.key),
+                    span: table
+                        .key(key)
+                        .and_then(|k| k.span())
+                        .or_else(|| value.span())
+                        .or(at.span.clone()),
+                };
+                if accepted.contains(&key) {
+                    Ok((located, value))
+                } else {
+                    Err(self.error(&located, "unknown key", Some(did_you_mean(key, accepted))))
+                }
+            })
+            .collect()
+    }
+
+    fn integer(&self, at: &Located, item: &Item, example: &str) -> Result<u64, ConfigError> {
+        item.as_integer()
+            .and_then(|n| u64::try_from(n).ok())
+            .ok_or_else(|| {
+                self.error(
+                    at,
+                    "must be a non-negative integer",
+                    Some(format!("for example `{example}`")),
+                )
+            })
+    }
+
+    /// A size: bytes as an integer, or a string with a unit (`"512KiB"`).
+    fn size(&self, at: &Located, item: &Item) -> Result<u64, ConfigError> {
+        let help = || {
+            Some("write bytes or a size with a unit, such as `1048576` or `\"1MiB\"`".to_owned())
+        };
+        let size = match (item.as_integer(), item.as_str()) {
+            (Some(n), _) => u64::try_from(n)
+                .map_err(|_| self.error(at, format!("must not be negative, not {n}"), help()))?,
+            (_, Some(text)) => {
+                crate::units::parse_size(text).map_err(|message| self.error(at, message, help()))?
+            }
+            _ => return Err(self.error(at, "must be a size", help())),
+        };
+        if size == 0 {
+            return Err(self.error(at, "must be larger than zero", help()));
+        }
+        Ok(size)
+    }
+
+    fn memory(&self, at: &Located, item: &Item) -> Result<MemoryLimits, ConfigError> {
+        const EXAMPLE: &str = "memory = { initial = 17, maximum = 256 }";
+        let mut memory = MemoryLimits::default();
+        let mut initial_at = None;
+        for (key, value) in self.entries(at, item, MEMORY_KEYS, EXAMPLE)? {
+            let pages = self.integer(&key, value, EXAMPLE)?;
+            if pages == 0 || pages > MAX_PAGES {
+                return Err(self.error(
+                    &key,
+                    format!("must be between 1 and {MAX_PAGES} pages of 64 KiB, not {pages}"),
+                    Some(format!("for example `{EXAMPLE}`")),
+                ));
+            }
+            if key.key.ends_with(".initial") {
+                memory.initial_pages = pages;
+                initial_at = Some(key);
+            } else {
+                memory.maximum_pages = pages;
+            }
+        }
+        if memory.initial_pages > memory.maximum_pages {
+            return Err(self.error(
+                initial_at.as_ref().unwrap_or(at),
+                format!(
+                    "the initial memory ({} pages) is larger than the maximum ({} pages)",
+                    memory.initial_pages, memory.maximum_pages
+                ),
+                Some("raise `maximum` or lower `initial`".to_owned()),
+            ));
+        }
+        Ok(memory)
+    }
+
+    fn run(&self, at: &Located, item: &Item) -> Result<RunDefaults, ConfigError> {
+        const EXAMPLE: &str = "run = { fuel = 10000000, timeout = \"5s\", max-memory = \"16MiB\" }";
+        let mut run = RunDefaults::default();
+        for (key, value) in self.entries(at, item, RUN_KEYS, EXAMPLE)? {
+            match key.key.rsplit('.').next() {
+                Some("fuel") => {
+                    run.fuel = self.integer(&key, value, "fuel = 10000000")?;
+                    if run.fuel == 0 {
+                        return Err(self.error(&key, "must be larger than zero", None));
+                    }
+                }
+                Some("timeout") => {
+                    let help = || Some("for example `timeout = \"500ms\"` or `\"5s\"`".to_owned());
+                    let text = value
+                        .as_str()
+                        .ok_or_else(|| self.error(&key, "must be a duration string", help()))?;
+                    run.timeout = crate::units::parse_duration(text)
+                        .map_err(|message| self.error(&key, message, help()))?;
+                }
+                _ => run.max_memory = self.size(&key, value)?,
+            }
+        }
+        Ok(run)
+    }
+
+    fn pricing(&self, at: &Located, item: &Item) -> Result<Pricing, ConfigError> {
+        const EXAMPLE: &str = "pricing = { base_cost = 100, per_fuel_cost = 1 }";
+        let mut pricing = Pricing::default();
+        for (key, value) in self.entries(at, item, PRICING_KEYS, EXAMPLE)? {
+            let n = self.integer(&key, value, EXAMPLE)?;
+            if key.key.ends_with(".base_cost") {
+                pricing.base_cost = n;
+            } else {
+                pricing.per_fuel_cost = n;
+            }
+        }
+        Ok(pricing)
+    }
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
@@ -416,6 +681,58 @@ mod tests {
     fn entry_must_be_a_string() {
         let e = parse("entry = 3\n").unwrap_err();
         assert_eq!(e.key, "package.metadata.spirit.entry");
+    }
+
+    #[test]
+    fn the_full_schema_parses() {
+        let c = parse(
+            "max-size = \"64KiB\"\n\
+             memory = { initial = 17, maximum = 64 }\n\
+             run = { fuel = 5000, timeout = \"250ms\", max-memory = 2097152 }\n\
+             \n[package.metadata.spirit.pricing]\nbase_cost = 100\nper_fuel_cost = 2\n",
+        )
+        .unwrap();
+        assert_eq!(c.limits.max_size, 65536);
+        assert_eq!(
+            c.limits.memory,
+            MemoryLimits {
+                initial_pages: 17,
+                maximum_pages: 64
+            }
+        );
+        assert_eq!(c.run.fuel, 5000);
+        assert_eq!(c.run.timeout, std::time::Duration::from_millis(250));
+        assert_eq!(c.run.max_memory, 2 << 20);
+        assert_eq!(
+            c.pricing,
+            Some(Pricing {
+                base_cost: 100,
+                per_fuel_cost: 2
+            })
+        );
+    }
+
+    #[test]
+    fn nested_keys_are_named_with_their_line() {
+        let e = parse("\n[package.metadata.spirit.run]\nfuel = 1\ntimout = \"5s\"\n").unwrap_err();
+        assert_eq!(e.key, "package.metadata.spirit.run.timout");
+        assert_eq!(e.line, Some(8));
+        assert!(e.help.unwrap().starts_with("did you mean `timeout`?"));
+
+        let e = parse("memory = { initial = 64, maximum = 32 }\n").unwrap_err();
+        assert_eq!(e.key, "package.metadata.spirit.memory.initial");
+        assert_eq!(
+            e.message,
+            "the initial memory (64 pages) is larger than the maximum (32 pages)"
+        );
+
+        let e = parse("max-size = \"big\"\n").unwrap_err();
+        assert_eq!(e.line, Some(5));
+        assert!(e.message.starts_with("invalid size `big`"), "{}", e.message);
+
+        let e = parse("pricing = { base_cost = -1 }\n").unwrap_err();
+        assert_eq!(e.key, "package.metadata.spirit.pricing.base_cost");
+        assert_eq!(e.message, "must be a non-negative integer");
     }
 
     #[test]

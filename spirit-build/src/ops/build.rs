@@ -1,21 +1,30 @@
 //! `cargo spirit build`: compile → validate → strip → hash → manifest.
+//!
+//! A spirit whose compiled module and configuration are what they were at
+//! the last build is `Fresh`: its outputs are left as they are, without
+//! post-processing (the fingerprint is a blake3 of both, kept beside them).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use crate::compile::{self, CompileOptions};
+use serde::{Deserialize, Serialize};
+
+use crate::compile::{self, CompileOptions, MessageFormat};
 use crate::manifest::{self, BuildInfo, Manifest, WasmInfo};
 use crate::project::{self, Selection, SpiritPackage};
 use crate::strip::{self, StripOptions};
 use crate::units::Bytes;
-use crate::validate::{self, Expectations, ValidationError};
+use crate::validate::{self, Expectations, Problem, ValidationError};
 use crate::{Error, Shell, toolchain};
+
+/// The file beside a spirit's outputs that says what they were made from.
+const FINGERPRINT: &str = ".fingerprint.json";
 
 /// What to build and how.
 #[derive(Clone, Debug, Default)]
 pub struct BuildOptions {
     /// Which packages.
     pub selection: Selection,
-    /// How to run cargo.
+    /// How to run cargo (and `--message-format`).
     pub compile: CompileOptions,
     /// What stripping keeps.
     pub strip: StripOptions,
@@ -37,6 +46,59 @@ pub struct BuiltSpirit {
     pub original_path: PathBuf,
     /// Its size before stripping.
     pub original_size: u64,
+    /// Whether the outputs were already up to date (nothing was rewritten).
+    pub fresh: bool,
+    /// The validation warnings (replayed when fresh).
+    pub warnings: Vec<Problem>,
+}
+
+/// The line `--message-format json` prints for each spirit.
+///
+/// ```
+/// use spirit_build::ops::ArtifactMessage;
+/// let line = r#"{"reason":"spirit-artifact","name":"hello","version":"0.1.0","manifest_path":"/h/Cargo.toml","wasm":"/t/hello.wasm","manifest":"/t/manifest.toml","original":"/t/o.wasm","size_before":14540,"size_after":812,"blake3":"ab","capabilities":["actuator_log"],"entry":"run","fresh":false,"warnings":[]}"#;
+/// let message: ArtifactMessage = serde_json::from_str(line).unwrap();
+/// assert_eq!(message.size_after, 812);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArtifactMessage {
+    /// Always `spirit-artifact`, beside cargo's `compiler-artifact`.
+    pub reason: String,
+    /// The spirit's name.
+    pub name: String,
+    /// Its version.
+    pub version: String,
+    /// Its package's `Cargo.toml`.
+    pub manifest_path: PathBuf,
+    /// The stripped module.
+    pub wasm: PathBuf,
+    /// Its `manifest.toml`.
+    pub manifest: PathBuf,
+    /// The module cargo produced.
+    pub original: PathBuf,
+    /// The size cargo's module had.
+    pub size_before: u64,
+    /// The size of the stripped module.
+    pub size_after: u64,
+    /// The stripped module's blake3, in hex.
+    pub blake3: String,
+    /// The declared capabilities.
+    pub capabilities: Vec<String>,
+    /// The entry function.
+    pub entry: String,
+    /// Whether the outputs were up to date.
+    pub fresh: bool,
+    /// Validation warnings, rendered (`message` then `help:` line).
+    pub warnings: Vec<String>,
+}
+
+/// What the fingerprint file records.
+#[derive(Debug, Serialize, Deserialize)]
+struct Fingerprint {
+    /// blake3 of the compiled module and of everything the outputs depend on.
+    inputs: String,
+    original_size: u64,
+    warnings: Vec<Problem>,
 }
 
 /// Builds the selected spirits and writes each one's stripped module and
@@ -48,12 +110,18 @@ pub struct BuiltSpirit {
 /// validation problem of that spirit is in the error.
 pub fn build(shell: &Shell, options: &BuildOptions) -> Result<Vec<BuiltSpirit>, Error> {
     let project = project::load(&options.selection)?;
-    let artifacts = compile::compile(
-        shell,
-        &project.workspace_root,
-        &project.spirits,
-        &options.compile,
-    )?;
+    // `rustc -V` costs a process spawn; it runs while cargo works.
+    let (artifacts, rustc) = std::thread::scope(|scope| {
+        let rustc = scope.spawn(|| toolchain::rustc_version(&project.workspace_root));
+        let artifacts = compile::compile(
+            shell,
+            &project.workspace_root,
+            &project.spirits,
+            &options.compile,
+        );
+        (artifacts, rustc.join().ok().flatten())
+    });
+    let artifacts = artifacts?;
     let target_dir = options
         .compile
         .target_dir
@@ -62,97 +130,238 @@ pub fn build(shell: &Shell, options: &BuildOptions) -> Result<Vec<BuiltSpirit>, 
     let out_root = target_dir
         .join("spirit")
         .join(options.compile.profile_dir());
-    let rustc = toolchain::rustc_version(&project.workspace_root);
+    let cargo_lock = std::fs::read(project.workspace_root.join("Cargo.lock"))
+        .ok()
+        .map(|bytes| blake3::hash(&bytes).to_hex().to_string());
     let mut built = Vec::new();
     for (spirit, artifact) in project.spirits.iter().zip(&artifacts) {
         let original = crate::fs::read(&artifact.path)?;
-        let dir = out_root.join(&spirit.name);
         let build_info = BuildInfo {
             tool: crate::VERSION.to_owned(),
             rustc: rustc.clone(),
             target: toolchain::WASM_TARGET.to_owned(),
             profile: options.compile.profile_name().to_owned(),
+            cargo_lock: cargo_lock.clone(),
         };
-        let mut spirit = post_process(shell, spirit, &original, &dir, build_info, options.strip)?;
-        spirit.original_path.clone_from(&artifact.path);
+        let job = Job {
+            spirit,
+            original: &original,
+            original_path: &artifact.path,
+            dir: &out_root.join(&spirit.name),
+            build: build_info,
+            strip: options.strip,
+        };
+        let spirit = job.run(shell)?;
+        if options.compile.message_format == MessageFormat::Json {
+            let line = serde_json::to_string(&artifact_message(job.spirit, &spirit))
+                .map_err(|e| compile::CompileError::Forward(e.into()))?;
+            shell
+                .write_stdout(format!("{line}\n").as_bytes())
+                .map_err(compile::CompileError::Forward)?;
+        }
         built.push(spirit);
     }
     Ok(built)
 }
 
-/// Validates, strips, hashes and describes one compiled module, writing the
-/// stripped wasm and its manifest into `dir`.
-fn post_process(
-    shell: &Shell,
-    spirit: &SpiritPackage,
-    original: &[u8],
-    dir: &std::path::Path,
+fn artifact_message(spirit: &SpiritPackage, built: &BuiltSpirit) -> ArtifactMessage {
+    ArtifactMessage {
+        reason: "spirit-artifact".to_owned(),
+        name: built.manifest.name.clone(),
+        version: built.manifest.version.to_string(),
+        manifest_path: spirit.manifest_path.clone(),
+        wasm: built.wasm_path.clone(),
+        manifest: built.manifest_path.clone(),
+        original: built.original_path.clone(),
+        size_before: built.original_size,
+        size_after: built.manifest.wasm.size,
+        blake3: built.manifest.wasm.blake3.clone(),
+        capabilities: built
+            .manifest
+            .capabilities
+            .iter()
+            .map(|c| c.as_str().to_owned())
+            .collect(),
+        entry: built.manifest.entry.clone(),
+        fresh: built.fresh,
+        warnings: built.warnings.iter().map(ToString::to_string).collect(),
+    }
+}
+
+/// Post-processing one compiled module.
+struct Job<'a> {
+    spirit: &'a SpiritPackage,
+    original: &'a [u8],
+    original_path: &'a Path,
+    dir: &'a Path,
     build: BuildInfo,
-    strip_options: StripOptions,
-) -> Result<BuiltSpirit, Error> {
-    let expected = Expectations {
-        capabilities: &spirit.config.capabilities,
-        entry: &spirit.config.entry,
-    };
-    let report = validate::validate(original, &expected);
-    for warning in &report.warnings {
-        shell.warn(format_args!("spirit `{}`: {warning}", spirit.name));
-    }
-    if !report.is_ok() {
-        return Err(ValidationError {
-            subject: format!("spirit `{}`", spirit.name),
-            errors: report.errors,
+    strip: StripOptions,
+}
+
+impl Job<'_> {
+    /// The manifest, but for the stripped module's hash and size.
+    fn manifest(&self, wasm: WasmInfo) -> Manifest {
+        let spirit = self.spirit;
+        Manifest {
+            name: spirit.name.clone(),
+            version: spirit.version.clone(),
+            description: spirit.description.clone(),
+            authors: spirit.authors.clone(),
+            license: spirit.license.clone(),
+            repository: spirit.repository.clone(),
+            entry: spirit.config.entry.clone(),
+            capabilities: spirit.config.capabilities.clone(),
+            limits: spirit.config.limits,
+            run: spirit.config.run,
+            pricing: spirit.config.pricing,
+            wasm,
+            build: self.build.clone(),
         }
-        .into());
     }
-    let stripped = strip::strip(original, strip_options)?;
-    let file = format!("{}.wasm", spirit.name);
-    shell.status(
-        "Stripped",
-        format_args!(
-            "{file} {} → {} (-{}%)",
-            Bytes(original.len() as u64),
-            Bytes(stripped.len() as u64),
-            100 - (stripped.len() * 100).div_ceil(original.len().max(1))
-        ),
-    );
-    let manifest = Manifest {
-        name: spirit.name.clone(),
-        version: spirit.version.clone(),
-        description: spirit.description.clone(),
-        authors: spirit.authors.clone(),
-        license: spirit.license.clone(),
-        repository: spirit.repository.clone(),
-        entry: spirit.config.entry.clone(),
-        capabilities: spirit.config.capabilities.clone(),
-        wasm: WasmInfo {
+
+    fn file_name(&self) -> String {
+        format!("{}.wasm", self.spirit.name)
+    }
+
+    /// blake3 of the compiled module, the manifest it gets (which holds
+    /// the whole configuration and build information) and the strip options.
+    fn inputs_hash(&self) -> String {
+        let mut hasher = blake3::Hasher::new();
+        hasher.update(self.original);
+        let manifest = self.manifest(WasmInfo {
+            file: self.file_name(),
+            size: 0,
+            blake3: String::new(),
+        });
+        hasher.update(manifest.to_toml().as_bytes());
+        hasher.update(&[u8::from(self.strip.keep_names)]);
+        hasher.finalize().to_hex().to_string()
+    }
+
+    fn run(&self, shell: &Shell) -> Result<BuiltSpirit, Error> {
+        let inputs = self.inputs_hash();
+        if let Some(fresh) = self.fresh(&inputs) {
+            for warning in &fresh.warnings {
+                shell.warn(format_args!("spirit `{}`: {warning}", self.spirit.name));
+            }
+            shell.status(
+                "Fresh",
+                format_args!("spirit `{}` v{}", self.spirit.name, self.spirit.version),
+            );
+            return Ok(fresh);
+        }
+        self.post_process(shell, inputs)
+    }
+
+    /// The outputs of the last build, when it was made from the same inputs
+    /// and its files are all there.
+    fn fresh(&self, inputs: &str) -> Option<BuiltSpirit> {
+        let fingerprint: Fingerprint =
+            serde_json::from_slice(&std::fs::read(self.dir.join(FINGERPRINT)).ok()?).ok()?;
+        if fingerprint.inputs != inputs {
+            return None;
+        }
+        let manifest_path = self.dir.join(manifest::FILE_NAME);
+        let manifest = Manifest::read(&manifest_path).ok()?;
+        let wasm_path = self.dir.join(&manifest.wasm.file);
+        if std::fs::metadata(&wasm_path).ok()?.len() != manifest.wasm.size {
+            return None;
+        }
+        Some(BuiltSpirit {
+            manifest,
+            dir: self.dir.to_owned(),
+            wasm_path,
+            manifest_path,
+            original_path: self.original_path.to_owned(),
+            original_size: fingerprint.original_size,
+            fresh: true,
+            warnings: fingerprint.warnings,
+        })
+    }
+
+    /// Validates, strips, hashes and describes the module, writing the
+    /// stripped wasm, its manifest and the fingerprint into the directory.
+    fn post_process(&self, shell: &Shell, inputs: String) -> Result<BuiltSpirit, Error> {
+        let spirit = self.spirit;
+        let expected = Expectations {
+            capabilities: &spirit.config.capabilities,
+            entry: &spirit.config.entry,
+        };
+        let mut report = validate::validate(self.original, &expected);
+        for warning in &report.warnings {
+            shell.warn(format_args!("spirit `{}`: {warning}", spirit.name));
+        }
+        let stripped = match strip::strip(self.original, self.strip) {
+            Ok(stripped) => Some(stripped),
+            // The validation errors already say what is wrong.
+            Err(_) if !report.is_ok() => None,
+            Err(e) => return Err(e.into()),
+        };
+        let size = stripped.as_ref().map(|s| s.len() as u64);
+        validate::check_limits(&mut report, &spirit.config.limits, size);
+        let Some(stripped) = stripped.filter(|_| report.is_ok()) else {
+            return Err(ValidationError {
+                subject: format!("spirit `{}`", spirit.name),
+                errors: report.errors,
+            }
+            .into());
+        };
+        let file = self.file_name();
+        let original = self.original;
+        shell.status(
+            "Stripped",
+            format_args!(
+                "{file} {} → {} (-{}%)",
+                Bytes(original.len() as u64),
+                Bytes(stripped.len() as u64),
+                100 - (stripped.len() * 100).div_ceil(original.len().max(1))
+            ),
+        );
+        let manifest = self.manifest(WasmInfo {
             file: file.clone(),
             size: stripped.len() as u64,
             blake3: blake3::hash(&stripped).to_hex().to_string(),
-        },
-        build,
-    };
-    crate::fs::create_dir_all(dir)?;
-    let wasm_path = dir.join(&file);
-    let manifest_path = dir.join(manifest::FILE_NAME);
-    // The wasm first: a manifest never names bytes that are not there yet.
-    crate::fs::write_atomic(&wasm_path, &stripped)?;
-    crate::fs::write_atomic(&manifest_path, manifest.to_toml().as_bytes())?;
-    shell.status(
-        "Built",
-        format_args!(
-            "spirit `{}` v{} in {}",
-            spirit.name,
-            spirit.version,
-            dir.display()
-        ),
-    );
-    Ok(BuiltSpirit {
-        manifest,
-        dir: dir.to_owned(),
-        wasm_path,
-        manifest_path,
-        original_path: PathBuf::new(),
-        original_size: original.len() as u64,
-    })
+        });
+        let dir = self.dir;
+        crate::fs::create_dir_all(dir)?;
+        let wasm_path = dir.join(&file);
+        let manifest_path = dir.join(manifest::FILE_NAME);
+        let fingerprint_path = dir.join(FINGERPRINT);
+        // No fingerprint while the outputs change, so an interrupted build
+        // is never taken for a fresh one.
+        if let Err(e) = std::fs::remove_file(&fingerprint_path)
+            && e.kind() != std::io::ErrorKind::NotFound
+        {
+            return Err(crate::fs::FsError::new("remove", &fingerprint_path, e).into());
+        }
+        // The wasm first: a manifest never names bytes that are not there yet.
+        crate::fs::write_atomic(&wasm_path, &stripped)?;
+        crate::fs::write_atomic(&manifest_path, manifest.to_toml().as_bytes())?;
+        let fingerprint = Fingerprint {
+            inputs,
+            original_size: original.len() as u64,
+            warnings: report.warnings,
+        };
+        let json = serde_json::to_vec(&fingerprint).unwrap_or_default();
+        crate::fs::write_atomic(&fingerprint_path, &json)?;
+        shell.status(
+            "Built",
+            format_args!(
+                "spirit `{}` v{} in {}",
+                spirit.name,
+                spirit.version,
+                dir.display()
+            ),
+        );
+        Ok(BuiltSpirit {
+            manifest,
+            dir: dir.to_owned(),
+            wasm_path,
+            manifest_path,
+            original_path: self.original_path.to_owned(),
+            original_size: original.len() as u64,
+            fresh: false,
+            warnings: fingerprint.warnings,
+        })
+    }
 }

@@ -6,6 +6,6 @@ mod build;
 mod new;
 mod run;
 
-pub use build::{BuildOptions, BuiltSpirit, build};
+pub use build::{ArtifactMessage, BuildOptions, BuiltSpirit, build};
 pub use new::{NewOptions, new_spirit};
 pub use run::{RunOptions, RunTarget, run};
