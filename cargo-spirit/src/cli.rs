@@ -10,6 +10,8 @@ Examples:
   cargo spirit new hello      Create a spirit crate in ./hello
   cargo spirit build          Compile, validate and strip the spirit here
   cargo spirit run            Build it if needed and run it in the sandbox
+  cargo spirit check          Validate it as build does, writing nothing
+  cargo spirit inspect F.wasm Show imports, capabilities, sections, largest functions
 
 See 'cargo spirit help <command>' for more on a command.";
 
@@ -74,4 +76,6 @@ pub(crate) enum Command {
     New(commands::new::NewArgs),
     Build(commands::build::BuildArgs),
     Run(commands::run::RunArgs),
+    Check(commands::check::CheckArgs),
+    Inspect(commands::inspect::InspectArgs),
 }

@@ -10,6 +10,7 @@
 
 pub mod compile;
 pub mod fs;
+pub mod inspect;
 pub mod manifest;
 pub mod ops;
 pub mod project;
@@ -41,6 +42,9 @@ pub enum Error {
     /// The module failed validation.
     #[error(transparent)]
     Validation(#[from] validate::ValidationError),
+    /// A module could not be inspected.
+    #[error(transparent)]
+    Inspect(#[from] inspect::InspectError),
     /// Stripping failed.
     #[error(transparent)]
     Strip(#[from] strip::StripError),

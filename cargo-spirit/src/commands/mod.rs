@@ -1,6 +1,8 @@
 //! One module per command; each parses its flags and calls one operation.
 
 pub(crate) mod build;
+pub(crate) mod check;
+pub(crate) mod inspect;
 pub(crate) mod new;
 pub(crate) mod run;
 
@@ -15,5 +17,7 @@ pub(crate) fn execute(command: Command, shell: &Shell) -> anyhow::Result<ExitCod
         Command::New(args) => args.execute(shell),
         Command::Build(args) => args.execute(shell),
         Command::Run(args) => args.execute(shell),
+        Command::Check(args) => args.execute(shell),
+        Command::Inspect(args) => args.execute(shell),
     }
 }

@@ -11,9 +11,9 @@ use serde::{Deserialize, Serialize};
 use crate::compile::{self, CompileOptions, MessageFormat};
 use crate::manifest::{self, BuildInfo, Manifest, WasmInfo};
 use crate::project::{self, Selection, SpiritPackage};
-use crate::strip::{self, StripOptions};
+use crate::strip::StripOptions;
 use crate::units::Bytes;
-use crate::validate::{self, Expectations, Problem, ValidationError};
+use crate::validate::{Expectations, Problem};
 use crate::{Error, Shell, toolchain};
 
 /// The file beside a spirit's outputs that says what they were made from.
@@ -287,25 +287,14 @@ impl Job<'_> {
             capabilities: &spirit.config.capabilities,
             entry: &spirit.config.entry,
         };
-        let mut report = validate::validate(self.original, &expected);
-        for warning in &report.warnings {
-            shell.warn(format_args!("spirit `{}`: {warning}", spirit.name));
-        }
-        let stripped = match strip::strip(self.original, self.strip) {
-            Ok(stripped) => Some(stripped),
-            // The validation errors already say what is wrong.
-            Err(_) if !report.is_ok() => None,
-            Err(e) => return Err(e.into()),
-        };
-        let size = stripped.as_ref().map(|s| s.len() as u64);
-        validate::check_limits(&mut report, &spirit.config.limits, size);
-        let Some(stripped) = stripped.filter(|_| report.is_ok()) else {
-            return Err(ValidationError {
-                subject: format!("spirit `{}`", spirit.name),
-                errors: report.errors,
-            }
-            .into());
-        };
+        let (report, stripped) = super::check::examine(
+            shell,
+            &format!("spirit `{}`", spirit.name),
+            self.original,
+            &expected,
+            &spirit.config.limits,
+            self.strip,
+        )?;
         let file = self.file_name();
         let original = self.original;
         shell.status(

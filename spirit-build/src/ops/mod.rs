@@ -3,9 +3,13 @@
 //! steps together and returns what it produced.
 
 mod build;
+mod check;
+mod inspect;
 mod new;
 mod run;
 
 pub use build::{ArtifactMessage, BuildOptions, BuiltSpirit, build};
+pub use check::{CheckTarget, CheckedModule, check};
+pub use inspect::inspect;
 pub use new::{NewOptions, new_spirit};
 pub use run::{RunOptions, RunTarget, run};

@@ -1,0 +1,54 @@
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+use spirit_build::Shell;
+use spirit_build::ops::CheckTarget;
+use spirit_sdk::abi::Capability;
+
+use super::build::CargoArgs;
+
+/// Validate spirits as `build` does, without writing a module or manifest
+#[derive(Debug, Args)]
+#[command(after_help = "\
+With FILE.wasm, any module is checked: its capabilities are the --allow'ed ones,
+plus those of a manifest.toml beside it that describes it.
+
+Examples:
+  cargo spirit check                       Compile and check the spirit here
+  cargo spirit check --workspace           Check every spirit of the workspace
+  cargo spirit check plugin.wasm --allow actuator_log --allow sensor_time")]
+pub(crate) struct CheckArgs {
+    /// A .wasm file to check [default: the spirit crate(s) selected]
+    file: Option<PathBuf>,
+    /// Allow a capability when checking FILE (repeatable)
+    #[arg(long, value_name = "CAP", value_parser = capability, requires = "file")]
+    allow: Vec<Capability>,
+    #[command(flatten)]
+    cargo: CargoArgs,
+}
+
+impl CheckArgs {
+    pub(crate) fn execute(self, shell: &Shell) -> anyhow::Result<ExitCode> {
+        let target = match self.file {
+            Some(path) => CheckTarget::Wasm {
+                path,
+                allow: self.allow,
+            },
+            None => CheckTarget::Crate(self.cargo.options()),
+        };
+        spirit_build::ops::check(shell, &target)?;
+        Ok(ExitCode::SUCCESS)
+    }
+}
+
+// The same parser as `run`'s `--allow` (run.rs keeps its own private copy).
+fn capability(name: &str) -> Result<Capability, String> {
+    Capability::from_name(name).ok_or_else(|| {
+        let names: Vec<&str> = Capability::ALL.iter().map(|c| c.as_str()).collect();
+        format!(
+            "unknown capability `{name}`; accepted: {}",
+            names.join(", ")
+        )
+    })
+}

@@ -1,0 +1,265 @@
+//! `cargo spirit check`: the build's validation, without writing anything.
+//!
+//! On a crate it compiles the spirits with cargo (cargo's own target
+//! directory is written, as `cargo check` writes it) and checks each module
+//! as `cargo spirit build` would, size after stripping and memory included,
+//! but writes no stripped module and no manifest. On a `.wasm` file it
+//! checks any module: the capabilities are the `--allow`ed ones plus those
+//! of a `manifest.toml` beside the file that describes it.
+
+use std::path::{Path, PathBuf};
+
+use spirit_sdk::abi::Capability;
+
+use crate::manifest::{self, Manifest, ModuleLimits};
+use crate::ops::build::BuildOptions;
+use crate::strip::{self, StripOptions};
+use crate::units::Bytes;
+use crate::validate::{self, Expectations, Problem, Report, ValidationError};
+use crate::{Error, Shell, compile, project};
+
+/// What to check.
+#[derive(Clone, Debug)]
+pub enum CheckTarget {
+    /// The spirit crate(s) the build options select: compiled first.
+    Crate(BuildOptions),
+    /// A `.wasm` file.
+    Wasm {
+        /// The file.
+        path: PathBuf,
+        /// Capabilities to allow on top of a manifest beside the file.
+        allow: Vec<Capability>,
+    },
+}
+
+/// One module that passed.
+#[derive(Clone, Debug)]
+pub struct CheckedModule {
+    /// The spirit's name, or the file's.
+    pub name: String,
+    /// What validation found (no errors; maybe warnings).
+    pub report: Report,
+    /// The capabilities it was checked against.
+    pub capabilities: Vec<Capability>,
+    /// Its size as given.
+    pub size: u64,
+    /// Its size after stripping.
+    pub stripped_size: u64,
+    /// The limits it was checked against.
+    pub limits: ModuleLimits,
+}
+
+/// Checks the target and returns what passed.
+///
+/// # Errors
+///
+/// Fails when a spirit does not compile, when a module fails validation
+/// (every problem is in the error), or when a file or its manifest cannot
+/// be read.
+pub fn check(shell: &Shell, target: &CheckTarget) -> Result<Vec<CheckedModule>, Error> {
+    match target {
+        CheckTarget::Crate(options) => check_crate(shell, options),
+        CheckTarget::Wasm { path, allow } => Ok(vec![check_file(shell, path, allow)?]),
+    }
+}
+
+fn check_crate(shell: &Shell, options: &BuildOptions) -> Result<Vec<CheckedModule>, Error> {
+    let project = project::load(&options.selection)?;
+    let artifacts = compile::compile(
+        shell,
+        &project.workspace_root,
+        &project.spirits,
+        &options.compile,
+    )?;
+    let mut checked = Vec::new();
+    for (spirit, artifact) in project.spirits.iter().zip(&artifacts) {
+        let wasm = crate::fs::read(&artifact.path)?;
+        let subject = format!("spirit `{}`", spirit.name);
+        let expected = Expectations {
+            capabilities: &spirit.config.capabilities,
+            entry: &spirit.config.entry,
+        };
+        let module = checked_module(
+            shell,
+            &subject,
+            &spirit.name,
+            &wasm,
+            &expected,
+            &spirit.config.limits,
+            options.strip,
+        )?;
+        shell.status(
+            "Checked",
+            format_args!(
+                "spirit `{}` v{}: {}",
+                spirit.name,
+                spirit.version,
+                summary(&module)
+            ),
+        );
+        checked.push(module);
+    }
+    Ok(checked)
+}
+
+fn check_file(shell: &Shell, path: &Path, allow: &[Capability]) -> Result<CheckedModule, Error> {
+    let wasm = crate::fs::read(path)?;
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let manifest_path = path.with_file_name(manifest::FILE_NAME);
+    let manifest = if manifest_path.is_file() {
+        let manifest = Manifest::read(&manifest_path)?;
+        (manifest.wasm.file == file_name).then_some(manifest)
+    } else {
+        None
+    };
+    let mut capabilities: Vec<Capability> = allow.to_vec();
+    let mut entry = spirit_sdk::abi::DEFAULT_ENTRY.to_owned();
+    let mut limits = ModuleLimits::default();
+    let mut stale = None;
+    if let Some(manifest) = &manifest {
+        shell.verbose(|s| {
+            s.note(format_args!(
+                "checking against {} (capabilities, entry and limits)",
+                manifest_path.display()
+            ))
+        });
+        capabilities.extend(manifest.capabilities.iter().copied());
+        entry.clone_from(&manifest.entry);
+        limits = manifest.limits;
+        let hash = blake3::hash(&wasm).to_hex().to_string();
+        if hash != manifest.wasm.blake3 {
+            stale = Some(Problem {
+                message: format!(
+                    "the file's blake3 is {hash}, but {} says {}",
+                    manifest_path.display(),
+                    manifest.wasm.blake3
+                ),
+                help: Some(
+                    "the module changed after it was built; rebuild it with `cargo spirit build`"
+                        .to_owned(),
+                ),
+            });
+        }
+    }
+    capabilities.sort();
+    capabilities.dedup();
+    let expected = Expectations {
+        capabilities: &capabilities,
+        entry: &entry,
+    };
+    let subject = format!("`{}`", path.display());
+    let name = manifest.as_ref().map_or(file_name, |m| m.name.clone());
+    let mut module = checked_module(
+        shell,
+        &subject,
+        &name,
+        &wasm,
+        &expected,
+        &limits,
+        StripOptions::default(),
+    );
+    if let Some(problem) = stale {
+        module = Err(match module {
+            Ok(_) => ValidationError {
+                subject,
+                errors: vec![problem],
+            }
+            .into(),
+            Err(Error::Validation(mut e)) => {
+                e.errors.push(problem);
+                Error::Validation(e)
+            }
+            Err(e) => e,
+        });
+    }
+    let module = module?;
+    shell.status(
+        "Checked",
+        format_args!("{}: {}", path.display(), summary(&module)),
+    );
+    Ok(module)
+}
+
+fn summary(module: &CheckedModule) -> String {
+    let caps = if module.report.used_capabilities.is_empty() {
+        "no capability".to_owned()
+    } else {
+        module
+            .report
+            .used_capabilities
+            .iter()
+            .map(|c| c.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    format!(
+        "{} import{} ({caps}), {} stripped (max-size {})",
+        module.report.imports.len(),
+        if module.report.imports.len() == 1 {
+            ""
+        } else {
+            "s"
+        },
+        Bytes(module.stripped_size),
+        Bytes(module.limits.max_size)
+    )
+}
+
+fn checked_module(
+    shell: &Shell,
+    subject: &str,
+    name: &str,
+    wasm: &[u8],
+    expected: &Expectations<'_>,
+    limits: &ModuleLimits,
+    strip: StripOptions,
+) -> Result<CheckedModule, Error> {
+    let (report, stripped) = examine(shell, subject, wasm, expected, limits, strip)?;
+    Ok(CheckedModule {
+        name: name.to_owned(),
+        report,
+        capabilities: expected.capabilities.to_vec(),
+        size: wasm.len() as u64,
+        stripped_size: stripped.len() as u64,
+        limits: *limits,
+    })
+}
+
+/// Validates `wasm`, strips it and checks the stripped size and the memory
+/// against `limits`; prints the warnings. Returns the report and the
+/// stripped module, or every problem found.
+pub(crate) fn examine(
+    shell: &Shell,
+    subject: &str,
+    wasm: &[u8],
+    expected: &Expectations<'_>,
+    limits: &ModuleLimits,
+    strip: StripOptions,
+) -> Result<(Report, Vec<u8>), Error> {
+    let mut report = validate::validate(wasm, expected);
+    for warning in &report.warnings {
+        shell.warn(format_args!("{subject}: {warning}"));
+    }
+    let stripped = match strip::strip(wasm, strip) {
+        Ok(stripped) => Some(stripped),
+        // The validation errors already say what is wrong.
+        Err(_) if !report.is_ok() => None,
+        Err(e) => return Err(e.into()),
+    };
+    validate::check_limits(
+        &mut report,
+        limits,
+        stripped.as_ref().map(|s| s.len() as u64),
+    );
+    match stripped {
+        Some(stripped) if report.is_ok() => Ok((report, stripped)),
+        _ => Err(ValidationError {
+            subject: subject.to_owned(),
+            errors: report.errors,
+        }
+        .into()),
+    }
+}
