@@ -104,6 +104,11 @@ pub struct InspectError(String);
 /// Fails when `wasm` is not a module wasmparser can read.
 pub fn inspect(wasm: &[u8]) -> Result<Inspection, InspectError> {
     let error = |e: wasmparser::BinaryReaderError| InspectError(e.to_string());
+    if !wasm.starts_with(b"\0asm") {
+        return Err(InspectError(
+            "the file does not start with the WebAssembly magic bytes `\\0asm`".to_owned(),
+        ));
+    }
     let mut inspection = Inspection {
         size: wasm.len() as u64,
         blake3: blake3::hash(wasm).to_hex().to_string(),

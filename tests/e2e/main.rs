@@ -10,5 +10,7 @@
 mod support;
 
 mod build;
+mod check;
 mod new;
 mod run;
+mod workspace;
