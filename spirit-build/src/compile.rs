@@ -57,6 +57,14 @@ impl CompileOptions {
         self.profile.as_deref().unwrap_or("dev")
     }
 
+    /// `--target-dir` made absolute against the current directory: cargo
+    /// runs from the workspace root, but the user meant it from here.
+    pub fn absolute_target_dir(&self) -> Option<PathBuf> {
+        self.target_dir
+            .as_deref()
+            .map(|dir| std::path::absolute(dir).unwrap_or_else(|_| dir.to_owned()))
+    }
+
     /// The directory cargo names after the profile (`dev` builds go to `debug`).
     pub fn profile_dir(&self) -> &str {
         match self.profile_name() {
@@ -146,7 +154,7 @@ pub fn compile(
     for spirit in spirits {
         cmd.args(["--package", &format!("{}@{}", spirit.name, spirit.version)]);
     }
-    if let Some(dir) = &options.target_dir {
+    if let Some(dir) = options.absolute_target_dir() {
         cmd.arg("--target-dir").arg(dir);
     }
     for features in &options.features {
@@ -163,10 +171,9 @@ pub fn compile(
             cmd.arg(flag);
         }
     }
+    // Cargo shares our standard error, so with `auto` it decides as we do
+    // (a terminal, and `NO_COLOR`/`CARGO_TERM_COLOR` honoured).
     match shell.color_choice() {
-        ColorChoice::Auto if shell.err_is_terminal() => {
-            cmd.args(["--color", "always"]);
-        }
         ColorChoice::Auto => {}
         choice => {
             cmd.args(["--color", choice.as_str()]);

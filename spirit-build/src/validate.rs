@@ -605,6 +605,35 @@ mod tests {
     }
 
     #[test]
+    fn what_rustc_emits_by_default_passes() {
+        // Bulk memory, reference types, sign extension, non-trapping
+        // float-to-int, multi-value and mutable globals: on by default in
+        // current rustc's wasm32 target.
+        let r = check(
+            r#"(module
+                (memory (export "memory") 1)
+                (table 1 funcref)
+                (global $g (mut i32) (i32.const 0))
+                (data $d "abc")
+                (elem declare func $pair)
+                (func $pair (result i32 i32) (i32.const 1) (i32.const 2))
+                (func (export "run") (result i32)
+                    (memory.copy (i32.const 0) (i32.const 8) (i32.const 4))
+                    (memory.fill (i32.const 0) (i32.const 0) (i32.const 4))
+                    (memory.init $d (i32.const 0) (i32.const 0) (i32.const 3))
+                    (data.drop $d)
+                    (drop (ref.func $pair))
+                    (drop (table.size 0))
+                    (global.set $g (i32.extend8_s (i32.const 255)))
+                    (drop (i32.trunc_sat_f32_s (f32.const 1.5)))
+                    (call $pair)
+                    i32.add))"#,
+            &[],
+        );
+        assert!(r.is_ok(), "{:?}", r.errors);
+    }
+
+    #[test]
     fn garbage_is_not_a_module() {
         let r = validate(
             b"\0asm\x01\0\0\0\x01",

@@ -161,3 +161,31 @@ help: inspect a `.wasm` file, such as one `cargo spirit build` wrote
 
 "#]]);
 }
+
+#[test]
+fn check_prints_json_for_tools() {
+    let tmp = tempfile::tempdir().unwrap();
+    let wasm = wasm_file(tmp.path(), "clock-json.wasm", TIME_WAT);
+    let output = cargo_spirit(tmp.path())
+        .arg("check")
+        .arg(&wasm)
+        .args(["--allow", "sensor_time", "--allow", "actuator_log"])
+        .args(["--message-format", "json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let message: serde_json::Value = serde_json::from_slice(&output).unwrap();
+    assert_eq!(message["reason"], "spirit-check");
+    assert_eq!(message["name"], "clock-json.wasm");
+    assert_eq!(
+        message["capabilities"],
+        serde_json::json!(["sensor_time", "actuator_log"])
+    );
+    assert_eq!(
+        message["used_capabilities"],
+        serde_json::json!(["sensor_time"])
+    );
+    assert_eq!(message["warnings"].as_array().unwrap().len(), 1);
+}

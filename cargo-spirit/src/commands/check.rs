@@ -30,12 +30,14 @@ pub(crate) struct CheckArgs {
 
 impl CheckArgs {
     pub(crate) fn execute(self, shell: &Shell) -> anyhow::Result<ExitCode> {
+        let options = self.cargo.options();
         let target = match self.file {
             Some(path) => CheckTarget::Wasm {
                 path,
                 allow: self.allow,
+                message_format: options.compile.message_format,
             },
-            None => CheckTarget::Crate(self.cargo.options()),
+            None => CheckTarget::Crate(options),
         };
         spirit_build::ops::check(shell, &target)?;
         Ok(ExitCode::SUCCESS)

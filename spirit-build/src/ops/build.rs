@@ -124,8 +124,7 @@ pub fn build(shell: &Shell, options: &BuildOptions) -> Result<Vec<BuiltSpirit>, 
     let artifacts = artifacts?;
     let target_dir = options
         .compile
-        .target_dir
-        .clone()
+        .absolute_target_dir()
         .unwrap_or(project.target_directory.clone());
     let out_root = target_dir
         .join("spirit")

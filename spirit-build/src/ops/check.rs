@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use spirit_sdk::abi::Capability;
 
+use crate::compile::MessageFormat;
 use crate::manifest::{self, Manifest, ModuleLimits};
 use crate::ops::build::BuildOptions;
 use crate::strip::{self, StripOptions};
@@ -29,7 +30,70 @@ pub enum CheckTarget {
         path: PathBuf,
         /// Capabilities to allow on top of a manifest beside the file.
         allow: Vec<Capability>,
+        /// With [`MessageFormat::Json`], a `spirit-check` line on stdout.
+        message_format: MessageFormat,
     },
+}
+
+/// The line `--message-format json` prints for each module that passed.
+///
+/// ```
+/// use spirit_build::ops::CheckMessage;
+/// let line = r#"{"reason":"spirit-check","name":"hello","capabilities":["actuator_log"],"used_capabilities":["actuator_log"],"size":14540,"stripped_size":812,"max_size":1048576,"warnings":[]}"#;
+/// let message: CheckMessage = serde_json::from_str(line).unwrap();
+/// assert_eq!(message.stripped_size, 812);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CheckMessage {
+    /// Always `spirit-check`.
+    pub reason: String,
+    /// The spirit's name, or the file's.
+    pub name: String,
+    /// The capabilities it was checked against.
+    pub capabilities: Vec<String>,
+    /// The capabilities its imports need.
+    pub used_capabilities: Vec<String>,
+    /// Its size as given.
+    pub size: u64,
+    /// Its size after stripping.
+    pub stripped_size: u64,
+    /// The `max-size` it was checked against.
+    pub max_size: u64,
+    /// Validation warnings, rendered.
+    pub warnings: Vec<String>,
+}
+
+impl CheckedModule {
+    /// The `--message-format json` line for this module.
+    pub fn message(&self) -> CheckMessage {
+        let names = |caps: &[Capability]| caps.iter().map(|c| c.as_str().to_owned()).collect();
+        CheckMessage {
+            reason: "spirit-check".to_owned(),
+            name: self.name.clone(),
+            capabilities: names(&self.capabilities),
+            used_capabilities: names(&self.report.used_capabilities),
+            size: self.size,
+            stripped_size: self.stripped_size,
+            max_size: self.limits.max_size,
+            warnings: self
+                .report
+                .warnings
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+        }
+    }
+}
+
+fn emit(shell: &Shell, format: MessageFormat, module: &CheckedModule) -> Result<(), Error> {
+    if format == MessageFormat::Json {
+        let line = serde_json::to_string(&module.message())
+            .map_err(|e| compile::CompileError::Forward(e.into()))?;
+        shell
+            .write_stdout(format!("{line}\n").as_bytes())
+            .map_err(compile::CompileError::Forward)?;
+    }
+    Ok(())
 }
 
 /// One module that passed.
@@ -59,7 +123,15 @@ pub struct CheckedModule {
 pub fn check(shell: &Shell, target: &CheckTarget) -> Result<Vec<CheckedModule>, Error> {
     match target {
         CheckTarget::Crate(options) => check_crate(shell, options),
-        CheckTarget::Wasm { path, allow } => Ok(vec![check_file(shell, path, allow)?]),
+        CheckTarget::Wasm {
+            path,
+            allow,
+            message_format,
+        } => {
+            let module = check_file(shell, path, allow)?;
+            emit(shell, *message_format, &module)?;
+            Ok(vec![module])
+        }
     }
 }
 
@@ -97,6 +169,7 @@ fn check_crate(shell: &Shell, options: &BuildOptions) -> Result<Vec<CheckedModul
                 summary(&module)
             ),
         );
+        emit(shell, options.compile.message_format, &module)?;
         checked.push(module);
     }
     Ok(checked)

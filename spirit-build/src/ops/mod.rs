@@ -9,7 +9,7 @@ mod new;
 mod run;
 
 pub use build::{ArtifactMessage, BuildOptions, BuiltSpirit, build};
-pub use check::{CheckTarget, CheckedModule, check};
+pub use check::{CheckMessage, CheckTarget, CheckedModule, check};
 pub use inspect::inspect;
 pub use new::{NewOptions, new_spirit};
 pub use run::{RunOptions, RunTarget, run};
