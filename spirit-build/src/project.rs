@@ -736,6 +736,29 @@ mod tests {
     }
 
     #[test]
+    fn the_readme_example_is_the_defaults_plus_a_price() {
+        let readme = include_str!("../../README.md");
+        let start = readme
+            .find("```toml\n[package.metadata.spirit]")
+            .expect("README documents the table")
+            + "```toml\n".len();
+        let end = start + readme[start..].find("```").unwrap();
+        let text = format!("[package]\nname = \"x\"\n{}", &readme[start..end]);
+        let config = parse_config(Path::new("README.md"), &text).unwrap();
+        assert_eq!(
+            config,
+            SpiritConfig {
+                capabilities: vec![Capability::ActuatorLog],
+                pricing: Some(Pricing {
+                    base_cost: 100,
+                    per_fuel_cost: 1
+                }),
+                ..SpiritConfig::default()
+            }
+        );
+    }
+
+    #[test]
     fn capabilities_are_sorted_and_deduplicated() {
         let c = parse("capabilities = [\"storage_read\", \"actuator_log\", \"storage_read\"]\n")
             .unwrap();

@@ -1,0 +1,114 @@
+//! Times the build's post-processing of one module: validate (with the
+//! limits), strip, hash, and write the stripped module and its manifest,
+//! as `cargo spirit build` does after cargo.
+//!
+//! ```sh
+//! cargo run --release -p spirit-build --example postprocess -- FILE.wasm [RUNS]
+//! ```
+//!
+//! `benches/build/run.sh` runs it on a ~2 MB module built from
+//! `benches/build/json-spirit`; the figures are in BENCHMARKS.md.
+#![allow(clippy::print_stdout, clippy::unwrap_used)]
+
+use std::time::{Duration, Instant};
+
+use spirit_build::manifest::{BuildInfo, Manifest, ModuleLimits, RunDefaults, WasmInfo};
+use spirit_build::validate::{self, Expectations};
+use spirit_sdk::abi::Capability;
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let path = args.next().expect("usage: postprocess FILE.wasm [RUNS]");
+    let runs: usize = args.next().map_or(50, |n| n.parse().unwrap());
+    let wasm = std::fs::read(&path).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let capabilities = [Capability::ActuatorLog];
+    let limits = ModuleLimits {
+        max_size: 16 << 20,
+        ..ModuleLimits::default()
+    };
+
+    let mut stages: [Vec<Duration>; 5] = Default::default();
+    let mut stripped_size = 0;
+    for _ in 0..runs {
+        let start = Instant::now();
+        let mut report = validate::validate(
+            &wasm,
+            &Expectations {
+                capabilities: &capabilities,
+                entry: "run",
+            },
+        );
+        let validated = Instant::now();
+        let stripped = spirit_build::strip::strip(&wasm, Default::default()).unwrap();
+        validate::check_limits(&mut report, &limits, Some(stripped.len() as u64));
+        assert!(report.is_ok(), "{:?}", report.errors);
+        let stripped_at = Instant::now();
+        let blake3 = blake3::hash(&stripped).to_hex().to_string();
+        let hashed = Instant::now();
+        let manifest = Manifest {
+            name: "json-spirit".into(),
+            version: "0.1.0".parse().unwrap(),
+            description: None,
+            authors: Vec::new(),
+            license: None,
+            repository: None,
+            entry: "run".into(),
+            capabilities: capabilities.to_vec(),
+            limits,
+            run: RunDefaults::default(),
+            pricing: None,
+            wasm: WasmInfo {
+                file: "json-spirit.wasm".into(),
+                size: stripped.len() as u64,
+                blake3,
+            },
+            build: BuildInfo {
+                tool: spirit_build::VERSION.into(),
+                rustc: None,
+                target: "wasm32-unknown-unknown".into(),
+                profile: "dev".into(),
+                cargo_lock: None,
+            },
+        };
+        spirit_build::fs::write_atomic(&out.path().join("json-spirit.wasm"), &stripped).unwrap();
+        spirit_build::fs::write_atomic(
+            &out.path().join("manifest.toml"),
+            manifest.to_toml().as_bytes(),
+        )
+        .unwrap();
+        let written = Instant::now();
+        stripped_size = stripped.len();
+        for (stage, (from, to)) in stages.iter_mut().zip([
+            (start, validated),
+            (validated, stripped_at),
+            (stripped_at, hashed),
+            (hashed, written),
+            (start, written),
+        ]) {
+            stage.push(to - from);
+        }
+    }
+    println!(
+        "{path}: {} bytes in, {stripped_size} bytes out, {runs} runs",
+        wasm.len()
+    );
+    println!("{:<22} {:>10} {:>10}", "stage", "median", "min");
+    for (name, mut times) in [
+        "validate",
+        "strip (+ limits)",
+        "blake3",
+        "manifest + writes",
+        "total",
+    ]
+    .into_iter()
+    .zip(stages)
+    {
+        times.sort();
+        println!(
+            "{name:<22} {:>8.2}ms {:>8.2}ms",
+            times[times.len() / 2].as_secs_f64() * 1e3,
+            times[0].as_secs_f64() * 1e3
+        );
+    }
+}
