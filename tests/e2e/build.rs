@@ -350,3 +350,45 @@ fn json_messages_describe_each_artifact() {
     assert_eq!(manifest.pricing.unwrap().base_cost, 100);
     assert!(manifest.build.cargo_lock.is_some());
 }
+
+#[test]
+fn features_are_passed_to_cargo() {
+    let (_tmp, dir) = new_spirit("featured", "hello");
+    edit(
+        &dir.join("Cargo.toml"),
+        "[dependencies]",
+        "[features]\nclock = []\n\n[dependencies]",
+    );
+    std::fs::write(
+        dir.join("src/lib.rs"),
+        r#"#![no_std]
+#[cfg(feature = "clock")]
+#[link(wasm_import_module = "vudo")]
+unsafe extern "C" {
+    fn host_time_now() -> i64;
+}
+
+#[spirit_sdk::main]
+fn run() {
+    #[cfg(feature = "clock")]
+    let _ = unsafe { host_time_now() };
+    spirit_sdk::log::info("hi");
+}
+"#,
+    )
+    .unwrap();
+    cargo_spirit(&dir).args(["build", "-q"]).assert().success();
+    cargo_spirit(&dir)
+        .args(["build", "--features", "clock"])
+        .assert()
+        .failure()
+        .stderr_eq(str![[r#"
+...
+imports `vudo.host_time_now`, which needs the capability `sensor_time`, but the spirit does not declare it
+...
+"#]]);
+    cargo_spirit(&dir)
+        .args(["build", "--all-features", "--no-default-features"])
+        .assert()
+        .failure();
+}
