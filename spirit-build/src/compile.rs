@@ -124,35 +124,58 @@ impl CompileError {
     }
 }
 
-/// Compiles `spirits` (all in the workspace of `workspace_root`) with one
-/// cargo invocation and returns their `.wasm` files, in the same order.
+/// A package to compile.
+#[derive(Clone, Debug)]
+pub struct CompileUnit {
+    /// Its name.
+    pub name: String,
+    /// The `--package` spec to select it with; `None` lets cargo pick the
+    /// package of `manifest_path` (cargo's own default).
+    pub spec: Option<String>,
+    /// Its `Cargo.toml`, as cargo reports it.
+    pub manifest_path: PathBuf,
+}
+
+impl CompileUnit {
+    /// The unit for a spirit found by [`crate::project`].
+    pub fn of(spirit: &SpiritPackage) -> CompileUnit {
+        CompileUnit {
+            name: spirit.name.clone(),
+            spec: Some(format!("{}@{}", spirit.name, spirit.version)),
+            manifest_path: spirit.manifest_path.clone(),
+        }
+    }
+}
+
+/// Compiles `units` (all in one workspace) with one cargo invocation run in
+/// `dir` and returns their `.wasm` files, in the same order.
 ///
 /// # Errors
 ///
 /// Fails when the wasm target cannot be installed, when cargo fails (its
 /// diagnostics are already on the user's terminal), or when cargo reports
-/// no `.wasm` for a spirit.
+/// no `.wasm` for a unit.
 pub fn compile(
     shell: &Shell,
-    workspace_root: &Path,
-    spirits: &[SpiritPackage],
+    dir: &Path,
+    units: &[CompileUnit],
     options: &CompileOptions,
 ) -> Result<Vec<WasmArtifact>, CompileError> {
-    toolchain::ensure_wasm_target(shell, workspace_root)?;
+    toolchain::ensure_wasm_target(shell, dir)?;
     let mut cmd = Command::new(toolchain::cargo());
     cmd.arg("build")
         .arg("--lib")
         .args(["--target", WASM_TARGET])
         .args(["--message-format", "json-render-diagnostics"])
         .args(["--profile", options.profile_name()])
-        .current_dir(workspace_root)
+        .current_dir(dir)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
-    if let Some(first) = spirits.first() {
+    if let Some(first) = units.first() {
         cmd.arg("--manifest-path").arg(&first.manifest_path);
     }
-    for spirit in spirits {
-        cmd.args(["--package", &format!("{}@{}", spirit.name, spirit.version)]);
+    for spec in units.iter().filter_map(|u| u.spec.as_deref()) {
+        cmd.args(["--package", spec]);
     }
     if let Some(dir) = options.absolute_target_dir() {
         cmd.arg("--target-dir").arg(dir);
@@ -208,7 +231,7 @@ pub fn compile(
         let Ok(Message::CompilerArtifact(artifact)) = serde_json::from_str::<Message>(&line) else {
             continue;
         };
-        let Some(spirit) = spirits
+        let Some(spirit) = units
             .iter()
             .find(|s| s.manifest_path.as_path() == artifact.manifest_path.as_std_path())
         else {
@@ -229,7 +252,7 @@ pub fn compile(
     let status = child.wait().map_err(CompileError::Spawn)?;
     if !status.success() {
         return Err(CompileError::Failed {
-            packages: spirits
+            packages: units
                 .iter()
                 .map(|s| format!("`{}`", s.name))
                 .collect::<Vec<_>>()
@@ -237,7 +260,7 @@ pub fn compile(
             code: status.code(),
         });
     }
-    spirits
+    units
         .iter()
         .map(|spirit| {
             artifacts

@@ -178,12 +178,58 @@ pub struct Selection {
 /// is not a spirit, or when a spirit's `[package.metadata.spirit]` is
 /// invalid.
 pub fn load(selection: &Selection) -> Result<Project, ProjectError> {
-    let manifest_path = match &selection.manifest_path {
-        Some(path) => path.clone(),
+    load_at(selection, selection_manifest(selection)?)
+}
+
+/// The `Cargo.toml` a selection starts from: `--manifest-path`, else the
+/// nearest one at or above the current directory.
+///
+/// # Errors
+///
+/// Fails when there is none.
+pub fn selection_manifest(selection: &Selection) -> Result<PathBuf, ProjectError> {
+    match &selection.manifest_path {
+        Some(path) => Ok(path.clone()),
         None => find_manifest(&std::env::current_dir().map_err(|e| {
             crate::fs::FsError::new("read the current directory", Path::new("."), e)
-        })?)?,
-    };
+        })?),
+    }
+}
+
+/// The package name in `manifest_path` when, read on its own, it looks like
+/// a spirit (a `[package]` with a `cdylib` `[lib]` and a valid
+/// `[package.metadata.spirit]` table): the build may then start cargo on it
+/// while `cargo metadata` confirms. `None` when it does not, or cannot tell.
+///
+/// ```
+/// let dir = tempfile::tempdir().unwrap();
+/// let path = dir.path().join("Cargo.toml");
+/// let toml = "[package]\nname = \"hi\"\n[lib]\ncrate-type = [\"cdylib\"]\n[package.metadata.spirit]\n";
+/// spirit_build::fs::write_atomic(&path, toml.as_bytes()).unwrap();
+/// assert_eq!(spirit_build::project::spirit_name_hint(&path).as_deref(), Some("hi"));
+/// ```
+pub fn spirit_name_hint(manifest_path: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(manifest_path).ok()?;
+    // An invalid table is reported before anything is compiled.
+    parse_config(manifest_path, &text).ok()?;
+    let doc = toml_edit::Document::parse(text).ok()?;
+    let package = doc.get("package")?;
+    package.get("metadata")?.get("spirit")?;
+    let cdylib = doc
+        .get("lib")?
+        .get("crate-type")?
+        .as_array()?
+        .iter()
+        .any(|t| t.as_str() == Some("cdylib"));
+    cdylib.then(|| package.get("name")?.as_str().map(str::to_owned))?
+}
+
+/// [`load`], from a `Cargo.toml` already found with [`selection_manifest`].
+///
+/// # Errors
+///
+/// As [`load`].
+pub fn load_at(selection: &Selection, manifest_path: PathBuf) -> Result<Project, ProjectError> {
     let metadata = MetadataCommand::new()
         .cargo_path(crate::toolchain::cargo())
         .manifest_path(&manifest_path)

@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::compile::{self, CompileOptions, MessageFormat};
+use crate::compile::{self, CompileOptions, CompileUnit, MessageFormat, WasmArtifact};
 use crate::manifest::{self, BuildInfo, Manifest, WasmInfo};
-use crate::project::{self, Selection, SpiritPackage};
+use crate::project::{self, Project, Selection, SpiritPackage};
 use crate::strip::StripOptions;
 use crate::units::Bytes;
 use crate::validate::{Expectations, Problem};
@@ -109,19 +109,7 @@ struct Fingerprint {
 /// Fails on the first spirit that does not compile or validate; every
 /// validation problem of that spirit is in the error.
 pub fn build(shell: &Shell, options: &BuildOptions) -> Result<Vec<BuiltSpirit>, Error> {
-    let project = project::load(&options.selection)?;
-    // `rustc -V` costs a process spawn; it runs while cargo works.
-    let (artifacts, rustc) = std::thread::scope(|scope| {
-        let rustc = scope.spawn(|| toolchain::rustc_version(&project.workspace_root));
-        let artifacts = compile::compile(
-            shell,
-            &project.workspace_root,
-            &project.spirits,
-            &options.compile,
-        );
-        (artifacts, rustc.join().ok().flatten())
-    });
-    let artifacts = artifacts?;
+    let (project, artifacts, rustc) = load_and_compile(shell, options, true)?;
     let target_dir = options
         .compile
         .absolute_target_dir()
@@ -161,6 +149,66 @@ pub fn build(shell: &Shell, options: &BuildOptions) -> Result<Vec<BuiltSpirit>, 
         built.push(spirit);
     }
     Ok(built)
+}
+
+/// Reads the workspace and compiles the selected spirits.
+///
+/// Both steps start a cargo process, and a no-op build is little more than
+/// those two: when the selection is cargo's default and the `Cargo.toml`
+/// found is itself a spirit, `cargo build` starts at once, while
+/// `cargo metadata` confirms what it builds (and reads the configuration).
+/// With `want_rustc`, `rustc -V` runs meanwhile too, for the manifest.
+pub(crate) fn load_and_compile(
+    shell: &Shell,
+    options: &BuildOptions,
+    want_rustc: bool,
+) -> Result<(Project, Vec<WasmArtifact>, Option<String>), Error> {
+    let selection = &options.selection;
+    let manifest_path = project::selection_manifest(selection)?;
+    let manifest_path = manifest_path.canonicalize().unwrap_or(manifest_path);
+    let dir = manifest_path
+        .parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_owned);
+    let hint = (selection.packages.is_empty() && !selection.workspace)
+        .then(|| project::spirit_name_hint(&manifest_path))
+        .flatten();
+    std::thread::scope(|scope| {
+        let rustc = want_rustc.then(|| scope.spawn(|| toolchain::rustc_version(&dir)));
+        let rustc = move || rustc.and_then(|t| t.join().ok().flatten());
+        let Some(name) = hint else {
+            let project = project::load_at(selection, manifest_path.clone())?;
+            let units: Vec<CompileUnit> = project.spirits.iter().map(CompileUnit::of).collect();
+            let artifacts = compile::compile(shell, &dir, &units, &options.compile)?;
+            return Ok((project, artifacts, rustc()));
+        };
+        let metadata = scope.spawn(|| project::load_at(selection, manifest_path.clone()));
+        let unit = CompileUnit {
+            name,
+            spec: None,
+            manifest_path: manifest_path.clone(),
+        };
+        let compiled = compile::compile(shell, &dir, std::slice::from_ref(&unit), &options.compile);
+        let project = metadata
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        match (project, compiled) {
+            // Cargo has said what went wrong (a broken Cargo.toml included).
+            (_, Err(e)) => Err(e.into()),
+            (Err(e), Ok(_)) => Err(e.into()),
+            (Ok(project), Ok(mut artifacts)) => {
+                let same = matches!(project.spirits.as_slice(),
+                    [spirit] if spirit.manifest_path == unit.manifest_path);
+                if same {
+                    artifacts[0].package.clone_from(&project.spirits[0].name);
+                } else {
+                    let units: Vec<CompileUnit> =
+                        project.spirits.iter().map(CompileUnit::of).collect();
+                    artifacts = compile::compile(shell, &dir, &units, &options.compile)?;
+                }
+                Ok((project, artifacts, rustc()))
+            }
+        }
+    })
 }
 
 fn artifact_message(spirit: &SpiritPackage, built: &BuiltSpirit) -> ArtifactMessage {

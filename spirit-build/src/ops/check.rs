@@ -17,7 +17,7 @@ use crate::ops::build::BuildOptions;
 use crate::strip::{self, StripOptions};
 use crate::units::Bytes;
 use crate::validate::{self, Expectations, Problem, Report, ValidationError};
-use crate::{Error, Shell, compile, project};
+use crate::{Error, Shell, compile};
 
 /// What to check.
 #[derive(Clone, Debug)]
@@ -136,13 +136,7 @@ pub fn check(shell: &Shell, target: &CheckTarget) -> Result<Vec<CheckedModule>, 
 }
 
 fn check_crate(shell: &Shell, options: &BuildOptions) -> Result<Vec<CheckedModule>, Error> {
-    let project = project::load(&options.selection)?;
-    let artifacts = compile::compile(
-        shell,
-        &project.workspace_root,
-        &project.spirits,
-        &options.compile,
-    )?;
+    let (project, artifacts, _) = super::build::load_and_compile(shell, options, false)?;
     let mut checked = Vec::new();
     for (spirit, artifact) in project.spirits.iter().zip(&artifacts) {
         let wasm = crate::fs::read(&artifact.path)?;
