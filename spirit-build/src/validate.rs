@@ -97,6 +97,28 @@ pub struct Report {
     /// The pages of the module's memory: its initial size and its declared
     /// maximum (when it declares one). `None` when it has no memory.
     pub memory_pages: Option<(u64, Option<u64>)>,
+    /// Each import whose capability was not declared (`module.name`), with
+    /// that capability; each also has its error in `errors`.
+    pub undeclared: Vec<(String, Capability)>,
+}
+
+impl Report {
+    /// For a bare module, which has no Cargo.toml: the help of each
+    /// undeclared-capability error says to `--allow` it instead.
+    pub fn suggest_allow(&mut self, command: &str) {
+        for (qualified, cap) in &self.undeclared {
+            let message = undeclared_message(qualified, *cap);
+            for problem in self.errors.iter_mut().filter(|p| p.message == message) {
+                problem.help = Some(format!("grant it: `{command} --allow {cap}`"));
+            }
+        }
+    }
+}
+
+fn undeclared_message(qualified: &str, cap: Capability) -> String {
+    format!(
+        "imports `{qualified}`, which needs the capability `{cap}`, but the spirit does not declare it"
+    )
 }
 
 impl Report {
@@ -407,12 +429,12 @@ fn check_imports(types: &Types, expected: &Expectations<'_>, report: &mut Report
         );
         for (qualified, cap) in &undeclared {
             report.errors.push(
-                Problem::new(format!(
-                    "imports `{qualified}`, which needs the capability `{cap}`, but the spirit does not declare it"
-                ))
-                .help(format!("declare it in Cargo.toml, under [package.metadata.spirit]:\n    {line}")),
+                Problem::new(undeclared_message(qualified, *cap)).help(format!(
+                    "declare it in Cargo.toml, under [package.metadata.spirit]:\n    {line}"
+                )),
             );
         }
+        report.undeclared = undeclared;
     }
     for cap in expected.capabilities {
         if !report.used_capabilities.contains(cap) && has_host_function(*cap) {

@@ -53,8 +53,7 @@ fn check_takes_any_module_with_allow() {
 error: `[..]/clock.wasm` failed validation (1 problem)
 
 imports `vudo.host_time_now`, which needs the capability `sensor_time`, but the spirit does not declare it
-help: declare it in Cargo.toml, under [package.metadata.spirit]:
-    capabilities = ["sensor_time"]
+help: grant it: `cargo spirit check [..]/clock.wasm --allow sensor_time`
 
 "#]]);
     cargo_spirit(tmp.path())

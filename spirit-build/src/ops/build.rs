@@ -341,6 +341,7 @@ impl Job<'_> {
             &expected,
             &spirit.config.limits,
             self.strip,
+            None,
         )?;
         let file = self.file_name();
         let original = self.original;

@@ -153,6 +153,7 @@ fn check_crate(shell: &Shell, options: &BuildOptions) -> Result<Vec<CheckedModul
             &expected,
             &spirit.config.limits,
             options.strip,
+            None,
         )?;
         shell.status(
             "Checked",
@@ -219,6 +220,7 @@ fn check_file(shell: &Shell, path: &Path, allow: &[Capability]) -> Result<Checke
     };
     let subject = format!("`{}`", path.display());
     let name = manifest.as_ref().map_or(file_name, |m| m.name.clone());
+    let command = format!("cargo spirit check {}", path.display());
     let mut module = checked_module(
         shell,
         &subject,
@@ -227,6 +229,7 @@ fn check_file(shell: &Shell, path: &Path, allow: &[Capability]) -> Result<Checke
         &expected,
         &limits,
         StripOptions::default(),
+        manifest.is_none().then_some(command.as_str()),
     );
     if let Some(problem) = stale {
         module = Err(match module {
@@ -275,6 +278,7 @@ fn summary(module: &CheckedModule) -> String {
     )
 }
 
+#[allow(clippy::too_many_arguments)]
 fn checked_module(
     shell: &Shell,
     subject: &str,
@@ -283,8 +287,9 @@ fn checked_module(
     expected: &Expectations<'_>,
     limits: &ModuleLimits,
     strip: StripOptions,
+    allow_command: Option<&str>,
 ) -> Result<CheckedModule, Error> {
-    let (report, stripped) = examine(shell, subject, wasm, expected, limits, strip)?;
+    let (report, stripped) = examine(shell, subject, wasm, expected, limits, strip, allow_command)?;
     Ok(CheckedModule {
         name: name.to_owned(),
         report,
@@ -297,7 +302,9 @@ fn checked_module(
 
 /// Validates `wasm`, strips it and checks the stripped size and the memory
 /// against `limits`; prints the warnings. Returns the report and the
-/// stripped module, or every problem found.
+/// stripped module, or every problem found. With `allow_command`, a missing
+/// capability is to be granted with `--allow` on that command (a bare
+/// module has no Cargo.toml to declare it in).
 pub(crate) fn examine(
     shell: &Shell,
     subject: &str,
@@ -305,8 +312,12 @@ pub(crate) fn examine(
     expected: &Expectations<'_>,
     limits: &ModuleLimits,
     strip: StripOptions,
+    allow_command: Option<&str>,
 ) -> Result<(Report, Vec<u8>), Error> {
     let mut report = validate::validate(wasm, expected);
+    if let Some(command) = allow_command {
+        report.suggest_allow(command);
+    }
     for warning in &report.warnings {
         shell.warn(format_args!("{subject}: {warning}"));
     }
