@@ -4,10 +4,14 @@
 //!
 //! ```sh
 //! cargo run --release -p spirit-build --example postprocess -- FILE.wasm [RUNS]
+//! cargo run --release -p spirit-build --example postprocess -- --synthetic MIB [RUNS]
 //! ```
 //!
-//! `benches/build/run.sh` runs it on a ~2 MB module built from
-//! `benches/build/json-spirit`; the figures are in BENCHMARKS.md.
+//! `--synthetic 2` generates a module with about 2 MiB of code (and no
+//! debug information): the worst case for validation and stripping, which
+//! walk every function. `benches/build/run.sh` runs both it and the ~2 MB
+//! module cargo builds from `benches/build/json-spirit` (mostly DWARF, which
+//! stripping drops); the figures are in BENCHMARKS.md.
 #![allow(clippy::print_stdout, clippy::unwrap_used)]
 
 use std::time::{Duration, Instant};
@@ -18,9 +22,14 @@ use spirit_sdk::abi::Capability;
 
 fn main() {
     let mut args = std::env::args().skip(1);
-    let path = args.next().expect("usage: postprocess FILE.wasm [RUNS]");
+    let usage = "usage: postprocess (FILE.wasm | --synthetic MIB) [RUNS]";
+    let path = args.next().expect(usage);
+    let wasm = if path == "--synthetic" {
+        synthetic(args.next().expect(usage).parse().unwrap())
+    } else {
+        std::fs::read(&path).unwrap()
+    };
     let runs: usize = args.next().map_or(50, |n| n.parse().unwrap());
-    let wasm = std::fs::read(&path).unwrap();
     let out = tempfile::tempdir().unwrap();
     let capabilities = [Capability::ActuatorLog];
     let limits = ModuleLimits {
@@ -111,4 +120,42 @@ fn main() {
             times[0].as_secs_f64() * 1e3
         );
     }
+}
+
+/// A spirit-shaped module with about `mib` MiB of code: chains of eight
+/// functions of arithmetic and locals, each calling the next, and a
+/// `host_log` import; `run` calls the first of seven chains in eight, so
+/// one in eight is dead for the dead-function pass to find.
+fn synthetic(mib: usize) -> Vec<u8> {
+    let functions = mib * 1400;
+    let mut wat = String::from(
+        "(module (import \"vudo\" \"host_log\" (func $log (param i32 i32 i32) (result i32)))\n\
+         (memory (export \"memory\") 17)\n",
+    );
+    for i in 0..functions {
+        wat.push_str(&format!(
+            "(func $f{i} (param i32) (result i32) (local i32)\n"
+        ));
+        for j in 0..60 {
+            wat.push_str(&format!(
+                "(local.set 1 (i32.add (local.get 0) (i32.mul (local.get 1) (i32.const {}))))\n",
+                i * 61 + j
+            ));
+        }
+        if i + 1 < functions && (i + 1) % 8 != 0 {
+            wat.push_str(&format!("(drop (call $f{} (local.get 1)))\n", i + 1));
+        }
+        wat.push_str(
+            "(drop (call $log (i32.const 2) (i32.const 0) (i32.const 0)))\n(local.get 1))\n",
+        );
+    }
+    let roots: String = (0..functions)
+        .step_by(8)
+        .filter(|i| (i / 8) % 8 != 7)
+        .map(|i| format!("(drop (call $f{i} (i32.const {i})))"))
+        .collect();
+    wat.push_str(&format!(
+        "(func (export \"run\") (result i32) {roots} (i32.const 0)))"
+    ));
+    wat::parse_str(&wat).unwrap()
 }
