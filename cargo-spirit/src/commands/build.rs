@@ -14,8 +14,8 @@ use spirit_build::strip::StripOptions;
 The stripped module and manifest.toml go to <target-dir>/spirit/<profile>/<name>/.
 
 Examples:
-  cargo spirit build                       Build the spirit here (or every spirit of a virtual workspace)
-  cargo spirit build --workspace --release Build every spirit of the workspace for release
+  cargo spirit build                   Build the spirit here (every spirit, at a virtual root)
+  cargo spirit build --workspace -r    Build every spirit of the workspace for release
   cargo spirit build -p hello --message-format json")]
 pub(crate) struct BuildArgs {
     #[command(flatten)]
