@@ -9,6 +9,7 @@
 #![deny(missing_docs)]
 
 pub mod compile;
+pub mod fingerprint;
 pub mod fs;
 pub mod inspect;
 pub mod manifest;

@@ -69,6 +69,17 @@ fn rustc() -> OsString {
         .map_or_else(|| "rustc".into(), PathBuf::into_os_string)
 }
 
+/// The `rustc` beside `$CARGO`, when that is the compiler cargo uses (no
+/// `$RUSTC`).
+pub(crate) fn toolchain_rustc() -> Option<PathBuf> {
+    toolchain_dir()
+        .map(|dir| {
+            dir.join("bin")
+                .join(format!("rustc{}", std::env::consts::EXE_SUFFIX))
+        })
+        .filter(|rustc| rustc.is_file())
+}
+
 /// The toolchain `$CARGO` belongs to (`<toolchain>/bin/cargo`), when there
 /// is no `$RUSTC` to say that another compiler is used.
 fn toolchain_dir() -> Option<PathBuf> {

@@ -287,8 +287,52 @@ fn a_rebuild_with_nothing_changed_is_fresh() {
        Built spirit `fresh` v0.1.0 in [..]
 
 "#]]);
-    let manifest = Manifest::read(&manifest).unwrap();
-    assert_eq!(manifest.run.fuel, 5000);
+    assert_eq!(Manifest::read(&manifest).unwrap().run.fuel, 5000);
+
+    // A comment changes the stamp but not the inputs: fresh, and the stamp
+    // is brought up to date so that the next build is quick again.
+    let cargo_toml = dir.join("Cargo.toml");
+    let fingerprint = artifact_dir("debug", "fresh").join(".fingerprint.json");
+    edit(&cargo_toml, "[lib]", "# A comment.\n[lib]");
+    cargo_spirit(&dir)
+        .env("CARGO", env!("CARGO"))
+        .arg("build")
+        .assert()
+        .success()
+        .stderr_eq(str![[r#"
+...
+       Fresh spirit `fresh` v0.1.0
+
+"#]]);
+    let stamped: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&fingerprint).unwrap()).unwrap();
+    assert_eq!(
+        stamped["stamp"]["files"][0][1],
+        blake3::hash(&std::fs::read(&cargo_toml).unwrap())
+            .to_hex()
+            .as_str()
+    );
+
+    // What only Cargo.toml says (the description) is never missed.
+    edit(
+        &cargo_toml,
+        "description = \"A spirit that logs a greeting\"",
+        "description = \"Greets\"",
+    );
+    cargo_spirit(&dir)
+        .env("CARGO", env!("CARGO"))
+        .arg("build")
+        .assert()
+        .success()
+        .stderr_eq(str![[r#"
+...
+       Built spirit `fresh` v0.1.0 in [..]
+
+"#]]);
+    assert_eq!(
+        Manifest::read(&manifest).unwrap().description.as_deref(),
+        Some("Greets")
+    );
 }
 
 #[test]

@@ -2,22 +2,20 @@
 //!
 //! A spirit whose compiled module and configuration are what they were at
 //! the last build is `Fresh`: its outputs are left as they are, without
-//! post-processing (the fingerprint is a blake3 of both, kept beside them).
+//! post-processing (see [`crate::fingerprint`]).
 
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use crate::compile::{self, CompileOptions, CompileUnit, MessageFormat, WasmArtifact};
+use crate::fingerprint::{Fingerprint, Stamp};
 use crate::manifest::{self, BuildInfo, Manifest, WasmInfo};
 use crate::project::{self, Project, Selection, SpiritPackage};
 use crate::strip::StripOptions;
 use crate::units::Bytes;
 use crate::validate::{Expectations, Problem};
 use crate::{Error, Shell, toolchain};
-
-/// The file beside a spirit's outputs that says what they were made from.
-const FINGERPRINT: &str = ".fingerprint.json";
 
 /// What to build and how.
 #[derive(Clone, Debug, Default)]
@@ -92,15 +90,6 @@ pub struct ArtifactMessage {
     pub warnings: Vec<String>,
 }
 
-/// What the fingerprint file records.
-#[derive(Debug, Serialize, Deserialize)]
-struct Fingerprint {
-    /// blake3 of the compiled module and of everything the outputs depend on.
-    inputs: String,
-    original_size: u64,
-    warnings: Vec<Problem>,
-}
-
 /// Builds the selected spirits and writes each one's stripped module and
 /// manifest under `<target>/spirit/<profile>/<name>/`.
 ///
@@ -109,7 +98,43 @@ struct Fingerprint {
 /// Fails on the first spirit that does not compile or validate; every
 /// validation problem of that spirit is in the error.
 pub fn build(shell: &Shell, options: &BuildOptions) -> Result<Vec<BuiltSpirit>, Error> {
-    let (project, artifacts, rustc) = load_and_compile(shell, options, true)?;
+    let plan = Plan::new(&options.selection)?;
+    let (project, artifacts, rustc) = match &plan.hint {
+        Some(name) => {
+            // The package found is a spirit: cargo first, and when the
+            // stamp holds, that is all there is to do.
+            let unit = CompileUnit {
+                name: name.clone(),
+                spec: None,
+                manifest_path: plan.manifest_path.clone(),
+            };
+            let artifacts = compile::compile(
+                shell,
+                &plan.dir,
+                std::slice::from_ref(&unit),
+                &options.compile,
+            )?;
+            if let Some(built) = quick_fresh(shell, options, &unit, &artifacts[0])? {
+                emit(shell, options, &unit.manifest_path, &built)?;
+                return Ok(vec![built]);
+            }
+            let (project, rustc) = std::thread::scope(|scope| {
+                let rustc = scope.spawn(|| toolchain::rustc_version(&plan.dir));
+                let project = project::load_at(&options.selection, plan.manifest_path.clone());
+                (project, rustc.join().ok().flatten())
+            });
+            let project = project?;
+            let artifacts = match project.spirits.as_slice() {
+                [spirit] if spirit.manifest_path == unit.manifest_path => artifacts,
+                spirits => {
+                    let units: Vec<CompileUnit> = spirits.iter().map(CompileUnit::of).collect();
+                    compile::compile(shell, &plan.dir, &units, &options.compile)?
+                }
+            };
+            (project, artifacts, rustc)
+        }
+        None => plan.load_and_compile(shell, options, true)?,
+    };
     let target_dir = options
         .compile
         .absolute_target_dir()
@@ -117,7 +142,9 @@ pub fn build(shell: &Shell, options: &BuildOptions) -> Result<Vec<BuiltSpirit>, 
     let out_root = target_dir
         .join("spirit")
         .join(options.compile.profile_dir());
-    let cargo_lock = std::fs::read(project.workspace_root.join("Cargo.lock"))
+    let root_manifest = project.workspace_root.join("Cargo.toml");
+    let cargo_lock = project.workspace_root.join("Cargo.lock");
+    let cargo_lock_hash = std::fs::read(&cargo_lock)
         .ok()
         .map(|bytes| blake3::hash(&bytes).to_hex().to_string());
     let mut built = Vec::new();
@@ -128,8 +155,13 @@ pub fn build(shell: &Shell, options: &BuildOptions) -> Result<Vec<BuiltSpirit>, 
             rustc: rustc.clone(),
             target: toolchain::WASM_TARGET.to_owned(),
             profile: options.compile.profile_name().to_owned(),
-            cargo_lock: cargo_lock.clone(),
+            cargo_lock: cargo_lock_hash.clone(),
         };
+        let mut files = vec![spirit.manifest_path.clone()];
+        if root_manifest != spirit.manifest_path {
+            files.push(root_manifest.clone());
+        }
+        files.push(cargo_lock.clone());
         let job = Job {
             spirit,
             original: &original,
@@ -137,86 +169,178 @@ pub fn build(shell: &Shell, options: &BuildOptions) -> Result<Vec<BuiltSpirit>, 
             dir: &out_root.join(&spirit.name),
             build: build_info,
             strip: options.strip,
+            stamp: Stamp::new(
+                &original,
+                &files,
+                options.compile.profile_name(),
+                options.strip.keep_names,
+            ),
         };
         let spirit = job.run(shell)?;
-        if options.compile.message_format == MessageFormat::Json {
-            let line = serde_json::to_string(&artifact_message(job.spirit, &spirit))
-                .map_err(|e| compile::CompileError::Forward(e.into()))?;
-            shell
-                .write_stdout(format!("{line}\n").as_bytes())
-                .map_err(compile::CompileError::Forward)?;
-        }
+        emit(shell, options, &job.spirit.manifest_path, &spirit)?;
         built.push(spirit);
     }
     Ok(built)
 }
 
-/// Reads the workspace and compiles the selected spirits.
-///
-/// Both steps start a cargo process, and a no-op build is little more than
-/// those two: when the selection is cargo's default and the `Cargo.toml`
-/// found is itself a spirit, `cargo build` starts at once, while
-/// `cargo metadata` confirms what it builds (and reads the configuration).
-/// With `want_rustc`, `rustc -V` runs meanwhile too, for the manifest.
-pub(crate) fn load_and_compile(
+/// With `--message-format json`, the spirit's line on standard output.
+fn emit(
     shell: &Shell,
     options: &BuildOptions,
-    want_rustc: bool,
-) -> Result<(Project, Vec<WasmArtifact>, Option<String>), Error> {
-    let selection = &options.selection;
-    let manifest_path = project::selection_manifest(selection)?;
-    let manifest_path = manifest_path.canonicalize().unwrap_or(manifest_path);
-    let dir = manifest_path
-        .parent()
-        .map_or_else(|| PathBuf::from("."), Path::to_owned);
-    let hint = (selection.packages.is_empty() && !selection.workspace)
-        .then(|| project::spirit_name_hint(&manifest_path))
-        .flatten();
-    std::thread::scope(|scope| {
-        let rustc = want_rustc.then(|| scope.spawn(|| toolchain::rustc_version(&dir)));
-        let rustc = move || rustc.and_then(|t| t.join().ok().flatten());
-        let Some(name) = hint else {
-            let project = project::load_at(selection, manifest_path.clone())?;
-            let units: Vec<CompileUnit> = project.spirits.iter().map(CompileUnit::of).collect();
-            let artifacts = compile::compile(shell, &dir, &units, &options.compile)?;
-            return Ok((project, artifacts, rustc()));
-        };
-        let metadata = scope.spawn(|| project::load_at(selection, manifest_path.clone()));
-        let unit = CompileUnit {
-            name,
-            spec: None,
-            manifest_path: manifest_path.clone(),
-        };
-        let compiled = compile::compile(shell, &dir, std::slice::from_ref(&unit), &options.compile);
-        let project = metadata
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        match (project, compiled) {
-            // Cargo has said what went wrong (a broken Cargo.toml included).
-            (_, Err(e)) => Err(e.into()),
-            (Err(e), Ok(_)) => Err(e.into()),
-            (Ok(project), Ok(mut artifacts)) => {
-                let same = matches!(project.spirits.as_slice(),
-                    [spirit] if spirit.manifest_path == unit.manifest_path);
-                if same {
-                    artifacts[0].package.clone_from(&project.spirits[0].name);
-                } else {
-                    let units: Vec<CompileUnit> =
-                        project.spirits.iter().map(CompileUnit::of).collect();
-                    artifacts = compile::compile(shell, &dir, &units, &options.compile)?;
-                }
-                Ok((project, artifacts, rustc()))
-            }
-        }
+    manifest_path: &Path,
+    built: &BuiltSpirit,
+) -> Result<(), Error> {
+    if options.compile.message_format == MessageFormat::Json {
+        let line = serde_json::to_string(&artifact_message(manifest_path, built))
+            .map_err(|e| compile::CompileError::Forward(e.into()))?;
+        shell
+            .write_stdout(format!("{line}\n").as_bytes())
+            .map_err(compile::CompileError::Forward)?;
+    }
+    Ok(())
+}
+
+/// The spirit's outputs, when the stamp of its last build still holds: no
+/// `cargo metadata`, no `rustc -V`, no post-processing.
+fn quick_fresh(
+    shell: &Shell,
+    options: &BuildOptions,
+    unit: &CompileUnit,
+    artifact: &WasmArtifact,
+) -> Result<Option<BuiltSpirit>, Error> {
+    // Cargo writes `<target>/wasm32-unknown-unknown/<profile>/<lib>.wasm`.
+    let profile_dir = artifact.path.parent();
+    let target_dir = profile_dir
+        .filter(|d| {
+            d.file_name()
+                .is_some_and(|n| n == options.compile.profile_dir())
+        })
+        .and_then(Path::parent)
+        .filter(|d| d.file_name().is_some_and(|n| n == toolchain::WASM_TARGET))
+        .and_then(Path::parent);
+    let Some(target_dir) = target_dir else {
+        return Ok(None);
+    };
+    let dir = target_dir
+        .join("spirit")
+        .join(options.compile.profile_dir())
+        .join(&unit.name);
+    let Some(fingerprint) = Fingerprint::read(&dir) else {
+        return Ok(None);
+    };
+    let original = crate::fs::read(&artifact.path)?;
+    let holds = fingerprint.stamp.as_ref().is_some_and(|stamp| {
+        stamp.holds(
+            &unit.manifest_path,
+            &original,
+            options.compile.profile_name(),
+            options.strip.keep_names,
+        )
+    });
+    let Some(built) = holds
+        .then(|| outputs(&dir, &artifact.path, fingerprint))
+        .flatten()
+    else {
+        return Ok(None);
+    };
+    report_fresh(shell, &built);
+    Ok(Some(built))
+}
+
+/// The outputs in `dir`, when they are all there and match their manifest.
+fn outputs(dir: &Path, original_path: &Path, fingerprint: Fingerprint) -> Option<BuiltSpirit> {
+    let manifest_path = dir.join(manifest::FILE_NAME);
+    let manifest = Manifest::read(&manifest_path).ok()?;
+    let wasm_path = dir.join(&manifest.wasm.file);
+    if std::fs::metadata(&wasm_path).ok()?.len() != manifest.wasm.size {
+        return None;
+    }
+    Some(BuiltSpirit {
+        manifest,
+        dir: dir.to_owned(),
+        wasm_path,
+        manifest_path,
+        original_path: original_path.to_owned(),
+        original_size: fingerprint.original_size,
+        fresh: true,
+        warnings: fingerprint.warnings,
     })
 }
 
-fn artifact_message(spirit: &SpiritPackage, built: &BuiltSpirit) -> ArtifactMessage {
+fn report_fresh(shell: &Shell, built: &BuiltSpirit) {
+    for warning in &built.warnings {
+        shell.warn(format_args!("spirit `{}`: {warning}", built.manifest.name));
+    }
+    shell.status(
+        "Fresh",
+        format_args!(
+            "spirit `{}` v{}",
+            built.manifest.name, built.manifest.version
+        ),
+    );
+}
+
+/// Where a build starts: the `Cargo.toml`, the directory cargo runs in, and
+/// the package's name when that `Cargo.toml` is itself a spirit and the
+/// selection is cargo's default.
+struct Plan {
+    manifest_path: PathBuf,
+    dir: PathBuf,
+    hint: Option<String>,
+}
+
+impl Plan {
+    fn new(selection: &Selection) -> Result<Plan, Error> {
+        let manifest_path = project::selection_manifest(selection)?;
+        let manifest_path = manifest_path.canonicalize().unwrap_or(manifest_path);
+        let dir = manifest_path
+            .parent()
+            .map_or_else(|| PathBuf::from("."), Path::to_owned);
+        let hint = (selection.packages.is_empty() && !selection.workspace)
+            .then(|| project::spirit_name_hint(&manifest_path))
+            .flatten();
+        Ok(Plan {
+            manifest_path,
+            dir,
+            hint,
+        })
+    }
+
+    /// `cargo metadata`, then cargo on the spirits it selected; with
+    /// `want_rustc`, `rustc -V` runs meanwhile, for the manifest.
+    fn load_and_compile(
+        &self,
+        shell: &Shell,
+        options: &BuildOptions,
+        want_rustc: bool,
+    ) -> Result<(Project, Vec<WasmArtifact>, Option<String>), Error> {
+        std::thread::scope(|scope| {
+            let rustc = want_rustc.then(|| scope.spawn(|| toolchain::rustc_version(&self.dir)));
+            let project = project::load_at(&options.selection, self.manifest_path.clone())?;
+            let units: Vec<CompileUnit> = project.spirits.iter().map(CompileUnit::of).collect();
+            let artifacts = compile::compile(shell, &self.dir, &units, &options.compile)?;
+            let rustc = rustc.and_then(|t| t.join().ok().flatten());
+            Ok((project, artifacts, rustc))
+        })
+    }
+}
+
+/// Reads the workspace and compiles the selected spirits (for `check`).
+pub(crate) fn load_and_compile(
+    shell: &Shell,
+    options: &BuildOptions,
+) -> Result<(Project, Vec<WasmArtifact>), Error> {
+    let (project, artifacts, _) =
+        Plan::new(&options.selection)?.load_and_compile(shell, options, false)?;
+    Ok((project, artifacts))
+}
+
+fn artifact_message(manifest_path: &Path, built: &BuiltSpirit) -> ArtifactMessage {
     ArtifactMessage {
         reason: "spirit-artifact".to_owned(),
         name: built.manifest.name.clone(),
         version: built.manifest.version.to_string(),
-        manifest_path: spirit.manifest_path.clone(),
+        manifest_path: manifest_path.to_owned(),
         wasm: built.wasm_path.clone(),
         manifest: built.manifest_path.clone(),
         original: built.original_path.clone(),
@@ -243,6 +367,7 @@ struct Job<'a> {
     dir: &'a Path,
     build: BuildInfo,
     strip: StripOptions,
+    stamp: Option<Stamp>,
 }
 
 impl Job<'_> {
@@ -287,43 +412,23 @@ impl Job<'_> {
 
     fn run(&self, shell: &Shell) -> Result<BuiltSpirit, Error> {
         let inputs = self.inputs_hash();
-        if let Some(fresh) = self.fresh(&inputs) {
-            for warning in &fresh.warnings {
-                shell.warn(format_args!("spirit `{}`: {warning}", self.spirit.name));
+        if let Some(fingerprint) = Fingerprint::read(self.dir).filter(|f| f.inputs == inputs) {
+            let stale_stamp = fingerprint.stamp != self.stamp;
+            let refreshed = Fingerprint {
+                stamp: self.stamp.clone(),
+                ..fingerprint.clone()
+            };
+            if let Some(fresh) = outputs(self.dir, self.original_path, fingerprint) {
+                // Same inputs, other stamp (a comment in Cargo.toml, say):
+                // the next build can be quick again.
+                if stale_stamp {
+                    refreshed.write(self.dir)?;
+                }
+                report_fresh(shell, &fresh);
+                return Ok(fresh);
             }
-            shell.status(
-                "Fresh",
-                format_args!("spirit `{}` v{}", self.spirit.name, self.spirit.version),
-            );
-            return Ok(fresh);
         }
         self.post_process(shell, inputs)
-    }
-
-    /// The outputs of the last build, when it was made from the same inputs
-    /// and its files are all there.
-    fn fresh(&self, inputs: &str) -> Option<BuiltSpirit> {
-        let fingerprint: Fingerprint =
-            serde_json::from_slice(&std::fs::read(self.dir.join(FINGERPRINT)).ok()?).ok()?;
-        if fingerprint.inputs != inputs {
-            return None;
-        }
-        let manifest_path = self.dir.join(manifest::FILE_NAME);
-        let manifest = Manifest::read(&manifest_path).ok()?;
-        let wasm_path = self.dir.join(&manifest.wasm.file);
-        if std::fs::metadata(&wasm_path).ok()?.len() != manifest.wasm.size {
-            return None;
-        }
-        Some(BuiltSpirit {
-            manifest,
-            dir: self.dir.to_owned(),
-            wasm_path,
-            manifest_path,
-            original_path: self.original_path.to_owned(),
-            original_size: fingerprint.original_size,
-            fresh: true,
-            warnings: fingerprint.warnings,
-        })
     }
 
     /// Validates, strips, hashes and describes the module, writing the
@@ -363,14 +468,7 @@ impl Job<'_> {
         crate::fs::create_dir_all(dir)?;
         let wasm_path = dir.join(&file);
         let manifest_path = dir.join(manifest::FILE_NAME);
-        let fingerprint_path = dir.join(FINGERPRINT);
-        // No fingerprint while the outputs change, so an interrupted build
-        // is never taken for a fresh one.
-        if let Err(e) = std::fs::remove_file(&fingerprint_path)
-            && e.kind() != std::io::ErrorKind::NotFound
-        {
-            return Err(crate::fs::FsError::new("remove", &fingerprint_path, e).into());
-        }
+        Fingerprint::remove(dir)?;
         // The wasm first: a manifest never names bytes that are not there yet.
         crate::fs::write_atomic(&wasm_path, &stripped)?;
         crate::fs::write_atomic(&manifest_path, manifest.to_toml().as_bytes())?;
@@ -378,9 +476,9 @@ impl Job<'_> {
             inputs,
             original_size: original.len() as u64,
             warnings: report.warnings,
+            stamp: self.stamp.clone(),
         };
-        let json = serde_json::to_vec(&fingerprint).unwrap_or_default();
-        crate::fs::write_atomic(&fingerprint_path, &json)?;
+        fingerprint.write(dir)?;
         shell.status(
             "Built",
             format_args!(

@@ -136,7 +136,7 @@ pub fn check(shell: &Shell, target: &CheckTarget) -> Result<Vec<CheckedModule>, 
 }
 
 fn check_crate(shell: &Shell, options: &BuildOptions) -> Result<Vec<CheckedModule>, Error> {
-    let (project, artifacts, _) = super::build::load_and_compile(shell, options, false)?;
+    let (project, artifacts) = super::build::load_and_compile(shell, options)?;
     let mut checked = Vec::new();
     for (spirit, artifact) in project.spirits.iter().zip(&artifacts) {
         let wasm = crate::fs::read(&artifact.path)?;
