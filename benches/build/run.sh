@@ -2,7 +2,8 @@
 # The build benchmarks (figures in BENCHMARKS.md, "## Build"):
 #  1. post-processing (validate + strip + hash + manifest) of ~2 MB modules:
 #     the one cargo builds from json-spirit in the dev profile (2.3 MB, mostly
-#     DWARF) and a synthetic one with 2 MiB of code;
+#     DWARF) and synthetic ones with 2 MiB of code, without and with dead
+#     functions;
 #  2. a no-op `cargo spirit build` against a no-op
 #     `cargo build --lib --target wasm32-unknown-unknown` on json-spirit,
 #     measured in the same hyperfine run, as a ratio.
@@ -14,7 +15,8 @@ crate="$root/benches/build/json-spirit"
 target="$root/target/bench-build"
 
 cd "$root"
-cargo build --release -p cargo-spirit -p spirit-build --example postprocess
+cargo build --release -p cargo-spirit --bin cargo-spirit
+cargo build --release -p spirit-build --example postprocess
 # `cargo spirit` finds cargo-spirit on the PATH, as after `cargo install`.
 export PATH="$root/target/release:$PATH"
 
@@ -25,13 +27,23 @@ wasm="$target/wasm32-unknown-unknown/debug/json_spirit.wasm"
 echo "== post-processing"
 "$root/target/release/examples/postprocess" "$wasm" "$runs"
 "$root/target/release/examples/postprocess" --synthetic 2 "$runs"
+"$root/target/release/examples/postprocess" --synthetic-dead 2 "$runs"
 
 echo "== no-op build (after one full build of each)"
 cd "$crate"
 cargo build -q --lib --target wasm32-unknown-unknown --target-dir "$target"
-hyperfine --warmup 5 --runs "$runs" --export-markdown "$target/noop.md" \
+cargo spirit build -q --target-dir "$target"
+# As typed (both through rustup's proxy; `cargo spirit` also pays cargo's
+# subcommand dispatch), then without the proxy and the dispatch, to show
+# what cargo-spirit itself adds.
+real_cargo=$(rustup which cargo)
+hyperfine -N --warmup 5 --runs "$runs" --export-markdown "$target/noop.md" \
     -n "cargo build --lib --target wasm32-unknown-unknown" \
     "cargo build -q --lib --target wasm32-unknown-unknown --target-dir $target" \
     -n "cargo spirit build" \
-    "cargo spirit build -q --target-dir $target"
+    "cargo spirit build -q --target-dir $target" \
+    -n "\$CARGO build --lib --target wasm32-unknown-unknown (direct)" \
+    "$real_cargo build -q --lib --target wasm32-unknown-unknown --target-dir $target" \
+    -n "CARGO=\$CARGO cargo-spirit spirit build (direct)" \
+    "env CARGO=$real_cargo $root/target/release/cargo-spirit spirit build -q --target-dir $target"
 cat "$target/noop.md"

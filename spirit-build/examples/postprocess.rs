@@ -5,11 +5,14 @@
 //! ```sh
 //! cargo run --release -p spirit-build --example postprocess -- FILE.wasm [RUNS]
 //! cargo run --release -p spirit-build --example postprocess -- --synthetic MIB [RUNS]
+//! cargo run --release -p spirit-build --example postprocess -- --synthetic-dead MIB [RUNS]
 //! ```
 //!
 //! `--synthetic 2` generates a module with about 2 MiB of code (and no
-//! debug information): the worst case for validation and stripping, which
-//! walk every function. `benches/build/run.sh` runs both it and the ~2 MB
+//! debug information), every function reachable, as the linker leaves it:
+//! the worst case for validation, which walks every function.
+//! `--synthetic-dead 2` makes one function in eight unreachable, so that
+//! stripping has functions to remove (and re-encodes the module). `benches/build/run.sh` runs both it and the ~2 MB
 //! module cargo builds from `benches/build/json-spirit` (mostly DWARF, which
 //! stripping drops); the figures are in BENCHMARKS.md.
 #![allow(clippy::print_stdout, clippy::unwrap_used)]
@@ -22,12 +25,12 @@ use spirit_sdk::abi::Capability;
 
 fn main() {
     let mut args = std::env::args().skip(1);
-    let usage = "usage: postprocess (FILE.wasm | --synthetic MIB) [RUNS]";
+    let usage = "usage: postprocess (FILE.wasm | --synthetic MIB | --synthetic-dead MIB) [RUNS]";
     let path = args.next().expect(usage);
-    let wasm = if path == "--synthetic" {
-        synthetic(args.next().expect(usage).parse().unwrap())
-    } else {
-        std::fs::read(&path).unwrap()
+    let wasm = match path.as_str() {
+        "--synthetic" => synthetic(args.next().expect(usage).parse().unwrap(), false),
+        "--synthetic-dead" => synthetic(args.next().expect(usage).parse().unwrap(), true),
+        _ => std::fs::read(&path).unwrap(),
     };
     let runs: usize = args.next().map_or(50, |n| n.parse().unwrap());
     let out = tempfile::tempdir().unwrap();
@@ -124,9 +127,9 @@ fn main() {
 
 /// A spirit-shaped module with about `mib` MiB of code: chains of eight
 /// functions of arithmetic and locals, each calling the next, and a
-/// `host_log` import; `run` calls the first of seven chains in eight, so
-/// one in eight is dead for the dead-function pass to find.
-fn synthetic(mib: usize) -> Vec<u8> {
+/// `host_log` import; `run` calls the first of each chain, or, with
+/// `dead`, of seven chains in eight, leaving one in eight dead.
+fn synthetic(mib: usize, dead: bool) -> Vec<u8> {
     let functions = mib * 1400;
     let mut wat = String::from(
         "(module (import \"vudo\" \"host_log\" (func $log (param i32 i32 i32) (result i32)))\n\
@@ -151,7 +154,7 @@ fn synthetic(mib: usize) -> Vec<u8> {
     }
     let roots: String = (0..functions)
         .step_by(8)
-        .filter(|i| (i / 8) % 8 != 7)
+        .filter(|i| !dead || (i / 8) % 8 != 7)
         .map(|i| format!("(drop (call $f{i} (i32.const {i})))"))
         .collect();
     wat.push_str(&format!(

@@ -132,6 +132,7 @@ sections
   type   [..]
   import [..]
   function[..]
+...
   memory [..]
   global [..]
   export [..]
