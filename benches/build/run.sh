@@ -37,7 +37,7 @@ cargo spirit build -q --target-dir "$target"
 # subcommand dispatch), then without the proxy and the dispatch, to show
 # what cargo-spirit itself adds.
 real_cargo=$(rustup which cargo)
-hyperfine -N --warmup 5 --runs "$runs" --export-markdown "$target/noop.md" \
+hyperfine -N --warmup 5 --runs "$runs" --export-json "$target/noop.json" \
     -n "cargo build --lib --target wasm32-unknown-unknown" \
     "cargo build -q --lib --target wasm32-unknown-unknown --target-dir $target" \
     -n "cargo spirit build" \
@@ -46,4 +46,15 @@ hyperfine -N --warmup 5 --runs "$runs" --export-markdown "$target/noop.md" \
     "$real_cargo build -q --lib --target wasm32-unknown-unknown --target-dir $target" \
     -n "CARGO=\$CARGO cargo-spirit spirit build (direct)" \
     "env CARGO=$real_cargo $root/target/release/cargo-spirit spirit build -q --target-dir $target"
-cat "$target/noop.md"
+# Medians and minimums: the machine is shared, and means follow its noise.
+python3 - "$target/noop.json" <<'PY'
+import json, statistics, sys
+results = json.load(open(sys.argv[1]))["results"]
+median = {r["command"]: statistics.median(r["times"]) * 1e3 for r in results}
+print(f"{'command':<62} {'median':>8} {'min':>8}")
+for r in results:
+    print(f"{r['command']:<62} {median[r['command']]:>6.1f}ms {min(r['times']) * 1e3:>6.1f}ms")
+names = [r["command"] for r in results]
+print(f"ratio as typed:  {median[names[1]] / median[names[0]]:.2f}x")
+print(f"ratio direct:    {median[names[3]] / median[names[2]]:.2f}x")
+PY
