@@ -1,7 +1,7 @@
 //! Stripping a spirit with `walrus`: names, producers, DWARF and every other
 //! custom section go, and so do functions nothing reaches.
 //!
-//! Re-encoding a module with walrus costs about 40 ms per MiB of code. The
+//! Re-encoding a module with walrus costs 40–60 ms per MiB of code. The
 //! linker (`wasm-ld --gc-sections`) has usually removed every dead function
 //! already, so for a large module a cheap reachability pass (`wasmparser`)
 //! comes first: when nothing is dead, the sections are copied as they are,
