@@ -187,3 +187,44 @@ fn a_spirit_with_crates_io_dependencies_builds_and_runs() {
     let lock = std::fs::read_to_string(dir.join("Cargo.lock")).unwrap();
     assert!(lock.contains("name = \"serde_json\"") && lock.contains("name = \"itoa\""));
 }
+
+#[test]
+fn a_spirit_at_a_workspace_root_is_built_alone() {
+    ensure_wasm_target();
+    let tmp = tempfile::tempdir().unwrap();
+    cargo_spirit(tmp.path())
+        .args(["new", "ws-root"])
+        .assert()
+        .success();
+    let root = tmp.path().join("ws-root");
+    // A host-only member that does not compile for wasm, and that cargo's
+    // own default (`default-members`) would build.
+    let host = root.join("host-only");
+    std::fs::create_dir_all(host.join("src")).unwrap();
+    std::fs::write(
+        host.join("Cargo.toml"),
+        "[package]\nname = \"host-only\"\nversion = \"0.1.0\"\nedition = \"2024\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        host.join("src/lib.rs"),
+        "#[cfg(target_arch = \"wasm32\")]\ncompile_error!(\"host only\");\n",
+    )
+    .unwrap();
+    let manifest = root.join("Cargo.toml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    std::fs::write(
+        &manifest,
+        format!("{text}\n[workspace]\nmembers = [\"host-only\"]\ndefault-members = [\".\", \"host-only\"]\n"),
+    )
+    .unwrap();
+    cargo_spirit(&root)
+        .arg("build")
+        .assert()
+        .success()
+        .stderr_eq(str![[r#"
+...
+       Built spirit `ws-root` v0.1.0 in [..]
+
+"#]]);
+}

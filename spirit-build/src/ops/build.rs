@@ -103,9 +103,10 @@ pub fn build(shell: &Shell, options: &BuildOptions) -> Result<Vec<BuiltSpirit>, 
         Some(name) => {
             // The package found is a spirit: cargo first, and when the
             // stamp holds, that is all there is to do.
+            // `-p NAME`: a workspace root's `default-members` may name others.
             let unit = CompileUnit {
                 name: name.clone(),
-                spec: None,
+                spec: Some(name.clone()),
                 manifest_path: plan.manifest_path.clone(),
             };
             let artifacts = compile::compile(
