@@ -24,6 +24,15 @@ use crate::validate::Problem;
 pub const FILE_NAME: &str = ".fingerprint.json";
 
 /// What a spirit's outputs were made from.
+///
+/// ```
+/// use spirit_build::fingerprint::Fingerprint;
+///
+/// let dir = tempfile::tempdir().unwrap();
+/// let fingerprint = Fingerprint { inputs: "ab12".into(), original_size: 812, warnings: vec![], stamp: None };
+/// fingerprint.write(dir.path()).unwrap();
+/// assert_eq!(Fingerprint::read(dir.path()), Some(fingerprint));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Fingerprint {
     /// blake3 of cargo's module, the manifest-to-be and the strip options.

@@ -115,6 +115,31 @@ pub struct CheckedModule {
 
 /// Checks the target and returns what passed.
 ///
+/// ```
+/// use spirit_build::compile::MessageFormat;
+/// use spirit_build::ops::{check, CheckTarget};
+/// use spirit_build::{ColorChoice, Shell, Verbosity};
+/// use spirit_sdk::abi::Capability;
+///
+/// let dir = tempfile::tempdir().unwrap();
+/// let path = dir.path().join("clock.wasm");
+/// let wasm = wat::parse_str(r#"(module
+///     (import "vudo" "host_time_now" (func (result i64)))
+///     (memory (export "memory") 1)
+///     (func (export "run")))"#).unwrap();
+/// spirit_build::fs::write_atomic(&path, &wasm).unwrap();
+///
+/// let shell = Shell::new(Verbosity::Quiet, ColorChoice::Never);
+/// let target = |allow: Vec<Capability>| CheckTarget::Wasm {
+///     path: path.clone(),
+///     allow,
+///     message_format: MessageFormat::Human,
+/// };
+/// assert!(check(&shell, &target(vec![])).is_err());
+/// let checked = check(&shell, &target(vec![Capability::SensorTime])).unwrap();
+/// assert_eq!(checked[0].report.used_capabilities, [Capability::SensorTime]);
+/// ```
+///
 /// # Errors
 ///
 /// Fails when a spirit does not compile, when a module fails validation
