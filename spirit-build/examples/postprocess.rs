@@ -42,6 +42,7 @@ fn main() {
 
     let mut stages: [Vec<Duration>; 5] = Default::default();
     let mut stripped_size = 0;
+    let mut last = Vec::new();
     for _ in 0..runs {
         let start = Instant::now();
         let mut report = validate::validate(
@@ -91,6 +92,7 @@ fn main() {
         .unwrap();
         let written = Instant::now();
         stripped_size = stripped.len();
+        last = stripped;
         for (stage, (from, to)) in stages.iter_mut().zip([
             (start, validated),
             (validated, stripped_at),
@@ -101,6 +103,10 @@ fn main() {
             stage.push(to - from);
         }
     }
+    // The output is a valid module for the sandbox (checked outside the timing).
+    wasmparser::Validator::new_with_features(validate::SANDBOX_FEATURES)
+        .validate_all(&last)
+        .unwrap();
     println!(
         "{path}: {} bytes in, {stripped_size} bytes out, {runs} runs",
         wasm.len()

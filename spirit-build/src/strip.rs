@@ -1,15 +1,18 @@
 //! Stripping a spirit with `walrus`: names, producers, DWARF and every other
 //! custom section go, and so do functions nothing reaches.
 //!
-//! Re-encoding a module with walrus costs 40–60 ms per MiB of code. The
-//! linker (`wasm-ld --gc-sections`) has usually removed every dead function
-//! already, so for a large module a cheap reachability pass (`wasmparser`)
-//! comes first: when nothing is dead, the sections are copied as they are,
-//! less the custom sections and the linker's exports. Walrus runs when
-//! there are functions to remove, and on small modules, where it is fast
-//! and also drops what the copy keeps (a table or global nothing uses:
-//! tens of bytes).
+//! Walrus builds a whole IR of the module, which costs 40–60 ms per MiB of
+//! code. For a large module a cheap reachability pass (`wasmparser`) comes
+//! first: when nothing is dead (the usual case: `wasm-ld --gc-sections` has
+//! removed it), the sections are copied as they are, less the custom
+//! sections and the linker's exports; when functions are dead, `wasm-encoder`'s
+//! re-encoder writes the module without them, renumbering calls. Walrus
+//! runs on small modules, where it is fast and also drops what the other
+//! two keep (a table or global nothing uses: tens of bytes), and with
+//! `keep_names` when there is something to remove (names must follow the
+//! renumbering).
 
+use wasm_encoder::reencode::Reencode;
 use wasmparser::{ElementItems, ExternalKind, Operator, Parser, Payload};
 
 /// Exports wasm-ld adds that no host uses.
@@ -52,20 +55,145 @@ pub fn strip(wasm: &[u8], options: StripOptions) -> Result<Vec<u8>, StripError> 
         return strip_with_walrus(wasm, options);
     }
     match copy_if_nothing_is_dead(wasm, options) {
-        Ok(Some(stripped)) => Ok(stripped),
-        // Dead functions, or something the copy does not handle: walrus.
-        Ok(None) | Err(_) => strip_with_walrus(wasm, options),
+        Ok(Copy::Done(stripped)) => Ok(stripped),
+        Ok(Copy::Dead(live)) if !options.keep_names => {
+            // Anything the re-encoder cannot handle goes to walrus.
+            remove_dead(wasm, &live).or_else(|_| strip_with_walrus(wasm, options))
+        }
+        Ok(_) | Err(_) => strip_with_walrus(wasm, options),
+    }
+}
+
+/// What [`copy_if_nothing_is_dead`] found.
+enum Copy {
+    /// Nothing was dead: the copy.
+    Done(Vec<u8>),
+    /// Some functions are dead: which are live, by function index.
+    Dead(Vec<bool>),
+    /// Something the copy does not handle.
+    Unsupported,
+}
+
+/// Re-encodes `wasm` without the functions `live` says are dead, its custom
+/// sections and the linker's exports.
+fn remove_dead(wasm: &[u8], live: &[bool]) -> Result<Vec<u8>, StripError> {
+    let mut next = 0;
+    let map = live
+        .iter()
+        .map(|&l| {
+            l.then(|| {
+                next += 1;
+                next - 1
+            })
+        })
+        .collect();
+    let mut reencoder = DropDead { map };
+    let mut module = wasm_encoder::Module::new();
+    reencoder
+        .parse_core_module(&mut module, Parser::new(0), wasm)
+        .map_err(|e| StripError(format!("{e}")))?;
+    Ok(module.finish())
+}
+
+/// The re-encoder: function indices renumbered, dead functions, custom
+/// sections and linker exports left out.
+struct DropDead {
+    /// The new index of each live function (imports included, in order).
+    map: Vec<Option<u32>>,
+}
+
+/// A live part of the module refers to a function found dead.
+#[derive(Debug)]
+struct DeadReference(u32);
+
+impl std::fmt::Display for DeadReference {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "function {} was found dead but is referenced", self.0)
+    }
+}
+
+impl std::error::Error for DeadReference {}
+
+type ReencodeError = wasm_encoder::reencode::Error<DeadReference>;
+
+impl DropDead {
+    fn live(&self, index: usize) -> bool {
+        self.map.get(index).is_some_and(Option::is_some)
+    }
+}
+
+impl Reencode for DropDead {
+    type Error = DeadReference;
+
+    fn function_index(&mut self, func: u32) -> Result<u32, ReencodeError> {
+        self.map
+            .get(func as usize)
+            .copied()
+            .flatten()
+            .ok_or(ReencodeError::UserError(DeadReference(func)))
+    }
+
+    fn parse_function_section(
+        &mut self,
+        functions: &mut wasm_encoder::FunctionSection,
+        section: wasmparser::FunctionSectionReader<'_>,
+    ) -> Result<(), ReencodeError> {
+        let imported = self.map.len() - section.count() as usize;
+        for (i, ty) in section.into_iter().enumerate() {
+            let ty = ty?;
+            if self.live(imported + i) {
+                functions.function(self.type_index(ty)?);
+            }
+        }
+        Ok(())
+    }
+
+    fn parse_code_section(
+        &mut self,
+        code: &mut wasm_encoder::CodeSection,
+        section: wasmparser::CodeSectionReader<'_>,
+    ) -> Result<(), ReencodeError> {
+        let imported = self.map.len() - section.count() as usize;
+        for (i, body) in section.into_iter().enumerate() {
+            let body = body?;
+            if self.live(imported + i) {
+                self.parse_function_body(code, body)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn parse_export_section(
+        &mut self,
+        exports: &mut wasm_encoder::ExportSection,
+        section: wasmparser::ExportSectionReader<'_>,
+    ) -> Result<(), ReencodeError> {
+        for export in section {
+            let export = export?;
+            if !LINKER_EXPORTS.contains(&export.name) {
+                self.parse_export(exports, export)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn parse_custom_section(
+        &mut self,
+        _module: &mut wasm_encoder::Module,
+        _section: wasmparser::CustomSectionReader<'_>,
+    ) -> Result<(), ReencodeError> {
+        Ok(())
     }
 }
 
 /// The module with its custom sections (but `name`, with `keep_names`)
 /// and linker exports left out, when every function it defines is
 /// reachable from the exports, the start function, table elements and
-/// global initialisers; `None` when some are not.
+/// global initialisers; else which functions are live.
 fn copy_if_nothing_is_dead(
     wasm: &[u8],
     options: StripOptions,
-) -> Result<Option<Vec<u8>>, wasmparser::BinaryReaderError> {
+) -> Result<Copy, wasmparser::BinaryReaderError> {
     let mut imported = 0u32;
     let mut defined = 0u32;
     let mut roots: Vec<u32> = Vec::new();
@@ -117,7 +245,7 @@ fn copy_if_nothing_is_dead(
                         ExternalKind::Memory => 2,
                         ExternalKind::Global => 3,
                         // Not in modules rustc emits: let walrus handle it.
-                        _ => return Ok(None),
+                        _ => return Ok(Copy::Unsupported),
                     };
                     if kind == 0 {
                         roots.push(export.index);
@@ -176,7 +304,15 @@ fn copy_if_nothing_is_dead(
             roots.extend_from_slice(callees);
         }
     }
-    Ok(live.iter().all(|l| *l).then_some(out))
+    // Imports stay whether used or not: their indices come first.
+    live.iter_mut()
+        .take(imported as usize)
+        .for_each(|l| *l = true);
+    Ok(if live.iter().all(|l| *l) {
+        Copy::Done(out)
+    } else {
+        Copy::Dead(live)
+    })
 }
 
 /// The functions a constant expression takes references to.
@@ -300,9 +436,10 @@ mod tests {
                     (call $called)))"#,
         )
         .unwrap();
-        let copied = copy_if_nothing_is_dead(&wasm, StripOptions::default())
-            .unwrap()
-            .expect("every function is reachable");
+        let Copy::Done(copied) = copy_if_nothing_is_dead(&wasm, StripOptions::default()).unwrap()
+        else {
+            panic!("every function is reachable");
+        };
         wasmparser::Validator::new().validate_all(&copied).unwrap();
         let (bodies, customs, exports) = parse(&copied);
         assert_eq!(bodies, 4);
@@ -314,12 +451,67 @@ mod tests {
         assert_eq!(parse(&walrus), (2, customs, exports));
         // Small modules always go through walrus.
         assert_eq!(strip(&wasm, StripOptions::default()).unwrap(), walrus);
-        // One dead function: the copy declines, and walrus removes it.
-        assert!(
-            copy_if_nothing_is_dead(&wat::parse_str(MODULE).unwrap(), StripOptions::default())
-                .unwrap()
-                .is_none()
-        );
+    }
+
+    #[test]
+    fn dead_functions_are_removed_by_re_encoding() {
+        let wasm = wat::parse_str(
+            r#"(module
+                (import "vudo" "host_log" (func $log (param i32 i32 i32) (result i32)))
+                (import "vudo" "host_time_now" (func $unused (result i64)))
+                (memory (export "memory") 1)
+                (table 1 funcref)
+                (elem (i32.const 0) $by_table)
+                (global (export "__heap_base") i32 (i32.const 8))
+                (func $dead (result i32) (call $dead_too))
+                (func $dead_too (result i32) (i32.const 7))
+                (func $by_table (result i32) (i32.const 2))
+                (func $kept (result i32)
+                    (drop (call $log (i32.const 0) (i32.const 0) (i32.const 0)))
+                    (call_indirect (result i32) (i32.const 0)))
+                (func (export "run") (result i32) (call $kept)))"#,
+        )
+        .unwrap();
+        let Copy::Dead(live) = copy_if_nothing_is_dead(&wasm, StripOptions::default()).unwrap()
+        else {
+            panic!("two functions are dead");
+        };
+        assert_eq!(live, [true, true, false, false, true, true, true]);
+        let stripped = remove_dead(&wasm, &live).unwrap();
+        wasmparser::Validator::new()
+            .validate_all(&stripped)
+            .unwrap();
+        let (bodies, customs, exports) = parse(&stripped);
+        assert_eq!(bodies, 3);
+        assert!(customs.is_empty());
+        assert_eq!(exports, ["memory", "run"]);
+        // Renumbered: log 0, unused 1, by_table 2, kept 3, run 4.
+        let mut calls = Vec::new();
+        let mut table = Vec::new();
+        for payload in Parser::new(0).parse_all(&stripped) {
+            match payload.unwrap() {
+                Payload::CodeSectionEntry(body) => {
+                    let mut ops = body.get_operators_reader().unwrap();
+                    let mut callees = Vec::new();
+                    while !ops.eof() {
+                        if let Operator::Call { function_index } = ops.read().unwrap() {
+                            callees.push(function_index);
+                        }
+                    }
+                    calls.push(callees);
+                }
+                Payload::ElementSection(reader) => {
+                    for element in reader {
+                        if let ElementItems::Functions(f) = element.unwrap().items {
+                            table.extend(f.into_iter().map(Result::unwrap));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        assert_eq!(calls, [vec![], vec![0], vec![3]]);
+        assert_eq!(table, [2]);
     }
 
     #[test]
