@@ -271,6 +271,23 @@ fn a_rebuild_with_nothing_changed_is_fresh() {
         written
     );
 
+    // A module changed behind the build's back is written again.
+    let wasm = artifact_dir("debug", "fresh").join("fresh.wasm");
+    let good = std::fs::read(&wasm).unwrap();
+    let mut bad = good.clone();
+    *bad.last_mut().unwrap() ^= 1;
+    std::fs::write(&wasm, bad).unwrap();
+    cargo_spirit(&dir)
+        .arg("build")
+        .assert()
+        .success()
+        .stderr_eq(str![[r#"
+...
+       Built spirit `fresh` v0.1.0 in [..]
+
+"#]]);
+    assert_eq!(std::fs::read(&wasm).unwrap(), good);
+
     // A change to the configuration alone post-processes again.
     edit(
         &dir.join("Cargo.toml"),

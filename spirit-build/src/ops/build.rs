@@ -248,12 +248,16 @@ fn quick_fresh(
     Ok(Some(built))
 }
 
-/// The outputs in `dir`, when they are all there and match their manifest.
+/// The outputs in `dir`, when they are all there and the module is the one
+/// its manifest names (so a changed or damaged module is written again).
 fn outputs(dir: &Path, original_path: &Path, fingerprint: Fingerprint) -> Option<BuiltSpirit> {
     let manifest_path = dir.join(manifest::FILE_NAME);
     let manifest = Manifest::read(&manifest_path).ok()?;
     let wasm_path = dir.join(&manifest.wasm.file);
-    if std::fs::metadata(&wasm_path).ok()?.len() != manifest.wasm.size {
+    let wasm = std::fs::read(&wasm_path).ok()?;
+    if wasm.len() as u64 != manifest.wasm.size
+        || blake3::hash(&wasm).to_hex().as_str() != manifest.wasm.blake3
+    {
         return None;
     }
     Some(BuiltSpirit {
