@@ -11,6 +11,8 @@ Examples:
   cargo spirit init           Make the current directory a spirit crate
   cargo spirit build          Compile, validate and strip the spirit here
   cargo spirit run            Build it if needed and run it in the sandbox
+  cargo spirit check          Validate it as build does, writing nothing
+  cargo spirit inspect F.wasm Show imports, capabilities, sections, largest functions
 
 See 'cargo spirit help <command>' for more on a command.";
 
@@ -76,6 +78,8 @@ pub(crate) enum Command {
     Init(commands::init::InitArgs),
     Build(commands::build::BuildArgs),
     Run(commands::run::RunArgs),
+    Check(commands::check::CheckArgs),
+    Inspect(commands::inspect::InspectArgs),
     Keygen(commands::keygen::KeygenArgs),
     Sign(commands::sign::SignArgs),
     Verify(commands::verify::VerifyArgs),

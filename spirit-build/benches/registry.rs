@@ -21,6 +21,7 @@ use spirit_build::package::SpiritFiles;
 use spirit_build::registry::{InstallOptions, Registry};
 use spirit_build::sandbox::{Sandbox, SandboxConfig};
 use spirit_build::sign::Key;
+use spirit_sdk::abi::Capability;
 
 const SPIRITS: usize = 10_000;
 
@@ -30,22 +31,18 @@ const HELLO: &str = r#"(module
     (data (i32.const 16) "Hello from hello!")
     (func (export "run") (drop (call $log (i32.const 2) (i32.const 16) (i32.const 17)))))"#;
 
-fn spirit(key: &Key, name: &str, version: &str, wat: &str, capabilities: &str) -> SpiritFiles {
+fn spirit(
+    key: &Key,
+    name: &str,
+    version: &str,
+    wat: &str,
+    capabilities: &[Capability],
+) -> SpiritFiles {
     let wasm = wat::parse_str(wat).expect("valid wat");
-    let text = format!(
-        "name = \"{name}\"\nversion = \"{version}\"\ndescription = \"benchmark spirit {name}\"\nentry = \"run\"\ncapabilities = [{capabilities}]\n\n[wasm]\nfile = \"{name}.wasm\"\nsize = {}\nblake3 = \"{}\"\n\n[build]\ntool = \"0.1.0\"\ntarget = \"wasm32-unknown-unknown\"\nprofile = \"release\"\n",
-        wasm.len(),
-        blake3::hash(&wasm).to_hex()
-    );
-    let manifest = Manifest::from_toml(&text).expect("valid manifest");
-    let manifest_bytes = manifest.to_toml().into_bytes();
-    let signature = Some(key.sign(&manifest_bytes, &wasm));
-    SpiritFiles {
-        manifest_bytes,
-        manifest,
-        wasm,
-        signature,
-    }
+    let mut manifest = Manifest::for_module(name, version.parse().expect("version"), &wasm);
+    manifest.description = Some(format!("benchmark spirit {name}"));
+    manifest.capabilities = capabilities.to_vec();
+    SpiritFiles::new(manifest, wasm, Some(key))
 }
 
 fn median(mut samples: Vec<Duration>) -> Duration {
@@ -87,10 +84,10 @@ fn main() {
     registry.trust(key.author()).expect("trust");
 
     let trivial = r#"(module (memory (export "memory") 1) (func (export "run")))"#;
-    let caps = [
-        "\"actuator_log\"",
-        "\"storage_read\"",
-        "\"sensor_time\", \"actuator_log\"",
+    let caps: [&[Capability]; 3] = [
+        &[Capability::ActuatorLog],
+        &[Capability::StorageRead],
+        &[Capability::ActuatorLog, Capability::SensorTime],
     ];
     let all: Vec<SpiritFiles> = (0..SPIRITS)
         .map(|i| {
@@ -134,7 +131,7 @@ fn main() {
     let mut n = 0;
     let install = time(rounds, || {
         n += 1;
-        let one = spirit(&key, &format!("extra{n}"), "1.0.0", trivial, "");
+        let one = spirit(&key, &format!("extra{n}"), "1.0.0", trivial, &[]);
         registry
             .install(&one, InstallOptions::default())
             .expect("install");
@@ -144,7 +141,7 @@ fn main() {
         ..SandboxConfig::in_memory()
     })
     .expect("sandbox");
-    let hello = spirit(&key, "hello", "1.0.0", HELLO, "\"actuator_log\"");
+    let hello = spirit(&key, "hello", "1.0.0", HELLO, &[Capability::ActuatorLog]);
     let aot = time(rounds, || {
         black_box(sandbox.load("hello", &hello.wasm).expect("compiles"));
     });
@@ -194,7 +191,7 @@ fn main() {
     let mut m = 0;
     let install = time(rounds, || {
         m += 1;
-        let one = spirit(&key, &format!("proc{m}"), "1.0.0", trivial, "");
+        let one = spirit(&key, &format!("proc{m}"), "1.0.0", trivial, &[]);
         let pkg = dir.path().join(one.package_name());
         spirit_build::fs::write_atomic(&pkg, &one.to_package()).expect("write package");
         let status = Command::new(&bin)

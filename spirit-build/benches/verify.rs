@@ -34,14 +34,9 @@ fn main() {
     let wasm: Vec<u8> = (0..1_000_000u32)
         .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
         .collect();
-    let text = format!(
-        "name = \"big\"\nversion = \"1.0.0\"\nentry = \"run\"\ncapabilities = [\"actuator_log\"]\n\n[wasm]\nfile = \"big.wasm\"\nsize = {}\nblake3 = \"{}\"\n\n[build]\ntool = \"0.1.0\"\ntarget = \"wasm32-unknown-unknown\"\nprofile = \"release\"\n",
-        wasm.len(),
-        blake3::hash(&wasm).to_hex()
-    );
-    let manifest = Manifest::from_toml(&text)
-        .expect("valid manifest")
-        .to_toml();
+    let mut manifest = Manifest::for_module("big", "1.0.0".parse().expect("version"), &wasm);
+    manifest.capabilities = vec![spirit_sdk::abi::Capability::ActuatorLog];
+    let manifest = manifest.to_toml();
     let key = Key::generate().expect("randomness");
     let signature = key.sign(manifest.as_bytes(), &wasm);
     let rounds = 500;

@@ -3,9 +3,11 @@
 //!
 //! Cargo's own status lines and diagnostics reach the user exactly as cargo
 //! prints them (`--message-format json-render-diagnostics` renders them on
-//! its standard error, which we leave attached to ours).
+//! its standard error, which we leave attached to ours). With
+//! [`MessageFormat::Json`] cargo's JSON messages are also passed through to
+//! standard output, line by line, as cargo printed them.
 
-use std::io::BufReader;
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -15,19 +17,52 @@ use crate::project::SpiritPackage;
 use crate::toolchain::{self, WASM_TARGET};
 use crate::{ColorChoice, Shell};
 
-/// How to invoke cargo.
+/// How to invoke cargo: the flags `cargo build` takes, passed on as they are.
 #[derive(Clone, Debug, Default)]
 pub struct CompileOptions {
     /// The cargo profile (`dev` when `None`).
     pub profile: Option<String>,
     /// `--target-dir`.
     pub target_dir: Option<PathBuf>,
+    /// `--features` (each entry may itself be a comma- or space-separated list).
+    pub features: Vec<String>,
+    /// `--all-features`.
+    pub all_features: bool,
+    /// `--no-default-features`.
+    pub no_default_features: bool,
+    /// `--locked`: fail rather than change `Cargo.lock`.
+    pub locked: bool,
+    /// `--offline`: do not touch the network.
+    pub offline: bool,
+    /// `--frozen`: both `--locked` and `--offline`.
+    pub frozen: bool,
+    /// How messages are printed.
+    pub message_format: MessageFormat,
+}
+
+/// `--message-format`: for people, or one JSON object per line for tools.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum MessageFormat {
+    /// Status lines on standard error.
+    #[default]
+    Human,
+    /// Cargo's JSON messages and one `spirit-artifact` object per spirit on
+    /// standard output (status lines still go to standard error).
+    Json,
 }
 
 impl CompileOptions {
     /// The profile name cargo uses.
     pub fn profile_name(&self) -> &str {
         self.profile.as_deref().unwrap_or("dev")
+    }
+
+    /// `--target-dir` made absolute against the current directory: cargo
+    /// runs from the workspace root, but the user meant it from here.
+    pub fn absolute_target_dir(&self) -> Option<PathBuf> {
+        self.target_dir
+            .as_deref()
+            .map(|dir| std::path::absolute(dir).unwrap_or_else(|_| dir.to_owned()))
     }
 
     /// The directory cargo names after the profile (`dev` builds go to `debug`).
@@ -60,6 +95,9 @@ pub enum CompileError {
     /// Cargo could not be started.
     #[error("could not run cargo: {0}")]
     Spawn(std::io::Error),
+    /// Cargo's messages could not be passed on to standard output.
+    #[error("could not write cargo's messages to standard output: {0}")]
+    Forward(std::io::Error),
     /// Cargo failed; it has already printed why.
     #[error("could not compile {packages}")]
     Failed {
@@ -86,50 +124,92 @@ impl CompileError {
     }
 }
 
-/// Compiles `spirits` (all in the workspace of `workspace_root`) with one
-/// cargo invocation and returns their `.wasm` files, in the same order.
+/// A package to compile.
+#[derive(Clone, Debug)]
+pub struct CompileUnit {
+    /// Its name.
+    pub name: String,
+    /// The `--package` spec to select it with; `None` lets cargo pick the
+    /// package of `manifest_path` (cargo's own default).
+    pub spec: Option<String>,
+    /// Its `Cargo.toml`, as cargo reports it.
+    pub manifest_path: PathBuf,
+}
+
+impl CompileUnit {
+    /// The unit for a spirit found by [`crate::project`].
+    pub fn of(spirit: &SpiritPackage) -> CompileUnit {
+        CompileUnit {
+            name: spirit.name.clone(),
+            spec: Some(format!("{}@{}", spirit.name, spirit.version)),
+            manifest_path: spirit.manifest_path.clone(),
+        }
+    }
+}
+
+/// Compiles `units` (all in one workspace) with one cargo invocation run in
+/// `dir` and returns their `.wasm` files, in the same order.
 ///
 /// # Errors
 ///
 /// Fails when the wasm target cannot be installed, when cargo fails (its
 /// diagnostics are already on the user's terminal), or when cargo reports
-/// no `.wasm` for a spirit.
+/// no `.wasm` for a unit.
 pub fn compile(
     shell: &Shell,
-    workspace_root: &Path,
-    spirits: &[SpiritPackage],
+    dir: &Path,
+    units: &[CompileUnit],
     options: &CompileOptions,
 ) -> Result<Vec<WasmArtifact>, CompileError> {
-    toolchain::ensure_wasm_target(shell, workspace_root)?;
+    toolchain::ensure_wasm_target(shell, dir)?;
     let mut cmd = Command::new(toolchain::cargo());
     cmd.arg("build")
         .arg("--lib")
         .args(["--target", WASM_TARGET])
         .args(["--message-format", "json-render-diagnostics"])
         .args(["--profile", options.profile_name()])
-        .current_dir(workspace_root)
+        .current_dir(dir)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
-    if let Some(first) = spirits.first() {
+    if let Some(first) = units.first() {
         cmd.arg("--manifest-path").arg(&first.manifest_path);
     }
-    for spirit in spirits {
-        cmd.args(["--package", &format!("{}@{}", spirit.name, spirit.version)]);
+    for spec in units.iter().filter_map(|u| u.spec.as_deref()) {
+        cmd.args(["--package", spec]);
     }
-    if let Some(dir) = &options.target_dir {
+    if let Some(dir) = options.absolute_target_dir() {
         cmd.arg("--target-dir").arg(dir);
     }
-    match shell.color_choice() {
-        ColorChoice::Auto if shell.err_is_terminal() => {
-            cmd.args(["--color", "always"]);
+    for features in &options.features {
+        cmd.args(["--features", features]);
+    }
+    for (on, flag) in [
+        (options.all_features, "--all-features"),
+        (options.no_default_features, "--no-default-features"),
+        (options.locked, "--locked"),
+        (options.offline, "--offline"),
+        (options.frozen, "--frozen"),
+    ] {
+        if on {
+            cmd.arg(flag);
         }
+    }
+    // Cargo shares our standard error, so with `auto` it decides as we do
+    // (a terminal, and `NO_COLOR`/`CARGO_TERM_COLOR` honoured).
+    match shell.color_choice() {
         ColorChoice::Auto => {}
         choice => {
             cmd.args(["--color", choice.as_str()]);
         }
     }
-    if shell.verbosity() == crate::Verbosity::Quiet {
-        cmd.arg("--quiet");
+    match shell.verbosity() {
+        crate::Verbosity::Quiet => {
+            cmd.arg("--quiet");
+        }
+        crate::Verbosity::Verbose => {
+            cmd.arg("--verbose");
+        }
+        crate::Verbosity::Normal => {}
     }
     shell.verbose(|s| s.status("Running", format_args!("`{}`", display_command(&cmd))));
 
@@ -139,12 +219,19 @@ pub fn compile(
             "cargo's standard output was not captured",
         ))
     })?;
+    let forward = options.message_format == MessageFormat::Json;
     let mut artifacts = Vec::new();
-    for message in Message::parse_stream(BufReader::new(stdout)) {
-        let Ok(Message::CompilerArtifact(artifact)) = message else {
+    for line in BufReader::new(stdout).lines() {
+        let line = line.map_err(CompileError::Spawn)?;
+        if forward {
+            shell
+                .write_stdout(format!("{line}\n").as_bytes())
+                .map_err(CompileError::Forward)?;
+        }
+        let Ok(Message::CompilerArtifact(artifact)) = serde_json::from_str::<Message>(&line) else {
             continue;
         };
-        let Some(spirit) = spirits
+        let Some(spirit) = units
             .iter()
             .find(|s| s.manifest_path.as_path() == artifact.manifest_path.as_std_path())
         else {
@@ -165,7 +252,7 @@ pub fn compile(
     let status = child.wait().map_err(CompileError::Spawn)?;
     if !status.success() {
         return Err(CompileError::Failed {
-            packages: spirits
+            packages: units
                 .iter()
                 .map(|s| format!("`{}`", s.name))
                 .collect::<Vec<_>>()
@@ -173,7 +260,7 @@ pub fn compile(
             code: status.code(),
         });
     }
-    spirits
+    units
         .iter()
         .map(|spirit| {
             artifacts

@@ -9,8 +9,10 @@
 #![deny(missing_docs)]
 
 pub mod compile;
+pub mod fingerprint;
 pub mod fs;
 pub mod home;
+pub mod inspect;
 pub mod manifest;
 pub mod ops;
 pub mod package;
@@ -47,6 +49,9 @@ pub enum Error {
     /// The module failed validation.
     #[error(transparent)]
     Validation(#[from] validate::ValidationError),
+    /// A module could not be inspected.
+    #[error(transparent)]
+    Inspect(#[from] inspect::InspectError),
     /// Stripping failed.
     #[error(transparent)]
     Strip(#[from] strip::StripError),

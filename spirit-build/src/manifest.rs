@@ -1,13 +1,14 @@
 //! The spirit manifest: `manifest.toml`, written beside the stripped wasm.
 //!
 //! It says what the spirit is (name, version, authors, …), what it may do
-//! (capabilities, entry), which bytes it is (the wasm's blake3 and size) and
-//! how it was built. It is written with `toml_edit` in a fixed key order, so
+//! (capabilities, entry), within which limits and at what price it runs,
+//! which bytes it is (the wasm's blake3 and size) and how it was built. It is written with `toml_edit` in a fixed key order, so
 //! the same spirit always gives the same bytes, and it reads back into the
 //! same [`Manifest`].
 
 use std::fmt;
 use std::path::Path;
+use std::time::Duration;
 
 use spirit_sdk::abi::Capability;
 use toml_edit::{Array, DocumentMut, Item, Table, value};
@@ -34,11 +35,116 @@ pub struct Manifest {
     pub entry: String,
     /// The capabilities the spirit declares, sorted.
     pub capabilities: Vec<Capability>,
+    /// The limits the module was checked against at build time.
+    pub limits: ModuleLimits,
+    /// The limits a run uses unless the caller overrides them.
+    pub run: RunDefaults,
+    /// What a run costs, when the author set a price.
+    pub pricing: Option<Pricing>,
     /// The stripped module.
     pub wasm: WasmInfo,
     /// How it was built.
     pub build: BuildInfo,
 }
+
+/// One WebAssembly page: 64 KiB.
+pub const PAGE_SIZE: u64 = 64 << 10;
+
+/// The limits a module is checked against when it is built
+/// (`max-size` and `memory` in `[package.metadata.spirit]`).
+///
+/// ```
+/// use spirit_build::manifest::ModuleLimits;
+/// let limits = ModuleLimits::default();
+/// assert_eq!(limits.max_size, 1 << 20);
+/// assert_eq!(limits.memory.maximum_pages, 1024);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ModuleLimits {
+    /// The most bytes the module may have after stripping (default 1 MiB).
+    pub max_size: u64,
+    /// Its memory, in pages.
+    pub memory: MemoryLimits,
+}
+
+impl Default for ModuleLimits {
+    fn default() -> ModuleLimits {
+        ModuleLimits {
+            max_size: 1 << 20,
+            memory: MemoryLimits::default(),
+        }
+    }
+}
+
+/// How much linear memory a module may declare, in 64 KiB pages.
+///
+/// ```
+/// use spirit_build::manifest::MemoryLimits;
+/// // rustc gives a cdylib 17 pages (1 MiB of stack and its data) to start with.
+/// assert!(MemoryLimits::default().initial_pages >= 17);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MemoryLimits {
+    /// The most pages the module's memory may start with (default 32: 2 MiB).
+    pub initial_pages: u64,
+    /// The most pages it may declare as its maximum (default 1024: 64 MiB,
+    /// the sandbox's default memory cap).
+    pub maximum_pages: u64,
+}
+
+impl Default for MemoryLimits {
+    fn default() -> MemoryLimits {
+        MemoryLimits {
+            initial_pages: 32,
+            maximum_pages: 1024,
+        }
+    }
+}
+
+/// The limits a run uses by default (`run` in `[package.metadata.spirit]`);
+/// the same defaults as [`sandbox::Limits`](crate::sandbox::Limits).
+///
+/// ```
+/// use spirit_build::manifest::RunDefaults;
+/// let limits = RunDefaults::default().limits();
+/// assert_eq!(limits, spirit_build::sandbox::Limits::default());
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RunDefaults {
+    /// Fuel units a run may use.
+    pub fuel: u64,
+    /// The longest a run may take.
+    pub timeout: Duration,
+    /// The most linear memory a run may have, in bytes.
+    pub max_memory: u64,
+}
+
+impl Default for RunDefaults {
+    /// 1 billion units of fuel, 30 seconds, 64 MiB.
+    fn default() -> RunDefaults {
+        RunDefaults {
+            fuel: 1_000_000_000,
+            timeout: Duration::from_secs(30),
+            max_memory: 64 << 20,
+        }
+    }
+}
+
+impl RunDefaults {
+    /// These defaults as the sandbox's run limits.
+    pub fn limits(&self) -> crate::sandbox::Limits {
+        crate::sandbox::Limits {
+            fuel: self.fuel,
+            max_memory: usize::try_from(self.max_memory).unwrap_or(usize::MAX),
+            timeout: self.timeout,
+            ..crate::sandbox::Limits::default()
+        }
+    }
+}
+
+/// What running the spirit costs, in credits (`[pricing]`); the sandbox's
+/// type, so a manifest's price reaches `-v` and receipts unchanged.
+pub use crate::sandbox::Pricing;
 
 /// Which bytes the spirit is.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -62,6 +168,8 @@ pub struct BuildInfo {
     pub target: String,
     /// The cargo profile.
     pub profile: String,
+    /// The blake3 of the workspace's `Cargo.lock`, when there is one.
+    pub cargo_lock: Option<String>,
 }
 
 /// A manifest that cannot be read.
@@ -84,6 +192,52 @@ fn err(message: impl Into<String>) -> ManifestError {
 }
 
 impl Manifest {
+    /// A manifest for a module that was not built from a crate (a
+    /// hand-written or generated one): no capabilities, the `run` entry,
+    /// default limits and run defaults, and the module's blake3 and size.
+    /// Set the other fields as needed.
+    ///
+    /// ```
+    /// use spirit_build::manifest::Manifest;
+    ///
+    /// let wasm = b"\0asm\x01\0\0\0";
+    /// let manifest = Manifest::for_module("tiny", "1.0.0".parse().unwrap(), wasm);
+    /// assert_eq!(manifest.wasm.file, "tiny.wasm");
+    /// assert_eq!(manifest.wasm.size, 8);
+    /// assert_eq!(Manifest::from_toml(&manifest.to_toml()).unwrap(), manifest);
+    /// ```
+    pub fn for_module(
+        name: &str,
+        version: cargo_metadata::semver::Version,
+        wasm: &[u8],
+    ) -> Manifest {
+        Manifest {
+            name: name.to_owned(),
+            version,
+            description: None,
+            authors: Vec::new(),
+            license: None,
+            repository: None,
+            entry: spirit_sdk::abi::DEFAULT_ENTRY.to_owned(),
+            capabilities: Vec::new(),
+            limits: ModuleLimits::default(),
+            run: RunDefaults::default(),
+            pricing: None,
+            wasm: WasmInfo {
+                file: format!("{name}.wasm"),
+                size: wasm.len() as u64,
+                blake3: blake3::hash(wasm).to_hex().to_string(),
+            },
+            build: BuildInfo {
+                tool: crate::VERSION.to_owned(),
+                rustc: None,
+                target: crate::toolchain::WASM_TARGET.to_owned(),
+                profile: "release".to_owned(),
+                cargo_lock: None,
+            },
+        }
+    }
+
     /// The manifest's canonical text. The same manifest always gives the same
     /// bytes: keys in a fixed order, optional keys omitted when absent.
     pub fn to_toml(&self) -> String {
@@ -113,9 +267,37 @@ impl Manifest {
             ),
         );
 
+        let mut limits = Table::new();
+        limits.insert("max-size", int(self.limits.max_size));
+        limits.insert(
+            "memory-initial-pages",
+            int(self.limits.memory.initial_pages),
+        );
+        limits.insert(
+            "memory-maximum-pages",
+            int(self.limits.memory.maximum_pages),
+        );
+        doc.insert("limits", Item::Table(limits));
+
+        let mut run = Table::new();
+        run.insert("fuel", int(self.run.fuel));
+        run.insert(
+            "timeout-ms",
+            int(u64::try_from(self.run.timeout.as_millis()).unwrap_or(u64::MAX)),
+        );
+        run.insert("max-memory", int(self.run.max_memory));
+        doc.insert("run", Item::Table(run));
+
+        if let Some(pricing) = &self.pricing {
+            let mut table = Table::new();
+            table.insert("base_cost", int(pricing.base_cost));
+            table.insert("per_fuel_cost", int(pricing.per_fuel_cost));
+            doc.insert("pricing", Item::Table(table));
+        }
+
         let mut wasm = Table::new();
         wasm.insert("file", value(&self.wasm.file));
-        wasm.insert("size", value(self.wasm.size as i64));
+        wasm.insert("size", int(self.wasm.size));
         wasm.insert("blake3", value(&self.wasm.blake3));
         doc.insert("wasm", Item::Table(wasm));
 
@@ -126,6 +308,9 @@ impl Manifest {
         }
         build.insert("target", value(&self.build.target));
         build.insert("profile", value(&self.build.profile));
+        if let Some(lock) = &self.build.cargo_lock {
+            build.insert("cargo-lock", value(lock));
+        }
         doc.insert("build", Item::Table(build));
 
         format!(
@@ -145,6 +330,8 @@ impl Manifest {
         let root = doc.as_table();
         let wasm = table(root, "wasm")?;
         let build = table(root, "build")?;
+        let limits = table(root, "limits")?;
+        let run = table(root, "run")?;
         let version = string(root, "version")?;
         Ok(Manifest {
             name: string(root, "name")?,
@@ -163,13 +350,31 @@ impl Manifest {
                     Capability::from_name(c).ok_or_else(|| err(format!("unknown capability `{c}`")))
                 })
                 .collect::<Result<_, _>>()?,
+            limits: ModuleLimits {
+                max_size: integer(limits, "limits", "max-size")?,
+                memory: MemoryLimits {
+                    initial_pages: integer(limits, "limits", "memory-initial-pages")?,
+                    maximum_pages: integer(limits, "limits", "memory-maximum-pages")?,
+                },
+            },
+            run: RunDefaults {
+                fuel: integer(run, "run", "fuel")?,
+                timeout: Duration::from_millis(integer(run, "run", "timeout-ms")?),
+                max_memory: integer(run, "run", "max-memory")?,
+            },
+            pricing: match root.get("pricing") {
+                None => None,
+                Some(_) => {
+                    let pricing = table(root, "pricing")?;
+                    Some(Pricing {
+                        base_cost: integer(pricing, "pricing", "base_cost")?,
+                        per_fuel_cost: integer(pricing, "pricing", "per_fuel_cost")?,
+                    })
+                }
+            },
             wasm: WasmInfo {
                 file: string(wasm, "file")?,
-                size: wasm
-                    .get("size")
-                    .and_then(Item::as_integer)
-                    .and_then(|s| u64::try_from(s).ok())
-                    .ok_or_else(|| err("`wasm.size` must be a non-negative integer"))?,
+                size: integer(wasm, "wasm", "size")?,
                 blake3: string(wasm, "blake3")?,
             },
             build: BuildInfo {
@@ -177,6 +382,7 @@ impl Manifest {
                 rustc: opt_string(build, "rustc")?,
                 target: string(build, "target")?,
                 profile: string(build, "profile")?,
+                cargo_lock: opt_string(build, "cargo-lock")?,
             },
         })
     }
@@ -194,6 +400,18 @@ impl Manifest {
             error,
         })
     }
+}
+
+/// TOML integers are i64; every count we record fits.
+fn int(n: u64) -> Item {
+    value(i64::try_from(n).unwrap_or(i64::MAX))
+}
+
+fn integer(t: &Table, table: &str, key: &str) -> Result<u64, ManifestError> {
+    t.get(key)
+        .and_then(Item::as_integer)
+        .and_then(|n| u64::try_from(n).ok())
+        .ok_or_else(|| err(format!("`{table}.{key}` must be a non-negative integer")))
 }
 
 fn table<'a>(root: &'a Table, key: &str) -> Result<&'a Table, ManifestError> {
@@ -248,6 +466,22 @@ mod tests {
             repository: None,
             entry: "run".into(),
             capabilities: vec![Capability::SensorTime, Capability::ActuatorLog],
+            limits: ModuleLimits {
+                max_size: 4096,
+                memory: MemoryLimits {
+                    initial_pages: 17,
+                    maximum_pages: 64,
+                },
+            },
+            run: RunDefaults {
+                fuel: 10_000,
+                timeout: Duration::from_millis(1500),
+                max_memory: 4 << 20,
+            },
+            pricing: Some(Pricing {
+                base_cost: 100,
+                per_fuel_cost: 1,
+            }),
             wasm: WasmInfo {
                 file: "hello.wasm".into(),
                 size: 812,
@@ -258,6 +492,7 @@ mod tests {
                 rustc: Some("rustc 1.95.0".into()),
                 target: "wasm32-unknown-unknown".into(),
                 profile: "release".into(),
+                cargo_lock: Some("cd".repeat(32)),
             },
         }
     }
@@ -268,6 +503,71 @@ mod tests {
         let text = m.to_toml();
         assert_eq!(Manifest::from_toml(&text).unwrap(), m);
         assert_eq!(Manifest::from_toml(&text).unwrap().to_toml(), text);
+    }
+
+    #[test]
+    fn optional_parts_round_trip_when_absent() {
+        let mut m = sample();
+        m.pricing = None;
+        m.description = None;
+        m.build.cargo_lock = None;
+        let text = m.to_toml();
+        assert!(!text.contains("[pricing]"));
+        assert_eq!(Manifest::from_toml(&text).unwrap(), m);
+    }
+
+    #[test]
+    fn the_bytes_are_fixed() {
+        assert_eq!(
+            sample().to_toml(),
+            format!(
+                "# Written by cargo-spirit: what this spirit is, may do, and which bytes it is.
+name = \"hello\"
+version = \"1.2.3-beta.1\"
+description = 'Says \"hello\"'
+authors = [\"Ada <ada@example.com>\"]
+license = \"MIT\"
+entry = \"run\"
+capabilities = [\"sensor_time\", \"actuator_log\"]
+
+[limits]
+max-size = 4096
+memory-initial-pages = 17
+memory-maximum-pages = 64
+
+[run]
+fuel = 10000
+timeout-ms = 1500
+max-memory = 4194304
+
+[pricing]
+base_cost = 100
+per_fuel_cost = 1
+
+[wasm]
+file = \"hello.wasm\"
+size = 812
+blake3 = \"{}\"
+
+[build]
+tool = \"0.1.0\"
+rustc = \"rustc 1.95.0\"
+target = \"wasm32-unknown-unknown\"
+profile = \"release\"
+cargo-lock = \"{}\"
+",
+                "ab".repeat(32),
+                "cd".repeat(32)
+            )
+        );
+    }
+
+    #[test]
+    fn run_defaults_match_the_sandbox() {
+        assert_eq!(
+            RunDefaults::default().limits(),
+            crate::sandbox::Limits::default()
+        );
     }
 
     #[test]

@@ -76,6 +76,32 @@ pub enum PackageError {
 }
 
 impl SpiritFiles {
+    /// A spirit's files from its manifest and wasm, signed with `key` when
+    /// one is given (over the manifest's canonical text).
+    ///
+    /// ```
+    /// use spirit_build::manifest::Manifest;
+    /// use spirit_build::package::SpiritFiles;
+    /// use spirit_build::sign::Key;
+    ///
+    /// let wasm = b"\0asm\x01\0\0\0".to_vec();
+    /// let manifest = Manifest::for_module("tiny", "1.0.0".parse().unwrap(), &wasm);
+    /// let key = Key::generate().unwrap();
+    /// let files = SpiritFiles::new(manifest, wasm, Some(&key));
+    /// let package = files.to_package();
+    /// assert_eq!(spirit_build::package::parse_package("tiny.spirit".as_ref(), &package).unwrap(), files);
+    /// ```
+    pub fn new(manifest: Manifest, wasm: Vec<u8>, key: Option<&sign::Key>) -> SpiritFiles {
+        let manifest_bytes = manifest.to_toml().into_bytes();
+        let signature = key.map(|k| k.sign(&manifest_bytes, &wasm));
+        SpiritFiles {
+            manifest_bytes,
+            manifest,
+            wasm,
+            signature,
+        }
+    }
+
     /// Reads a spirit from a build directory (`manifest.toml`, the wasm it
     /// names, and `signature.toml` if present) or from a `.spirit` package.
     ///
@@ -288,20 +314,8 @@ mod tests {
     fn files() -> SpiritFiles {
         let wasm = wat::parse_str(r#"(module (memory (export "memory") 1) (func (export "run")))"#)
             .unwrap();
-        let text = format!(
-            "name = \"x\"\nversion = \"1.0.0\"\nentry = \"run\"\ncapabilities = []\n\n[wasm]\nfile = \"x.wasm\"\nsize = {}\nblake3 = \"{}\"\n\n[build]\ntool = \"0.1.0\"\ntarget = \"wasm32-unknown-unknown\"\nprofile = \"release\"\n",
-            wasm.len(),
-            blake3::hash(&wasm).to_hex()
-        );
-        let manifest = Manifest::from_toml(&text).unwrap();
-        let manifest_bytes = manifest.to_toml().into_bytes();
-        let signature = Some(Key::generate().unwrap().sign(&manifest_bytes, &wasm));
-        SpiritFiles {
-            manifest_bytes,
-            manifest,
-            wasm,
-            signature,
-        }
+        let manifest = Manifest::for_module("x", "1.0.0".parse().unwrap(), &wasm);
+        SpiritFiles::new(manifest, wasm, Some(&Key::generate().unwrap()))
     }
 
     #[test]

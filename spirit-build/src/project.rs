@@ -6,11 +6,14 @@
 //! itself (not from `cargo metadata`'s JSON) so that every error can point
 //! at the file and line of the offending key.
 
-use std::fmt;
+mod config;
+
 use std::path::{Path, PathBuf};
 
 use cargo_metadata::{Metadata, MetadataCommand, Package};
-use spirit_sdk::abi::Capability;
+
+pub(crate) use config::did_you_mean;
+pub use config::{ConfigError, SpiritConfig, parse_config};
 
 /// A spirit package found in the workspace.
 #[derive(Clone, Debug)]
@@ -33,24 +36,6 @@ pub struct SpiritPackage {
     pub lib_name: String,
     /// The `[package.metadata.spirit]` table.
     pub config: SpiritConfig,
-}
-
-/// What `[package.metadata.spirit]` declares.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SpiritConfig {
-    /// The capabilities the spirit asks for, sorted and without duplicates.
-    pub capabilities: Vec<Capability>,
-    /// The exported function the host calls (default `run`).
-    pub entry: String,
-}
-
-impl Default for SpiritConfig {
-    fn default() -> SpiritConfig {
-        SpiritConfig {
-            capabilities: Vec::new(),
-            entry: spirit_sdk::abi::DEFAULT_ENTRY.to_owned(),
-        }
-    }
 }
 
 /// The workspace a build works in.
@@ -86,6 +71,16 @@ pub enum ProjectError {
         /// What is missing.
         reason: &'static str,
     },
+    /// `-p NAME` names no package of the workspace.
+    #[error("package `{name}` is not in the workspace at `{}`\nhelp: {help}", root.display())]
+    NoSuchPackage {
+        /// The name given.
+        name: String,
+        /// The workspace root.
+        root: PathBuf,
+        /// The packages there are.
+        help: String,
+    },
     /// A workspace without any spirit in it.
     #[error("no spirit in the workspace at `{}`\n\
              help: a spirit has `crate-type = [\"cdylib\"]` under `[lib]` and a `[package.metadata.spirit]` table", .0.display())]
@@ -98,66 +93,92 @@ pub enum ProjectError {
     Config(#[from] ConfigError),
 }
 
-/// A bad key or value in `[package.metadata.spirit]`, with where it is.
-#[derive(Debug, PartialEq, Eq)]
-pub struct ConfigError {
-    /// The `Cargo.toml` it is in.
-    pub path: PathBuf,
-    /// 1-based line of the key, when known.
-    pub line: Option<usize>,
-    /// The full key, such as `package.metadata.spirit.capabilities`.
-    pub key: String,
-    /// What is wrong.
-    pub message: String,
-    /// How to fix it.
-    pub help: Option<String>,
-}
-
-impl std::error::Error for ConfigError {}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "`{}` in {}", self.key, self.path.display())?;
-        if let Some(line) = self.line {
-            write!(f, ":{line}")?;
-        }
-        write!(f, ": {}", self.message)?;
-        if let Some(help) = &self.help {
-            write!(f, "\nhelp: {help}")?;
-        }
-        Ok(())
-    }
-}
-
-/// Which packages to build.
+/// Which packages to build, as cargo's package-selection flags say.
 #[derive(Clone, Debug, Default)]
 pub struct Selection {
     /// `--manifest-path`: the `Cargo.toml` to start from (default: found
     /// from the current directory upwards).
     pub manifest_path: Option<PathBuf>,
+    /// `-p/--package`: these packages (by name, or `name@version`), each
+    /// of which must be a spirit.
+    pub packages: Vec<String>,
+    /// `--workspace`: every spirit of the workspace (other members are
+    /// skipped).
+    pub workspace: bool,
+    /// `--exclude`: with `workspace`, leave these out.
+    pub exclude: Vec<String>,
 }
 
-/// Reads the workspace and selects its spirits: the package whose
-/// `Cargo.toml` was given or found, or every spirit of a virtual workspace.
+/// Reads the workspace and selects its spirits, as cargo selects packages:
+/// `-p` names them; `--workspace` takes every spirit member but the
+/// `--exclude`d ones; otherwise the package whose `Cargo.toml` was given or
+/// found, or every spirit of a virtual workspace.
 ///
 /// # Errors
 ///
-/// Fails when there is no workspace, when the selected package is not a
-/// spirit, or when a spirit's `[package.metadata.spirit]` is invalid.
+/// Fails when there is no workspace, when a named package does not exist or
+/// is not a spirit, or when a spirit's `[package.metadata.spirit]` is
+/// invalid.
 pub fn load(selection: &Selection) -> Result<Project, ProjectError> {
-    let manifest_path = match &selection.manifest_path {
-        Some(path) => path.clone(),
+    load_at(selection, selection_manifest(selection)?)
+}
+
+/// The `Cargo.toml` a selection starts from: `--manifest-path`, else the
+/// nearest one at or above the current directory.
+///
+/// # Errors
+///
+/// Fails when there is none.
+pub fn selection_manifest(selection: &Selection) -> Result<PathBuf, ProjectError> {
+    match &selection.manifest_path {
+        Some(path) => Ok(path.clone()),
         None => find_manifest(&std::env::current_dir().map_err(|e| {
             crate::fs::FsError::new("read the current directory", Path::new("."), e)
-        })?)?,
-    };
+        })?),
+    }
+}
+
+/// The package name in `manifest_path` when, read on its own, it looks like
+/// a spirit (a `[package]` with a `cdylib` `[lib]` and a valid
+/// `[package.metadata.spirit]` table): the build may then start cargo on it
+/// while `cargo metadata` confirms. `None` when it does not, or cannot tell.
+///
+/// ```
+/// let dir = tempfile::tempdir().unwrap();
+/// let path = dir.path().join("Cargo.toml");
+/// let toml = "[package]\nname = \"hi\"\n[lib]\ncrate-type = [\"cdylib\"]\n[package.metadata.spirit]\n";
+/// spirit_build::fs::write_atomic(&path, toml.as_bytes()).unwrap();
+/// assert_eq!(spirit_build::project::spirit_name_hint(&path).as_deref(), Some("hi"));
+/// ```
+pub fn spirit_name_hint(manifest_path: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(manifest_path).ok()?;
+    // An invalid table is reported before anything is compiled.
+    parse_config(manifest_path, &text).ok()?;
+    let doc = toml_edit::Document::parse(text).ok()?;
+    let package = doc.get("package")?;
+    package.get("metadata")?.get("spirit")?;
+    let cdylib = doc
+        .get("lib")?
+        .get("crate-type")?
+        .as_array()?
+        .iter()
+        .any(|t| t.as_str() == Some("cdylib"));
+    cdylib.then(|| package.get("name")?.as_str().map(str::to_owned))?
+}
+
+/// [`load`], from a `Cargo.toml` already found with [`selection_manifest`].
+///
+/// # Errors
+///
+/// As [`load`].
+pub fn load_at(selection: &Selection, manifest_path: PathBuf) -> Result<Project, ProjectError> {
     let metadata = MetadataCommand::new()
         .cargo_path(crate::toolchain::cargo())
         .manifest_path(&manifest_path)
         .no_deps()
         .exec()?;
     let manifest_path = manifest_path.canonicalize().unwrap_or(manifest_path);
-    let spirits = select(&metadata, &manifest_path)?;
+    let spirits = select(&metadata, &manifest_path, selection)?;
     Ok(Project {
         workspace_root: metadata.workspace_root.clone().into_std_path_buf(),
         target_directory: metadata.target_directory.clone().into_std_path_buf(),
@@ -165,8 +186,71 @@ pub fn load(selection: &Selection) -> Result<Project, ProjectError> {
     })
 }
 
-fn select(metadata: &Metadata, manifest_path: &Path) -> Result<Vec<SpiritPackage>, ProjectError> {
+fn matches_spec(package: &Package, spec: &str) -> bool {
+    match spec.split_once('@') {
+        Some((name, version)) => {
+            package.name.as_str() == name && package.version.to_string() == version
+        }
+        None => package.name.as_str() == spec,
+    }
+}
+
+fn is_spirit(package: &Package) -> bool {
+    package.metadata.get("spirit").is_some() && cdylib_name(package).is_some()
+}
+
+fn select(
+    metadata: &Metadata,
+    manifest_path: &Path,
+    selection: &Selection,
+) -> Result<Vec<SpiritPackage>, ProjectError> {
     let members = metadata.workspace_packages();
+    let root = || metadata.workspace_root.clone().into_std_path_buf();
+    if !selection.packages.is_empty() {
+        let mut spirits: Vec<SpiritPackage> = Vec::new();
+        for spec in &selection.packages {
+            let package = members
+                .iter()
+                .find(|p| matches_spec(p, spec))
+                .ok_or_else(|| {
+                    let names: Vec<&str> = members.iter().map(|p| p.name.as_str()).collect();
+                    ProjectError::NoSuchPackage {
+                        name: spec.clone(),
+                        root: root(),
+                        help: did_you_mean(spec, &names),
+                    }
+                })?;
+            if !spirits.iter().any(|s| s.name == package.name.as_str()) {
+                spirits.push(spirit_package(package)?);
+            }
+        }
+        return Ok(spirits);
+    }
+    if selection.workspace {
+        for spec in &selection.exclude {
+            if !members.iter().any(|p| matches_spec(p, spec)) {
+                let names: Vec<&str> = members.iter().map(|p| p.name.as_str()).collect();
+                return Err(ProjectError::NoSuchPackage {
+                    name: spec.clone(),
+                    root: root(),
+                    help: format!(
+                        "`--exclude` names workspace members; {}",
+                        did_you_mean(spec, &names)
+                    ),
+                });
+            }
+        }
+        let spirits = members
+            .iter()
+            .filter(|p| is_spirit(p))
+            .filter(|p| !selection.exclude.iter().any(|spec| matches_spec(p, spec)))
+            .map(|p| spirit_package(p))
+            .collect::<Result<Vec<_>, _>>()?;
+        if spirits.is_empty() {
+            return Err(ProjectError::NoSpirits(root()));
+        }
+        return Ok(spirits);
+    }
     if let Some(package) = members
         .iter()
         .find(|p| p.manifest_path.as_std_path() == manifest_path)
@@ -176,7 +260,7 @@ fn select(metadata: &Metadata, manifest_path: &Path) -> Result<Vec<SpiritPackage
     // A virtual manifest: every member that is a spirit.
     let mut spirits = Vec::new();
     for package in members {
-        if package.metadata.get("spirit").is_some() && cdylib_name(package).is_some() {
+        if is_spirit(package) {
             spirits.push(spirit_package(package)?);
         }
     }
@@ -229,202 +313,4 @@ fn find_manifest(dir: &Path) -> Result<PathBuf, ProjectError> {
         .map(|d| d.join("Cargo.toml"))
         .find(|p| p.is_file())
         .ok_or_else(|| ProjectError::NoManifest(dir.to_owned()))
-}
-
-const TABLE: &str = "package.metadata.spirit";
-const KEYS: &[&str] = &["capabilities", "entry"];
-
-/// Parses `[package.metadata.spirit]` out of a `Cargo.toml`'s text.
-///
-/// ```
-/// use spirit_build::project::parse_config;
-/// use spirit_sdk::abi::Capability;
-///
-/// let toml = "[package]\nname = \"hello\"\n\n[package.metadata.spirit]\ncapabilities = [\"actuator_log\"]\n";
-/// let config = parse_config("Cargo.toml".as_ref(), toml).unwrap();
-/// assert_eq!(config.capabilities, [Capability::ActuatorLog]);
-///
-/// let bad = "[package.metadata.spirit]\ncapabilites = []\n";
-/// let error = parse_config("Cargo.toml".as_ref(), bad).unwrap_err();
-/// assert_eq!(error.line, Some(2));
-/// assert!(error.help.unwrap().contains("did you mean `capabilities`"));
-/// ```
-///
-/// # Errors
-///
-/// Names the key, the file and line, and the accepted values.
-pub fn parse_config(path: &Path, text: &str) -> Result<SpiritConfig, ConfigError> {
-    let doc = toml_edit::Document::parse(text).map_err(|e| ConfigError {
-        path: path.to_owned(),
-        line: e.span().map(|s| line_of(text, s.start)),
-        key: TABLE.to_owned(),
-        message: format!("invalid TOML: {}", e.message()),
-        help: None,
-    })?;
-    let error =
-        |key: &str, span: Option<std::ops::Range<usize>>, message: String, help: Option<String>| {
-            ConfigError {
-                path: path.to_owned(),
-                line: span.map(|s| line_of(text, s.start)),
-                key: format!("{TABLE}.{key}"),
-                message,
-                help,
-            }
-        };
-    let mut config = SpiritConfig::default();
-    let Some(table) = doc
-        .get("package")
-        .and_then(|p| p.get("metadata"))
-        .and_then(|m| m.get("spirit"))
-    else {
-        return Ok(config);
-    };
-    let Some(table) = table.as_table_like() else {
-        return Err(error(
-            "",
-            table.span(),
-            "must be a table".to_owned(),
-            Some(format!("write it as `[{TABLE}]`")),
-        ));
-    };
-    for (key, item) in table.iter() {
-        let span = table
-            .key(key)
-            .and_then(|k| k.span())
-            .or_else(|| item.span());
-        match key {
-            "capabilities" => {
-                let Some(array) = item.as_array() else {
-                    return Err(error(
-                        key,
-                        span,
-                        "must be an array of capability names".to_owned(),
-                        Some("for example `capabilities = [\"actuator_log\"]`".to_owned()),
-                    ));
-                };
-                for value in array.iter() {
-                    let name = value.as_str().ok_or_else(|| {
-                        error(
-                            key,
-                            value.span().or(span.clone()),
-                            "must contain only strings".to_owned(),
-                            None,
-                        )
-                    })?;
-                    let capability = Capability::from_name(name).ok_or_else(|| {
-                        let names: Vec<&str> = Capability::ALL.iter().map(|c| c.as_str()).collect();
-                        error(
-                            key,
-                            value.span().or(span.clone()),
-                            format!("unknown capability `{name}`"),
-                            Some(did_you_mean(name, &names)),
-                        )
-                    })?;
-                    config.capabilities.push(capability);
-                }
-                config.capabilities.sort();
-                config.capabilities.dedup();
-            }
-            "entry" => {
-                let name = item.as_str().filter(|s| !s.is_empty()).ok_or_else(|| {
-                    error(
-                        key,
-                        span.clone(),
-                        "must be the name of an exported function".to_owned(),
-                        Some("for example `entry = \"run\"`".to_owned()),
-                    )
-                })?;
-                config.entry = name.to_owned();
-            }
-            _ => {
-                return Err(error(
-                    key,
-                    span,
-                    "unknown key".to_owned(),
-                    Some(did_you_mean(key, KEYS)),
-                ));
-            }
-        }
-    }
-    Ok(config)
-}
-
-fn line_of(text: &str, offset: usize) -> usize {
-    text.as_bytes()[..offset.min(text.len())]
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count()
-        + 1
-}
-
-/// "did you mean `x`?" when one of `accepted` is close, then the full list.
-pub(crate) fn did_you_mean(given: &str, accepted: &[&str]) -> String {
-    let closest = accepted
-        .iter()
-        .map(|a| (edit_distance(given, a), a))
-        .filter(|(d, a)| *d <= 3.max(a.len() / 3))
-        .min();
-    let list = accepted
-        .iter()
-        .map(|a| format!("`{a}`"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    match closest {
-        Some((_, a)) => format!("did you mean `{a}`? accepted: {list}"),
-        None => format!("accepted: {list}"),
-    }
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
-                .min(prev[j + 1] + 1)
-                .min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn parse(table: &str) -> Result<SpiritConfig, ConfigError> {
-        let text = format!("[package]\nname = \"x\"\n\n[package.metadata.spirit]\n{table}");
-        parse_config(Path::new("Cargo.toml"), &text)
-    }
-
-    #[test]
-    fn defaults_when_empty() {
-        assert_eq!(parse("").unwrap(), SpiritConfig::default());
-    }
-
-    #[test]
-    fn unknown_capability_suggests_the_closest() {
-        let e = parse("capabilities = [\"actuator_logs\"]\n").unwrap_err();
-        assert_eq!(e.line, Some(5));
-        assert_eq!(e.message, "unknown capability `actuator_logs`");
-        assert!(e.help.unwrap().starts_with("did you mean `actuator_log`?"));
-    }
-
-    #[test]
-    fn entry_must_be_a_string() {
-        let e = parse("entry = 3\n").unwrap_err();
-        assert_eq!(e.key, "package.metadata.spirit.entry");
-    }
-
-    #[test]
-    fn capabilities_are_sorted_and_deduplicated() {
-        let c = parse("capabilities = [\"storage_read\", \"actuator_log\", \"storage_read\"]\n")
-            .unwrap();
-        assert_eq!(
-            c.capabilities,
-            [Capability::ActuatorLog, Capability::StorageRead]
-        );
-    }
 }

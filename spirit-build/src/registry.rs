@@ -938,20 +938,10 @@ mod tests {
             r#"(module (memory (export "memory") 1) (func (export "run") {body}))"#
         ))
         .unwrap();
-        let text = format!(
-            "name = \"{name}\"\nversion = \"{version}\"\ndescription = \"the {name} spirit\"\nentry = \"run\"\ncapabilities = [\"actuator_log\"]\n\n[wasm]\nfile = \"{name}.wasm\"\nsize = {}\nblake3 = \"{}\"\n\n[build]\ntool = \"0.1.0\"\ntarget = \"wasm32-unknown-unknown\"\nprofile = \"release\"\n",
-            wasm.len(),
-            blake3::hash(&wasm).to_hex()
-        );
-        let manifest = Manifest::from_toml(&text).unwrap();
-        let manifest_bytes = manifest.to_toml().into_bytes();
-        let signature = key.map(|k| k.sign(&manifest_bytes, &wasm));
-        SpiritFiles {
-            manifest_bytes,
-            manifest,
-            wasm,
-            signature,
-        }
+        let mut manifest = Manifest::for_module(name, version.parse().unwrap(), &wasm);
+        manifest.description = Some(format!("the {name} spirit"));
+        manifest.capabilities = vec![spirit_sdk::abi::Capability::ActuatorLog];
+        SpiritFiles::new(manifest, wasm, key)
     }
 
     fn setup() -> (tempfile::TempDir, Registry, Key) {

@@ -258,12 +258,7 @@ pub struct Requirements {
 /// use spirit_build::sign::{verify, Key, Requirements, VerifyError};
 ///
 /// let wasm = b"\0asm\x01\0\0\0";
-/// let manifest_text = Manifest::from_toml(&format!(
-///     "name = \"x\"\nversion = \"1.0.0\"\nentry = \"run\"\ncapabilities = []\n\
-///      [wasm]\nfile = \"x.wasm\"\nsize = 8\nblake3 = \"{}\"\n\
-///      [build]\ntool = \"0.1.0\"\ntarget = \"wasm32-unknown-unknown\"\nprofile = \"release\"\n",
-///     blake3::hash(wasm).to_hex()
-/// )).unwrap().to_toml();
+/// let manifest_text = Manifest::for_module("x", "1.0.0".parse().unwrap(), wasm).to_toml();
 ///
 /// let key = Key::generate().unwrap();
 /// let signature = key.sign(manifest_text.as_bytes(), wasm);

@@ -53,13 +53,51 @@ pub fn cargo() -> OsString {
     std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into())
 }
 
+/// The compiler cargo will use: `$RUSTC`, else the `rustc` beside `$CARGO`
+/// (as `cargo spirit`, cargo is the toolchain's own binary, and calling its
+/// sibling skips rustup's proxy), else `rustc` from the `PATH`.
 fn rustc() -> OsString {
-    std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into())
+    if let Some(rustc) = std::env::var_os("RUSTC") {
+        return rustc;
+    }
+    toolchain_dir()
+        .map(|dir| {
+            dir.join("bin")
+                .join(format!("rustc{}", std::env::consts::EXE_SUFFIX))
+        })
+        .filter(|rustc| rustc.is_file())
+        .map_or_else(|| "rustc".into(), PathBuf::into_os_string)
+}
+
+/// The `rustc` beside `$CARGO`, when that is the compiler cargo uses (no
+/// `$RUSTC`).
+pub(crate) fn toolchain_rustc() -> Option<PathBuf> {
+    toolchain_dir()
+        .map(|dir| {
+            dir.join("bin")
+                .join(format!("rustc{}", std::env::consts::EXE_SUFFIX))
+        })
+        .filter(|rustc| rustc.is_file())
+}
+
+/// The toolchain `$CARGO` belongs to (`<toolchain>/bin/cargo`), when there
+/// is no `$RUSTC` to say that another compiler is used.
+fn toolchain_dir() -> Option<PathBuf> {
+    if std::env::var_os("RUSTC").is_some() {
+        return None;
+    }
+    let cargo = PathBuf::from(std::env::var_os("CARGO")?);
+    let dir = cargo.parent()?.parent()?;
+    dir.join("lib/rustlib").is_dir().then(|| dir.to_owned())
 }
 
 /// The sysroot of the toolchain that builds in `dir` (rustup honours
-/// `rust-toolchain.toml` files, so the directory matters).
+/// `rust-toolchain.toml` files, so the directory matters). When cargo runs
+/// us, its toolchain is the sysroot, found without starting a process.
 fn sysroot(dir: &Path) -> Result<PathBuf, ToolchainError> {
+    if let Some(toolchain) = toolchain_dir() {
+        return Ok(toolchain);
+    }
     let rustc = rustc();
     let output = Command::new(&rustc)
         .args(["--print", "sysroot"])

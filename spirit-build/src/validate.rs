@@ -4,11 +4,15 @@
 //! capabilities, and the `memory` and entry exports.
 //!
 //! Every problem is reported, not only the first, so one build shows the
-//! author everything to fix.
+//! author everything to fix. [`check_limits`] adds the build-time limits
+//! (size after stripping, memory pages) to a [`Report`].
 
 use std::fmt;
 
 use spirit_sdk::abi::{self, Capability, HostFunction};
+
+use crate::manifest::{ModuleLimits, PAGE_SIZE};
+use crate::units::Bytes;
 use wasmparser::types::{EntityType, Types};
 use wasmparser::{FuncType, Validator, WasmFeatures};
 
@@ -36,7 +40,7 @@ pub struct Expectations<'a> {
 }
 
 /// One thing wrong with a module, in words.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Problem {
     /// What is wrong.
     pub message: String,
@@ -90,6 +94,31 @@ pub struct Report {
     pub imports: Vec<Import>,
     /// The capabilities the module's imports actually need, sorted.
     pub used_capabilities: Vec<Capability>,
+    /// The pages of the module's memory: its initial size and its declared
+    /// maximum (when it declares one). `None` when it has no memory.
+    pub memory_pages: Option<(u64, Option<u64>)>,
+    /// Each import whose capability was not declared (`module.name`), with
+    /// that capability; each also has its error in `errors`.
+    pub undeclared: Vec<(String, Capability)>,
+}
+
+impl Report {
+    /// For a bare module, which has no Cargo.toml: the help of each
+    /// undeclared-capability error says to `--allow` it instead.
+    pub fn suggest_allow(&mut self, command: &str) {
+        for (qualified, cap) in &self.undeclared {
+            let message = undeclared_message(qualified, *cap);
+            for problem in self.errors.iter_mut().filter(|p| p.message == message) {
+                problem.help = Some(format!("grant it: `{command} --allow {cap}`"));
+            }
+        }
+    }
+}
+
+fn undeclared_message(qualified: &str, cap: Capability) -> String {
+    format!(
+        "imports `{qualified}`, which needs the capability `{cap}`, but the spirit does not declare it"
+    )
 }
 
 impl Report {
@@ -150,9 +179,84 @@ pub fn validate(wasm: &[u8], expected: &Expectations<'_>) -> Report {
             return report;
         }
     };
+    let types_ref = types.as_ref();
+    if types_ref.memory_count() > 0 {
+        let memory = types_ref.memory_at(0);
+        report.memory_pages = Some((memory.initial, memory.maximum));
+    }
     check_imports(&types, expected, &mut report);
     check_exports(&types, expected, &mut report);
     report
+}
+
+/// Adds to `report` an error for each build-time limit the module exceeds:
+/// its size after stripping (`stripped_size`, when known) against
+/// `max-size`, and its memory pages against `memory`. The messages give the
+/// exact numbers.
+///
+/// ```
+/// use spirit_build::manifest::{MemoryLimits, ModuleLimits};
+/// use spirit_build::validate::{check_limits, validate, Expectations};
+///
+/// let wasm = wat::parse_str(r#"(module (memory (export "memory") 40) (func (export "run")))"#).unwrap();
+/// let mut report = validate(&wasm, &Expectations { capabilities: &[], entry: "run" });
+/// let limits = ModuleLimits { max_size: 16, memory: MemoryLimits { initial_pages: 32, maximum_pages: 64 } };
+/// check_limits(&mut report, &limits, Some(wasm.len() as u64));
+/// assert_eq!(report.errors.len(), 2);
+/// assert!(report.errors[0].message.starts_with("the stripped module is"));
+/// assert!(report.errors[1].message.contains("starts at 40 pages"));
+/// ```
+pub fn check_limits(report: &mut Report, limits: &ModuleLimits, stripped_size: Option<u64>) {
+    if let Some(size) = stripped_size.filter(|s| *s > limits.max_size) {
+        report.errors.push(
+            Problem::new(format!(
+                "the stripped module is {} ({size} bytes), over its `max-size` of {} ({} bytes) by {} bytes",
+                Bytes(size),
+                Bytes(limits.max_size),
+                limits.max_size,
+                size - limits.max_size
+            ))
+            .help(
+                "build with `--release` (the template's release profile optimises for size), drop \
+                 heavy dependencies (`cargo spirit inspect` shows the largest functions), or raise \
+                 `max-size` under [package.metadata.spirit]",
+            ),
+        );
+    }
+    let Some((initial, maximum)) = report.memory_pages else {
+        return;
+    };
+    let memory = limits.memory;
+    if initial > memory.initial_pages {
+        report.errors.push(
+            Problem::new(format!(
+                "the module's memory starts at {initial} pages ({}), but `memory.initial` allows {} pages ({})",
+                Bytes(initial * PAGE_SIZE),
+                memory.initial_pages,
+                Bytes(memory.initial_pages * PAGE_SIZE)
+            ))
+            .help(format!(
+                "raise it under [package.metadata.spirit]: `memory = {{ initial = {initial}, maximum = {} }}`, \
+                 or shrink the stack (rustc gives 1 MiB; `-C link-arg=-zstack-size=65536` in RUSTFLAGS gives 64 KiB)",
+                memory.maximum_pages.max(initial)
+            )),
+        );
+    }
+    if let Some(maximum) = maximum.filter(|m| *m > memory.maximum_pages) {
+        report.errors.push(
+            Problem::new(format!(
+                "the module declares a maximum memory of {maximum} pages ({}), but `memory.maximum` allows {} pages ({})",
+                Bytes(maximum * PAGE_SIZE),
+                memory.maximum_pages,
+                Bytes(memory.maximum_pages * PAGE_SIZE)
+            ))
+            .help(format!(
+                "raise it under [package.metadata.spirit]: `memory = {{ initial = {}, maximum = {maximum} }}`, \
+                 or lower the module's maximum (`-C link-arg=--max-memory=BYTES`)",
+                memory.initial_pages
+            )),
+        );
+    }
 }
 
 fn invalid_module(wasm: &[u8], e: &wasmparser::BinaryReaderError) -> Problem {
@@ -325,12 +429,12 @@ fn check_imports(types: &Types, expected: &Expectations<'_>, report: &mut Report
         );
         for (qualified, cap) in &undeclared {
             report.errors.push(
-                Problem::new(format!(
-                    "imports `{qualified}`, which needs the capability `{cap}`, but the spirit does not declare it"
-                ))
-                .help(format!("declare it in Cargo.toml, under [package.metadata.spirit]:\n    {line}")),
+                Problem::new(undeclared_message(qualified, *cap)).help(format!(
+                    "declare it in Cargo.toml, under [package.metadata.spirit]:\n    {line}"
+                )),
             );
         }
+        report.undeclared = undeclared;
     }
     for cap in expected.capabilities {
         if !report.used_capabilities.contains(cap) && has_host_function(*cap) {
@@ -488,6 +592,67 @@ mod tests {
             "{:?}",
             r.errors
         );
+    }
+
+    #[test]
+    fn limits_give_exact_numbers() {
+        let wasm =
+            wat::parse_str(r#"(module (memory (export "memory") 17 2048) (func (export "run")))"#)
+                .unwrap();
+        let mut r = validate(
+            &wasm,
+            &Expectations {
+                capabilities: &[],
+                entry: "run",
+            },
+        );
+        assert_eq!(r.memory_pages, Some((17, Some(2048))));
+        let limits = ModuleLimits {
+            max_size: 1 << 20,
+            memory: crate::manifest::MemoryLimits {
+                initial_pages: 16,
+                maximum_pages: 1024,
+            },
+        };
+        check_limits(&mut r, &limits, Some((1 << 20) + 5000));
+        let messages: Vec<&str> = r.errors.iter().map(|p| p.message.as_str()).collect();
+        assert_eq!(
+            messages,
+            [
+                "the stripped module is 1.0 MiB (1053576 bytes), over its `max-size` of 1 MiB (1048576 bytes) by 5000 bytes",
+                "the module's memory starts at 17 pages (1.1 MiB), but `memory.initial` allows 16 pages (1 MiB)",
+                "the module declares a maximum memory of 2048 pages (128 MiB), but `memory.maximum` allows 1024 pages (64 MiB)",
+            ]
+        );
+    }
+
+    #[test]
+    fn what_rustc_emits_by_default_passes() {
+        // Bulk memory, reference types, sign extension, non-trapping
+        // float-to-int, multi-value and mutable globals: on by default in
+        // current rustc's wasm32 target.
+        let r = check(
+            r#"(module
+                (memory (export "memory") 1)
+                (table 1 funcref)
+                (global $g (mut i32) (i32.const 0))
+                (data $d "abc")
+                (elem declare func $pair)
+                (func $pair (result i32 i32) (i32.const 1) (i32.const 2))
+                (func (export "run") (result i32)
+                    (memory.copy (i32.const 0) (i32.const 8) (i32.const 4))
+                    (memory.fill (i32.const 0) (i32.const 0) (i32.const 4))
+                    (memory.init $d (i32.const 0) (i32.const 0) (i32.const 3))
+                    (data.drop $d)
+                    (drop (ref.func $pair))
+                    (drop (table.size 0))
+                    (global.set $g (i32.extend8_s (i32.const 255)))
+                    (drop (i32.trunc_sat_f32_s (f32.const 1.5)))
+                    (call $pair)
+                    i32.add))"#,
+            &[],
+        );
+        assert!(r.is_ok(), "{:?}", r.errors);
     }
 
     #[test]

@@ -10,9 +10,11 @@
 mod support;
 
 mod build;
+mod check;
 mod new;
 mod registry;
 mod run;
 mod sandbox;
 mod sign;
 mod templates;
+mod workspace;

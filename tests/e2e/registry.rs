@@ -21,20 +21,9 @@ fn package(dir: &Path, key: &Key, name: &str, version: &str, padding: usize) -> 
         data = "x".repeat(padding)
     );
     let wasm = wat::parse_str(wat).unwrap();
-    let text = format!(
-        "name = \"{name}\"\nversion = \"{version}\"\ndescription = \"test spirit {name}\"\nentry = \"run\"\ncapabilities = []\n\n[wasm]\nfile = \"{name}.wasm\"\nsize = {}\nblake3 = \"{}\"\n\n[build]\ntool = \"0.1.0\"\ntarget = \"wasm32-unknown-unknown\"\nprofile = \"release\"\n",
-        wasm.len(),
-        blake3::hash(&wasm).to_hex()
-    );
-    let manifest = Manifest::from_toml(&text).unwrap();
-    let manifest_bytes = manifest.to_toml().into_bytes();
-    let signature = Some(key.sign(&manifest_bytes, &wasm));
-    let files = SpiritFiles {
-        manifest_bytes,
-        manifest,
-        wasm,
-        signature,
-    };
+    let mut manifest = Manifest::for_module(name, version.parse().unwrap(), &wasm);
+    manifest.description = Some(format!("test spirit {name}"));
+    let files = SpiritFiles::new(manifest, wasm, Some(key));
     let path = dir.join(files.package_name());
     std::fs::write(&path, files.to_package()).unwrap();
     path

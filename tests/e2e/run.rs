@@ -162,3 +162,46 @@ help: declare it in the spirit's [package.metadata.spirit] capabilities, or gran
 
 "#]]);
 }
+
+#[test]
+fn the_manifests_run_defaults_and_price_apply_unless_overridden() {
+    let (_tmp, dir) = new_spirit("priced", "hello");
+    let cargo_toml = dir.join("Cargo.toml");
+    let mut text = std::fs::read_to_string(&cargo_toml).unwrap();
+    text.push_str("\n[package.metadata.spirit.run]\nfuel = 5\n\n[package.metadata.spirit.pricing]\nbase_cost = 100\nper_fuel_cost = 2\n");
+    std::fs::write(&cargo_toml, text).unwrap();
+    cargo_spirit(&dir)
+        .args(["run", "-q"])
+        .assert()
+        .failure()
+        .stderr_eq(str![[r#"
+error: spirit `priced` failed: out of fuel after 5 units
+help: raise the limit with `--fuel UNITS`
+
+"#]]);
+    let out = cargo_spirit(&dir)
+        .args(["run", "-v", "--fuel", "1000000"])
+        .assert()
+        .success()
+        .get_output()
+        .stderr
+        .clone();
+    let out = String::from_utf8(out).unwrap();
+    let finished = out
+        .lines()
+        .find(|l| l.trim_start().starts_with("Finished in"))
+        .expect(&out);
+    let fuel: u64 = finished
+        .split(": ")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        finished.ends_with(&format!(", cost {} credits", 100 + 2 * fuel)),
+        "{finished}"
+    );
+}

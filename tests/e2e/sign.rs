@@ -435,3 +435,79 @@ error: bad.spirit: wasm hash mismatch: manifest has [..], file has [..]
 
 "#]]);
 }
+
+#[test]
+fn build_sign_signs_and_inspect_reads_packages() {
+    let (tmp, dir) = new_spirit("signed-build", "hello");
+    let home = tmp.path().join("home");
+    cargo_spirit(&dir)
+        .env("VUDO_HOME", &home)
+        .args(["keygen", "-q"])
+        .assert()
+        .success();
+    cargo_spirit(&dir)
+        .env("VUDO_HOME", &home)
+        .args(["build", "--release", "--sign"])
+        .assert()
+        .success()
+        .stderr_eq(str![[r#"
+...
+[..] spirit `signed-build` v0.1.0[..]
+      Signed spirit `signed-build` v0.1.0 as [..]
+
+"#]]);
+    cargo_spirit(&dir)
+        .args(["verify", "--release", "-q"])
+        .assert()
+        .success();
+    let out = cargo_spirit(&dir)
+        .args(["pack", "--release", "-q"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let package = String::from_utf8(out).unwrap().trim().to_owned();
+    cargo_spirit(&dir)
+        .args(["inspect", &package])
+        .assert()
+        .success()
+        .stdout_eq(str![[r#"
+[..]signed-build-0.1.0.spirit
+spirit  signed-build v0.1.0
+about   A spirit that logs a greeting
+caps    actuator_log
+signed  by [..] (verified)
+
+size    [..]
+...
+imports (1)
+  vudo.host_log  needs `actuator_log`
+...
+"#]]);
+    // A package whose manifest was changed (same length, so the archive
+    // stays well-formed) is still shown, with why it fails.
+    let bytes = std::fs::read(&package).unwrap();
+    let needle: &[u8] = b"logs a greeting";
+    let at = bytes
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .unwrap();
+    let mut forged = bytes.clone();
+    forged[at..at + needle.len()].copy_from_slice(b"logs a GREETING");
+    let bad = tmp.path().join("bad.spirit");
+    std::fs::write(&bad, forged).unwrap();
+    let out = cargo_spirit(&dir)
+        .arg("inspect")
+        .arg(&bad)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let out = String::from_utf8(out).unwrap();
+    assert!(
+        out.contains("signed  NO: signature does not verify for author"),
+        "{out}"
+    );
+}

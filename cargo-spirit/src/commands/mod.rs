@@ -1,8 +1,10 @@
 //! One module per command; each parses its flags and calls one operation.
 
 pub(crate) mod build;
+pub(crate) mod check;
 pub(crate) mod info;
 pub(crate) mod init;
+pub(crate) mod inspect;
 pub(crate) mod install;
 pub(crate) mod keygen;
 pub(crate) mod list;
@@ -29,6 +31,8 @@ pub(crate) fn execute(command: Command, shell: &Shell) -> anyhow::Result<ExitCod
         Command::Init(args) => args.execute(shell),
         Command::Build(args) => args.execute(shell),
         Command::Run(args) => args.execute(shell),
+        Command::Check(args) => args.execute(shell),
+        Command::Inspect(args) => args.execute(shell),
         Command::Keygen(args) => args.execute(shell),
         Command::Sign(args) => args.execute(shell),
         Command::Verify(args) => args.execute(shell),
@@ -43,6 +47,18 @@ pub(crate) fn execute(command: Command, shell: &Shell) -> anyhow::Result<ExitCod
         Command::Trust(args) => args.execute(shell, true),
         Command::Untrust(args) => args.execute(shell, false),
     }
+}
+
+/// Parses a capability name for `--allow` and `--deny`.
+pub(crate) fn capability(name: &str) -> Result<spirit_sdk::abi::Capability, String> {
+    use spirit_sdk::abi::Capability;
+    Capability::from_name(name).ok_or_else(|| {
+        let names: Vec<&str> = Capability::ALL.iter().map(|c| c.as_str()).collect();
+        format!(
+            "unknown capability `{name}`; accepted: {}",
+            names.join(", ")
+        )
+    })
 }
 
 /// `--message-format`: what goes to standard output.
@@ -72,6 +88,14 @@ impl MessageFormat {
             Format::Json => self.emit_json(shell, json)?,
         }
         Ok(())
+    }
+
+    /// The same choice, for the library's build and check operations.
+    pub(crate) fn compile(self) -> spirit_build::compile::MessageFormat {
+        match self.format {
+            Format::Human => spirit_build::compile::MessageFormat::Human,
+            Format::Json => spirit_build::compile::MessageFormat::Json,
+        }
     }
 
     /// Prints `json` as one line, only with `--message-format json`.

@@ -6,13 +6,14 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Args;
 use spirit_build::Shell;
-use spirit_build::ops::{ReceiptRequest, RunOptions, RunTarget};
-use spirit_build::sandbox::{Limits, LogRecord, SandboxConfig, SpiritIo};
+use spirit_build::ops::{LimitOverrides, ReceiptRequest, RunOptions, RunTarget};
+use spirit_build::sandbox::{LogRecord, SandboxConfig, SpiritIo};
 use spirit_build::sign::Key;
 use spirit_build::units::{parse_duration, parse_size};
 use spirit_sdk::abi::Capability;
 
 use super::build::CargoArgs;
+use super::capability;
 
 /// Run a spirit in the sandbox, building it first if needed
 #[derive(Debug, Args)]
@@ -45,15 +46,15 @@ pub(crate) struct RunArgs {
     /// Withhold a capability, even a declared one (repeatable)
     #[arg(long, value_name = "CAP", value_parser = capability)]
     deny: Vec<Capability>,
-    /// Fuel units the run may use
-    #[arg(long, value_name = "UNITS", default_value_t = Limits::default().fuel)]
-    fuel: u64,
-    /// The most memory the spirit may use, such as 16MiB
-    #[arg(long, value_name = "SIZE", default_value = "64MiB", value_parser = parse_size)]
-    max_memory: u64,
-    /// The longest the run may take, such as 500ms or 5s
-    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
-    timeout: Duration,
+    /// Fuel units the run may use [default: the manifest's `run.fuel`, else 1000000000]
+    #[arg(long, value_name = "UNITS")]
+    fuel: Option<u64>,
+    /// The most memory the spirit may use, such as 16MiB [default: the manifest's, else 64MiB]
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    max_memory: Option<u64>,
+    /// The longest the run may take, such as 500ms or 5s [default: the manifest's, else 30s]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    timeout: Option<Duration>,
     /// The input bytes: a file, or - for standard input
     #[arg(long, value_name = "FILE")]
     input: Option<PathBuf>,
@@ -78,16 +79,6 @@ pub(crate) struct RunArgs {
     key: Option<PathBuf>,
     #[command(flatten)]
     cargo: CargoArgs,
-}
-
-fn capability(name: &str) -> Result<Capability, String> {
-    Capability::from_name(name).ok_or_else(|| {
-        let names: Vec<&str> = Capability::ALL.iter().map(|c| c.as_str()).collect();
-        format!(
-            "unknown capability `{name}`; accepted: {}",
-            names.join(", ")
-        )
-    })
 }
 
 /// Log lines and warnings to stderr, output to stdout, as they happen.
@@ -199,11 +190,12 @@ impl RunArgs {
             target,
             allow: self.allow,
             deny: self.deny,
-            limits: Limits {
+            limits: LimitOverrides {
                 fuel: self.fuel,
-                max_memory: usize::try_from(self.max_memory).unwrap_or(usize::MAX),
+                max_memory: self
+                    .max_memory
+                    .map(|m| usize::try_from(m).unwrap_or(usize::MAX)),
                 timeout: self.timeout,
-                ..Limits::default()
             },
             input,
             io: Box::new(ShellIo {

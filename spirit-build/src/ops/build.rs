@@ -1,13 +1,20 @@
 //! `cargo spirit build`: compile → validate → strip → hash → manifest.
+//!
+//! A spirit whose compiled module and configuration are what they were at
+//! the last build is `Fresh`: its outputs are left as they are, without
+//! post-processing (see [`crate::fingerprint`]).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use crate::compile::{self, CompileOptions};
+use serde::{Deserialize, Serialize};
+
+use crate::compile::{self, CompileOptions, CompileUnit, MessageFormat, WasmArtifact};
+use crate::fingerprint::{Fingerprint, Stamp};
 use crate::manifest::{self, BuildInfo, Manifest, WasmInfo};
-use crate::project::{self, Selection, SpiritPackage};
-use crate::strip::{self, StripOptions};
+use crate::project::{self, Project, Selection, SpiritPackage};
+use crate::strip::StripOptions;
 use crate::units::Bytes;
-use crate::validate::{self, Expectations, ValidationError};
+use crate::validate::{Expectations, Problem};
 use crate::{Error, Shell, toolchain};
 
 /// What to build and how.
@@ -15,7 +22,7 @@ use crate::{Error, Shell, toolchain};
 pub struct BuildOptions {
     /// Which packages.
     pub selection: Selection,
-    /// How to run cargo.
+    /// How to run cargo (and `--message-format`).
     pub compile: CompileOptions,
     /// What stripping keeps.
     pub strip: StripOptions,
@@ -37,6 +44,50 @@ pub struct BuiltSpirit {
     pub original_path: PathBuf,
     /// Its size before stripping.
     pub original_size: u64,
+    /// Whether the outputs were already up to date (nothing was rewritten).
+    pub fresh: bool,
+    /// The validation warnings (replayed when fresh).
+    pub warnings: Vec<Problem>,
+}
+
+/// The line `--message-format json` prints for each spirit.
+///
+/// ```
+/// use spirit_build::ops::ArtifactMessage;
+/// let line = r#"{"reason":"spirit-artifact","name":"hello","version":"0.1.0","manifest_path":"/h/Cargo.toml","wasm":"/t/hello.wasm","manifest":"/t/manifest.toml","original":"/t/o.wasm","size_before":14540,"size_after":812,"blake3":"ab","capabilities":["actuator_log"],"entry":"run","fresh":false,"warnings":[]}"#;
+/// let message: ArtifactMessage = serde_json::from_str(line).unwrap();
+/// assert_eq!(message.size_after, 812);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArtifactMessage {
+    /// Always `spirit-artifact`, beside cargo's `compiler-artifact`.
+    pub reason: String,
+    /// The spirit's name.
+    pub name: String,
+    /// Its version.
+    pub version: String,
+    /// Its package's `Cargo.toml`.
+    pub manifest_path: PathBuf,
+    /// The stripped module.
+    pub wasm: PathBuf,
+    /// Its `manifest.toml`.
+    pub manifest: PathBuf,
+    /// The module cargo produced.
+    pub original: PathBuf,
+    /// The size cargo's module had.
+    pub size_before: u64,
+    /// The size of the stripped module.
+    pub size_after: u64,
+    /// The stripped module's blake3, in hex.
+    pub blake3: String,
+    /// The declared capabilities.
+    pub capabilities: Vec<String>,
+    /// The entry function.
+    pub entry: String,
+    /// Whether the outputs were up to date.
+    pub fresh: bool,
+    /// Validation warnings, rendered (`message` then `help:` line).
+    pub warnings: Vec<String>,
 }
 
 /// Builds the selected spirits and writes each one's stripped module and
@@ -47,112 +98,410 @@ pub struct BuiltSpirit {
 /// Fails on the first spirit that does not compile or validate; every
 /// validation problem of that spirit is in the error.
 pub fn build(shell: &Shell, options: &BuildOptions) -> Result<Vec<BuiltSpirit>, Error> {
-    let project = project::load(&options.selection)?;
-    let artifacts = compile::compile(
-        shell,
-        &project.workspace_root,
-        &project.spirits,
-        &options.compile,
-    )?;
+    let plan = Plan::new(&options.selection)?;
+    let (project, artifacts, rustc) = match &plan.hint {
+        Some(name) => {
+            // The package found is a spirit: cargo first, and when the
+            // stamp holds, that is all there is to do.
+            // `-p NAME`: a workspace root's `default-members` may name others.
+            let unit = CompileUnit {
+                name: name.clone(),
+                spec: Some(name.clone()),
+                manifest_path: plan.manifest_path.clone(),
+            };
+            let artifacts = compile::compile(
+                shell,
+                &plan.dir,
+                std::slice::from_ref(&unit),
+                &options.compile,
+            )?;
+            if let Some(built) = quick_fresh(shell, options, &unit, &artifacts[0])? {
+                emit(shell, options, &unit.manifest_path, &built)?;
+                return Ok(vec![built]);
+            }
+            let (project, rustc) = std::thread::scope(|scope| {
+                let rustc = scope.spawn(|| toolchain::rustc_version(&plan.dir));
+                let project = project::load_at(&options.selection, plan.manifest_path.clone());
+                (project, rustc.join().ok().flatten())
+            });
+            let project = project?;
+            let artifacts = match project.spirits.as_slice() {
+                [spirit] if spirit.manifest_path == unit.manifest_path => artifacts,
+                spirits => {
+                    let units: Vec<CompileUnit> = spirits.iter().map(CompileUnit::of).collect();
+                    compile::compile(shell, &plan.dir, &units, &options.compile)?
+                }
+            };
+            (project, artifacts, rustc)
+        }
+        None => plan.load_and_compile(shell, options, true)?,
+    };
     let target_dir = options
         .compile
-        .target_dir
-        .clone()
+        .absolute_target_dir()
         .unwrap_or(project.target_directory.clone());
     let out_root = target_dir
         .join("spirit")
         .join(options.compile.profile_dir());
-    let rustc = toolchain::rustc_version(&project.workspace_root);
+    let root_manifest = project.workspace_root.join("Cargo.toml");
+    let cargo_lock = project.workspace_root.join("Cargo.lock");
+    let cargo_lock_hash = std::fs::read(&cargo_lock)
+        .ok()
+        .map(|bytes| blake3::hash(&bytes).to_hex().to_string());
     let mut built = Vec::new();
     for (spirit, artifact) in project.spirits.iter().zip(&artifacts) {
         let original = crate::fs::read(&artifact.path)?;
-        let dir = out_root.join(&spirit.name);
         let build_info = BuildInfo {
             tool: crate::VERSION.to_owned(),
             rustc: rustc.clone(),
             target: toolchain::WASM_TARGET.to_owned(),
             profile: options.compile.profile_name().to_owned(),
+            cargo_lock: cargo_lock_hash.clone(),
         };
-        let mut spirit = post_process(shell, spirit, &original, &dir, build_info, options.strip)?;
-        spirit.original_path.clone_from(&artifact.path);
+        let mut files = vec![spirit.manifest_path.clone()];
+        if root_manifest != spirit.manifest_path {
+            files.push(root_manifest.clone());
+        }
+        files.push(cargo_lock.clone());
+        let job = Job {
+            spirit,
+            original: &original,
+            original_path: &artifact.path,
+            dir: &out_root.join(&spirit.name),
+            build: build_info,
+            strip: options.strip,
+            stamp: Stamp::new(
+                &original,
+                &files,
+                options.compile.profile_name(),
+                options.strip.keep_names,
+            ),
+        };
+        let spirit = job.run(shell)?;
+        emit(shell, options, &job.spirit.manifest_path, &spirit)?;
         built.push(spirit);
     }
     Ok(built)
 }
 
-/// Validates, strips, hashes and describes one compiled module, writing the
-/// stripped wasm and its manifest into `dir`.
-fn post_process(
+/// With `--message-format json`, the spirit's line on standard output.
+fn emit(
     shell: &Shell,
-    spirit: &SpiritPackage,
-    original: &[u8],
-    dir: &std::path::Path,
-    build: BuildInfo,
-    strip_options: StripOptions,
-) -> Result<BuiltSpirit, Error> {
-    let expected = Expectations {
-        capabilities: &spirit.config.capabilities,
-        entry: &spirit.config.entry,
-    };
-    let report = validate::validate(original, &expected);
-    for warning in &report.warnings {
-        shell.warn(format_args!("spirit `{}`: {warning}", spirit.name));
+    options: &BuildOptions,
+    manifest_path: &Path,
+    built: &BuiltSpirit,
+) -> Result<(), Error> {
+    if options.compile.message_format == MessageFormat::Json {
+        let line = serde_json::to_string(&artifact_message(manifest_path, built))
+            .map_err(|e| compile::CompileError::Forward(e.into()))?;
+        shell
+            .write_stdout(format!("{line}\n").as_bytes())
+            .map_err(compile::CompileError::Forward)?;
     }
-    if !report.is_ok() {
-        return Err(ValidationError {
-            subject: format!("spirit `{}`", spirit.name),
-            errors: report.errors,
-        }
-        .into());
-    }
-    let stripped = strip::strip(original, strip_options)?;
-    let file = format!("{}.wasm", spirit.name);
-    shell.status(
-        "Stripped",
-        format_args!(
-            "{file} {} → {} (-{}%)",
-            Bytes(original.len() as u64),
-            Bytes(stripped.len() as u64),
-            100 - (stripped.len() * 100).div_ceil(original.len().max(1))
-        ),
-    );
-    let manifest = Manifest {
-        name: spirit.name.clone(),
-        version: spirit.version.clone(),
-        description: spirit.description.clone(),
-        authors: spirit.authors.clone(),
-        license: spirit.license.clone(),
-        repository: spirit.repository.clone(),
-        entry: spirit.config.entry.clone(),
-        capabilities: spirit.config.capabilities.clone(),
-        wasm: WasmInfo {
-            file: file.clone(),
-            size: stripped.len() as u64,
-            blake3: blake3::hash(&stripped).to_hex().to_string(),
-        },
-        build,
+    Ok(())
+}
+
+/// The spirit's outputs, when the stamp of its last build still holds: no
+/// `cargo metadata`, no `rustc -V`, no post-processing.
+fn quick_fresh(
+    shell: &Shell,
+    options: &BuildOptions,
+    unit: &CompileUnit,
+    artifact: &WasmArtifact,
+) -> Result<Option<BuiltSpirit>, Error> {
+    // Cargo writes `<target>/wasm32-unknown-unknown/<profile>/<lib>.wasm`.
+    let profile_dir = artifact.path.parent();
+    let target_dir = profile_dir
+        .filter(|d| {
+            d.file_name()
+                .is_some_and(|n| n == options.compile.profile_dir())
+        })
+        .and_then(Path::parent)
+        .filter(|d| d.file_name().is_some_and(|n| n == toolchain::WASM_TARGET))
+        .and_then(Path::parent);
+    let Some(target_dir) = target_dir else {
+        return Ok(None);
     };
-    crate::fs::create_dir_all(dir)?;
-    let wasm_path = dir.join(&file);
+    let dir = target_dir
+        .join("spirit")
+        .join(options.compile.profile_dir())
+        .join(&unit.name);
+    let Some(fingerprint) = Fingerprint::read(&dir) else {
+        return Ok(None);
+    };
+    let original = crate::fs::read(&artifact.path)?;
+    let holds = fingerprint.stamp.as_ref().is_some_and(|stamp| {
+        stamp.holds(
+            &unit.manifest_path,
+            &original,
+            options.compile.profile_name(),
+            options.strip.keep_names,
+        )
+    });
+    let Some(built) = holds
+        .then(|| outputs(&dir, &artifact.path, fingerprint))
+        .flatten()
+    else {
+        return Ok(None);
+    };
+    report_fresh(shell, &built);
+    Ok(Some(built))
+}
+
+/// The outputs in `dir`, when they are all there and the module is the one
+/// its manifest names (so a changed or damaged module is written again).
+fn outputs(dir: &Path, original_path: &Path, fingerprint: Fingerprint) -> Option<BuiltSpirit> {
     let manifest_path = dir.join(manifest::FILE_NAME);
-    // The wasm first: a manifest never names bytes that are not there yet.
-    crate::fs::write_atomic(&wasm_path, &stripped)?;
-    crate::fs::write_atomic(&manifest_path, manifest.to_toml().as_bytes())?;
-    shell.status(
-        "Built",
-        format_args!(
-            "spirit `{}` v{} in {}",
-            spirit.name,
-            spirit.version,
-            dir.display()
-        ),
-    );
-    Ok(BuiltSpirit {
+    let manifest = Manifest::read(&manifest_path).ok()?;
+    let wasm_path = dir.join(&manifest.wasm.file);
+    let wasm = std::fs::read(&wasm_path).ok()?;
+    if wasm.len() as u64 != manifest.wasm.size
+        || blake3::hash(&wasm).to_hex().as_str() != manifest.wasm.blake3
+    {
+        return None;
+    }
+    Some(BuiltSpirit {
         manifest,
         dir: dir.to_owned(),
         wasm_path,
         manifest_path,
-        original_path: PathBuf::new(),
-        original_size: original.len() as u64,
+        original_path: original_path.to_owned(),
+        original_size: fingerprint.original_size,
+        fresh: true,
+        warnings: fingerprint.warnings,
     })
+}
+
+fn report_fresh(shell: &Shell, built: &BuiltSpirit) {
+    for warning in &built.warnings {
+        shell.warn(format_args!("spirit `{}`: {warning}", built.manifest.name));
+    }
+    shell.status(
+        "Fresh",
+        format_args!(
+            "spirit `{}` v{}",
+            built.manifest.name, built.manifest.version
+        ),
+    );
+}
+
+/// Where a build starts: the `Cargo.toml`, the directory cargo runs in, and
+/// the package's name when that `Cargo.toml` is itself a spirit and the
+/// selection is cargo's default.
+struct Plan {
+    manifest_path: PathBuf,
+    dir: PathBuf,
+    hint: Option<String>,
+}
+
+impl Plan {
+    fn new(selection: &Selection) -> Result<Plan, Error> {
+        let manifest_path = project::selection_manifest(selection)?;
+        let manifest_path = manifest_path.canonicalize().unwrap_or(manifest_path);
+        let dir = manifest_path
+            .parent()
+            .map_or_else(|| PathBuf::from("."), Path::to_owned);
+        let hint = (selection.packages.is_empty() && !selection.workspace)
+            .then(|| project::spirit_name_hint(&manifest_path))
+            .flatten();
+        Ok(Plan {
+            manifest_path,
+            dir,
+            hint,
+        })
+    }
+
+    /// `cargo metadata`, then cargo on the spirits it selected; with
+    /// `want_rustc`, `rustc -V` runs meanwhile, for the manifest.
+    fn load_and_compile(
+        &self,
+        shell: &Shell,
+        options: &BuildOptions,
+        want_rustc: bool,
+    ) -> Result<(Project, Vec<WasmArtifact>, Option<String>), Error> {
+        std::thread::scope(|scope| {
+            let rustc = want_rustc.then(|| scope.spawn(|| toolchain::rustc_version(&self.dir)));
+            let project = project::load_at(&options.selection, self.manifest_path.clone())?;
+            let units: Vec<CompileUnit> = project.spirits.iter().map(CompileUnit::of).collect();
+            let artifacts = compile::compile(shell, &self.dir, &units, &options.compile)?;
+            let rustc = rustc.and_then(|t| t.join().ok().flatten());
+            Ok((project, artifacts, rustc))
+        })
+    }
+}
+
+/// Reads the workspace and compiles the selected spirits (for `check`).
+pub(crate) fn load_and_compile(
+    shell: &Shell,
+    options: &BuildOptions,
+) -> Result<(Project, Vec<WasmArtifact>), Error> {
+    let (project, artifacts, _) =
+        Plan::new(&options.selection)?.load_and_compile(shell, options, false)?;
+    Ok((project, artifacts))
+}
+
+fn artifact_message(manifest_path: &Path, built: &BuiltSpirit) -> ArtifactMessage {
+    ArtifactMessage {
+        reason: "spirit-artifact".to_owned(),
+        name: built.manifest.name.clone(),
+        version: built.manifest.version.to_string(),
+        manifest_path: manifest_path.to_owned(),
+        wasm: built.wasm_path.clone(),
+        manifest: built.manifest_path.clone(),
+        original: built.original_path.clone(),
+        size_before: built.original_size,
+        size_after: built.manifest.wasm.size,
+        blake3: built.manifest.wasm.blake3.clone(),
+        capabilities: built
+            .manifest
+            .capabilities
+            .iter()
+            .map(|c| c.as_str().to_owned())
+            .collect(),
+        entry: built.manifest.entry.clone(),
+        fresh: built.fresh,
+        warnings: built.warnings.iter().map(ToString::to_string).collect(),
+    }
+}
+
+/// Post-processing one compiled module.
+struct Job<'a> {
+    spirit: &'a SpiritPackage,
+    original: &'a [u8],
+    original_path: &'a Path,
+    dir: &'a Path,
+    build: BuildInfo,
+    strip: StripOptions,
+    stamp: Option<Stamp>,
+}
+
+impl Job<'_> {
+    /// The manifest, but for the stripped module's hash and size.
+    fn manifest(&self, wasm: WasmInfo) -> Manifest {
+        let spirit = self.spirit;
+        Manifest {
+            name: spirit.name.clone(),
+            version: spirit.version.clone(),
+            description: spirit.description.clone(),
+            authors: spirit.authors.clone(),
+            license: spirit.license.clone(),
+            repository: spirit.repository.clone(),
+            entry: spirit.config.entry.clone(),
+            capabilities: spirit.config.capabilities.clone(),
+            limits: spirit.config.limits,
+            run: spirit.config.run,
+            pricing: spirit.config.pricing,
+            wasm,
+            build: self.build.clone(),
+        }
+    }
+
+    fn file_name(&self) -> String {
+        format!("{}.wasm", self.spirit.name)
+    }
+
+    /// blake3 of the compiled module, the manifest it gets (which holds
+    /// the whole configuration and build information) and the strip options.
+    fn inputs_hash(&self) -> String {
+        let mut hasher = blake3::Hasher::new();
+        hasher.update(self.original);
+        let manifest = self.manifest(WasmInfo {
+            file: self.file_name(),
+            size: 0,
+            blake3: String::new(),
+        });
+        hasher.update(manifest.to_toml().as_bytes());
+        hasher.update(&[u8::from(self.strip.keep_names)]);
+        hasher.finalize().to_hex().to_string()
+    }
+
+    fn run(&self, shell: &Shell) -> Result<BuiltSpirit, Error> {
+        let inputs = self.inputs_hash();
+        if let Some(fingerprint) = Fingerprint::read(self.dir).filter(|f| f.inputs == inputs) {
+            let stale_stamp = fingerprint.stamp != self.stamp;
+            let refreshed = Fingerprint {
+                stamp: self.stamp.clone(),
+                ..fingerprint.clone()
+            };
+            if let Some(fresh) = outputs(self.dir, self.original_path, fingerprint) {
+                // Same inputs, other stamp (a comment in Cargo.toml, say):
+                // the next build can be quick again.
+                if stale_stamp {
+                    refreshed.write(self.dir)?;
+                }
+                report_fresh(shell, &fresh);
+                return Ok(fresh);
+            }
+        }
+        self.post_process(shell, inputs)
+    }
+
+    /// Validates, strips, hashes and describes the module, writing the
+    /// stripped wasm, its manifest and the fingerprint into the directory.
+    fn post_process(&self, shell: &Shell, inputs: String) -> Result<BuiltSpirit, Error> {
+        let spirit = self.spirit;
+        let expected = Expectations {
+            capabilities: &spirit.config.capabilities,
+            entry: &spirit.config.entry,
+        };
+        let (report, stripped) = super::check::examine(
+            shell,
+            &format!("spirit `{}`", spirit.name),
+            self.original,
+            &expected,
+            &spirit.config.limits,
+            self.strip,
+            None,
+        )?;
+        let file = self.file_name();
+        let original = self.original;
+        shell.status(
+            "Stripped",
+            format_args!(
+                "{file} {} → {} (-{}%)",
+                Bytes(original.len() as u64),
+                Bytes(stripped.len() as u64),
+                100 - (stripped.len() * 100).div_ceil(original.len().max(1))
+            ),
+        );
+        let manifest = self.manifest(WasmInfo {
+            file: file.clone(),
+            size: stripped.len() as u64,
+            blake3: blake3::hash(&stripped).to_hex().to_string(),
+        });
+        let dir = self.dir;
+        crate::fs::create_dir_all(dir)?;
+        let wasm_path = dir.join(&file);
+        let manifest_path = dir.join(manifest::FILE_NAME);
+        Fingerprint::remove(dir)?;
+        // The wasm first: a manifest never names bytes that are not there yet.
+        crate::fs::write_atomic(&wasm_path, &stripped)?;
+        crate::fs::write_atomic(&manifest_path, manifest.to_toml().as_bytes())?;
+        let fingerprint = Fingerprint {
+            inputs,
+            original_size: original.len() as u64,
+            warnings: report.warnings,
+            stamp: self.stamp.clone(),
+        };
+        fingerprint.write(dir)?;
+        shell.status(
+            "Built",
+            format_args!(
+                "spirit `{}` v{} in {}",
+                spirit.name,
+                spirit.version,
+                dir.display()
+            ),
+        );
+        Ok(BuiltSpirit {
+            manifest,
+            dir: dir.to_owned(),
+            wasm_path,
+            manifest_path,
+            original_path: self.original_path.to_owned(),
+            original_size: original.len() as u64,
+            fresh: false,
+            warnings: fingerprint.warnings,
+        })
+    }
 }

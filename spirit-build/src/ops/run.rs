@@ -37,6 +37,39 @@ pub enum RunTarget {
     },
 }
 
+/// Limits given by the caller (`--fuel`, `--max-memory`, `--timeout`), each
+/// replacing the spirit's own default.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LimitOverrides {
+    /// Fuel units.
+    pub fuel: Option<u64>,
+    /// Bytes of linear memory.
+    pub max_memory: Option<usize>,
+    /// Wall-clock time.
+    pub timeout: Option<std::time::Duration>,
+}
+
+impl LimitOverrides {
+    /// `base` with each limit given here replacing its own.
+    ///
+    /// ```
+    /// use spirit_build::ops::LimitOverrides;
+    /// use spirit_build::sandbox::Limits;
+    ///
+    /// let limits = LimitOverrides { fuel: Some(5), ..Default::default() }.apply(Limits::default());
+    /// assert_eq!(limits.fuel, 5);
+    /// assert_eq!(limits.max_memory, Limits::default().max_memory);
+    /// ```
+    pub fn apply(&self, base: Limits) -> Limits {
+        Limits {
+            fuel: self.fuel.unwrap_or(base.fuel),
+            max_memory: self.max_memory.unwrap_or(base.max_memory),
+            timeout: self.timeout.unwrap_or(base.timeout),
+            ..base
+        }
+    }
+}
+
 /// `--receipt FILE`: write a signed execution receipt with this key.
 #[derive(Debug)]
 pub struct ReceiptRequest {
@@ -55,8 +88,9 @@ pub struct RunOptions {
     pub allow: Vec<Capability>,
     /// Capabilities withheld (`--deny`), which win over everything.
     pub deny: Vec<Capability>,
-    /// The limits.
-    pub limits: Limits,
+    /// The limits the caller sets; the others come from the spirit's
+    /// manifest (`[run]`), or the sandbox's defaults for a bare module.
+    pub limits: LimitOverrides,
     /// The input bytes.
     pub input: Vec<u8>,
     /// Where logs and output go.
@@ -65,7 +99,7 @@ pub struct RunOptions {
     pub invoke: Option<(String, Vec<String>)>,
     /// `--deterministic [--seed N]`: seeded time and randomness.
     pub seed: Option<u64>,
-    /// The spirit's pricing, for the cost `-v` reports.
+    /// A price for the cost `-v` reports, instead of the manifest's.
     pub pricing: Option<Pricing>,
     /// Where storage and the code cache live ([`SandboxConfig::from_env`]
     /// for the command line).
@@ -83,7 +117,7 @@ pub struct RunOptions {
 /// Fails when the spirit cannot be built or loaded, is refused by the
 /// policy, or its run ends in a limit, a trap or an abort.
 pub fn run(shell: &Shell, options: RunOptions) -> Result<Outcome, Error> {
-    let (name, wasm, declared, entry) = match &options.target {
+    let (name, wasm, manifest) = match &options.target {
         RunTarget::Crate(build_options) => {
             let built = build(shell, build_options)?;
             let spirit = match built.as_slice() {
@@ -98,19 +132,14 @@ pub fn run(shell: &Shell, options: RunOptions) -> Result<Outcome, Error> {
             };
             let manifest = Manifest::read(&spirit.manifest_path)?;
             let wasm = crate::fs::read(&spirit.wasm_path)?;
-            (manifest.name, wasm, manifest.capabilities, manifest.entry)
+            (manifest.name.clone(), wasm, Some(manifest))
         }
         RunTarget::Wasm(path) => {
             let name = path
                 .file_stem()
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            (
-                name,
-                crate::fs::read(path)?,
-                Vec::new(),
-                spirit_sdk::abi::DEFAULT_ENTRY.to_owned(),
-            )
+            (name, crate::fs::read(path)?, None)
         }
         RunTarget::Package(path) => {
             let files = SpiritFiles::read(path)?;
@@ -137,10 +166,9 @@ pub fn run(shell: &Shell, options: RunOptions) -> Result<Outcome, Error> {
                 }
             }
             (
-                files.manifest.name,
+                files.manifest.name.clone(),
                 files.wasm,
-                files.manifest.capabilities,
-                files.manifest.entry,
+                Some(files.manifest),
             )
         }
         RunTarget::Installed { name, req } => {
@@ -159,13 +187,30 @@ pub fn run(shell: &Shell, options: RunOptions) -> Result<Outcome, Error> {
                 )
             });
             (
-                files.manifest.name,
+                files.manifest.name.clone(),
                 files.wasm,
-                files.manifest.capabilities,
-                files.manifest.entry,
+                Some(files.manifest),
             )
         }
     };
+    // A manifest's `[run]` defaults and price apply unless the caller says
+    // otherwise; a bare module gets the sandbox's defaults and no grants.
+    let declared = manifest
+        .as_ref()
+        .map(|m| m.capabilities.clone())
+        .unwrap_or_default();
+    let entry = manifest.as_ref().map_or_else(
+        || spirit_sdk::abi::DEFAULT_ENTRY.to_owned(),
+        |m| m.entry.clone(),
+    );
+    let limits = options.limits.apply(
+        manifest
+            .as_ref()
+            .map_or_else(Limits::default, |m| m.run.limits()),
+    );
+    let pricing = options
+        .pricing
+        .or_else(|| manifest.as_ref().and_then(|m| m.pricing));
     let policy = Policy::from_declared(declared, options.allow, options.deny);
     let sandbox = Sandbox::with_config(options.sandbox)?;
     let spirit = sandbox.load(&name, &wasm)?;
@@ -207,7 +252,7 @@ pub fn run(shell: &Shell, options: RunOptions) -> Result<Outcome, Error> {
     let request = RunRequest {
         call,
         policy,
-        limits: options.limits,
+        limits,
         input: options.input,
         io,
         seed: options.seed,
@@ -246,8 +291,7 @@ pub fn run(shell: &Shell, options: RunOptions) -> Result<Outcome, Error> {
         );
     }
     shell.verbose(|s| {
-        let cost = options
-            .pricing
+        let cost = pricing
             .map(|p| format!(", cost {} credits", p.cost(outcome.fuel_used)))
             .unwrap_or_default();
         s.status(
@@ -332,7 +376,7 @@ mod tests {
                 target: RunTarget::Wasm(path),
                 allow: vec![],
                 deny: vec![],
-                limits: Limits::default(),
+                limits: LimitOverrides::default(),
                 input: vec![],
                 io: Box::new(CollectingIo::default()),
                 invoke: None,

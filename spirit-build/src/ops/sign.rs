@@ -235,3 +235,20 @@ impl From<sign::SignError> for Error {
         Error::Sign(e)
     }
 }
+
+/// `cargo spirit build --sign`: builds, then signs what was built.
+///
+/// # Errors
+///
+/// Fails when the build fails or a built spirit cannot be signed.
+pub fn build_and_sign(
+    shell: &Shell,
+    options: &crate::ops::BuildOptions,
+    key: &Key,
+) -> Result<Vec<crate::ops::BuiltSpirit>, Error> {
+    let built = crate::ops::build(shell, options)?;
+    for spirit in &built {
+        sign(shell, &SpiritTarget::Path(spirit.dir.clone()), key)?;
+    }
+    Ok(built)
+}

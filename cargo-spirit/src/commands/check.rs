@@ -1,0 +1,49 @@
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+use spirit_build::Shell;
+use spirit_build::ops::CheckTarget;
+use spirit_sdk::abi::Capability;
+
+use super::build::CargoArgs;
+use super::capability;
+
+/// Validate spirits as `build` does, without writing a module or manifest
+#[derive(Debug, Args)]
+#[command(after_help = "\
+With FILE.wasm, any module is checked: its capabilities are the --allow'ed ones,
+plus those of a manifest.toml beside it that describes it.
+
+Examples:
+  cargo spirit check                       Compile and check the spirit here
+  cargo spirit check --workspace           Check every spirit of the workspace
+  cargo spirit check plugin.wasm --allow actuator_log --allow sensor_time")]
+pub(crate) struct CheckArgs {
+    /// A .wasm file to check [default: the spirit crate(s) selected]
+    file: Option<PathBuf>,
+    /// Allow a capability when checking FILE (repeatable)
+    #[arg(long, value_name = "CAP", value_parser = capability, requires = "file")]
+    allow: Vec<Capability>,
+    #[command(flatten)]
+    cargo: CargoArgs,
+    #[command(flatten)]
+    format: super::MessageFormat,
+}
+
+impl CheckArgs {
+    pub(crate) fn execute(self, shell: &Shell) -> anyhow::Result<ExitCode> {
+        let mut options = self.cargo.options();
+        options.compile.message_format = self.format.compile();
+        let target = match self.file {
+            Some(path) => CheckTarget::Wasm {
+                path,
+                allow: self.allow,
+                message_format: self.format.compile(),
+            },
+            None => CheckTarget::Crate(options),
+        };
+        spirit_build::ops::check(shell, &target)?;
+        Ok(ExitCode::SUCCESS)
+    }
+}

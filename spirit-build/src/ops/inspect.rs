@@ -1,0 +1,85 @@
+//! `cargo spirit inspect FILE`: what a module contains.
+
+use std::path::Path;
+
+use crate::Error;
+use crate::inspect::Inspection;
+
+/// Reads and inspects the module at `path`.
+///
+/// ```
+/// let dir = tempfile::tempdir().unwrap();
+/// let path = dir.path().join("m.wasm");
+/// spirit_build::fs::write_atomic(&path, &wat::parse_str("(module (func (export \"run\")))").unwrap()).unwrap();
+/// let inspection = spirit_build::ops::inspect(&path).unwrap();
+/// assert_eq!(inspection.exports[0].name, "run");
+/// ```
+///
+/// # Errors
+///
+/// Fails when the file cannot be read or is not a WebAssembly module.
+pub fn inspect(path: &Path) -> Result<Inspection, Error> {
+    let wasm = crate::fs::read(path)?;
+    Ok(crate::inspect::inspect(&wasm)?)
+}
+
+/// A `.spirit` package, inspected: who and what it is, whether its
+/// signature holds, and its module.
+#[derive(Debug)]
+pub struct PackageInspection {
+    /// The package's manifest.
+    pub manifest: crate::manifest::Manifest,
+    /// The signer, or why the package does not verify (`unsigned` included).
+    pub signature: Result<crate::sign::Author, crate::sign::VerifyError>,
+    /// The module.
+    pub module: Inspection,
+}
+
+impl std::fmt::Display for PackageInspection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let m = &self.manifest;
+        writeln!(f, "spirit  {} v{}", m.name, m.version)?;
+        if let Some(d) = &m.description {
+            writeln!(f, "about   {d}")?;
+        }
+        let caps: Vec<&str> = m.capabilities.iter().map(|c| c.as_str()).collect();
+        writeln!(
+            f,
+            "caps    {}",
+            if caps.is_empty() {
+                "none".to_owned()
+            } else {
+                caps.join(", ")
+            }
+        )?;
+        match &self.signature {
+            Ok(author) => writeln!(f, "signed  by {author} (verified)")?,
+            Err(e) => writeln!(f, "signed  NO: {e}")?,
+        }
+        write!(f, "\n{}", self.module)
+    }
+}
+
+/// Reads a `.spirit` package, checks its signature and inspects its module.
+/// A package that does not verify is still inspected: the failure is in
+/// [`PackageInspection::signature`].
+///
+/// # Errors
+///
+/// Fails when the file is not a package cargo-spirit wrote, or its module
+/// cannot be parsed.
+pub fn inspect_package(path: &Path) -> Result<PackageInspection, Error> {
+    let files = crate::package::SpiritFiles::read(path)?;
+    let signature = crate::sign::verify(
+        &files.manifest_bytes,
+        &files.wasm,
+        files.signature.as_ref(),
+        &crate::sign::Requirements::default(),
+    );
+    let module = crate::inspect::inspect(&files.wasm)?;
+    Ok(PackageInspection {
+        manifest: files.manifest,
+        signature,
+        module,
+    })
+}
