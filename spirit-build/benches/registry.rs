@@ -10,6 +10,8 @@
 //! Run with:
 //! `cargo build --release -p cargo-spirit && cargo bench -p spirit-build --bench registry`
 
+mod support;
+
 use std::hint::black_box;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -45,26 +47,8 @@ fn spirit(
     SpiritFiles::new(manifest, wasm, Some(key))
 }
 
-fn median(mut samples: Vec<Duration>) -> Duration {
-    samples.sort();
-    samples[samples.len() / 2]
-}
-
-fn time(rounds: usize, mut f: impl FnMut()) -> Duration {
-    f();
-    median(
-        (0..rounds)
-            .map(|_| {
-                let start = Instant::now();
-                f();
-                start.elapsed()
-            })
-            .collect(),
-    )
-}
-
 fn process(bin: &Path, home: &Path, args: &[&str], rounds: usize) -> Duration {
-    time(rounds, || {
+    support::median_of(rounds, || {
         let status = Command::new(bin)
             .args(args)
             .env("VUDO_HOME", home)
@@ -119,17 +103,17 @@ fn main() {
     );
 
     let rounds = 15;
-    let list = time(rounds, || {
+    let list = support::median_of(rounds, || {
         black_box(registry.list().expect("list"));
     });
-    let search = time(rounds, || {
+    let search = support::median_of(rounds, || {
         black_box(registry.search("s0999").expect("search"));
     });
-    let resolve = time(rounds, || {
+    let resolve = support::median_of(rounds, || {
         black_box(registry.resolve("s05000", Some("^1")).expect("resolve"));
     });
     let mut n = 0;
-    let install = time(rounds, || {
+    let install = support::median_of(rounds, || {
         n += 1;
         let one = spirit(&key, &format!("extra{n}"), "1.0.0", trivial, &[]);
         registry
@@ -142,7 +126,7 @@ fn main() {
     })
     .expect("sandbox");
     let hello = spirit(&key, "hello", "1.0.0", HELLO, &[Capability::ActuatorLog]);
-    let aot = time(rounds, || {
+    let aot = support::median_of(rounds, || {
         black_box(sandbox.load("hello", &hello.wasm).expect("compiles"));
     });
     let _ = writeln!(
@@ -189,7 +173,7 @@ fn main() {
     let info = process(&bin, h, &["info", "s05000@^1"], rounds);
     let run = process(&bin, h, &["run", "hello", "-q"], rounds);
     let mut m = 0;
-    let install = time(rounds, || {
+    let install = support::median_of(rounds, || {
         m += 1;
         let one = spirit(&key, &format!("proc{m}"), "1.0.0", trivial, &[]);
         let pkg = dir.path().join(one.package_name());

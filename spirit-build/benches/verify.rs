@@ -4,31 +4,12 @@
 //!
 //! Run with `cargo bench -p spirit-build --bench verify`.
 
+mod support;
+
 use std::hint::black_box;
-use std::time::{Duration, Instant};
 
 use spirit_build::manifest::Manifest;
 use spirit_build::sign::{self, Key, Requirements};
-
-fn median(mut samples: Vec<Duration>) -> Duration {
-    samples.sort();
-    samples[samples.len() / 2]
-}
-
-fn measure(rounds: usize, mut f: impl FnMut()) -> Duration {
-    for _ in 0..rounds / 10 {
-        f();
-    }
-    median(
-        (0..rounds)
-            .map(|_| {
-                let start = Instant::now();
-                f();
-                start.elapsed()
-            })
-            .collect(),
-    )
-}
 
 fn main() {
     let wasm: Vec<u8> = (0..1_000_000u32)
@@ -41,10 +22,10 @@ fn main() {
     let signature = key.sign(manifest.as_bytes(), &wasm);
     let rounds = 500;
 
-    let hash = measure(rounds, || {
+    let hash = support::median_of(rounds, || {
         black_box(blake3::hash(black_box(&wasm)));
     });
-    let verify = measure(rounds, || {
+    let verify = support::median_of(rounds, || {
         sign::verify(
             manifest.as_bytes(),
             black_box(&wasm),

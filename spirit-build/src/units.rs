@@ -44,10 +44,7 @@ impl fmt::Display for Bytes {
 /// Says what a size looks like.
 pub fn parse_size(text: &str) -> Result<u64, String> {
     let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
+    let (number, unit) = split_number(text);
     let bad = || {
         format!(
             "invalid size `{text}`: expected a number of bytes with an optional unit, such as `64MiB`, `512KiB` or `1048576`"
@@ -79,10 +76,7 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
 /// Says what a duration looks like.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
+    let (number, unit) = split_number(text);
     let bad = || {
         format!(
             "invalid duration `{text}`: expected a number with a unit, such as `500ms`, `5s` or `2m`"
@@ -102,6 +96,14 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         ));
     }
     Ok(duration)
+}
+
+/// `"64MiB"` → `("64", "MiB")`: the leading digits and the rest.
+fn split_number(text: &str) -> (&str, &str) {
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    text.split_at(split)
 }
 
 #[cfg(test)]
