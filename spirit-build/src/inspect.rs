@@ -9,11 +9,16 @@ use wasmparser::{ExternalKind, KnownCustom, Name, Parser, Payload, TypeRef};
 
 use crate::units::Bytes;
 
+/// A capability in JSON: its manifest name.
+fn capability_name<S: serde::Serializer>(c: &Option<Capability>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_some(&c.map(Capability::as_str))
+}
+
 /// How many functions [`Inspection::largest_functions`] keeps.
 pub const LARGEST: usize = 10;
 
 /// What a module contains.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Inspection {
     /// The module's size in bytes.
     pub size: u64,
@@ -34,7 +39,7 @@ pub struct Inspection {
 }
 
 /// One import.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct ImportInfo {
     /// The import module, such as `vudo`.
     pub module: String,
@@ -44,13 +49,14 @@ pub struct ImportInfo {
     pub kind: &'static str,
     /// The capability a host function needs (`None` for one that needs
     /// none, or for an import the host does not define).
+    #[serde(serialize_with = "capability_name")]
     pub capability: Option<Capability>,
     /// Whether the host defines a function by that name.
     pub known: bool,
 }
 
 /// One export.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct ExportInfo {
     /// The exported name.
     pub name: String,
@@ -59,7 +65,7 @@ pub struct ExportInfo {
 }
 
 /// The contents of one section.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct SectionSize {
     /// `type`, `import`, `code`, …; a custom section is `custom "NAME"`.
     pub name: String,
@@ -68,7 +74,7 @@ pub struct SectionSize {
 }
 
 /// One function body.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct FunctionSize {
     /// Its index in the function index space (imports first).
     pub index: u32,

@@ -190,3 +190,52 @@ fn check_prints_json_for_tools() {
     );
     assert_eq!(message["warnings"].as_array().unwrap().len(), 1);
 }
+
+#[test]
+fn every_data_command_speaks_json() {
+    let (tmp, dir) = new_spirit("json-all", "hello");
+    let home = tmp.path().join("home");
+    let json = |args: &[&str]| -> Vec<serde_json::Value> {
+        let out = cargo_spirit(&dir)
+            .env("VUDO_HOME", &home)
+            .args(args)
+            .args(["--message-format", "json"])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        String::from_utf8(out)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("`{l}` is not JSON: {e}")))
+            .collect()
+    };
+    let reason = |v: &[serde_json::Value]| v.last().unwrap()["reason"].as_str().unwrap().to_owned();
+    assert_eq!(reason(&json(&["keygen"])), "key-created");
+    assert_eq!(
+        reason(&json(&["build", "--release", "--sign"])),
+        "spirit-artifact"
+    );
+    assert_eq!(reason(&json(&["check"])), "spirit-check");
+    assert_eq!(reason(&json(&["verify", "--release"])), "spirit-verified");
+    let packed = json(&["pack", "--release"]);
+    let package = packed[0]["path"].as_str().unwrap().to_owned();
+    assert_eq!(reason(&json(&["inspect", &package])), "module-inspected");
+    assert_eq!(reason(&json(&["install", &package])), "spirit-installed");
+    assert_eq!(json(&["list"])[0][0]["name"], "json-all");
+    assert_eq!(json(&["info", "json-all"])[0]["name"], "json-all");
+    assert_eq!(json(&["search", "json"])[0][0]["name"], "json-all");
+    assert_eq!(
+        reason(&json(&["uninstall", "json-all"])),
+        "spirit-uninstalled"
+    );
+    assert_eq!(
+        reason(&json(&["trust", &"ab".repeat(32)])),
+        "author-trusted"
+    );
+    assert_eq!(
+        reason(&json(&["untrust", &"ab".repeat(32)])),
+        "author-untrusted"
+    );
+}

@@ -12,6 +12,8 @@ pub(crate) struct InfoArgs {
     /// Print JSON instead of text
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    format: super::MessageFormat,
 }
 
 impl InfoArgs {
@@ -22,7 +24,7 @@ impl InfoArgs {
             .resolve(name, req)
             .map_err(spirit_build::Error::from)?;
         let dir = registry.spirit_dir(&entry.name, &entry.version);
-        if self.json {
+        if self.json || self.format.is_json() {
             let mut value = serde_json::to_value(&entry)?;
             value["path"] = serde_json::json!(dir);
             shell.write_stdout(format!("{value}\n").as_bytes())?;

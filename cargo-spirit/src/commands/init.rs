@@ -22,6 +22,8 @@ pub(crate) struct InitArgs {
     name: Option<String>,
     #[command(flatten)]
     template: TemplateArg,
+    #[command(flatten)]
+    format: super::MessageFormat,
 }
 
 impl InitArgs {
@@ -32,7 +34,11 @@ impl InitArgs {
             template: self.template.template,
             sdk: SdkSource::detect(),
         };
-        spirit_build::ops::init(shell, &options)?;
+        let name = spirit_build::ops::init(shell, &options)?;
+        self.format.emit_json(
+            shell,
+            serde_json::json!({ "reason": "spirit-created", "name": name }),
+        )?;
         Ok(ExitCode::SUCCESS)
     }
 }

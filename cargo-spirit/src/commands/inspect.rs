@@ -18,11 +18,24 @@ Examples:
 pub(crate) struct InspectArgs {
     /// The .wasm file or .spirit package
     file: PathBuf,
+    #[command(flatten)]
+    format: super::MessageFormat,
 }
 
 impl InspectArgs {
     pub(crate) fn execute(self, shell: &Shell) -> anyhow::Result<ExitCode> {
-        let text = if self.file.extension().is_some_and(|e| e == "spirit") {
+        let is_package = self.file.extension().is_some_and(|e| e == "spirit");
+        if self.format.is_json() {
+            let module = if is_package {
+                spirit_build::ops::inspect_package(&self.file)?.module
+            } else {
+                spirit_build::ops::inspect(&self.file)?
+            };
+            let json = serde_json::json!({ "reason": "module-inspected", "path": self.file, "module": module });
+            shell.write_stdout(format!("{json}\n").as_bytes())?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        let text = if is_package {
             spirit_build::ops::inspect_package(&self.file)?.to_string()
         } else {
             spirit_build::ops::inspect(&self.file)?.to_string()

@@ -10,6 +10,8 @@ pub(crate) struct ListArgs {
     /// Print a JSON array instead of a table
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    format: super::MessageFormat,
 }
 
 impl ListArgs {
@@ -18,7 +20,7 @@ impl ListArgs {
             .map_err(spirit_build::Error::from)?
             .list()
             .map_err(spirit_build::Error::from)?;
-        print_entries(shell, &entries, self.json)?;
+        print_entries(shell, &entries, self.json || self.format.is_json())?;
         Ok(ExitCode::SUCCESS)
     }
 }

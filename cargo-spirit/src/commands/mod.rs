@@ -90,6 +90,11 @@ impl MessageFormat {
         Ok(())
     }
 
+    /// Whether `--message-format json` was given.
+    pub(crate) fn is_json(self) -> bool {
+        self.format == Format::Json
+    }
+
     /// The same choice, for the library's build and check operations.
     pub(crate) fn compile(self) -> spirit_build::compile::MessageFormat {
         match self.format {

@@ -20,6 +20,8 @@ pub(crate) struct NewArgs {
     path: Option<PathBuf>,
     #[command(flatten)]
     template: TemplateArg,
+    #[command(flatten)]
+    format: super::MessageFormat,
 }
 
 /// `--template`, shared with `init`: its help lists every template.
@@ -47,7 +49,11 @@ impl NewArgs {
             template: self.template.template,
             sdk: SdkSource::detect(),
         };
-        spirit_build::new_spirit(shell, &options)?;
+        let dir = spirit_build::new_spirit(shell, &options)?;
+        self.format.emit_json(
+            shell,
+            serde_json::json!({ "reason": "spirit-created", "name": options.name, "path": dir }),
+        )?;
         Ok(ExitCode::SUCCESS)
     }
 }

@@ -14,6 +14,8 @@ pub(crate) struct SearchArgs {
     /// Print a JSON array instead of a table
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    format: super::MessageFormat,
 }
 
 impl SearchArgs {
@@ -22,7 +24,7 @@ impl SearchArgs {
             .map_err(spirit_build::Error::from)?
             .search(&self.query)
             .map_err(spirit_build::Error::from)?;
-        print_entries(shell, &entries, self.json)?;
+        print_entries(shell, &entries, self.json || self.format.is_json())?;
         Ok(ExitCode::SUCCESS)
     }
 }

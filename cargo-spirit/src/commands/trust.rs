@@ -11,6 +11,8 @@ pub(crate) struct TrustArgs {
     /// The author's public key, 64 hex characters
     #[arg(value_parser = author)]
     author: Author,
+    #[command(flatten)]
+    format: super::MessageFormat,
 }
 
 fn author(hex: &str) -> Result<Author, String> {
@@ -24,6 +26,15 @@ impl TrustArgs {
             &Registry::open_default().map_err(spirit_build::Error::from)?,
             self.author,
             trust,
+        )?;
+        let reason = if trust {
+            "author-trusted"
+        } else {
+            "author-untrusted"
+        };
+        self.format.emit_json(
+            shell,
+            serde_json::json!({ "reason": reason, "author": self.author.to_string() }),
         )?;
         Ok(ExitCode::SUCCESS)
     }

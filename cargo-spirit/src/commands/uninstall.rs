@@ -10,6 +10,8 @@ use spirit_build::registry::{Registry, split_spec};
 pub(crate) struct UninstallArgs {
     /// NAME or NAME@VERSION
     spec: String,
+    #[command(flatten)]
+    format: super::MessageFormat,
 }
 
 impl UninstallArgs {
@@ -24,6 +26,10 @@ impl UninstallArgs {
             .map_err(spirit_build::Error::from)?
         {
             shell.status("Removed", format_args!("{} v{}", entry.name, entry.version));
+            self.format.emit_json(
+                shell,
+                serde_json::json!({ "reason": "spirit-uninstalled", "spirit": entry }),
+            )?;
         }
         Ok(ExitCode::SUCCESS)
     }

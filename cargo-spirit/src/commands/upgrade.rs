@@ -21,18 +21,24 @@ pub(crate) struct UpgradeArgs {
     target: Option<PathBuf>,
     #[command(flatten)]
     cargo: CargoArgs,
+    #[command(flatten)]
+    format: super::MessageFormat,
 }
 
 impl UpgradeArgs {
     pub(crate) fn execute(self, shell: &Shell) -> anyhow::Result<ExitCode> {
         let registry = Registry::open_default().map_err(spirit_build::Error::from)?;
         let source = source(self.target, self.cargo);
-        spirit_build::ops::upgrade(
+        let entry = spirit_build::ops::upgrade(
             shell,
             &registry,
             &self.name,
             &source,
             InstallOptions::default(),
+        )?;
+        self.format.emit_json(
+            shell,
+            serde_json::json!({ "reason": "spirit-upgraded", "spirit": entry }),
         )?;
         Ok(ExitCode::SUCCESS)
     }

@@ -30,6 +30,8 @@ pub(crate) struct VerifyReceiptArgs {
     /// Check the output commitment against this file
     #[arg(long, value_name = "FILE")]
     output: Option<PathBuf>,
+    #[command(flatten)]
+    format: super::MessageFormat,
 }
 
 fn author(hex: &str) -> Result<Author, String> {
@@ -66,6 +68,15 @@ impl VerifyReceiptArgs {
                 receipt.fuel_used()
             ),
         );
+        self.format.emit_json(
+            shell,
+            serde_json::json!({
+                "reason": "receipt-verified",
+                "spirit": receipt.spirit(),
+                "fuel_used": receipt.fuel_used(),
+                "node": node.to_string(),
+            }),
+        )?;
         Ok(ExitCode::SUCCESS)
     }
 }
