@@ -172,6 +172,10 @@ impl fmt::Display for ValidationError {
 /// ```
 pub fn validate(wasm: &[u8], expected: &Expectations<'_>) -> Report {
     let mut report = Report::default();
+    report.errors.extend(structure_problems(wasm));
+    if !report.errors.is_empty() {
+        return report;
+    }
     let types = match Validator::new_with_features(SANDBOX_FEATURES).validate_all(wasm) {
         Ok(types) => types,
         Err(e) => {
@@ -187,6 +191,66 @@ pub fn validate(wasm: &[u8], expected: &Expectations<'_>) -> Report {
     check_imports(&types, expected, &mut report);
     check_exports(&types, expected, &mut report);
     report
+}
+
+/// The most functions a spirit may define. Generous for real spirits (a
+/// debug build that pulls in serde_json defines about 3,000), and small
+/// enough that compiling a hostile module stays quick: compilation happens
+/// before fuel or the timeout can apply.
+pub const MAX_FUNCTIONS: u32 = 20_000;
+
+/// The most imports a spirit may declare (the host ABI has a dozen
+/// functions; each may be imported under several names).
+pub const MAX_IMPORTS: u32 = 1_000;
+
+/// The most bytes a module may have before anything else is checked
+/// (64 MiB, the largest wasm a package may hold).
+pub const MAX_MODULE_BYTES: usize = 64 << 20;
+
+/// The limits checked before a module is validated or compiled: its size and
+/// how many functions and imports it declares, read from the section
+/// headers without decoding the code. `validate` reports them, and the
+/// sandbox refuses a module that exceeds them before compiling it.
+///
+/// ```
+/// let many = format!("(module {})", "(func)".repeat(20_001));
+/// let wasm = wat::parse_str(&many).unwrap();
+/// let problems = spirit_build::validate::structure_problems(&wasm);
+/// assert_eq!(problems[0].message, "the module defines 20001 functions, more than the 20000 a spirit may have");
+/// ```
+pub fn structure_problems(wasm: &[u8]) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    if wasm.len() > MAX_MODULE_BYTES {
+        problems.push(Problem::new(format!(
+            "the module is {} bytes, more than the {MAX_MODULE_BYTES} a spirit may have",
+            wasm.len()
+        )));
+        return problems;
+    }
+    for payload in wasmparser::Parser::new(0).parse_all(wasm) {
+        // Malformed modules are reported by full validation, with offsets.
+        let Ok(payload) = payload else { break };
+        match payload {
+            wasmparser::Payload::ImportSection(reader) if reader.count() > MAX_IMPORTS => {
+                problems.push(
+                    Problem::new(format!(
+                        "the module declares {} imports, more than the {MAX_IMPORTS} a spirit may have",
+                        reader.count()
+                    ))
+                    .help("a spirit imports only host functions; import each once"),
+                );
+            }
+            wasmparser::Payload::FunctionSection(reader) if reader.count() > MAX_FUNCTIONS => {
+                problems.push(Problem::new(format!(
+                    "the module defines {} functions, more than the {MAX_FUNCTIONS} a spirit may have",
+                    reader.count()
+                )));
+            }
+            wasmparser::Payload::CodeSectionStart { .. } => break,
+            _ => {}
+        }
+    }
+    problems
 }
 
 /// Adds to `report` an error for each build-time limit the module exceeds:

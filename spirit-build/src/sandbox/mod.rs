@@ -219,6 +219,15 @@ pub enum SandboxError {
     /// The module file could not be read.
     #[error(transparent)]
     Read(#[from] crate::fs::FsError),
+    /// The module is larger than a spirit may be (size, functions, imports):
+    /// refused before it is compiled.
+    #[error("spirit `{name}` was refused before compiling ({} problem{})\n\n{}", problems.len(), if problems.len() == 1 { "" } else { "s" }, problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n\n"))]
+    TooLarge {
+        /// The spirit.
+        name: String,
+        /// Each limit it exceeds.
+        problems: Vec<validate::Problem>,
+    },
     /// The module imports what the host does not provide.
     #[error("spirit `{name}` cannot be linked ({} problem{})\n\n{}", problems.len(), if problems.len() == 1 { "" } else { "s" }, problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n\n"))]
     Imports {
@@ -481,6 +490,13 @@ impl Sandbox {
             name: name.to_owned(),
             error,
         };
+        let problems = validate::structure_problems(wasm);
+        if !problems.is_empty() {
+            return Err(SandboxError::TooLarge {
+                name: name.to_owned(),
+                problems,
+            });
+        }
         let cached = self
             .cache
             .as_ref()
