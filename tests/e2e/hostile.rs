@@ -371,6 +371,22 @@ fn corpus() -> Vec<Case> {
             },
         },
         Case {
+            name: "output-flood",
+            // Writes 64 KiB chunks until the host refuses one (the 16 MiB
+            // output cap), then traps.
+            wasm: wat(&format!(
+                r#"(module (import "vudo" "host_output_write" (func $o (param i32 i32) (result i32))) {MEM}
+                    (func (export "run")
+                        (loop (br_if 0 (i32.eq (call $o (i32.const 0) (i32.const 65536)) (i32.const 0))))
+                        unreachable))"#
+            )),
+            check: OK,
+            run: Expect {
+                code: 1,
+                stderr: "error: spirit `output-flood` failed: trap: unreachable",
+            },
+        },
+        Case {
             name: "unreachable",
             wasm: wat(&format!(
                 r#"(module {MEM} (func (export "run") unreachable))"#
@@ -503,6 +519,12 @@ fn every_hostile_module_is_contained_and_damages_nothing() {
                     expect.code,
                     expect.stderr,
                     describe(&output)
+                ));
+            }
+            if case.name == "output-flood" && what == "run" && output.stdout.len() > 16 << 20 {
+                failures.push(format!(
+                    "output-flood wrote {} bytes past the 16 MiB cap",
+                    output.stdout.len()
                 ));
             }
             if case.name == "log-flood" && what == "run" {
