@@ -95,20 +95,7 @@ const PROBE_WAT: &str = r#"(module
 )"#;
 
 /// Every capability the probe needs.
-const ALL: [&str; 12] = [
-    "--allow",
-    "sensor_time",
-    "--allow",
-    "sensor_random",
-    "--allow",
-    "actuator_log",
-    "--allow",
-    "storage_read",
-    "--allow",
-    "storage_write",
-    "--allow",
-    "storage_delete",
-];
+const ALL: [&str; 12] = crate::support::ALLOW_ALL;
 
 fn probe(dir: &Path) -> std::path::PathBuf {
     wasm_file(dir, "probe.wasm", PROBE_WAT)

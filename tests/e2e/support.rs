@@ -69,3 +69,20 @@ pub(crate) fn wasm_file(dir: &Path, name: &str, wat: &str) -> PathBuf {
     std::fs::write(&path, wat::parse_str(wat).unwrap()).unwrap();
     path
 }
+
+/// `--allow` for every capability that has host functions: for tests of
+/// what the host does with calls, not of the policy.
+pub(crate) const ALLOW_ALL: [&str; 12] = [
+    "--allow",
+    "sensor_time",
+    "--allow",
+    "sensor_random",
+    "--allow",
+    "actuator_log",
+    "--allow",
+    "storage_read",
+    "--allow",
+    "storage_write",
+    "--allow",
+    "storage_delete",
+];

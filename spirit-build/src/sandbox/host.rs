@@ -388,16 +388,11 @@ pub(crate) fn linker(engine: &Engine) -> wasmtime::Result<Linker<HostState>> {
          val_cap: i32|
          -> i32 {
             const NAME: &str = "host_storage_read";
-            if !granted(&caller, Capability::StorageRead) {
-                return abi::ERROR;
-            }
-            let Some(key) = guest_key(&mut caller, key_ptr, key_len) else {
-                return abi::ERROR;
-            };
-            let store = match caller.data_mut().storage() {
-                Ok(store) => store,
-                Err(e) => return caller.data_mut().storage_failed(NAME, &e),
-            };
+            let (key, store) =
+                match storage_call(&mut caller, NAME, Capability::StorageRead, key_ptr, key_len) {
+                    Ok(call) => call,
+                    Err(status) => return status,
+                };
             let Some((mem, state)) = memory(&mut caller) else {
                 return abi::ERROR;
             };
@@ -429,15 +424,15 @@ pub(crate) fn linker(engine: &Engine) -> wasmtime::Result<Linker<HostState>> {
          val_len: i32|
          -> i32 {
             const NAME: &str = "host_storage_write";
-            if !granted(&caller, Capability::StorageWrite) {
-                return abi::ERROR;
-            }
-            let Some(key) = guest_key(&mut caller, key_ptr, key_len) else {
-                return abi::ERROR;
-            };
-            let store = match caller.data_mut().storage() {
-                Ok(store) => store,
-                Err(e) => return caller.data_mut().storage_failed(NAME, &e),
+            let (key, store) = match storage_call(
+                &mut caller,
+                NAME,
+                Capability::StorageWrite,
+                key_ptr,
+                key_len,
+            ) {
+                Ok(call) => call,
+                Err(status) => return status,
             };
             let Some((mem, state)) = memory(&mut caller) else {
                 return abi::ERROR;
@@ -457,17 +452,18 @@ pub(crate) fn linker(engine: &Engine) -> wasmtime::Result<Linker<HostState>> {
         "host_storage_delete",
         |mut caller: Caller<'_, HostState>, key_ptr: i32, key_len: i32| -> i32 {
             const NAME: &str = "host_storage_delete";
-            if !granted(&caller, Capability::StorageDelete) {
-                return abi::ERROR;
-            }
-            let Some(key) = guest_key(&mut caller, key_ptr, key_len) else {
-                return abi::ERROR;
+            let (key, store) = match storage_call(
+                &mut caller,
+                NAME,
+                Capability::StorageDelete,
+                key_ptr,
+                key_len,
+            ) {
+                Ok(call) => call,
+                Err(status) => return status,
             };
             let state = caller.data_mut();
-            let result = state
-                .storage()
-                .and_then(|store| store.delete(&key, &state.limits.storage));
-            match result {
+            match store.delete(&key, &state.limits.storage) {
                 Ok(true) => 1,
                 Ok(false) => 0,
                 Err(e) => state.storage_failed(NAME, &e),
@@ -549,6 +545,27 @@ pub(crate) fn linker(engine: &Engine) -> wasmtime::Result<Linker<HostState>> {
 /// A copy of the key at `ptr..ptr+len`, when it is inside the guest's memory
 /// and within the key quota (checked before copying, so a guest cannot make
 /// the host copy megabytes to be refused).
+/// What every storage call does first: check its capability, read the key
+/// from guest memory, and get the spirit's store. `Err` holds the status to
+/// return to the guest (`-1`; a failure to open the store is also reported
+/// to the person running the spirit).
+fn storage_call(
+    caller: &mut Caller<'_, HostState>,
+    function: &str,
+    capability: Capability,
+    key_ptr: i32,
+    key_len: i32,
+) -> Result<(Vec<u8>, Arc<SpiritStore>), i32> {
+    if !granted(caller, capability) {
+        return Err(abi::ERROR);
+    }
+    let key = guest_key(caller, key_ptr, key_len).ok_or(abi::ERROR)?;
+    match caller.data_mut().storage() {
+        Ok(store) => Ok((key, store)),
+        Err(e) => Err(caller.data_mut().storage_failed(function, &e)),
+    }
+}
+
 fn guest_key(caller: &mut Caller<'_, HostState>, ptr: i32, len: i32) -> Option<Vec<u8>> {
     let (mem, state) = memory(caller)?;
     let r = range(mem.len(), ptr, len)?;
