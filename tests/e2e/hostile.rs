@@ -21,7 +21,7 @@ const LIMITS: &[&str] = &[
     "--fuel",
     "20000000",
     "--timeout",
-    "10s",
+    "60s",
     "--max-memory",
     "16MiB",
 ];
