@@ -152,8 +152,9 @@ fn module(input: &Input) -> Vec<u8> {
     module.finish()
 }
 
-/// One sandbox for the whole run, with its storage in a temporary
-/// directory removed at exit.
+/// One sandbox for the whole session, with its storage in a temporary
+/// directory. (A static is never dropped, so the directory stays behind in
+/// the system's temporary directory: a few KiB, named `.tmp*`.)
 fn sandbox() -> &'static (Sandbox, tempfile::TempDir) {
     static SANDBOX: OnceLock<(Sandbox, tempfile::TempDir)> = OnceLock::new();
     SANDBOX.get_or_init(|| {
