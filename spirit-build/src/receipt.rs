@@ -24,7 +24,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use ed25519_dalek::{Signature, VerifyingKey};
 use serde::{Deserialize, Serialize};
 
-use crate::sign::{Author, Key, SignError};
+use crate::sign::{Author, Key, SignError, decode_hex, encode_hex};
 
 const DOMAIN: &[u8] = b"cargo-spirit/receipt/v1\0";
 
@@ -109,13 +109,13 @@ impl Receipt {
             fuel_used: facts.fuel_used,
             status: facts.status,
             node: key.author().to_string(),
-            nonce: hex(&nonce),
+            nonce: encode_hex(&nonce),
             timestamp: timestamp(SystemTime::now()),
         };
         let signature = key.sign_bytes(&message(&body));
         Ok(Receipt {
             body,
-            signature: hex(&signature),
+            signature: encode_hex(&signature),
         })
     }
 
@@ -142,7 +142,7 @@ impl Receipt {
         let bad = || ReceiptError::BadSignature(self.body.node.clone());
         let node = Author::from_hex(&self.body.node).map_err(|_| bad())?;
         let key = VerifyingKey::from_bytes(&node.0).map_err(|_| bad())?;
-        let signature = unhex::<64>(&self.signature).ok_or_else(bad)?;
+        let signature = decode_hex::<64>(&self.signature).ok_or_else(bad)?;
         key.verify_strict(&message(&self.body), &Signature::from_bytes(&signature))
             .map_err(|_| bad())?;
         Ok(node)
@@ -186,21 +186,6 @@ fn message(body: &Body) -> Vec<u8> {
     let mut message = DOMAIN.to_vec();
     message.extend_from_slice(serde_json::to_string(body).unwrap_or_default().as_bytes());
     message
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhex<const N: usize>(text: &str) -> Option<[u8; N]> {
-    if text.len() != N * 2 || !text.is_ascii() {
-        return None;
-    }
-    let mut out = [0u8; N];
-    for (i, byte) in out.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(&text[i * 2..i * 2 + 2], 16).ok()?;
-    }
-    Some(out)
 }
 
 /// ISO 8601 in UTC to the second, such as `2026-11-21T05:30:00Z`.

@@ -557,7 +557,8 @@ fn write_new_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     result
 }
 
-fn encode_hex(bytes: &[u8]) -> String {
+/// Lowercase hex, as keys, signatures and receipts are written.
+pub(crate) fn encode_hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(bytes.len() * 2);
     for b in bytes {
@@ -567,7 +568,8 @@ fn encode_hex(bytes: &[u8]) -> String {
     s
 }
 
-fn decode_hex<const N: usize>(hex: &str) -> Option<[u8; N]> {
+/// Exactly `N` bytes from `2N` hex digits.
+pub(crate) fn decode_hex<const N: usize>(hex: &str) -> Option<[u8; N]> {
     let bytes = hex.as_bytes();
     if bytes.len() != N * 2 {
         return None;

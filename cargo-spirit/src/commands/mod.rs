@@ -61,6 +61,12 @@ pub(crate) fn capability(name: &str) -> Result<spirit_sdk::abi::Capability, Stri
     })
 }
 
+/// Parses an author or node key (64 hex characters) for `--author`, `--node`
+/// and `trust`.
+pub(crate) fn author(hex: &str) -> Result<spirit_build::sign::Author, String> {
+    spirit_build::sign::Author::from_hex(hex).map_err(|e| e.to_string())
+}
+
 /// `--message-format`: what goes to standard output.
 #[derive(Clone, Copy, Debug, clap::Args)]
 pub(crate) struct MessageFormat {

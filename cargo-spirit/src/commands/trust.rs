@@ -9,14 +9,10 @@ use spirit_build::sign::Author;
 #[derive(Debug, Args)]
 pub(crate) struct TrustArgs {
     /// The author's public key, 64 hex characters
-    #[arg(value_parser = author)]
+    #[arg(value_parser = super::author)]
     author: Author,
     #[command(flatten)]
     format: super::MessageFormat,
-}
-
-fn author(hex: &str) -> Result<Author, String> {
-    Author::from_hex(hex).map_err(|e| e.to_string())
 }
 
 impl TrustArgs {

@@ -21,7 +21,7 @@ pub(crate) struct VerifyArgs {
     /// A build directory or .spirit package [default: this crate's build output]
     target: Option<PathBuf>,
     /// Require this author (64 hex characters)
-    #[arg(long, value_name = "HEX", value_parser = author)]
+    #[arg(long, value_name = "HEX", value_parser = super::author)]
     author: Option<Author>,
     /// Require an author listed in VUDO_HOME/trusted.toml
     #[arg(long)]
@@ -30,10 +30,6 @@ pub(crate) struct VerifyArgs {
     cargo: CargoArgs,
     #[command(flatten)]
     format: MessageFormat,
-}
-
-fn author(hex: &str) -> Result<Author, String> {
-    Author::from_hex(hex).map_err(|e| e.to_string())
 }
 
 impl VerifyArgs {

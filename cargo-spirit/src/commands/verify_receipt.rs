@@ -19,7 +19,7 @@ pub(crate) struct VerifyReceiptArgs {
     /// The receipt (JSON)
     file: PathBuf,
     /// Require this node key (64 hex characters)
-    #[arg(long, value_name = "HEX", value_parser = author)]
+    #[arg(long, value_name = "HEX", value_parser = super::author)]
     node: Option<Author>,
     /// Check the wasm commitment against this file
     #[arg(long, value_name = "FILE")]
@@ -32,10 +32,6 @@ pub(crate) struct VerifyReceiptArgs {
     output: Option<PathBuf>,
     #[command(flatten)]
     format: super::MessageFormat,
-}
-
-fn author(hex: &str) -> Result<Author, String> {
-    Author::from_hex(hex).map_err(|e| e.to_string())
 }
 
 impl VerifyReceiptArgs {
