@@ -1,56 +1,15 @@
-//! The templates `cargo spirit new` writes, embedded in the binary so an
-//! installed cargo-spirit needs no source tree.
+//! Writes a template as a new spirit crate: `cargo spirit new` and `init`.
 //!
-//! Each template lives in `templates/<name>/` at the repository root; files
-//! ending in `.in` have `{{name}}` and `{{sdk}}` replaced, and `gitignore`
-//! becomes `.gitignore` (cargo would not package a dotfile template).
+//! The templates themselves are the `spirit-templates` crate
+//! (`templates/` at the repository root), which embeds their files so an
+//! installed cargo-spirit needs no source tree; they are re-exported here.
+//! Files ending in `.in` have `{{name}}` and `{{sdk}}` replaced, and
+//! `gitignore` becomes `.gitignore` (cargo would not package a dotfile
+//! template).
 
 use std::path::{Path, PathBuf};
 
-/// A template for a new spirit.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Template {
-    /// Its name, as given to `--template`.
-    pub name: &'static str,
-    /// One line on what it shows.
-    pub description: &'static str,
-    files: &'static [(&'static str, &'static str)],
-}
-
-macro_rules! template_files {
-    ($dir:literal: $($file:literal),* $(,)?) => {
-        &[$(($file, include_str!(concat!("../../templates/", $dir, "/", $file)))),*]
-    };
-}
-
-/// Every template, the default first.
-pub const TEMPLATES: &[Template] = &[
-    Template {
-        name: "hello",
-        description: "logs a greeting (actuator_log)",
-        files: template_files!("hello": "Cargo.toml.in", "src/lib.rs", "gitignore"),
-    },
-    Template {
-        name: "counter",
-        description: "counts its runs in persistent storage (storage_read, storage_write)",
-        files: template_files!("counter": "Cargo.toml.in", "src/lib.rs", "gitignore"),
-    },
-    Template {
-        name: "echo",
-        description: "copies its input to its output (no capabilities)",
-        files: template_files!("echo": "Cargo.toml.in", "src/lib.rs", "gitignore"),
-    },
-    Template {
-        name: "kv",
-        description: "get/set/delete commands from its input on persistent storage (storage_read, storage_write, storage_delete)",
-        files: template_files!("kv": "Cargo.toml.in", "src/lib.rs", "gitignore"),
-    },
-];
-
-/// The template called `name`, if there is one.
-pub fn find(name: &str) -> Option<&'static Template> {
-    TEMPLATES.iter().find(|t| t.name == name)
-}
+pub use spirit_templates::{File, TEMPLATES, Template, find};
 
 /// Where a new spirit's `spirit-sdk` dependency comes from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -326,10 +285,10 @@ fn render(template: &Template, name: &str, sdk: &SdkSource) -> Vec<(&'static str
     template
         .files
         .iter()
-        .map(|(file, contents)| {
-            let (file, contents) = match file.strip_suffix(".in") {
+        .map(|&File { path, contents }| {
+            let (file, contents) = match path.strip_suffix(".in") {
                 Some(stem) => (stem, contents.replace("{{sdk}}", &sdk)),
-                None => (*file, (*contents).to_owned()),
+                None => (path, contents.to_owned()),
             };
             let file = if file == "gitignore" {
                 ".gitignore"
