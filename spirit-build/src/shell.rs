@@ -14,6 +14,15 @@ use anstream::{AutoStream, ColorChoice as StreamChoice};
 use anstyle::{AnsiColor, Style};
 
 /// How much the shell prints.
+///
+/// The variants are ordered, so "at least normal" is a comparison:
+///
+/// ```
+/// use spirit_build::Verbosity;
+///
+/// assert!(Verbosity::Quiet < Verbosity::Normal);
+/// assert!(Verbosity::Verbose > Verbosity::Normal);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Verbosity {
     /// Errors only (`-q`).
@@ -25,6 +34,12 @@ pub enum Verbosity {
 }
 
 /// Whether output is coloured (`--color`).
+///
+/// ```
+/// use spirit_build::ColorChoice;
+///
+/// assert_eq!(ColorChoice::default(), ColorChoice::Auto);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum ColorChoice {
     /// Colour when the stream is a terminal and `NO_COLOR` is not set.
@@ -38,6 +53,14 @@ pub enum ColorChoice {
 
 impl ColorChoice {
     /// The value cargo takes for `--color`.
+    ///
+    /// ```
+    /// use spirit_build::ColorChoice;
+    ///
+    /// let mut cargo = std::process::Command::new("cargo");
+    /// cargo.args(["build", "--color", ColorChoice::Never.as_str()]);
+    /// assert_eq!(ColorChoice::Always.as_str(), "always");
+    /// ```
     pub fn as_str(self) -> &'static str {
         match self {
             ColorChoice::Auto => "auto",
@@ -48,12 +71,44 @@ impl ColorChoice {
 }
 
 /// Green for progress, as cargo prints it.
+///
+/// A style for [`Shell::status_with_style`]; a shell that does not colour
+/// prints the text alone. What a colouring shell writes around a status
+/// word:
+///
+/// ```
+/// use spirit_build::shell::GREEN;
+///
+/// assert_eq!(format!("{GREEN}Finished{GREEN:#}"), "\x1b[1m\x1b[32mFinished\x1b[0m");
+/// ```
 pub const GREEN: Style = AnsiColor::Green.on_default().bold();
+
 /// Cyan for notes and in-progress work.
+///
+/// ```
+/// use spirit_build::{ColorChoice, Shell, Verbosity, shell::CYAN};
+///
+/// let shell = Shell::new(Verbosity::Normal, ColorChoice::Auto);
+/// shell.status_with_style("Waiting", "for the registry lock", CYAN);
+/// ```
 pub const CYAN: Style = AnsiColor::Cyan.on_default().bold();
+
 /// Yellow for warnings.
+///
+/// ```
+/// use spirit_build::shell::YELLOW;
+///
+/// assert_eq!(format!("{YELLOW}warning{YELLOW:#}"), "\x1b[1m\x1b[33mwarning\x1b[0m");
+/// ```
 pub const YELLOW: Style = AnsiColor::Yellow.on_default().bold();
+
 /// Red for errors.
+///
+/// ```
+/// use spirit_build::shell::RED;
+///
+/// assert_eq!(format!("{RED}error{RED:#}"), "\x1b[1m\x1b[31merror\x1b[0m");
+/// ```
 pub const RED: Style = AnsiColor::Red.on_default().bold();
 const BOLD: Style = Style::new().bold();
 
@@ -68,6 +123,9 @@ type Sink = Box<dyn Write + Send>;
 /// shell.status("Compiling", "hello v0.1.0");
 /// shell.warn("capability `sensor_time` is declared but never used");
 /// ```
+///
+/// The methods' examples read what they print back from a pipe, as
+/// [`Shell::from_writers`] shows.
 pub struct Shell {
     err: Mutex<AutoStream<Sink>>,
     // Raw: standard output carries data (JSON, a spirit's output bytes),
@@ -89,6 +147,15 @@ impl std::fmt::Debug for Shell {
 
 impl Shell {
     /// A shell on the process's standard error and standard output.
+    /// `ColorChoice::Auto` colours standard error only when it is a
+    /// terminal; standard output is never coloured.
+    ///
+    /// ```
+    /// use spirit_build::{ColorChoice, Shell, Verbosity};
+    ///
+    /// let shell = Shell::new(Verbosity::Quiet, ColorChoice::Never);
+    /// shell.status("Compiling", "hello v0.1.0"); // quiet: prints nothing
+    /// ```
     pub fn new(verbosity: Verbosity, color: ColorChoice) -> Shell {
         let err_is_terminal = std::io::IsTerminal::is_terminal(&io::stderr());
         let choice = |is_terminal: bool| match color {
@@ -111,6 +178,20 @@ impl Shell {
 
     /// A shell that writes both streams, uncoloured, to the given sinks:
     /// for tests and for embedding.
+    ///
+    /// ```
+    /// use spirit_build::{Shell, Verbosity};
+    ///
+    /// let (stderr, stderr_writer) = std::io::pipe()?;
+    /// let (stdout, stdout_writer) = std::io::pipe()?;
+    /// let shell = Shell::from_writers(Verbosity::Normal, Box::new(stderr_writer), Box::new(stdout_writer));
+    /// shell.status("Running", "spirit `hello`");
+    /// shell.write_stdout(b"42")?;
+    /// drop(shell); // closes the pipes' writing ends
+    /// assert_eq!(std::io::read_to_string(stderr)?, "     Running spirit `hello`\n");
+    /// assert_eq!(std::io::read_to_string(stdout)?, "42");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn from_writers(verbosity: Verbosity, err: Sink, out: Sink) -> Shell {
         Shell {
             err: Mutex::new(AutoStream::new(err, StreamChoice::Never)),
@@ -122,26 +203,72 @@ impl Shell {
     }
 
     /// The verbosity this shell was made with.
+    ///
+    /// ```
+    /// use spirit_build::{ColorChoice, Shell, Verbosity};
+    ///
+    /// let shell = Shell::new(Verbosity::Verbose, ColorChoice::Auto);
+    /// assert_eq!(shell.verbosity(), Verbosity::Verbose);
+    /// ```
     pub fn verbosity(&self) -> Verbosity {
         self.verbosity
     }
 
     /// The colour choice to hand to child processes such as cargo.
+    ///
+    /// ```
+    /// use spirit_build::{ColorChoice, Shell, Verbosity};
+    ///
+    /// let shell = Shell::new(Verbosity::Normal, ColorChoice::Always);
+    /// let mut cargo = std::process::Command::new("cargo");
+    /// cargo.args(["build", "--color", shell.color_choice().as_str()]);
+    /// assert_eq!(shell.color_choice(), ColorChoice::Always);
+    /// ```
     pub fn color_choice(&self) -> ColorChoice {
         self.color
     }
 
-    /// Whether standard error is a terminal.
+    /// Whether standard error is a terminal; never for a shell made with
+    /// [`Shell::from_writers`].
+    ///
+    /// ```
+    /// use spirit_build::{Shell, Verbosity};
+    ///
+    /// let shell = Shell::from_writers(Verbosity::Normal, Box::new(std::io::sink()), Box::new(std::io::sink()));
+    /// assert!(!shell.err_is_terminal());
+    /// ```
     pub fn err_is_terminal(&self) -> bool {
         self.err_is_terminal
     }
 
-    /// Prints a green status line, unless quiet.
+    /// Prints a green status line, unless quiet: the status word
+    /// right-aligned to 12 columns, then the message.
+    ///
+    /// ```
+    /// # use spirit_build::{Shell, Verbosity};
+    /// # let (stderr, writer) = std::io::pipe().unwrap();
+    /// # let shell = Shell::from_writers(Verbosity::Normal, Box::new(writer), Box::new(std::io::sink()));
+    /// shell.status("Compiling", "hello v0.1.0");
+    /// # drop(shell);
+    /// # let printed = std::io::read_to_string(stderr).unwrap();
+    /// assert_eq!(printed, "   Compiling hello v0.1.0\n");
+    /// ```
     pub fn status(&self, status: &str, message: impl Display) {
         self.status_with_style(status, message, GREEN);
     }
 
     /// Prints a status line in the given style, unless quiet.
+    ///
+    /// ```
+    /// use spirit_build::shell::CYAN;
+    /// # use spirit_build::{Shell, Verbosity};
+    /// # let (stderr, writer) = std::io::pipe().unwrap();
+    /// # let shell = Shell::from_writers(Verbosity::Normal, Box::new(writer), Box::new(std::io::sink()));
+    /// shell.status_with_style("Blocking", "waiting for the registry lock", CYAN);
+    /// # drop(shell);
+    /// # let printed = std::io::read_to_string(stderr).unwrap();
+    /// assert_eq!(printed, "    Blocking waiting for the registry lock\n");
+    /// ```
     pub fn status_with_style(&self, status: &str, message: impl Display, style: Style) {
         if self.verbosity > Verbosity::Quiet {
             self.print_err(format_args!("{style}{status:>12}{style:#} {message}\n"));
@@ -149,6 +276,16 @@ impl Shell {
     }
 
     /// Prints `warning: message`, unless quiet.
+    ///
+    /// ```
+    /// # use spirit_build::{Shell, Verbosity};
+    /// # let (stderr, writer) = std::io::pipe().unwrap();
+    /// # let shell = Shell::from_writers(Verbosity::Normal, Box::new(writer), Box::new(std::io::sink()));
+    /// shell.warn("capability `sensor_time` is declared but never used");
+    /// # drop(shell);
+    /// # let printed = std::io::read_to_string(stderr).unwrap();
+    /// assert_eq!(printed, "warning: capability `sensor_time` is declared but never used\n");
+    /// ```
     pub fn warn(&self, message: impl Display) {
         if self.verbosity > Verbosity::Quiet {
             self.print_err(format_args!(
@@ -158,6 +295,16 @@ impl Shell {
     }
 
     /// Prints `note: message`, unless quiet.
+    ///
+    /// ```
+    /// # use spirit_build::{Shell, Verbosity};
+    /// # let (stderr, writer) = std::io::pipe().unwrap();
+    /// # let shell = Shell::from_writers(Verbosity::Normal, Box::new(writer), Box::new(std::io::sink()));
+    /// shell.note("the key was trusted");
+    /// # drop(shell);
+    /// # let printed = std::io::read_to_string(stderr).unwrap();
+    /// assert_eq!(printed, "note: the key was trusted\n");
+    /// ```
     pub fn note(&self, message: impl Display) {
         if self.verbosity > Verbosity::Quiet {
             self.print_err(format_args!(
@@ -167,11 +314,33 @@ impl Shell {
     }
 
     /// Prints `error: message`, whatever the verbosity.
+    ///
+    /// ```
+    /// # use spirit_build::{Shell, Verbosity};
+    /// # let (stderr, writer) = std::io::pipe().unwrap();
+    /// # let shell = Shell::from_writers(Verbosity::Quiet, Box::new(writer), Box::new(std::io::sink()));
+    /// shell.warn("not shown under -q");
+    /// shell.error("spirit `hello` ran out of fuel");
+    /// # drop(shell);
+    /// # let printed = std::io::read_to_string(stderr).unwrap();
+    /// assert_eq!(printed, "error: spirit `hello` ran out of fuel\n");
+    /// ```
     pub fn error(&self, message: impl Display) {
         self.print_err(format_args!("{RED}error{RED:#}{BOLD}:{BOLD:#} {message}\n"));
     }
 
-    /// Runs `f` only when verbose.
+    /// Runs `f` only when verbose (`-v`): details that cost something to
+    /// gather or that most runs do not need.
+    ///
+    /// ```
+    /// # use spirit_build::{Shell, Verbosity};
+    /// # let (stderr, writer) = std::io::pipe().unwrap();
+    /// # let shell = Shell::from_writers(Verbosity::Verbose, Box::new(writer), Box::new(std::io::sink()));
+    /// shell.verbose(|shell| shell.status("Fuel", "1234 units"));
+    /// # drop(shell);
+    /// # let printed = std::io::read_to_string(stderr).unwrap();
+    /// assert_eq!(printed, "        Fuel 1234 units\n");
+    /// ```
     pub fn verbose(&self, f: impl FnOnce(&Shell)) {
         if self.verbosity == Verbosity::Verbose {
             f(self);
@@ -180,6 +349,16 @@ impl Shell {
 
     /// Writes a line on standard error as it is (a spirit's log line, for
     /// example), unless quiet.
+    ///
+    /// ```
+    /// # use spirit_build::{Shell, Verbosity};
+    /// # let (stderr, writer) = std::io::pipe().unwrap();
+    /// # let shell = Shell::from_writers(Verbosity::Normal, Box::new(writer), Box::new(std::io::sink()));
+    /// shell.print_err_line("[INFO hello] Hello from hello!");
+    /// # drop(shell);
+    /// # let printed = std::io::read_to_string(stderr).unwrap();
+    /// assert_eq!(printed, "[INFO hello] Hello from hello!\n");
+    /// ```
     pub fn print_err_line(&self, line: impl Display) {
         if self.verbosity > Verbosity::Quiet {
             self.print_err(format_args!("{line}\n"));
@@ -188,6 +367,21 @@ impl Shell {
 
     /// Writes raw bytes to standard output: a spirit's output, JSON messages,
     /// results. Never silenced by `-q`.
+    ///
+    /// ```
+    /// use spirit_build::{Shell, Verbosity};
+    ///
+    /// let (stdout, writer) = std::io::pipe()?;
+    /// let shell = Shell::from_writers(Verbosity::Quiet, Box::new(std::io::sink()), Box::new(writer));
+    /// shell.write_stdout(b"{\"reason\":\"spirit-artifact\"}\n")?;
+    /// drop(shell);
+    /// assert_eq!(std::io::read_to_string(stdout)?, "{\"reason\":\"spirit-artifact\"}\n");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// Fails when standard output cannot be written, such as a closed pipe.
     pub fn write_stdout(&self, bytes: &[u8]) -> io::Result<()> {
         let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
         out.write_all(bytes)?;
