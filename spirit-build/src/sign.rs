@@ -787,7 +787,7 @@ mod tests {
                 0o600
             );
             assert_eq!(
-                std::fs::metadata(home.path().join("keys"))
+                std::fs::metadata(crate::home::keys_dir(home.path()))
                     .unwrap()
                     .permissions()
                     .mode()

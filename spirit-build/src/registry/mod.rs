@@ -643,7 +643,8 @@ impl Registry {
     /// # };
     /// registry.install(&spirit("hello", "1.0.0"), InstallOptions::default())?;
     /// // Files the index does not name, as a killed install leaves them.
-    /// std::fs::create_dir_all(registry.root().join("spirits/ghost/0.1.0"))?;
+    /// let ghost = spirit_build::home::installed_version_dir(registry.home(), "ghost", &"0.1.0");
+    /// std::fs::create_dir_all(ghost)?;
     /// let done = registry.repair()?;
     /// assert!(done[0].starts_with("removed unreferenced"));
     /// assert_eq!(registry.list()?.len(), 1);
@@ -796,7 +797,7 @@ mod tests {
             registry.resolve("hello", None),
             Err(RegistryError::NotInstalled(_))
         ));
-        assert!(!registry.root().join("spirits/hello").exists());
+        assert!(!crate::home::installed_name_dir(registry.home(), "hello").exists());
     }
 
     #[test]
@@ -896,19 +897,21 @@ mod tests {
         let entry = registry.resolve("crashy", None).unwrap();
         let dir = registry.spirit_dir("crashy", &entry.version);
         // Killed after moving the old version aside, before the new one arrived.
-        let aside = registry.root().join("staging/old-crashy-1.0.0-1");
+        let aside = crate::home::set_aside_dir(registry.home(), "crashy", &"1.0.0", 1);
         std::fs::create_dir_all(aside.parent().unwrap()).unwrap();
         std::fs::rename(&dir, &aside).unwrap();
-        std::fs::create_dir_all(registry.root().join("staging/new-7")).unwrap();
-        std::fs::create_dir_all(registry.root().join("spirits/ghost/0.1.0")).unwrap();
+        let staged = crate::home::staged_dir(registry.home(), 7);
+        std::fs::create_dir_all(&staged).unwrap();
+        let ghost = crate::home::installed_name_dir(registry.home(), "ghost");
+        std::fs::create_dir_all(ghost.join("0.1.0")).unwrap();
         let done = registry.repair().unwrap();
         assert!(
             done.iter().any(|d| d.starts_with("restored crashy@1.0.0")),
             "{done:?}"
         );
         assert!(registry.load(&entry).is_ok());
-        assert!(!registry.root().join("staging/new-7").exists());
-        assert!(!registry.root().join("spirits/ghost").exists());
+        assert!(!staged.exists());
+        assert!(!ghost.exists());
     }
 
     #[cfg(unix)]
