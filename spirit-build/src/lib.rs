@@ -25,6 +25,7 @@ pub mod sign;
 pub mod strip;
 pub mod template;
 pub mod toolchain;
+pub mod trust;
 pub mod units;
 pub mod validate;
 pub mod workspace;

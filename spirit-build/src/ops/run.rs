@@ -13,7 +13,7 @@ use crate::sandbox::{
     Call, CodeSource, Limits, Outcome, Policy, Pricing, RunRequest, Sandbox, SandboxConfig,
     SpiritIo,
 };
-use crate::sign::{self, Key, Requirements, VerifyError};
+use crate::sign::{self, Acceptance, Key, SignaturePolicy};
 use crate::units::Bytes;
 use crate::{Error, Shell};
 
@@ -143,27 +143,22 @@ pub fn run(shell: &Shell, options: RunOptions) -> Result<Outcome, Error> {
         }
         RunTarget::Package(path) => {
             let files = SpiritFiles::read(path)?;
-            match sign::verify(
-                &files.manifest_bytes,
-                &files.wasm,
-                files.signature.as_ref(),
-                &Requirements::default(),
-            ) {
-                Ok(author) => {
-                    shell.verbose(|s| s.status("Verified", format_args!("signed by {author}")))
+            // Running a package needs no trust, only a warning when unsigned.
+            let policy = SignaturePolicy {
+                unsigned: Acceptance::Warn,
+                ..SignaturePolicy::CONSISTENT
+            };
+            let verdict = sign::check_signed(files.signed(), &policy, &[]).map_err(|error| {
+                Error::Verify {
+                    path: path.clone(),
+                    error,
                 }
-                Err(VerifyError::Unsigned) => {
-                    shell.warn(format_args!(
-                        "`{}` is unsigned: who made it cannot be checked",
-                        path.display()
-                    ));
-                }
-                Err(error) => {
-                    return Err(Error::Verify {
-                        path: path.clone(),
-                        error,
-                    });
-                }
+            })?;
+            if let Some(author) = verdict.author() {
+                shell.verbose(|s| s.status("Verified", format_args!("signed by {author}")));
+            }
+            if let Some(warning) = policy.warning(verdict, &path.display()) {
+                shell.warn(warning);
             }
             (
                 files.manifest.name.clone(),

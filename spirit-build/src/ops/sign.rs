@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use crate::compile::CompileOptions;
 use crate::package::{PackageError, SpiritFiles};
 use crate::project::{self, Selection};
-use crate::sign::{self, Author, Key, Requirements, VerifyError};
+use crate::sign::{self, Author, Key, Requirements, SignaturePolicy, Signed};
 use crate::{Error, Shell};
 
 /// Which spirits a command works on.
@@ -66,10 +66,13 @@ pub fn keygen(shell: &Shell, name: &str) -> Result<Author, Error> {
         format_args!("key `{name}` in {}", path.display()),
     );
     // Your own key signs what you install from your crates.
-    if sign::set_trusted(&home, author, true)? {
+    if crate::trust::set_trusted(&home, author, true)? {
         shell.status(
             "Trusted",
-            format_args!("{author} (in {})", home.join("trusted.toml").display()),
+            format_args!(
+                "{author} (in {})",
+                crate::home::trusted_file(&home).display()
+            ),
         );
     }
     Ok(author)
@@ -86,16 +89,14 @@ pub fn sign(shell: &Shell, target: &SpiritTarget, key: &Key) -> Result<Vec<PathB
     let mut signed = Vec::new();
     for path in target.paths()? {
         let mut files = SpiritFiles::read(&path)?;
-        // Sign only what is consistent: the signature would vouch for it.
-        match sign::verify(
-            &files.manifest_bytes,
-            &files.wasm,
-            None,
-            &Requirements::default(),
-        ) {
-            Err(VerifyError::Unsigned) => {}
-            Err(e) => return Err(Error::Verify { path, error: e }),
-            Ok(_) => unreachable!("verification without a signature cannot succeed"),
+        // Sign only what is consistent: the signature would vouch for it. A
+        // signature already there is replaced, so it is not checked.
+        let contents = Signed {
+            signature: None,
+            ..files.signed()
+        };
+        if let Err(error) = sign::check_signed(contents, &SignaturePolicy::CONSISTENT, &[]) {
+            return Err(Error::Verify { path, error });
         }
         let signature = key.sign(&files.manifest_bytes, &files.wasm);
         if path.is_file() {
@@ -131,7 +132,8 @@ pub struct Verified {
     pub blake3: String,
 }
 
-/// Verifies each spirit of `target` (see [`sign::verify`]).
+/// Verifies each spirit of `target`: the signed-files check with the policy
+/// of `requirements` (see [`Requirements::policy`]).
 ///
 /// # Errors
 ///
@@ -141,19 +143,17 @@ pub fn verify(
     target: &SpiritTarget,
     requirements: &Requirements,
 ) -> Result<Vec<Verified>, Error> {
+    let policy = requirements.policy();
+    let trusted = requirements.trusted.as_deref().unwrap_or_default();
     let mut verified = Vec::new();
     for path in target.paths()? {
         let files = SpiritFiles::read(&path)?;
-        let author = sign::verify(
-            &files.manifest_bytes,
-            &files.wasm,
-            files.signature.as_ref(),
-            requirements,
-        )
-        .map_err(|error| Error::Verify {
-            path: path.clone(),
-            error,
-        })?;
+        let author = sign::check_signed(files.signed(), &policy, trusted)
+            .and_then(|verdict| verdict.author().ok_or(sign::VerifyError::Unsigned))
+            .map_err(|error| Error::Verify {
+                path: path.clone(),
+                error,
+            })?;
         shell.status(
             "Verified",
             format_args!(
@@ -187,14 +187,8 @@ pub fn pack(
     let mut packages = Vec::new();
     for path in target.paths()? {
         let files = SpiritFiles::read(&path)?;
-        match sign::verify(
-            &files.manifest_bytes,
-            &files.wasm,
-            files.signature.as_ref(),
-            &Requirements::default(),
-        ) {
-            Ok(_) | Err(VerifyError::Unsigned) => {}
-            Err(error) => return Err(Error::Verify { path, error }),
+        if let Err(error) = sign::check_signed(files.signed(), &SignaturePolicy::CONSISTENT, &[]) {
+            return Err(Error::Verify { path, error });
         }
         let dir = match out_dir {
             Some(dir) => dir.to_owned(),
