@@ -246,3 +246,57 @@ pub fn split_run_positionals(
     }
     Ok((target, positionals))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn classify(path: &Path) -> Target {
+        Target::classify(Some(path), BuildOptions::default()).unwrap()
+    }
+
+    #[test]
+    fn directories_are_told_apart_by_what_they_hold() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (krate, built, packages) = (
+            tmp.path().join("crate"),
+            tmp.path().join("built"),
+            tmp.path().join("packages"),
+        );
+        for dir in [&krate, &built, &packages] {
+            std::fs::create_dir(dir).unwrap();
+        }
+        std::fs::write(krate.join("Cargo.toml"), "").unwrap();
+        std::fs::write(built.join(manifest::FILE_NAME), "").unwrap();
+        assert!(
+            matches!(classify(&krate), Target::Crate(o) if o.selection.manifest_path == Some(krate.join("Cargo.toml")))
+        );
+        assert!(matches!(classify(&built), Target::BuildDir(p) if p == built));
+        assert!(matches!(classify(&packages), Target::PackageDir(p) if p == packages));
+    }
+
+    #[test]
+    fn files_without_a_known_extension_are_told_apart_by_their_bytes() {
+        let tmp = tempfile::tempdir().unwrap();
+        let module = tmp.path().join("module.bin");
+        std::fs::write(&module, b"\0asm\x01\0\0\0").unwrap();
+        let mut archive = vec![0u8; 512];
+        archive[257..262].copy_from_slice(b"ustar");
+        let package = tmp.path().join("package.tar");
+        std::fs::write(&package, &archive).unwrap();
+        assert!(matches!(classify(&module), Target::Wasm(_)));
+        assert!(matches!(classify(&package), Target::Package(_)));
+    }
+
+    #[test]
+    fn a_command_refuses_a_kind_it_does_not_take_in_words() {
+        let target = classify(Path::new("hello@^1"));
+        let error = target.refuse("sign", "a build directory or a `.spirit` package");
+        assert_eq!(
+            error.to_string(),
+            "`hello@^1` is not a file or directory here, so an installed spirit's name, which `cargo spirit sign` does not take\nhelp: give a build directory or a `.spirit` package"
+        );
+        let missing = Target::classify(Some(Path::new("no/such")), BuildOptions::default());
+        assert!(matches!(missing, Err(TargetError::NotFound(_))));
+    }
+}
