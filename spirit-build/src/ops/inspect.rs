@@ -91,7 +91,7 @@ pub enum Inspected {
     /// A `.wasm` module.
     Module(Inspection),
     /// A `.spirit` package.
-    Package(PackageInspection),
+    Package(Box<PackageInspection>),
 }
 
 impl Inspected {
@@ -121,7 +121,7 @@ impl std::fmt::Display for Inspected {
 pub fn inspect_target(target: &Target) -> Result<Inspected, Error> {
     match target {
         Target::Wasm(path) => inspect(path).map(Inspected::Module),
-        Target::Package(path) => inspect_package(path).map(Inspected::Package),
+        Target::Package(path) => inspect_package(path).map(|p| Inspected::Package(Box::new(p))),
         other => Err(other.refuse("inspect", "a `.wasm` file or a `.spirit` package")),
     }
 }

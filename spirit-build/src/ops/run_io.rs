@@ -18,7 +18,7 @@ pub struct InputError(#[source] pub std::io::Error);
 /// ```
 /// let dir = tempfile::tempdir().unwrap();
 /// let path = dir.path().join("in.bin");
-/// std::fs::write(&path, b"hi").unwrap();
+/// spirit_build::fs::write_atomic(&path, b"hi").unwrap();
 /// assert_eq!(spirit_build::ops::read_input(Some(&path)).unwrap(), b"hi");
 /// assert!(spirit_build::ops::read_input(None).unwrap().is_empty());
 /// ```

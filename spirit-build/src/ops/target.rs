@@ -15,7 +15,7 @@ use crate::{Error, manifest, package, registry};
 /// use spirit_build::ops::{BuildOptions, Target};
 ///
 /// let dir = tempfile::tempdir().unwrap();
-/// std::fs::write(dir.path().join("Cargo.toml"), "").unwrap();
+/// spirit_build::fs::write_atomic(&dir.path().join("Cargo.toml"), b"").unwrap();
 /// let classify = |arg: &std::path::Path| Target::classify(Some(arg), BuildOptions::default()).unwrap();
 ///
 /// assert!(matches!(classify(dir.path()), Target::Crate(o) if o.selection.manifest_path.is_some()));
@@ -266,8 +266,8 @@ mod tests {
         for dir in [&krate, &built, &packages] {
             std::fs::create_dir(dir).unwrap();
         }
-        std::fs::write(krate.join("Cargo.toml"), "").unwrap();
-        std::fs::write(built.join(manifest::FILE_NAME), "").unwrap();
+        crate::fs::write_atomic(&krate.join("Cargo.toml"), b"").unwrap();
+        crate::fs::write_atomic(&built.join(manifest::FILE_NAME), b"").unwrap();
         assert!(
             matches!(classify(&krate), Target::Crate(o) if o.selection.manifest_path == Some(krate.join("Cargo.toml")))
         );
@@ -279,11 +279,11 @@ mod tests {
     fn files_without_a_known_extension_are_told_apart_by_their_bytes() {
         let tmp = tempfile::tempdir().unwrap();
         let module = tmp.path().join("module.bin");
-        std::fs::write(&module, b"\0asm\x01\0\0\0").unwrap();
+        crate::fs::write_atomic(&module, b"\0asm\x01\0\0\0").unwrap();
         let mut archive = vec![0u8; 512];
         archive[257..262].copy_from_slice(b"ustar");
         let package = tmp.path().join("package.tar");
-        std::fs::write(&package, &archive).unwrap();
+        crate::fs::write_atomic(&package, &archive).unwrap();
         assert!(matches!(classify(&module), Target::Wasm(_)));
         assert!(matches!(classify(&package), Target::Package(_)));
     }

@@ -65,9 +65,9 @@ pub enum ReceiptCheckError {
 /// let key = Key::generate().unwrap();
 /// let facts = RunFacts { spirit: "hello", wasm: b"\0asm", input: b"", output_blake3: blake3::hash(b"hi"), fuel_used: 42, status: 0 };
 /// let file = dir.path().join("run.json");
-/// std::fs::write(&file, Receipt::new(&facts, &key).unwrap().to_json()).unwrap();
+/// spirit_build::fs::write_atomic(&file, Receipt::new(&facts, &key).unwrap().to_json().as_bytes()).unwrap();
 /// let output = dir.path().join("out.bin");
-/// std::fs::write(&output, b"hi").unwrap();
+/// spirit_build::fs::write_atomic(&output, b"hi").unwrap();
 ///
 /// let shell = Shell::new(Verbosity::Quiet, ColorChoice::Never);
 /// let check = ReceiptCheck { file, node: Some(key.author()), output: Some(output), ..Default::default() };
