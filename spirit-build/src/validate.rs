@@ -6,6 +6,11 @@
 //! Every problem is reported, not only the first, so one build shows the
 //! author everything to fix. [`check_limits`] adds the build-time limits
 //! (size after stripping, memory pages) to a [`Report`].
+//!
+//! The import check ([`check_imports`]) and the entry rule
+//! ([`entry_problem`]) are the only ones: the sandbox runs the same two on
+//! the module it compiled, with the run's granted capabilities, so a
+//! problem reads the same whether `build`, `check` or `run` finds it.
 
 use std::fmt;
 
@@ -107,18 +112,12 @@ impl Report {
     /// undeclared-capability error says to `--allow` it instead.
     pub fn suggest_allow(&mut self, command: &str) {
         for (qualified, cap) in &self.undeclared {
-            let message = undeclared_message(qualified, *cap);
+            let message = missing_capability(qualified, *cap, Grant::Declared);
             for problem in self.errors.iter_mut().filter(|p| p.message == message) {
                 problem.help = Some(format!("grant it: `{command} --allow {cap}`"));
             }
         }
     }
-}
-
-fn undeclared_message(qualified: &str, cap: Capability) -> String {
-    format!(
-        "imports `{qualified}`, which needs the capability `{cap}`, but the spirit does not declare it"
-    )
 }
 
 impl Report {
@@ -188,7 +187,21 @@ pub fn validate(wasm: &[u8], expected: &Expectations<'_>) -> Report {
         let memory = types_ref.memory_at(0);
         report.memory_pages = Some((memory.initial, memory.maximum));
     }
-    check_imports(&types, expected, &mut report);
+    let Some(imports) = module_imports(&types) else {
+        report.errors.push(
+            Problem::new("the file is a component, not a core module")
+                .help("spirits are core WebAssembly modules built for wasm32-unknown-unknown"),
+        );
+        check_exports(&types, expected, &mut report);
+        return report;
+    };
+    let check = check_imports(&imports, expected.capabilities, Grant::Declared);
+    report.errors.extend(check.link);
+    report.errors.extend(check.refused);
+    report.warnings.extend(check.warnings);
+    report.imports = check.imports;
+    report.used_capabilities = check.used_capabilities;
+    report.undeclared = check.undeclared;
     check_exports(&types, expected, &mut report);
     report
 }
@@ -357,31 +370,13 @@ fn func_type(types: &Types, ty: EntityType) -> Option<&FuncType> {
     }
 }
 
-fn same_signature(ty: &FuncType, f: &HostFunction) -> bool {
-    let matches = |ours: &[abi::ValType], theirs: &[wasmparser::ValType]| {
-        ours.len() == theirs.len()
-            && ours.iter().zip(theirs).all(|(a, b)| {
-                matches!(
-                    (a, b),
-                    (abi::ValType::I32, wasmparser::ValType::I32)
-                        | (abi::ValType::I64, wasmparser::ValType::I64)
-                )
-            })
-    };
-    matches(f.params, ty.params()) && matches(f.results, ty.results())
-}
-
-fn describe(ty: &FuncType) -> String {
-    let list = |v: &[wasmparser::ValType]| {
-        v.iter()
-            .map(|t| t.to_string())
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    match ty.results() {
-        [] => format!("({})", list(ty.params())),
-        [one] => format!("({}) -> {one}", list(ty.params())),
-        many => format!("({}) -> ({})", list(ty.params()), list(many)),
+impl FunctionType {
+    fn from_wasmparser(ty: &FuncType) -> FunctionType {
+        let names = |v: &[wasmparser::ValType]| v.iter().map(ToString::to_string).collect();
+        FunctionType {
+            params: names(ty.params()),
+            results: names(ty.results()),
+        }
     }
 }
 
@@ -395,51 +390,172 @@ fn entity_kind(ty: EntityType) -> &'static str {
     }
 }
 
-fn check_imports(types: &Types, expected: &Expectations<'_>, report: &mut Report) {
-    let types_ref = types.as_ref();
-    let Some(imports) = types_ref.core_imports() else {
-        report.errors.push(
-            Problem::new("the file is a component, not a core module")
-                .help("spirits are core WebAssembly modules built for wasm32-unknown-unknown"),
-        );
-        return;
-    };
+/// The module's imports in the checker's terms.
+fn module_imports(types: &Types) -> Option<Vec<ModuleImport>> {
+    let imports = types.as_ref().core_imports()?;
+    Some(
+        imports
+            .map(|(module, name, ty)| ModuleImport {
+                module: module.to_owned(),
+                name: name.to_owned(),
+                kind: match ty {
+                    EntityType::Func(_) | EntityType::FuncExact(_) => match func_type(types, ty) {
+                        Some(f) => ImportKind::Function(FunctionType::from_wasmparser(f)),
+                        None => ImportKind::Other("function"),
+                    },
+                    other => ImportKind::Other(entity_kind(other)),
+                },
+            })
+            .collect(),
+    )
+}
+
+/// An import of a module, as the import check sees it; validation reads it
+/// with wasmparser, the sandbox from the module it compiled.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ModuleImport {
+    /// The import module.
+    pub module: String,
+    /// The import name.
+    pub name: String,
+    /// What is imported.
+    pub kind: ImportKind,
+}
+
+/// What an import is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ImportKind {
+    /// A function of this type.
+    Function(FunctionType),
+    /// Anything else, by its kind's name: `table`, `memory`, `global`, `tag`.
+    Other(&'static str),
+}
+
+/// A function type, each value type by its name in the text format (`i32`,
+/// `f64`, `v128`, `funcref`…); it displays as every signature in a message
+/// does (through [`spirit_sdk::abi::Signature`]).
+///
+/// ```
+/// use spirit_build::validate::FunctionType;
+/// let ty = FunctionType { params: vec!["i32".into()], results: vec!["i64".into(), "i32".into()] };
+/// assert_eq!(ty.to_string(), "(i32) -> (i64, i32)");
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FunctionType {
+    /// Parameter types.
+    pub params: Vec<String>,
+    /// Result types.
+    pub results: Vec<String>,
+}
+
+impl fmt::Display for FunctionType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        abi::Signature {
+            params: &self.params,
+            results: &self.results,
+        }
+        .fmt(f)
+    }
+}
+
+impl FunctionType {
+    /// Whether this is the host function's exact type.
+    fn is(&self, f: &HostFunction) -> bool {
+        let same = |ours: &[abi::ValType], theirs: &[String]| {
+            ours.len() == theirs.len() && ours.iter().zip(theirs).all(|(a, b)| a.as_str() == b)
+        };
+        same(f.params, &self.params) && same(f.results, &self.results)
+    }
+}
+
+/// Where the capabilities an import check is given come from, which decides
+/// how a missing one is explained and how to fix it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Grant {
+    /// The spirit's declaration in `[package.metadata.spirit]` (`build`,
+    /// `check`): a missing capability is one to declare.
+    Declared,
+    /// A run's policy (declared, plus `--allow`, minus `--deny`): a missing
+    /// capability is one to declare or grant.
+    Run,
+}
+
+/// What [`check_imports`] found.
+#[derive(Clone, Debug, Default)]
+pub struct ImportCheck {
+    /// Imports the host cannot link: unknown modules or functions, other
+    /// kinds than functions, other signatures, wasm-bindgen's.
+    pub link: Vec<Problem>,
+    /// Imports of host functions whose capability is not granted.
+    pub refused: Vec<Problem>,
+    /// Capabilities declared but used by no import ([`Grant::Declared`] only).
+    pub warnings: Vec<Problem>,
+    /// Each import, with the host function it names when it links.
+    pub imports: Vec<Import>,
+    /// The capabilities the imports need, sorted.
+    pub used_capabilities: Vec<Capability>,
+    /// Each import whose capability is not granted (`module.name`), with
+    /// that capability; each also has its problem in `refused`.
+    pub undeclared: Vec<(String, Capability)>,
+}
+
+/// The one import check: each import against the host ABI (module, name,
+/// kind, exact signature) and against the `granted` capabilities. The build,
+/// `check` and the sandbox all call it; `grant` says where the capabilities
+/// come from, for the wording of a missing one.
+///
+/// ```
+/// use spirit_build::validate::{check_imports, FunctionType, Grant, ImportKind, ModuleImport};
+/// use spirit_sdk::abi::Capability;
+///
+/// let now = ModuleImport {
+///     module: "vudo".into(),
+///     name: "host_time_now".into(),
+///     kind: ImportKind::Function(FunctionType { params: vec![], results: vec!["i64".into()] }),
+/// };
+/// let check = check_imports(std::slice::from_ref(&now), &[], Grant::Run);
+/// assert!(check.link.is_empty());
+/// assert_eq!(check.refused[0].to_string(),
+///     "imports `vudo.host_time_now`, which needs the capability `sensor_time`, but it is not granted\n\
+///      help: declare it in the spirit's [package.metadata.spirit] capabilities, or grant it with `--allow sensor_time`");
+/// assert!(check_imports(&[now], &[Capability::SensorTime], Grant::Run).refused.is_empty());
+/// ```
+pub fn check_imports(
+    imports: &[ModuleImport],
+    granted: &[Capability],
+    grant: Grant,
+) -> ImportCheck {
+    let mut check = ImportCheck::default();
     let mut bindgen = false;
-    let mut undeclared: Vec<(String, Capability)> = Vec::new();
-    for (module, name, ty) in imports {
+    for ModuleImport { module, name, kind } in imports {
         let mut import = Import {
-            module: module.to_owned(),
-            name: name.to_owned(),
+            module: module.clone(),
+            name: name.clone(),
             host_function: None,
         };
         let qualified = format!("{module}.{name}");
         if module == WASM_BINDGEN_MODULE {
             bindgen = true;
-        } else if !matches!(ty, EntityType::Func(_) | EntityType::FuncExact(_)) {
-            report.errors.push(
+        } else if let ImportKind::Other(kind) = kind {
+            check.link.push(
                 Problem::new(format!(
-                    "imports {} `{qualified}`: spirits may import only host functions",
-                    entity_kind(ty)
+                    "imports {kind} `{qualified}`: spirits may import only host functions"
                 ))
                 .help("a spirit defines and exports its own memory; tables and globals stay inside the module"),
             );
         } else if module != abi::MODULE {
-            report.errors.push(
+            check.link.push(
                 Problem::new(format!(
                     "imports `{qualified}`, which is not a host function: spirits may import only from the `{}` module",
                     abi::MODULE
                 ))
                 .help(unknown_import_help(module)),
             );
-        } else if let Some(f) = abi::host_function(name) {
-            let Some(actual) = func_type(types, ty) else {
-                continue;
-            };
-            if !same_signature(actual, f) {
-                report.errors.push(
+        } else if let (Some(f), ImportKind::Function(actual)) = (abi::host_function(name), kind) {
+            if !actual.is(f) {
+                check.link.push(
                     Problem::new(format!(
-                        "imports `{qualified}` with the signature {}, but the host defines {}",
-                        describe(actual),
+                        "imports `{qualified}` with the signature {actual}, but the host defines {}",
                         f.signature()
                     ))
                     .help("call the host through spirit-sdk, whose declarations come from the host's own definition"),
@@ -447,27 +563,27 @@ fn check_imports(types: &Types, expected: &Expectations<'_>, report: &mut Report
             } else {
                 import.host_function = Some(f);
                 if let Some(cap) = f.capability {
-                    if !report.used_capabilities.contains(&cap) {
-                        report.used_capabilities.push(cap);
+                    if !check.used_capabilities.contains(&cap) {
+                        check.used_capabilities.push(cap);
                     }
-                    if !expected.capabilities.contains(&cap) {
-                        undeclared.push((qualified, cap));
+                    if !granted.contains(&cap) {
+                        check.undeclared.push((qualified, cap));
                     }
                 }
             }
         } else {
             let names: Vec<&str> = abi::HOST_FUNCTIONS.iter().map(|f| f.name).collect();
-            report.errors.push(
+            check.link.push(
                 Problem::new(format!(
                     "imports `{qualified}`, which the host does not define"
                 ))
                 .help(crate::project::did_you_mean(name, &names)),
             );
         }
-        report.imports.push(import);
+        check.imports.push(import);
     }
     if bindgen {
-        report.errors.push(
+        check.link.push(
             Problem::new(format!(
                 "the module was built with wasm-bindgen (it imports from `{WASM_BINDGEN_MODULE}`)"
             ))
@@ -478,36 +594,73 @@ fn check_imports(types: &Types, expected: &Expectations<'_>, report: &mut Report
             ),
         );
     }
-    report.used_capabilities.sort();
-    if !undeclared.is_empty() {
-        let mut all: Vec<Capability> = expected.capabilities.to_vec();
-        all.extend(undeclared.iter().map(|(_, c)| *c));
-        all.sort();
-        all.dedup();
-        let line = format!(
-            "capabilities = [{}]",
-            all.iter()
-                .map(|c| format!("\"{c}\""))
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-        for (qualified, cap) in &undeclared {
-            report.errors.push(
-                Problem::new(undeclared_message(qualified, *cap)).help(format!(
-                    "declare it in Cargo.toml, under [package.metadata.spirit]:\n    {line}"
-                )),
-            );
-        }
-        report.undeclared = undeclared;
+    check.used_capabilities.sort();
+    let mut all: Vec<Capability> = granted.to_vec();
+    all.extend(check.undeclared.iter().map(|(_, c)| *c));
+    all.sort();
+    all.dedup();
+    let line = format!(
+        "capabilities = [{}]",
+        all.iter()
+            .map(|c| format!("\"{c}\""))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    for (qualified, cap) in &check.undeclared {
+        let problem = Problem::new(missing_capability(qualified, *cap, grant));
+        check.refused.push(match grant {
+            Grant::Declared => problem.help(format!(
+                "declare it in Cargo.toml, under [package.metadata.spirit]:\n    {line}"
+            )),
+            Grant::Run => problem.help(format!(
+                "declare it in the spirit's [package.metadata.spirit] capabilities, or grant it with `--allow {cap}`"
+            )),
+        });
     }
-    for cap in expected.capabilities {
-        if !report.used_capabilities.contains(cap) && has_host_function(*cap) {
-            report.warnings.push(
-                Problem::new(format!("capability `{cap}` is declared but no import uses it"))
-                    .help("remove it from [package.metadata.spirit] capabilities: a spirit should ask only for what it uses"),
-            );
+    if grant == Grant::Declared {
+        for cap in granted {
+            if !check.used_capabilities.contains(cap) && has_host_function(*cap) {
+                check.warnings.push(
+                    Problem::new(format!("capability `{cap}` is declared but no import uses it"))
+                        .help("remove it from [package.metadata.spirit] capabilities: a spirit should ask only for what it uses"),
+                );
+            }
         }
     }
+    check
+}
+
+fn missing_capability(qualified: &str, cap: Capability, grant: Grant) -> String {
+    let why = match grant {
+        Grant::Declared => "the spirit does not declare it",
+        Grant::Run => "it is not granted",
+    };
+    format!("imports `{qualified}`, which needs the capability `{cap}`, but {why}")
+}
+
+/// The one entry rule: an entry takes no arguments and returns nothing or
+/// an `i32` status. `None` when `ty` follows it; otherwise the problem, whose
+/// help says to export the entry with `#[spirit_sdk::main]` (a caller with
+/// better advice replaces it).
+///
+/// ```
+/// use spirit_build::validate::{entry_problem, FunctionType};
+/// assert!(entry_problem("run", &FunctionType { params: vec![], results: vec!["i32".into()] }).is_none());
+/// let two = FunctionType { params: vec!["i32".into(), "i32".into()], results: vec!["i32".into()] };
+/// assert_eq!(entry_problem("add", &two).unwrap().message,
+///     "the entry `add` has the signature (i32, i32) -> i32, but an entry takes no arguments and returns nothing or an i32 status");
+/// ```
+pub fn entry_problem(entry: &str, ty: &FunctionType) -> Option<Problem> {
+    let status = matches!(ty.results.as_slice(), [] | [_]) && ty.results.iter().all(|r| r == "i32");
+    if ty.params.is_empty() && status {
+        return None;
+    }
+    Some(
+        Problem::new(format!(
+            "the entry `{entry}` has the signature {ty}, but an entry takes no arguments and returns nothing or an i32 status"
+        ))
+        .help("export it with `#[spirit_sdk::main]`"),
+    )
 }
 
 fn has_host_function(cap: Capability) -> bool {
@@ -546,15 +699,10 @@ fn check_exports(types: &Types, expected: &Expectations<'_>, report: &mut Report
     }
     match exports.iter().find(|(n, _)| *n == expected.entry) {
         Some((_, ty)) => match func_type(types, *ty) {
-            Some(f) if f.params().is_empty() && matches!(f.results(), [] | [wasmparser::ValType::I32]) => {}
-            Some(f) => report.errors.push(
-                Problem::new(format!(
-                    "the entry `{}` has the signature {}, but an entry takes no arguments and returns nothing or an i32 status",
-                    expected.entry,
-                    describe(f)
-                ))
-                .help("export it with `#[spirit_sdk::main]`"),
-            ),
+            Some(f) => report.errors.extend(entry_problem(
+                expected.entry,
+                &FunctionType::from_wasmparser(f),
+            )),
             None => report.errors.push(Problem::new(format!(
                 "the export `{}` is a {}, not a function",
                 expected.entry,
@@ -562,16 +710,18 @@ fn check_exports(types: &Types, expected: &Expectations<'_>, report: &mut Report
             ))),
         },
         None => report.errors.push(
-            Problem::new(format!("the module does not export the entry function `{}`", expected.entry)).help(
-                format!(
-                    "put `#[spirit_sdk::main]` on the spirit's entry function{}",
-                    if expected.entry == abi::DEFAULT_ENTRY {
-                        String::new()
-                    } else {
-                        format!(" with `export = \"{}\"`", expected.entry)
-                    }
-                ),
-            ),
+            Problem::new(format!(
+                "the module does not export the entry function `{}`",
+                expected.entry
+            ))
+            .help(format!(
+                "put `#[spirit_sdk::main]` on the spirit's entry function{}",
+                if expected.entry == abi::DEFAULT_ENTRY {
+                    String::new()
+                } else {
+                    format!(" with `export = \"{}\"`", expected.entry)
+                }
+            )),
         ),
     }
 }
