@@ -18,11 +18,11 @@ fn host_abi_doc_matches_the_table() {
     if doc[start..end] != expected {
         if std::env::var_os("SNAPSHOTS").is_some_and(|v| v == "overwrite") {
             let updated = format!("{}{expected}{}", &doc[..start], &doc[end..]);
-            std::fs::write(&path, updated).unwrap();
+            spirit_build::fs::write_atomic(&path, updated.as_bytes()).unwrap();
         } else {
             panic!(
                 "docs/HOST_ABI.md is out of date with spirit_sdk::abi::HOST_FUNCTIONS; \
-                 rewrite it with `SNAPSHOTS=overwrite cargo test -p spirit-sdk host_abi_doc`. \
+                 rewrite it with `SNAPSHOTS=overwrite cargo test -p spirit-build host_abi_doc`. \
                  Expected table:\n{expected}"
             );
         }
