@@ -13,6 +13,7 @@ pub mod fingerprint;
 pub mod fs;
 pub mod home;
 pub mod inspect;
+pub mod limits;
 pub mod manifest;
 pub mod message;
 pub mod ops;

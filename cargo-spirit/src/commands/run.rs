@@ -101,9 +101,7 @@ impl RunArgs {
             deny: self.deny,
             limits: LimitOverrides {
                 fuel: self.fuel,
-                max_memory: self
-                    .max_memory
-                    .map(|m| usize::try_from(m).unwrap_or(usize::MAX)),
+                max_memory: self.max_memory,
                 timeout: self.timeout,
             },
             input: spirit_build::ops::read_input(self.input.as_deref())?,

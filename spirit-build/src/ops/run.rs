@@ -33,7 +33,7 @@ pub struct LimitOverrides {
     /// Fuel units.
     pub fuel: Option<u64>,
     /// Bytes of linear memory.
-    pub max_memory: Option<usize>,
+    pub max_memory: Option<u64>,
     /// Wall-clock time.
     pub timeout: Option<std::time::Duration>,
 }
@@ -193,11 +193,9 @@ pub fn run(shell: &Shell, options: RunOptions) -> Result<Outcome, Error> {
         || spirit_sdk::abi::DEFAULT_ENTRY.to_owned(),
         |m| m.entry.clone(),
     );
-    let limits = options.limits.apply(
-        manifest
-            .as_ref()
-            .map_or_else(Limits::default, |m| m.run.limits()),
-    );
+    let limits = options
+        .limits
+        .apply(manifest.as_ref().map_or_else(Limits::default, |m| m.run));
     let pricing = options
         .pricing
         .or_else(|| manifest.as_ref().and_then(|m| m.pricing));
@@ -398,7 +396,7 @@ mod tests {
             .parse()
             .unwrap();
         assert!(
-            finished.ends_with(&format!(", cost {} credits", 100 + 3 * fuel)),
+            finished.ends_with(&format!(", cost {} credits", 100 + 3 * fuel / 1000)),
             "{finished}"
         );
         let unpriced = run_verbose(None);
