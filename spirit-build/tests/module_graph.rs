@@ -71,7 +71,11 @@ fn read_modules() -> BTreeMap<ModPath, Module> {
             for (alias, segments) in leaves {
                 if let Some(abs) = absolute(path, &segments, &modules) {
                     // Globs are kept apart, one key each.
-                    let alias = if alias == "*" { format!("*{}", abs.join("::")) } else { alias };
+                    let alias = if alias == "*" {
+                        format!("*{}", abs.join("::"))
+                    } else {
+                        alias
+                    };
                     uses.insert(alias, abs);
                 }
             }
@@ -82,7 +86,10 @@ fn read_modules() -> BTreeMap<ModPath, Module> {
 }
 
 fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
-    let mut entries: Vec<_> = fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut entries: Vec<_> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     entries.sort();
     for path in entries {
         if path.is_dir() {
@@ -161,14 +168,20 @@ fn use_trees(code: &str) -> Vec<String> {
             || before.ends_with(']')
             || before.ends_with("pub")
             || before.ends_with(')');
-        let word_start = start == 0 || !(bytes[start - 1].is_ascii_alphanumeric() || bytes[start - 1] == b'_');
+        let word_start =
+            start == 0 || !(bytes[start - 1].is_ascii_alphanumeric() || bytes[start - 1] == b'_');
         if !item_start || !word_start {
             continue;
         }
         let Some(end) = code[at..].find(';') else {
             break;
         };
-        trees.push(code[at..at + end].split_whitespace().collect::<Vec<_>>().join(" "));
+        trees.push(
+            code[at..at + end]
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" "),
+        );
         at += end;
     }
     trees
@@ -309,16 +322,27 @@ fn resolve(path: &[String], modules: &BTreeMap<ModPath, Module>, depth: u32) -> 
 
 /// Whether the code defines an item named `name`.
 fn defines(code: &str, name: &str) -> bool {
-    ["fn", "struct", "enum", "const", "static", "type", "trait", "mod", "union", "macro_rules!"]
-        .iter()
-        .any(|kw| {
-            code.match_indices(&format!("{kw} {name}")).any(|(i, m)| {
-                let after = code[i + m.len()..].chars().next();
-                let before = code[..i].chars().next_back();
-                !after.is_some_and(|c| c.is_alphanumeric() || c == '_')
-                    && !before.is_some_and(|c| c.is_alphanumeric() || c == '_')
-            })
+    [
+        "fn",
+        "struct",
+        "enum",
+        "const",
+        "static",
+        "type",
+        "trait",
+        "mod",
+        "union",
+        "macro_rules!",
+    ]
+    .iter()
+    .any(|kw| {
+        code.match_indices(&format!("{kw} {name}")).any(|(i, m)| {
+            let after = code[i + m.len()..].chars().next();
+            let before = code[..i].chars().next_back();
+            !after.is_some_and(|c| c.is_alphanumeric() || c == '_')
+                && !before.is_some_and(|c| c.is_alphanumeric() || c == '_')
         })
+    })
 }
 
 /// Who uses whom: an edge `a → b` when module `a` names something defined in
@@ -334,7 +358,10 @@ fn graph(modules: &BTreeMap<ModPath, Module>) -> BTreeMap<ModPath, BTreeSet<ModP
         // `self::y`, and `name::…` where `name` was brought in by `use` or
         // is a child module.
         for path in inline_paths(&module.code) {
-            if path.first().is_some_and(|f| f == "crate" || f == "super" || f == "self") {
+            if path
+                .first()
+                .is_some_and(|f| f == "crate" || f == "super" || f == "self")
+            {
                 targets.extend(absolute(here, &path, modules));
             } else if let Some(origin) = module.uses.get(&path[0]) {
                 let mut p = origin.clone();
@@ -559,11 +586,27 @@ fn architecture_shows_the_module_graph() {
 #[test]
 fn the_reader_sees_use_trees_and_paths() {
     let mut out = Vec::new();
-    flatten("crate::{a::{B, c as d}, e::*, f::self}", &mut Vec::new(), &mut out);
+    flatten(
+        "crate::{a::{B, c as d}, e::*, f::self}",
+        &mut Vec::new(),
+        &mut out,
+    );
     let names: Vec<String> = out
-        .iter().map(|(n, p)| format!("{n}={}", p.join("::"))).collect();
-    assert_eq!(names, ["B=crate::a::B", "d=crate::a::c", "*=crate::e::*", "f=crate::f"]);
-    let code = strip("use a::b; // crate::x::y\nfn f() { crate::m::n(); \"crate::s\"; }\n#[cfg(test)]\nmod tests {\n use crate::t;\n}\n");
+        .iter()
+        .map(|(n, p)| format!("{n}={}", p.join("::")))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "B=crate::a::B",
+            "d=crate::a::c",
+            "*=crate::e::*",
+            "f=crate::f"
+        ]
+    );
+    let code = strip(
+        "use a::b; // crate::x::y\nfn f() { crate::m::n(); \"crate::s\"; }\n#[cfg(test)]\nmod tests {\n use crate::t;\n}\n",
+    );
     assert!(code.contains("crate::m::n"));
     assert!(!code.contains("crate::x"), "comments are skipped");
     assert!(!code.contains("crate::s"), "strings are skipped");
