@@ -151,6 +151,22 @@ pub struct ManifestError {
     pub message: String,
 }
 
+/// Why a `manifest.toml` file could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// The file could not be read.
+    #[error(transparent)]
+    Fs(#[from] crate::fs::FsError),
+    /// The file is not a valid manifest.
+    #[error("{}: {error}", path.display())]
+    Invalid {
+        /// The manifest file.
+        path: std::path::PathBuf,
+        /// What is wrong with it.
+        error: ManifestError,
+    },
+}
+
 impl fmt::Display for ManifestError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "invalid spirit manifest: {}", self.message)
@@ -365,13 +381,14 @@ impl Manifest {
     /// # Errors
     ///
     /// Fails when the file cannot be read or is not a manifest.
-    pub fn read(path: &Path) -> Result<Manifest, crate::Error> {
+    pub fn read(path: &Path) -> Result<Manifest, ReadError> {
         let bytes = crate::fs::read(path)?;
-        let text = String::from_utf8(bytes).map_err(|_| err("not UTF-8"))?;
-        Manifest::from_toml(&text).map_err(|error| crate::Error::Manifest {
+        let invalid = |error| ReadError::Invalid {
             path: path.to_owned(),
             error,
-        })
+        };
+        let text = String::from_utf8(bytes).map_err(|_| invalid(err("not UTF-8")))?;
+        Manifest::from_toml(&text).map_err(invalid)
     }
 }
 

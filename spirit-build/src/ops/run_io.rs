@@ -5,13 +5,9 @@
 use std::io::{Read, Write};
 use std::path::Path;
 
+pub use crate::error::InputError;
 use crate::sandbox::{LogRecord, SpiritIo};
 use crate::{Error, Shell};
-
-/// Standard input could not be read.
-#[derive(Debug, thiserror::Error)]
-#[error("failed to read the input from standard input")]
-pub struct InputError(#[source] pub std::io::Error);
 
 /// The input bytes of a run: none, a file's, or standard input's for `-`.
 ///

@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::receipt::{Receipt, ReceiptError};
+pub use crate::error::ReceiptCheckError;
+use crate::receipt::Receipt;
 use crate::sign::Author;
 use crate::{Error, Shell};
 
@@ -34,22 +35,6 @@ pub struct VerifiedReceipt {
     /// The node that signed it.
     #[serde(serialize_with = "crate::ops::serialize_display")]
     pub node: Author,
-}
-
-/// Why a receipt failed its check.
-#[derive(Debug, thiserror::Error)]
-pub enum ReceiptCheckError {
-    /// Malformed, badly signed, or a commitment does not match.
-    #[error(transparent)]
-    Invalid(#[from] ReceiptError),
-    /// Signed by another node than the one required.
-    #[error("the receipt is signed by node {node}, but {expected} was required")]
-    WrongNode {
-        /// Who signed it.
-        node: Author,
-        /// Who was required.
-        expected: Author,
-    },
 }
 
 /// Checks the receipt's signature, then the node and each commitment asked

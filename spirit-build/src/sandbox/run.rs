@@ -8,8 +8,8 @@ use std::time::Instant;
 
 use wasmtime::{ExternType, Store, Val, ValType};
 
-use super::Sandbox;
 use super::engine::EpochTicker;
+use super::engine::Sandbox;
 use super::io::{CollectingIo, SpiritIo};
 use super::load::{LoadedSpirit, function_type};
 use super::outcome::{self, Halt, LimitsHit, Outcome, RunError, Value};
