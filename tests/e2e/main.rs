@@ -18,4 +18,5 @@ mod run;
 mod sandbox;
 mod sign;
 mod templates;
+mod test;
 mod workspace;
