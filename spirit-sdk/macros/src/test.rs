@@ -11,7 +11,8 @@
 //! changes: a test build never passes for a normal one.
 //!
 //! The names here are `spirit_sdk::sandbox_test::{TEST_ENV, EXPORT_PREFIX}`
-//! (this crate cannot depend on the SDK); a test of the SDK holds them equal.
+//! (this crate cannot depend on the SDK); the end-to-end tests of `cargo
+//! spirit test` fail when they differ.
 
 use proc_macro::{Delimiter, Span, TokenStream, TokenTree};
 
