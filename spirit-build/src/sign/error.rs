@@ -2,7 +2,6 @@
 
 use std::path::PathBuf;
 
-use super::key::KEY_ENV;
 use crate::fs::FsError;
 
 /// Why keys or signatures could not be handled.
@@ -16,8 +15,9 @@ pub enum SignError {
         "the signing key in {0} is not 64 hex characters\nhelp: keys are made by `cargo spirit keygen`"
     )]
     BadKey(String),
-    /// No key anywhere.
-    #[error("no signing key: no --key, no {KEY_ENV}, and no default key at {}\nhelp: create one with `cargo spirit keygen`", .0.display())]
+    /// No key anywhere (the message spells out `KEY_ENV`: a unit test
+    /// holds them equal).
+    #[error("no signing key: no --key, no SPIRIT_SIGNING_KEY, and no default key at {}\nhelp: create one with `cargo spirit keygen`", .0.display())]
     NoKey(PathBuf),
     /// A key of that name exists.
     #[error("a key named `{name}` already exists at {}\nhelp: cargo-spirit never overwrites a key; choose another name with `--name`", path.display())]

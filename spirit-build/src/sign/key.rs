@@ -218,6 +218,12 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_no_key_message_names_the_environment_variable() {
+        let message = SignError::NoKey("k".into()).to_string();
+        assert!(message.contains(&format!("no {KEY_ENV},")), "{message}");
+    }
+
+    #[test]
     fn debug_never_shows_the_private_key() {
         let key = Key::generate().unwrap();
         assert!(!format!("{key:?}").contains(&key.to_hex()));
