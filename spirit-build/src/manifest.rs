@@ -382,7 +382,7 @@ impl Manifest {
     ///
     /// Fails when the file cannot be read or is not a manifest.
     pub fn read(path: &Path) -> Result<Manifest, ReadError> {
-        let bytes = crate::fs::read(path)?;
+        let bytes = crate::fs::read_bounded(path, crate::fs::MAX_TEXT_FILE, "a manifest")?;
         let invalid = |error| ReadError::Invalid {
             path: path.to_owned(),
             error,

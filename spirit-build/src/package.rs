@@ -27,6 +27,10 @@ pub const MAX_WASM: u64 = 64 << 20;
 /// The largest manifest or signature a package may hold (64 KiB).
 pub const MAX_TEXT: u64 = 64 << 10;
 
+/// The largest package file: the largest wasm and two text files, with
+/// their tar headers and padding.
+pub const MAX_PACKAGE: u64 = MAX_WASM + 2 * MAX_TEXT + 16 * 512;
+
 /// A spirit's files, from a build directory or a package.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SpiritFiles {
@@ -116,12 +120,21 @@ impl SpiritFiles {
         if !manifest_path.is_file() {
             return Err(PackageError::NotASpirit(path.to_owned()));
         }
-        let manifest_bytes = crate::fs::read(&manifest_path)?;
+        let manifest_bytes =
+            crate::fs::read_bounded(&manifest_path, crate::fs::MAX_TEXT_FILE, "a manifest")?;
         let manifest = parse_manifest(&manifest_path, &manifest_bytes)?;
-        let wasm = crate::fs::read(&path.join(plain_name(&manifest_path, &manifest.wasm.file)?))?;
+        let wasm = crate::fs::read_bounded(
+            &path.join(plain_name(&manifest_path, &manifest.wasm.file)?),
+            MAX_WASM,
+            "a spirit's module",
+        )?;
         let signature_path = path.join(sign::FILE_NAME);
         let signature = if signature_path.is_file() {
-            let text = crate::fs::read(&signature_path)?;
+            let text = crate::fs::read_bounded(
+                &signature_path,
+                crate::fs::MAX_TEXT_FILE,
+                "a signature file",
+            )?;
             Some(parse_signature(&signature_path, &text)?)
         } else {
             None
@@ -222,7 +235,7 @@ fn plain_name<'a>(manifest_path: &Path, name: &'a str) -> Result<&'a str, Packag
 ///
 /// Fails for anything but a package cargo-spirit wrote, unchanged.
 pub fn read_package(path: &Path) -> Result<SpiritFiles, PackageError> {
-    let bytes = crate::fs::read(path)?;
+    let bytes = crate::fs::read_bounded(path, MAX_PACKAGE, "a package")?;
     parse_package(path, &bytes)
 }
 

@@ -267,6 +267,9 @@ pub fn run(shell: &Shell, options: RunOptions) -> Result<Outcome, Error> {
             fuel_used: outcome.fuel_used,
             status: outcome.status,
         };
+        if let Some(warning) = receipt.key.warning() {
+            shell.warn(warning);
+        }
         let signed = Receipt::new(&facts, &receipt.key)?;
         crate::fs::write_atomic(&receipt.path, format!("{}\n", signed.to_json()).as_bytes())?;
         shell.status(

@@ -43,6 +43,18 @@ pub fn keygen(shell: &Shell, name: &str) -> Result<Author, Error> {
 ///
 /// Fails when a spirit cannot be read, is inconsistent, or cannot be written.
 pub fn sign(shell: &Shell, target: &Target, key: &Key) -> Result<Vec<PathBuf>, Error> {
+    warn_about_key(shell, key);
+    sign_each(shell, target, key)
+}
+
+/// Shows the key's warning (a private key file others may read), if any.
+fn warn_about_key(shell: &Shell, key: &Key) {
+    if let Some(warning) = key.warning() {
+        shell.warn(warning);
+    }
+}
+
+fn sign_each(shell: &Shell, target: &Target, key: &Key) -> Result<Vec<PathBuf>, Error> {
     let mut signed = Vec::new();
     for path in target.spirit_paths("sign")? {
         let mut files = SpiritFiles::read(&path)?;
@@ -210,9 +222,10 @@ pub fn build_and_sign(
     options: &crate::ops::BuildOptions,
     key: &Key,
 ) -> Result<Vec<crate::ops::BuiltSpirit>, Error> {
+    warn_about_key(shell, key);
     let built = crate::ops::build(shell, options)?;
     for spirit in &built {
-        sign(shell, &Target::BuildDir(spirit.dir.clone()), key)?;
+        sign_each(shell, &Target::BuildDir(spirit.dir.clone()), key)?;
     }
     Ok(built)
 }

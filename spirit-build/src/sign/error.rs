@@ -15,6 +15,9 @@ pub enum SignError {
         "the signing key in {0} is not 64 hex characters\nhelp: keys are made by `cargo spirit keygen`"
     )]
     BadKey(String),
+    /// A public key file given as the signing key.
+    #[error("`{}` is a public key file, not a private key: a public key cannot sign (everybody has it)\nhelp: give the private key file (`cargo spirit keygen` writes `<name>.key` beside `<name>.pub`)", .0.display())]
+    PublicKeyFile(PathBuf),
     /// No key anywhere (the message spells out `KEY_ENV`: a unit test
     /// holds them equal).
     #[error("no signing key: no --key, no SPIRIT_SIGNING_KEY, and no default key at {}\nhelp: create one with `cargo spirit keygen`", .0.display())]

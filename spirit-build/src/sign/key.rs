@@ -10,7 +10,7 @@ use ed25519_dalek::{Signer, SigningKey};
 
 use super::error::SignError;
 use super::hex::{decode_hex, encode_hex};
-use crate::fs::FsError;
+use crate::fs::{FsError, MAX_KEY_FILE};
 
 /// The environment variable that holds a signing key for CI.
 pub const KEY_ENV: &str = "SPIRIT_SIGNING_KEY";
@@ -59,7 +59,12 @@ impl fmt::Debug for Author {
 }
 
 /// A private signing key. Its `Debug` never shows the key.
-pub struct Key(SigningKey);
+pub struct Key {
+    signing: SigningKey,
+    /// The key file and its mode, when others than its owner may read it
+    /// (see [`Key::warning`]).
+    exposed: Option<(PathBuf, u32)>,
+}
 
 impl fmt::Debug for Key {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -76,13 +81,13 @@ impl Key {
     pub fn generate() -> Result<Key, SignError> {
         let mut seed = [0u8; 32];
         getrandom::fill(&mut seed).map_err(|e| SignError::Random(e.to_string()))?;
-        Ok(Key(SigningKey::from_bytes(&seed)))
+        Ok(Key::from_seed(&seed))
     }
 
     /// The key in 64 hex characters (the format of key files and of
     /// `SPIRIT_SIGNING_KEY`). Handle with care.
     pub fn to_hex(&self) -> String {
-        encode_hex(&self.0.to_bytes())
+        encode_hex(&self.signing.to_bytes())
     }
 
     /// Parses a key from 64 hex characters; `origin` says where it came
@@ -93,18 +98,66 @@ impl Key {
     /// Fails when the text is not 64 hex characters.
     pub fn from_hex(text: &str, origin: &str) -> Result<Key, SignError> {
         decode_hex::<32>(text.trim())
-            .map(|seed| Key(SigningKey::from_bytes(&seed)))
+            .map(|seed| Key::from_seed(&seed))
             .ok_or_else(|| SignError::BadKey(origin.to_owned()))
     }
 
-    /// Reads a key file.
+    fn from_seed(seed: &[u8; 32]) -> Key {
+        Key {
+            signing: SigningKey::from_bytes(seed),
+            exposed: None,
+        }
+    }
+
+    /// Reads a private key file, of at most [`MAX_KEY_FILE`] bytes (so
+    /// `--key /dev/zero` is refused at once). A public key file is refused:
+    /// one named `*.pub`, or one holding the same text as a `.pub` file
+    /// beside it or among `VUDO_HOME/keys/`, since a public key read as a
+    /// private one signs with a secret everybody has. A file others may read
+    /// is used, with a [`warning`](Key::warning).
+    ///
+    /// ```
+    /// let home = tempfile::tempdir().unwrap();
+    /// let (_, private) = spirit_build::sign::keygen(home.path(), "ci").unwrap();
+    /// assert!(spirit_build::sign::Key::read(&private).is_ok());
+    /// let public = private.with_extension("pub");
+    /// assert!(spirit_build::sign::Key::read(&public).unwrap_err().to_string().contains("is a public key"));
+    /// ```
     ///
     /// # Errors
     ///
-    /// Fails when the file cannot be read or does not hold a key.
+    /// Fails when the file cannot be read, is too large, is a public key
+    /// file or does not hold a key.
     pub fn read(path: &Path) -> Result<Key, SignError> {
-        let text = crate::fs::read(path)?;
-        Key::from_hex(&String::from_utf8_lossy(&text), &path.display().to_string())
+        if path.extension().is_some_and(|e| e == "pub") {
+            return Err(SignError::PublicKeyFile(path.to_owned()));
+        }
+        let text = crate::fs::read_bounded(path, MAX_KEY_FILE, "a key file")?;
+        let mut key = Key::from_hex(&String::from_utf8_lossy(&text), &path.display().to_string())?;
+        let beside = path.parent().map(|p| {
+            if p.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                p
+            }
+        });
+        if is_a_public_key(beside, &key.signing.to_bytes()) {
+            return Err(SignError::PublicKeyFile(path.to_owned()));
+        }
+        key.exposed = exposed_mode(path).map(|mode| (path.to_owned(), mode));
+        Ok(key)
+    }
+
+    /// A warning to show before the key is used, when its file may be read
+    /// by others than its owner (as `ssh` warns about an unprotected
+    /// private key); `None` otherwise.
+    pub fn warning(&self) -> Option<String> {
+        let (path, mode) = self.exposed.as_ref()?;
+        Some(format!(
+            "the private key file `{}` may be read by others (mode {mode:04o}): anyone who can read it can sign as you\nhelp: make it private with `chmod 600 {}`",
+            path.display(),
+            path.display()
+        ))
     }
 
     /// The key named by `path`, else the one in `SPIRIT_SIGNING_KEY`, else
@@ -118,10 +171,12 @@ impl Key {
             return Key::read(path);
         }
         if let Some(text) = std::env::var_os(KEY_ENV) {
-            return Key::from_hex(
-                &text.to_string_lossy(),
-                &format!("the {KEY_ENV} environment variable"),
-            );
+            let origin = format!("the {KEY_ENV} environment variable");
+            let key = Key::from_hex(&text.to_string_lossy(), &origin)?;
+            if is_a_public_key(None, &key.signing.to_bytes()) {
+                return Err(SignError::PublicKeyFile(origin.into()));
+            }
+            return Ok(key);
         }
         let default = crate::home::private_key_file(&crate::home::vudo_home()?, DEFAULT_KEY_NAME);
         if default.is_file() {
@@ -132,13 +187,54 @@ impl Key {
 
     /// The public key.
     pub fn author(&self) -> Author {
-        Author(self.0.verifying_key().to_bytes())
+        Author(self.signing.verifying_key().to_bytes())
     }
 
     /// Signs arbitrary bytes (an execution receipt, for example).
     pub fn sign_bytes(&self, message: &[u8]) -> [u8; 64] {
-        self.0.sign(message).to_bytes()
+        self.signing.sign(message).to_bytes()
     }
+}
+
+/// The permission bits of `path` when its group or others may read or
+/// write it (unix only).
+fn exposed_mode(path: &Path) -> Option<u32> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path).ok()?.permissions().mode() & 0o777;
+        // Only a regular file can be fixed with chmod (not `/dev/stdin`).
+        (std::fs::metadata(path).ok()?.is_file() && mode & 0o077 != 0).then_some(mode)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
+    }
+}
+
+/// Whether `seed` is the text of a public key file: a `.pub` file in
+/// `beside` (the key file's directory), or among the keys under
+/// `VUDO_HOME/keys/`.
+fn is_a_public_key(beside: Option<&Path>, seed: &[u8; 32]) -> bool {
+    let beside = beside.map(Path::to_owned);
+    let home = crate::home::vudo_home()
+        .ok()
+        .map(|home| crate::home::keys_dir(&home));
+    beside.into_iter().chain(home).any(|dir| {
+        std::fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|entry| {
+                let file = entry.path();
+                file.extension().is_some_and(|e| e == "pub")
+                    && crate::fs::read_bounded(&file, MAX_KEY_FILE, "a key file")
+                        .ok()
+                        .and_then(|text| decode_hex::<32>(String::from_utf8_lossy(&text).trim()))
+                        .is_some_and(|public| &public == seed)
+            })
+    })
 }
 
 /// Creates a key pair called `name` under `home/keys/`: the private key
