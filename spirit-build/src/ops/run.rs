@@ -223,7 +223,10 @@ pub fn run(shell: &Shell, options: RunOptions) -> Result<Outcome, Error> {
             }
         }
     }
-    shell.status("Running", format_args!("spirit `{name}`"));
+    shell.status(
+        "Running",
+        format_args!("spirit `{}`", crate::shell::escape(&name)),
+    );
     let call = match options.invoke {
         Some((function, args)) => Call::Invoke { function, args },
         None => Call::Entry(entry),

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::target::Target;
 use crate::package::{PackageError, SpiritFiles};
+use crate::shell::escape;
 use crate::sign::{self, Author, Key, Requirements, SignaturePolicy, Signed};
 use crate::{Error, Shell};
 
@@ -78,7 +79,9 @@ fn sign_each(shell: &Shell, target: &Target, key: &Key) -> Result<Vec<PathBuf>, 
             "Signed",
             format_args!(
                 "spirit `{}` v{} as {}",
-                files.manifest.name, files.manifest.version, signature.author
+                escape(&files.manifest.name),
+                files.manifest.version,
+                signature.author
             ),
         );
         signed.push(path);
@@ -144,7 +147,8 @@ pub fn verify(
             "Verified",
             format_args!(
                 "spirit `{}` v{} signed by {author}",
-                files.manifest.name, files.manifest.version
+                escape(&files.manifest.name),
+                files.manifest.version
             ),
         );
         verified.push(Verified {
