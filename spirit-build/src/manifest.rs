@@ -758,7 +758,8 @@ cargo-lock = \"{}\"
             "a\tb",
         ];
         for text in hostile {
-            let cases: [(&str, fn(&mut Manifest, &str)); 7] = [
+            type Set = fn(&mut Manifest, &str);
+            let cases: [(&str, Set); 7] = [
                 ("name", |m, t| m.name = t.into()),
                 ("description", |m, t| m.description = Some(t.into())),
                 ("authors", |m, t| m.authors = vec![t.into()]),
