@@ -1,6 +1,8 @@
 //! Files written so that a crash never leaves a half-written one: write a
 //! temporary file in the same directory, flush it to disk, rename it into
-//! place.
+//! place; and small files read with a bound, so that a key given as
+//! `/dev/zero` or a multi-gigabyte `manifest.toml` is refused in words
+//! instead of read forever.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -78,6 +80,58 @@ pub fn create_dir_all(dir: &Path) -> Result<(), FsError> {
 /// Fails with the path when the file cannot be read.
 pub fn read(path: &Path) -> Result<Vec<u8>, FsError> {
     std::fs::read(path).map_err(|e| FsError::new("read", path, e))
+}
+
+/// The most bytes a key file may have (a key is 64 hex characters and a
+/// newline): 4 KiB.
+pub const MAX_KEY_FILE: u64 = 4 << 10;
+
+/// The most bytes a small text file may have: `manifest.toml`,
+/// `signature.toml`, `trusted.toml`, an execution receipt (1 MiB). Each of
+/// these is a few hundred bytes when cargo-spirit writes it.
+pub const MAX_TEXT_FILE: u64 = 1 << 20;
+
+/// Reads a whole file of at most `limit` bytes, stopping as soon as it is
+/// larger: an endless file (`/dev/zero`, a FIFO that keeps writing) costs
+/// at most `limit + 1` bytes. `what` names the file's kind in the error
+/// (`a key file`).
+///
+/// ```
+/// use spirit_build::fs::read_bounded;
+/// let dir = tempfile::tempdir().unwrap();
+/// let path = dir.path().join("k");
+/// std::fs::write(&path, b"0123456789").unwrap();
+/// assert_eq!(read_bounded(&path, 10, "a key file").unwrap(), b"0123456789");
+/// let error = read_bounded(&path, 9, "a key file").unwrap_err();
+/// let cause = std::error::Error::source(&error).unwrap().to_string();
+/// assert_eq!(cause, "it is more than the 9 bytes a key file may have; is it the right file?");
+/// ```
+///
+/// # Errors
+///
+/// Fails with the path when the file cannot be read or is larger than
+/// `limit`.
+pub fn read_bounded(path: &Path, limit: u64, what: &str) -> Result<Vec<u8>, FsError> {
+    use std::io::Read;
+    let read = || {
+        let mut bytes = Vec::new();
+        std::fs::File::open(path)?
+            .take(limit.saturating_add(1))
+            .read_to_end(&mut bytes)?;
+        Ok(bytes)
+    };
+    let bytes = read().map_err(|e| FsError::new("read", path, e))?;
+    if bytes.len() as u64 > limit {
+        return Err(FsError {
+            action: "read",
+            path: path.to_owned(),
+            source: std::io::Error::new(
+                std::io::ErrorKind::FileTooLarge,
+                format!("it is more than the {limit} bytes {what} may have; is it the right file?"),
+            ),
+        });
+    }
+    Ok(bytes)
 }
 
 /// Whether `path` itself is a symbolic link (not followed; `false` when it

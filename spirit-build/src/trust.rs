@@ -110,7 +110,12 @@ fn read(home: &Path) -> Result<Option<DocumentMut>, SignError> {
     if !path.exists() {
         return Ok(None);
     }
-    let text = String::from_utf8_lossy(&crate::fs::read(&path)?).into_owned();
+    let text = String::from_utf8_lossy(&crate::fs::read_bounded(
+        &path,
+        crate::fs::MAX_TEXT_FILE,
+        "trusted.toml",
+    )?)
+    .into_owned();
     text.parse().map(Some).map_err(|_| malformed(home))
 }
 

@@ -223,7 +223,10 @@ pub fn run(shell: &Shell, options: RunOptions) -> Result<Outcome, Error> {
             }
         }
     }
-    shell.status("Running", format_args!("spirit `{name}`"));
+    shell.status(
+        "Running",
+        format_args!("spirit `{}`", crate::shell::escape(&name)),
+    );
     let call = match options.invoke {
         Some((function, args)) => Call::Invoke { function, args },
         None => Call::Entry(entry),
@@ -267,6 +270,9 @@ pub fn run(shell: &Shell, options: RunOptions) -> Result<Outcome, Error> {
             fuel_used: outcome.fuel_used,
             status: outcome.status,
         };
+        if let Some(warning) = receipt.key.warning() {
+            shell.warn(warning);
+        }
         let signed = Receipt::new(&facts, &receipt.key)?;
         crate::fs::write_atomic(&receipt.path, format!("{}\n", signed.to_json()).as_bytes())?;
         shell.status(
