@@ -113,8 +113,21 @@ pub enum RegistryError {
         error: String,
     },
     /// A symbolic link where the registry keeps files.
-    #[error("refusing to follow the symbolic link `{}` inside the registry", .0.display())]
+    #[error(
+        "refusing to follow the symbolic link `{}` inside the registry: nothing below `VUDO_HOME` may be a link, so that no install, run or removal reaches outside it\nhelp: remove the link (and put a real directory there if you meant to keep its files); to keep `VUDO_HOME` on another disk, point `VUDO_HOME` (or the link `~/.vudo` itself) there",
+        .0.display()
+    )]
     Symlink(PathBuf),
+    /// A manifest whose `wasm.file` breaks the one rule for its name.
+    #[error(
+        "spirit `{name}` cannot be installed: {reason}\nhelp: rebuild it with `cargo spirit build`, which names the wasm this way"
+    )]
+    WasmFile {
+        /// The spirit.
+        name: String,
+        /// What is wrong with the name.
+        reason: String,
+    },
     /// Reading the spirit failed.
     #[error(transparent)]
     Package(#[from] crate::package::PackageError),

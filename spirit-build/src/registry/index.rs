@@ -75,7 +75,7 @@ impl Index {
     /// The whole index at `home` (empty when there is none yet).
     pub(super) fn read(home: &Path) -> Result<Index, RegistryError> {
         let path = crate::home::registry_index(home);
-        match read_bytes(&path)? {
+        match read_bytes(home, &path)? {
             None => Ok(Index {
                 version: FORMAT,
                 spirits: BTreeMap::new(),
@@ -97,7 +97,7 @@ impl Index {
             spirits: BTreeMap<std::borrow::Cow<'a, str>, &'a serde_json::value::RawValue>,
         }
         let path = crate::home::registry_index(home);
-        let Some(bytes) = read_bytes(&path)? else {
+        let Some(bytes) = read_bytes(home, &path)? else {
             return Ok(None);
         };
         let raw: RawIndex<'_> = serde_json::from_slice(&bytes).map_err(|e| damaged(&path, &e))?;
@@ -109,7 +109,7 @@ impl Index {
 
     /// Writes the index through a temporary file and a rename.
     pub(super) fn write(&mut self, home: &Path) -> Result<(), RegistryError> {
-        let path = crate::home::registry_index(home);
+        let path = super::store::checked(home, crate::home::registry_index(home))?;
         self.version = FORMAT;
         // Compact: with thousands installed, every byte is written and
         // flushed on each change (`jq . index.json` reads it comfortably).
@@ -140,10 +140,8 @@ impl Index {
 
 /// The one place `index.json` is read: `None` when it does not exist yet;
 /// a symbolic link is refused.
-fn read_bytes(path: &Path) -> Result<Option<Vec<u8>>, RegistryError> {
-    if crate::fs::is_symlink(path) {
-        return Err(RegistryError::Symlink(path.to_owned()));
-    }
+fn read_bytes(home: &Path, path: &Path) -> Result<Option<Vec<u8>>, RegistryError> {
+    super::store::checked(home, path.to_owned())?;
     match std::fs::read(path) {
         Ok(bytes) => Ok(Some(bytes)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),

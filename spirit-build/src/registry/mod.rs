@@ -203,7 +203,7 @@ impl Registry {
     /// Fails for an invalid name or an unreadable index.
     pub fn versions(&self, name: &str) -> Result<Vec<Entry>, RegistryError> {
         validate_name(name)?;
-        let _lock = transaction::lock(&self.home, false)?;
+        let _lock = transaction::lock_for_reading(&self.home)?;
         Ok(index::Index::read_versions(&self.home, name)?
             .map(|v| v.into_values().collect())
             .unwrap_or_default())
@@ -234,7 +234,7 @@ impl Registry {
     ///
     /// Fails when the index cannot be read.
     pub fn list(&self) -> Result<Vec<Entry>, RegistryError> {
-        let _lock = transaction::lock(&self.home, false)?;
+        let _lock = transaction::lock_for_reading(&self.home)?;
         Ok(index::Index::read(&self.home)?.into_entries().collect())
     }
 
@@ -304,7 +304,7 @@ impl Registry {
     pub fn resolve(&self, name: &str, req: Option<&str>) -> Result<Entry, RegistryError> {
         validate_name(name)?;
         let req = resolve::parse_req(name, req)?;
-        let _lock = transaction::lock(&self.home, false)?;
+        let _lock = transaction::lock_for_reading(&self.home)?;
         let versions = index::Index::read_versions(&self.home, name)?
             .ok_or_else(|| RegistryError::NotInstalled(name.to_owned()))?;
         resolve::highest_match(name, &versions, &req)
@@ -336,6 +336,7 @@ impl Registry {
     ///
     /// Fails when a file is missing, a link, or changed since install.
     pub fn load(&self, entry: &Entry) -> Result<SpiritFiles, RegistryError> {
+        let _lock = transaction::lock_for_reading(&self.home)?;
         let files = store::read(&self.home, entry)?;
         let tampered = |error: String| RegistryError::Tampered {
             name: entry.name.clone(),
@@ -652,6 +653,9 @@ fn admit(
 ) -> Result<Entry, RegistryError> {
     let name = files.manifest.name.clone();
     validate_name(&name)?;
+    if let Some(reason) = crate::package::wasm_file_problem(&files.manifest) {
+        return Err(RegistryError::WasmFile { name, reason });
+    }
     let policy = SignaturePolicy {
         unsigned: if options.allow_unsigned {
             Acceptance::Allow

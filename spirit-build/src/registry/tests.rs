@@ -245,3 +245,151 @@ fn search_by_name_description_and_capability() {
     assert_eq!(registry.search("actuator_log").unwrap().len(), 2);
     assert_eq!(registry.search("storage_read").unwrap().len(), 0);
 }
+
+/// Every file and directory under `dir` with its contents, links not
+/// followed: what must not change outside a `VUDO_HOME`.
+#[cfg(unix)]
+fn snapshot(dir: &Path) -> Vec<(PathBuf, Option<Vec<u8>>)> {
+    let mut all = Vec::new();
+    let mut todo = vec![dir.to_owned()];
+    while let Some(dir) = todo.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let meta = std::fs::symlink_metadata(&path).unwrap();
+            if meta.is_dir() {
+                todo.push(path.clone());
+                all.push((path, None));
+            } else {
+                all.push((path.clone(), Some(std::fs::read(&path).unwrap())));
+            }
+        }
+    }
+    all.sort();
+    all
+}
+
+/// A link planted at each level below `VUDO_HOME/registry`, pointing at a
+/// copy of what was there: every operation refuses to go through it, and
+/// nothing outside the home is read, written or removed. With a leftover in
+/// `staging/`, every change repairs first and refuses there; without one,
+/// each operation's own path is checked.
+#[cfg(unix)]
+#[test]
+fn no_operation_goes_through_a_link_at_any_level() {
+    for leftover in [true, false] {
+        links_at_each_level_are_refused(leftover);
+    }
+}
+
+#[cfg(unix)]
+fn links_at_each_level_are_refused(leftover: bool) {
+    for level in [
+        "registry",
+        "registry/spirits",
+        "registry/spirits/victim",
+        "registry/spirits/victim/1.0.0",
+        "registry/staging",
+        "registry/index.json",
+    ] {
+        let (home, registry, key) = setup();
+        let victim = spirit("victim", "1.0.0", Some(&key), "");
+        registry
+            .install(&victim, InstallOptions::default())
+            .unwrap();
+        let entry = registry.resolve("victim", None).unwrap();
+        let staging = home.path().join("registry/staging");
+        if leftover {
+            std::fs::create_dir_all(staging.join("new-1")).unwrap();
+        } else if level.ends_with("staging") {
+            std::fs::create_dir_all(&staging).unwrap();
+        }
+        let outside = tempfile::tempdir().unwrap();
+        let target = outside.path().join("moved");
+        std::fs::rename(home.path().join(level), &target).unwrap();
+        std::os::unix::fs::symlink(&target, home.path().join(level)).unwrap();
+        let before = snapshot(outside.path());
+
+        let forced = InstallOptions {
+            force: true,
+            ..InstallOptions::default()
+        };
+        let results: Vec<(&str, Result<(), RegistryError>)> = vec![
+            ("resolve", registry.resolve("victim", None).map(drop)),
+            ("list", registry.list().map(drop)),
+            ("load", registry.load(&entry).map(drop)),
+            (
+                "install new version",
+                registry
+                    .install(
+                        &spirit("victim", "2.0.0", Some(&key), ""),
+                        InstallOptions::default(),
+                    )
+                    .map(drop),
+            ),
+            (
+                "install --force",
+                registry
+                    .install(&spirit("victim", "1.0.0", Some(&key), "nop"), forced)
+                    .map(drop),
+            ),
+            (
+                "upgrade",
+                registry
+                    .upgrade(
+                        &spirit("victim", "3.0.0", Some(&key), ""),
+                        InstallOptions::default(),
+                    )
+                    .map(drop),
+            ),
+            (
+                "uninstall one",
+                registry
+                    .uninstall("victim", Some(&Version::new(1, 0, 0)))
+                    .map(drop),
+            ),
+            (
+                "uninstall all",
+                registry.uninstall("victim", None).map(drop),
+            ),
+            ("repair", registry.repair().map(drop)),
+        ];
+        assert_eq!(snapshot(outside.path()), before, "link at {level}");
+        for (operation, result) in results {
+            let refused = matches!(result, Err(RegistryError::Symlink(_)));
+            // Without leftovers, an operation the link is not on the way of
+            // may succeed: a change to other files, `resolve` and `list`
+            // (the index only) with a link among the spirits, `load` (the
+            // files of an entry already resolved) with a linked index.
+            let may_pass = !leftover
+                && match operation {
+                    "resolve" | "list" => level.starts_with("registry/spirits"),
+                    "load" => level.ends_with("index.json"),
+                    _ => true,
+                };
+            assert!(
+                refused || (may_pass && result.is_ok()),
+                "{operation} with a link at {level} (leftover: {leftover}): {result:?}"
+            );
+        }
+        assert!(crate::fs::is_symlink(&home.path().join(level)), "{level}");
+    }
+}
+
+/// One rule for the stored wasm's name: a manifest naming another file is
+/// refused at install (it would install, then fail to run).
+#[test]
+fn a_manifest_naming_another_wasm_file_is_not_installed() {
+    let (_home, registry, key) = setup();
+    let mut files = spirit("renamed", "1.0.0", None, "");
+    files.manifest.wasm.file = "x.wasm".to_owned();
+    let files = SpiritFiles::new(files.manifest, files.wasm, Some(&key));
+    let error = registry
+        .install(&files, InstallOptions::default())
+        .unwrap_err();
+    assert!(matches!(error, RegistryError::WasmFile { .. }), "{error}");
+    assert!(
+        error.to_string().contains("must be `renamed.wasm`"),
+        "{error}"
+    );
+    assert!(registry.list().unwrap().is_empty());
+}
