@@ -119,9 +119,14 @@ impl Index {
         Ok(())
     }
 
-    /// The entry of `name` at `version`, if installed.
+    /// The entry of `name` at `version` (build metadata ignored), if
+    /// installed.
     pub(super) fn get(&self, name: &str, version: &Version) -> Option<&Entry> {
-        self.spirits.get(name).and_then(|v| v.get(version))
+        self.spirits.get(name).and_then(|versions| {
+            versions
+                .values()
+                .find(|e| super::resolve::same_version(&e.version, version))
+        })
     }
 
     /// Records `entry`, replacing the same name and version.

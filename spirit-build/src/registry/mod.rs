@@ -438,9 +438,14 @@ impl Registry {
             .collect::<Result<Vec<Entry>, _>>()?;
 
         let mut change = Transaction::begin(&self.home)?;
-        // First every conflict, so that nothing is written when one is refused.
-        for entry in &entries {
-            if let Some(existing) = change.index.get(&entry.name, &entry.version)
+        // First every conflict, so that nothing is written when one is
+        // refused: with what is installed, and within the spirits given.
+        for (i, entry) in entries.iter().enumerate() {
+            let earlier = entries[..i].iter().rev().find(|e| {
+                e.name == entry.name && resolve::same_version(&e.version, &entry.version)
+            });
+            if let Some(existing) =
+                earlier.or_else(|| change.index.get(&entry.name, &entry.version))
                 && existing != entry
                 && !options.force
             {
@@ -496,10 +501,14 @@ impl Registry {
         validate_name(name)?;
         let mut change = Transaction::begin(&self.home)?;
         let removed = change.remove(name, |versions| match version {
-            Some(v) => versions
-                .remove(v)
-                .map(|entry| vec![entry])
-                .ok_or_else(|| resolve::no_match(name, format!("={v}"), versions)),
+            Some(v) => {
+                let removed = resolve::take_version(versions, v);
+                if removed.is_empty() {
+                    Err(resolve::no_match(name, format!("={v}"), versions))
+                } else {
+                    Ok(removed)
+                }
+            }
             None => Ok(std::mem::take(versions).into_values().collect()),
         })?;
         change.commit()?;
@@ -550,7 +559,7 @@ impl Registry {
             .map(|(version, _)| version.clone())
             .ok_or_else(|| RegistryError::NotInstalled(name.to_owned()))?;
         let new = resolve::version_of(files)?;
-        if new <= current {
+        if new.cmp_precedence(&current).is_le() {
             return Err(RegistryError::NotNewer {
                 name: name.to_owned(),
                 installed: current,

@@ -40,14 +40,40 @@ pub(super) fn parse_req(name: &str, text: Option<&str>) -> Result<VersionReq, Re
     })
 }
 
-/// The manifest's version as a semantic version.
+/// The manifest's version as the registry records it: a semantic version
+/// without build metadata, which is not part of a spirit's identity (as
+/// semver and cargo say): `1.0.0+evil` is `1.0.0`.
 pub(super) fn version_of(files: &SpiritFiles) -> Result<Version, RegistryError> {
     let text = files.manifest.version.to_string();
-    Version::parse(&text).map_err(|e| RegistryError::BadRequirement {
+    let mut version = Version::parse(&text).map_err(|e| RegistryError::BadRequirement {
         name: files.manifest.name.clone(),
         req: text,
         error: e.to_string(),
-    })
+    })?;
+    version.build = semver::BuildMetadata::EMPTY;
+    Ok(version)
+}
+
+/// Whether two versions are the same spirit version: equal but for build
+/// metadata. The registry records none today; an index written before may
+/// hold some, and `1.0.0+old` is still `1.0.0` then.
+///
+/// ```text
+/// 1.0.0 ≡ 1.0.0+evil    1.0.0 ≢ 1.0.0-rc.1
+/// ```
+pub(super) fn same_version(a: &Version, b: &Version) -> bool {
+    a.cmp_precedence(b).is_eq()
+}
+
+/// Takes the versions that are `version` (build metadata ignored) out of
+/// `versions`.
+pub(super) fn take_version(versions: &mut Versions, version: &Version) -> Vec<Entry> {
+    let keys: Vec<Version> = versions
+        .keys()
+        .filter(|k| same_version(k, version))
+        .cloned()
+        .collect();
+    keys.iter().filter_map(|k| versions.remove(k)).collect()
 }
 
 /// The highest of `versions` that matches `req`; the error lists them all.

@@ -393,3 +393,60 @@ fn a_manifest_naming_another_wasm_file_is_not_installed() {
     );
     assert!(registry.list().unwrap().is_empty());
 }
+
+/// Build metadata is not part of a spirit's identity: `1.0.0+evil` is
+/// `1.0.0` to install (different content needs `--force`), to resolution,
+/// to `upgrade` and to `uninstall`.
+#[test]
+fn build_metadata_does_not_make_another_version() {
+    let (_home, registry, key) = setup();
+    registry
+        .install(
+            &spirit("meta", "1.0.0", Some(&key), ""),
+            InstallOptions::default(),
+        )
+        .unwrap();
+    let evil = spirit("meta", "1.0.0+evil", Some(&key), "nop");
+    assert!(matches!(
+        registry.install(&evil, InstallOptions::default()),
+        Err(RegistryError::Conflict { .. })
+    ));
+    assert!(matches!(
+        registry.upgrade(&evil, InstallOptions::default()),
+        Err(RegistryError::NotNewer { .. })
+    ));
+    // Both at once: the second conflicts with the first.
+    let batch = [
+        spirit("pair", "2.0.0", Some(&key), ""),
+        spirit("pair", "2.0.0+b", Some(&key), "nop"),
+    ];
+    assert!(matches!(
+        registry.install_many(&batch, InstallOptions::default()),
+        Err(RegistryError::Conflict { .. })
+    ));
+    let versions = |r: &Registry| -> Vec<String> {
+        r.versions("meta")
+            .unwrap()
+            .iter()
+            .map(|e| e.version.to_string())
+            .collect()
+    };
+    assert_eq!(versions(&registry), ["1.0.0"]);
+    // Forced, it replaces 1.0.0 rather than sitting beside it.
+    let forced = InstallOptions {
+        force: true,
+        ..InstallOptions::default()
+    };
+    let replaced = registry.install(&evil, forced).unwrap();
+    assert!(matches!(replaced, Installed::Replaced(_)), "{replaced:?}");
+    assert_eq!(versions(&registry), ["1.0.0"]);
+    let entry = registry.resolve("meta", Some("=1.0.0")).unwrap();
+    assert_eq!(entry.blake3, evil.manifest.wasm.blake3);
+    assert_eq!(registry.load(&entry).unwrap().wasm, evil.wasm);
+    // Uninstalling either spelling removes it.
+    let removed = registry
+        .uninstall("meta", Some(&"1.0.0+other".parse().unwrap()))
+        .unwrap();
+    assert_eq!(removed.len(), 1);
+    assert!(registry.versions("meta").unwrap().is_empty());
+}

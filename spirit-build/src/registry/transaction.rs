@@ -145,12 +145,33 @@ impl<'h> Transaction<'h> {
         files: &SpiritFiles,
         entry: Entry,
     ) -> Result<Installed, RegistryError> {
-        let existing = self.index.get(&entry.name, &entry.version);
-        if existing == Some(&entry) {
+        let existing = self.index.get(&entry.name, &entry.version).cloned();
+        if existing.as_ref() == Some(&entry) {
             return Ok(Installed::Unchanged(entry));
         }
         let replacing = existing.is_some();
         self.mark()?;
+        // An index written before build metadata stopped counting may hold
+        // this version under another name (`1.0.0+old`): set that aside too.
+        if let Some(old) = existing.filter(|old| old.version != entry.version) {
+            let old_dir = checked(
+                self.home,
+                crate::home::installed_version_dir(self.home, &old.name, &old.version),
+            )?;
+            if std::fs::symlink_metadata(&old_dir).is_ok() {
+                let aside = crate::home::set_aside_dir(
+                    self.home,
+                    &old.name,
+                    &old.version,
+                    std::process::id(),
+                );
+                rename(self.home, &old_dir, &aside)?;
+                self.set_aside.push(aside);
+            }
+            if let Some(versions) = self.index.spirits.get_mut(&old.name) {
+                versions.remove(&old.version);
+            }
+        }
         let staged = store::stage(self.home, files)?;
         let parent = store::create_dir_all(
             self.home,
