@@ -63,7 +63,8 @@ pub(super) type Versions = BTreeMap<Version, Entry>;
 /// `index.json`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub(super) struct Index {
-    version: u32,
+    /// [`FORMAT`]; anything else is refused when read (see `check_format`).
+    version: serde_json::Value,
     /// name → version → entry; ordered, so listing needs no sort.
     pub(super) spirits: BTreeMap<String, Versions>,
 }
@@ -77,10 +78,15 @@ impl Index {
         let path = crate::home::registry_index(home);
         match read_bytes(home, &path)? {
             None => Ok(Index {
-                version: FORMAT,
+                version: FORMAT.into(),
                 spirits: BTreeMap::new(),
             }),
-            Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| damaged(&path, &e)),
+            Some(bytes) => {
+                let index: Index =
+                    serde_json::from_slice(&bytes).map_err(|e| unreadable(&path, &bytes, &e))?;
+                check_format(&path, &index.version)?;
+                Ok(index)
+            }
         }
     }
 
@@ -93,6 +99,7 @@ impl Index {
     ) -> Result<Option<Versions>, RegistryError> {
         #[derive(Deserialize)]
         struct RawIndex<'a> {
+            version: serde_json::Value,
             #[serde(borrow)]
             spirits: BTreeMap<std::borrow::Cow<'a, str>, &'a serde_json::value::RawValue>,
         }
@@ -100,7 +107,9 @@ impl Index {
         let Some(bytes) = read_bytes(home, &path)? else {
             return Ok(None);
         };
-        let raw: RawIndex<'_> = serde_json::from_slice(&bytes).map_err(|e| damaged(&path, &e))?;
+        let raw: RawIndex<'_> =
+            serde_json::from_slice(&bytes).map_err(|e| unreadable(&path, &bytes, &e))?;
+        check_format(&path, &raw.version)?;
         raw.spirits
             .get(name)
             .map(|versions| serde_json::from_str(versions.get()).map_err(|e| damaged(&path, &e)))
@@ -110,7 +119,7 @@ impl Index {
     /// Writes the index through a temporary file and a rename.
     pub(super) fn write(&mut self, home: &Path) -> Result<(), RegistryError> {
         let path = super::store::checked(home, crate::home::registry_index(home))?;
-        self.version = FORMAT;
+        self.version = FORMAT.into();
         // Compact: with thousands installed, every byte is written and
         // flushed on each change (`jq . index.json` reads it comfortably).
         let mut json = serde_json::to_vec(self).map_err(|e| damaged(&path, &e))?;
@@ -152,6 +161,34 @@ fn read_bytes(home: &Path, path: &Path) -> Result<Option<Vec<u8>>, RegistryError
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(FsError::new("read", path, e).into()),
     }
+}
+
+/// Refuses an index of a format this build does not know (a newer
+/// cargo-spirit wrote it): read as if it were ours, it could be misread and
+/// then overwritten.
+fn check_format(path: &Path, version: &serde_json::Value) -> Result<(), RegistryError> {
+    if version.as_u64() == Some(u64::from(FORMAT)) {
+        return Ok(());
+    }
+    Err(RegistryError::IndexFormat {
+        path: path.to_owned(),
+        found: version.to_string().chars().take(40).collect(),
+        understood: FORMAT,
+    })
+}
+
+/// Why an index that does not parse could not be read: a format this build
+/// does not know (a newer one may have another schema), else damage.
+fn unreadable(path: &Path, bytes: &[u8], error: &serde_json::Error) -> RegistryError {
+    #[derive(Deserialize)]
+    struct Format {
+        version: serde_json::Value,
+    }
+    match serde_json::from_slice::<Format>(bytes) {
+        Ok(format) => check_format(path, &format.version).err(),
+        Err(_) => None,
+    }
+    .unwrap_or_else(|| damaged(path, error))
 }
 
 fn damaged(path: &Path, error: &serde_json::Error) -> RegistryError {

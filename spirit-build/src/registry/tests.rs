@@ -450,3 +450,40 @@ fn build_metadata_does_not_make_another_version() {
     assert_eq!(removed.len(), 1);
     assert!(registry.versions("meta").unwrap().is_empty());
 }
+
+/// An index of a format this build does not know is refused in words, for
+/// reading and for changes, and left as it is.
+#[test]
+fn an_index_of_an_unknown_format_is_refused_and_kept() {
+    let (home, registry, key) = setup();
+    let path = crate::home::registry_index(home.path());
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    for (version, spirits) in [
+        ("2", "{}"),
+        ("\"1\"", "{}"),
+        ("0", "{}"),
+        ("3", "[\"new\"]"),
+    ] {
+        let text = format!("{{\"version\":{version},\"spirits\":{spirits}}}\n");
+        std::fs::write(&path, &text).unwrap();
+        for error in [
+            registry.list().unwrap_err(),
+            registry.resolve("x", None).unwrap_err(),
+            registry
+                .install(
+                    &spirit("x", "1.0.0", Some(&key), ""),
+                    InstallOptions::default(),
+                )
+                .unwrap_err(),
+        ] {
+            assert_eq!(
+                error.to_string(),
+                format!(
+                    "the registry index `{}` has format version {version}, but this cargo-spirit understands only version 1\nhelp: a newer cargo-spirit wrote it: use that one; or move the index away and reinstall your spirits",
+                    path.display()
+                )
+            );
+        }
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+    }
+}
