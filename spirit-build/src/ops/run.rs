@@ -111,7 +111,7 @@ pub struct RunOptions {
 pub fn run(shell: &Shell, options: RunOptions) -> Result<Outcome, Error> {
     // Whether the manifest's capabilities are granted, and what to call the
     // spirit when they are not.
-    let mut withheld: Option<(String, String, Option<Author>)> = None;
+    let mut withheld: Option<(String, String, Option<Author>, bool)> = None;
     let (name, wasm, manifest) = match &options.target {
         RunTarget::Crate(build_options) => {
             let built = build(shell, build_options)?;
@@ -151,14 +151,8 @@ pub fn run(shell: &Shell, options: RunOptions) -> Result<Outcome, Error> {
                 shell.verbose(|s| s.status("Verified", format_args!("signed by {author}")));
             }
             if let Grant::Withheld { why, author } = grant {
-                // Nothing declared to withhold: still say it is unsigned.
-                if files.manifest.capabilities.is_empty() && verdict == Verdict::Unsigned {
-                    shell.warn(format_args!(
-                        "`{}` is unsigned: who made it cannot be checked",
-                        path.display()
-                    ));
-                }
-                withheld = Some((path.display().to_string(), why, author));
+                let unsigned = verdict == Verdict::Unsigned;
+                withheld = Some((path.display().to_string(), why, author, unsigned));
             }
             (
                 files.manifest.name.clone(),
@@ -178,7 +172,12 @@ pub fn run(shell: &Shell, options: RunOptions) -> Result<Outcome, Error> {
             let files = registry.load(&entry)?;
             let trusted = crate::trust::trusted_authors(registry.home())?;
             if let Grant::Withheld { why, author } = grant::for_installed(&entry, &trusted) {
-                withheld = Some((format!("{}@{}", entry.name, entry.version), why, author));
+                withheld = Some((
+                    format!("{}@{}", entry.name, entry.version),
+                    why,
+                    author,
+                    false,
+                ));
             }
             shell.verbose(|s| {
                 s.status(
@@ -205,8 +204,8 @@ pub fn run(shell: &Shell, options: RunOptions) -> Result<Outcome, Error> {
         .as_ref()
         .map(|m| m.capabilities.clone())
         .unwrap_or_default();
-    if let Some((what, why, author)) = withheld {
-        if let Some(warning) = grant::warning(
+    if let Some((what, why, author, unsigned)) = withheld {
+        match grant::warning(
             &what,
             &why,
             author,
@@ -214,7 +213,12 @@ pub fn run(shell: &Shell, options: RunOptions) -> Result<Outcome, Error> {
             &options.allow,
             &options.deny,
         ) {
-            shell.warn(warning);
+            Some(warning) => shell.warn(warning),
+            // Nothing declared is lost: still say it is unsigned.
+            None if unsigned => shell.warn(format_args!(
+                "`{what}` is unsigned: who made it cannot be checked"
+            )),
+            None => {}
         }
         declared.clear();
     }
