@@ -181,7 +181,7 @@ mod tests {
         ] {
             let home = tempfile::tempdir().unwrap();
             let path = crate::home::trusted_file(home.path());
-            std::fs::write(&path, text).unwrap();
+            crate::fs::write_atomic(&path, text).unwrap();
             for error in [
                 trusted_authors(home.path()).unwrap_err(),
                 set_trusted(home.path(), author, true).unwrap_err(),

@@ -465,7 +465,7 @@ fn an_index_of_an_unknown_format_is_refused_and_kept() {
         ("3", "[\"new\"]"),
     ] {
         let text = format!("{{\"version\":{version},\"spirits\":{spirits}}}\n");
-        std::fs::write(&path, &text).unwrap();
+        crate::fs::write_atomic(&path, text.as_bytes()).unwrap();
         for error in [
             registry.list().unwrap_err(),
             registry.resolve("x", None).unwrap_err(),

@@ -76,7 +76,7 @@ fn pause_point(step: &str) {
     #[cfg(debug_assertions)]
     if std::env::var_os("CARGO_SPIRIT_TEST_PAUSE_AT").is_some_and(|at| at == step) {
         if let Some(paused) = std::env::var_os("CARGO_SPIRIT_TEST_PAUSED") {
-            let _ = std::fs::write(paused, step);
+            let _ = crate::fs::write_atomic(std::path::Path::new(&paused), step.as_bytes());
         }
         loop {
             std::thread::sleep(std::time::Duration::from_secs(60));
