@@ -57,6 +57,18 @@ impl Entry {
     }
 }
 
+/// Whether two versions are the same spirit version: equal but for build
+/// metadata, which is not part of a spirit's identity (as semver and cargo
+/// say). The registry records none today; an index written before may hold
+/// some, and `1.0.0+old` is still `1.0.0` then.
+///
+/// ```text
+/// 1.0.0 ≡ 1.0.0+evil    1.0.0 ≢ 1.0.0-rc.1
+/// ```
+pub(super) fn same_version(a: &Version, b: &Version) -> bool {
+    a.cmp_precedence(b).is_eq()
+}
+
 /// The versions of one name, lowest first.
 pub(super) type Versions = BTreeMap<Version, Entry>;
 
@@ -118,7 +130,7 @@ impl Index {
 
     /// Writes the index through a temporary file and a rename.
     pub(super) fn write(&mut self, home: &Path) -> Result<(), RegistryError> {
-        let path = super::store::checked(home, crate::home::registry_index(home))?;
+        let path = super::path::checked(home, crate::home::registry_index(home))?;
         self.version = FORMAT.into();
         // Compact: with thousands installed, every byte is written and
         // flushed on each change (`jq . index.json` reads it comfortably).
@@ -134,7 +146,7 @@ impl Index {
         self.spirits.get(name).and_then(|versions| {
             versions
                 .values()
-                .find(|e| super::resolve::same_version(&e.version, version))
+                .find(|e| same_version(&e.version, version))
         })
     }
 
@@ -155,7 +167,7 @@ impl Index {
 /// The one place `index.json` is read: `None` when it does not exist yet;
 /// a symbolic link is refused.
 fn read_bytes(home: &Path, path: &Path) -> Result<Option<Vec<u8>>, RegistryError> {
-    super::store::checked(home, path.to_owned())?;
+    super::path::checked(home, path.to_owned())?;
     match std::fs::read(path) {
         Ok(bytes) => Ok(Some(bytes)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),

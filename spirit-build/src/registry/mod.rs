@@ -11,7 +11,8 @@
 //!
 //! [`Registry`] holds the operations and stays thin; each concern has its
 //! own file: `index` (the schema of `index.json`, its one reader, writing),
-//! `store` (the installed files on disk, staging), `transaction` (the lock,
+//! `store` (the installed files on disk, staging), `path` (the check every
+//! path passes: no symbolic link below `VUDO_HOME`), `transaction` (the lock,
 //! the marker of a change under way, repair), `resolve` (names, semver
 //! requirements, search). Signatures are checked with
 //! [`sign::check_signed`] against the authors of [`trust`](crate::trust);
@@ -30,6 +31,7 @@
 
 mod error;
 mod index;
+mod path;
 mod resolve;
 mod store;
 mod transaction;
@@ -441,9 +443,10 @@ impl Registry {
         // First every conflict, so that nothing is written when one is
         // refused: with what is installed, and within the spirits given.
         for (i, entry) in entries.iter().enumerate() {
-            let earlier = entries[..i].iter().rev().find(|e| {
-                e.name == entry.name && resolve::same_version(&e.version, &entry.version)
-            });
+            let earlier = entries[..i]
+                .iter()
+                .rev()
+                .find(|e| e.name == entry.name && index::same_version(&e.version, &entry.version));
             if let Some(existing) =
                 earlier.or_else(|| change.index.get(&entry.name, &entry.version))
                 && existing != entry

@@ -5,6 +5,7 @@
 use semver::{Version, VersionReq};
 
 use super::index::Versions;
+use super::index::same_version;
 use super::{Entry, RegistryError};
 use crate::package::SpiritFiles;
 
@@ -52,17 +53,6 @@ pub(super) fn version_of(files: &SpiritFiles) -> Result<Version, RegistryError> 
     })?;
     version.build = semver::BuildMetadata::EMPTY;
     Ok(version)
-}
-
-/// Whether two versions are the same spirit version: equal but for build
-/// metadata. The registry records none today; an index written before may
-/// hold some, and `1.0.0+old` is still `1.0.0` then.
-///
-/// ```text
-/// 1.0.0 ≡ 1.0.0+evil    1.0.0 ≢ 1.0.0-rc.1
-/// ```
-pub(super) fn same_version(a: &Version, b: &Version) -> bool {
-    a.cmp_precedence(b).is_eq()
 }
 
 /// Takes the versions that are `version` (build metadata ignored) out of

@@ -9,21 +9,12 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
+use super::path::checked;
 use super::{Entry, RegistryError};
 use crate::fs::FsError;
 use crate::manifest;
 use crate::package::{SpiritFiles, wasm_file_name};
 use crate::sign;
-
-/// `path`, once no component of it below `home` is a symbolic link: the
-/// one check every path the registry opens, creates, renames or removes
-/// passes first (see [`crate::fs::symlink_below`]).
-pub(super) fn checked(home: &Path, path: PathBuf) -> Result<PathBuf, RegistryError> {
-    match crate::fs::symlink_below(home, &path) {
-        None => Ok(path),
-        Some(link) => Err(RegistryError::Symlink(link)),
-    }
-}
 
 /// The wasm's file in an installed version's directory (the one rule of
 /// [`wasm_file_name`]).

@@ -22,7 +22,8 @@ use std::path::{Path, PathBuf};
 use semver::Version;
 
 use super::index::{Index, Versions};
-use super::store::{self, checked, read_dir_paths, remove_any, rename, sync_dir};
+use super::path::checked;
+use super::store::{self, read_dir_paths, remove_any, rename, sync_dir};
 use super::{Entry, RegistryError};
 use crate::fs::FsError;
 use crate::package::SpiritFiles;
