@@ -540,6 +540,36 @@ mod tests {
         assert!(!marker_left(home.path()));
     }
 
+    /// A forced reinstall stopped before its index write (as SIGKILL leaves
+    /// it, with a temporary index file of a killed write beside): a reader
+    /// repairs first, so it gets the old version, not "changed on disk".
+    #[test]
+    fn a_reader_repairs_a_forced_reinstall_killed_before_its_index_write() {
+        let home = tempfile::tempdir().unwrap();
+        let key = Key::generate().unwrap();
+        let registry = Registry::new(home.path());
+        registry.trust(key.author()).unwrap();
+        let old = spirit("1.0.0", &key);
+        registry.install(&old, InstallOptions::default()).unwrap();
+        let wasm = wat::parse_str(
+            r#"(module (memory (export "memory") 1) (func (export "run")) (data (i32.const 0) "new"))"#,
+        )
+        .unwrap();
+        let manifest = Manifest::for_module("phoenix", Version::new(1, 0, 0), &wasm);
+        let new = SpiritFiles::new(manifest, wasm, Some(&key));
+        let entry = Entry::new(&new, Version::new(1, 0, 0), Some(key.author()));
+        let mut change = Transaction::begin(home.path()).unwrap();
+        change.install(&new, entry).unwrap();
+        drop(change);
+        let stale = crate::home::registry_dir(home.path()).join(".index.json.4000000.tmp");
+        crate::fs::write_atomic(&stale, b"{").unwrap();
+
+        let entry = registry.resolve("phoenix", None).unwrap();
+        assert_eq!(registry.load(&entry).unwrap().wasm, old.wasm);
+        assert!(!marker_left(home.path()));
+        assert!(!stale.exists());
+    }
+
     /// Whether this process's change marker is still in `staging/`.
     fn marker_left(home: &Path) -> bool {
         crate::home::change_marker(home, std::process::id()).exists()
