@@ -18,6 +18,11 @@ pub struct FsError {
 }
 
 impl FsError {
+    /// The kind of the underlying I/O error (`NotFound`, …).
+    pub fn kind(&self) -> std::io::ErrorKind {
+        self.source.kind()
+    }
+
     /// Wraps an I/O error with what was being done to which path.
     pub fn new(action: &'static str, path: &Path, source: std::io::Error) -> FsError {
         FsError {
@@ -51,7 +56,10 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), FsError> {
         .file_name()
         .map(|n| n.to_string_lossy())
         .unwrap_or_default();
-    let tmp = dir.join(format!(".{file_name}.{}.tmp", std::process::id()));
+    let tmp = dir.join(format!(
+        ".{file_name}.{}{TEMPORARY_SUFFIX}",
+        std::process::id()
+    ));
     let result = (|| {
         let mut file = std::fs::File::create(&tmp)?;
         file.write_all(contents)?;
@@ -62,6 +70,28 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), FsError> {
         let _ = std::fs::remove_file(&tmp);
         FsError::new("write", path, e)
     })
+}
+
+const TEMPORARY_SUFFIX: &str = ".tmp";
+
+/// Whether `path` is named as [`write_atomic`] names its temporary files
+/// (`.<file>.<pid>.tmp`): one a killed process left behind when nobody else
+/// can be writing it (a repair under the registry's lock removes them).
+///
+/// ```
+/// use std::path::Path;
+/// assert!(spirit_build::fs::is_temporary(Path::new("/h/registry/.index.json.4242.tmp")));
+/// assert!(!spirit_build::fs::is_temporary(Path::new("/h/registry/index.json")));
+/// ```
+pub fn is_temporary(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .and_then(|n| n.strip_prefix('.'))
+        .and_then(|n| n.strip_suffix(TEMPORARY_SUFFIX))
+        .and_then(|n| n.rsplit_once('.'))
+        .is_some_and(|(file, pid)| {
+            !file.is_empty() && !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit())
+        })
 }
 
 /// Creates `dir` and its parents.
@@ -144,4 +174,51 @@ pub fn read_bounded(path: &Path, limit: u64, what: &str) -> Result<Vec<u8>, FsEr
 /// ```
 pub fn is_symlink(path: &std::path::Path) -> bool {
     std::fs::symlink_metadata(path).is_ok_and(|meta| meta.file_type().is_symlink())
+}
+
+/// The first symbolic link on the way from `base` to `path`, checking each
+/// component below `base` (and `path` itself) without following any; `None`
+/// when there is none. Components that do not exist yet are fine: nothing
+/// below them can be a link. `base` itself may be a link (a `VUDO_HOME` on
+/// another disk is), what is below it may not. A `path` that is not below
+/// `base`, or that climbs out with `..`, is returned as it is: it is refused
+/// too.
+///
+/// This is the check every path under `VUDO_HOME/registry` passes before it
+/// is opened, created, renamed or removed, so that a link planted there
+/// never sends a write, a run or a deletion outside the home. It does not
+/// stop a process racing to plant a link between the check and the use:
+/// whoever can write inside `VUDO_HOME` already controls what its user runs
+/// (SECURITY.md's assumptions).
+///
+/// ```
+/// let home = tempfile::tempdir().unwrap();
+/// let deep = home.path().join("registry/spirits/hello/1.0.0");
+/// std::fs::create_dir_all(home.path().join("registry")).unwrap();
+/// assert_eq!(spirit_build::fs::symlink_below(home.path(), &deep), None);
+/// # #[cfg(unix)] {
+/// let outside = tempfile::tempdir().unwrap();
+/// let spirits = home.path().join("registry/spirits");
+/// std::os::unix::fs::symlink(outside.path(), &spirits).unwrap();
+/// assert_eq!(spirit_build::fs::symlink_below(home.path(), &deep), Some(spirits));
+/// # }
+/// ```
+pub fn symlink_below(base: &Path, path: &Path) -> Option<PathBuf> {
+    let Ok(relative) = path.strip_prefix(base) else {
+        return Some(path.to_owned());
+    };
+    let mut current = base.to_owned();
+    for component in relative.components() {
+        let std::path::Component::Normal(part) = component else {
+            return Some(path.to_owned());
+        };
+        current.push(part);
+        match std::fs::symlink_metadata(&current) {
+            Ok(meta) if meta.file_type().is_symlink() => return Some(current),
+            Ok(_) => {}
+            // Not there (yet): nothing below it exists either.
+            Err(_) => return None,
+        }
+    }
+    None
 }

@@ -133,7 +133,7 @@ impl SpiritFiles {
         let manifest_bytes =
             crate::fs::read_bounded(&manifest_path, crate::fs::MAX_TEXT_FILE, "a manifest")?;
         let manifest = parse_manifest(&manifest_path, &manifest_bytes)?;
-        let wasm_path = path.join(plain_name(&manifest_path, &manifest.wasm.file)?);
+        let wasm_path = path.join(plain_name(&manifest_path, &manifest)?);
         if !wasm_path.exists() {
             return Err(PackageError::MissingWasm(wasm_path));
         }
@@ -221,24 +221,56 @@ fn parse_signature(path: &Path, bytes: &[u8]) -> Result<SpiritSignature, Package
     })
 }
 
-/// The wasm file name from a manifest, refused unless it is a plain file
-/// name (no directories, no `..`), so a manifest cannot point outside.
-fn plain_name<'a>(manifest_path: &Path, name: &'a str) -> Result<&'a str, PackageError> {
-    let plain = !name.is_empty()
-        && name != "."
-        && name != ".."
-        && !name.contains(['/', '\\', '\0'])
-        && name.ends_with(".wasm");
-    if plain {
-        Ok(name)
-    } else {
-        Err(PackageError::Manifest {
+/// The file name a spirit's wasm has, beside its manifest, in a package and
+/// in the registry: `<name>.wasm`, as `cargo spirit build` writes it. A
+/// manifest's `wasm.file` must be exactly this, so what installs is what
+/// runs (one rule, checked when spirit files are read and at install).
+///
+/// ```
+/// assert_eq!(spirit_build::package::wasm_file_name("hello"), "hello.wasm");
+/// ```
+pub fn wasm_file_name(name: &str) -> String {
+    format!("{name}.wasm")
+}
+
+/// Why a manifest's `wasm.file` is refused, or `None` when it is
+/// [`wasm_file_name`] of its name.
+///
+/// ```
+/// use spirit_build::manifest::Manifest;
+/// let mut manifest = Manifest::for_module("hello", "1.0.0".parse().unwrap(), b"\0asm\x01\0\0\0");
+/// assert_eq!(spirit_build::package::wasm_file_problem(&manifest), None);
+/// manifest.wasm.file = "x.wasm".to_owned();
+/// assert!(spirit_build::package::wasm_file_problem(&manifest).unwrap().contains("must be `hello.wasm`"));
+/// ```
+pub fn wasm_file_problem(manifest: &Manifest) -> Option<String> {
+    let expected = wasm_file_name(&manifest.name);
+    let name = &manifest.wasm.file;
+    let plain = !name.contains(['/', '\\', '\0']) && name != "." && name != "..";
+    if !plain {
+        return Some(format!(
+            "`wasm.file` must be a plain `.wasm` file name, not `{}`",
+            name.escape_debug()
+        ));
+    }
+    (*name != expected).then(|| {
+        format!(
+            "`wasm.file` must be `{expected}` (the spirit's name and `.wasm`, as `cargo spirit build` writes it), not `{}`",
+            name.escape_debug()
+        )
+    })
+}
+
+/// The wasm file name from a manifest, refused unless it is the one rule's
+/// [`wasm_file_name`] (a plain file name, so a manifest cannot point
+/// outside).
+fn plain_name<'a>(manifest_path: &Path, manifest: &'a Manifest) -> Result<&'a str, PackageError> {
+    match wasm_file_problem(manifest) {
+        None => Ok(&manifest.wasm.file),
+        Some(reason) => Err(PackageError::Manifest {
             path: manifest_path.to_owned(),
-            reason: format!(
-                "`wasm.file` must be a plain `.wasm` file name, not `{}`",
-                escape(name)
-            ),
-        })
+            reason,
+        }),
     }
 }
 
@@ -325,7 +357,7 @@ pub fn parse_package(path: &Path, bytes: &[u8]) -> Result<SpiritFiles, PackageEr
         )));
     }
     let manifest = parse_manifest(path, &manifest_bytes)?;
-    if wasm_name != plain_name(path, &manifest.wasm.file)? {
+    if wasm_name != plain_name(path, &manifest)? {
         return Err(invalid(format!(
             "the second entry must be the manifest's wasm `{}`, not `{}`",
             escape(&manifest.wasm.file),
@@ -382,6 +414,23 @@ mod tests {
                 parse_package(Path::new("x.spirit"), &bytes[..len]).is_err(),
                 "accepted {len} bytes"
             );
+        }
+    }
+
+    #[test]
+    fn a_wasm_name_other_than_the_spirits_is_refused_in_packages_and_directories() {
+        for name in ["y.wasm", "x.wasm.wasm", "X.wasm", "manifest.toml"] {
+            let mut files = files();
+            files.manifest.wasm.file = name.to_owned();
+            files.manifest_bytes = files.manifest.to_toml().into_bytes();
+            let error = parse_package(Path::new("x.spirit"), &files.to_package()).unwrap_err();
+            assert!(error.to_string().contains("must be `x.wasm`"), "{error}");
+            let dir = tempfile::tempdir().unwrap();
+            crate::fs::write_atomic(&dir.path().join(manifest::FILE_NAME), &files.manifest_bytes)
+                .unwrap();
+            crate::fs::write_atomic(&dir.path().join("y.wasm"), &files.wasm).unwrap();
+            let error = SpiritFiles::read(dir.path()).unwrap_err();
+            assert!(error.to_string().contains("must be `x.wasm`"), "{error}");
         }
     }
 

@@ -11,6 +11,7 @@ mod support;
 
 mod build;
 mod check;
+mod hardening_registry;
 mod hardening_text;
 mod hostile;
 mod new;

@@ -12,6 +12,7 @@
 mod build;
 mod check;
 mod examine;
+mod grant;
 mod init;
 mod inspect;
 mod installed;
