@@ -123,8 +123,13 @@ impl Sandbox {
     /// import, a missing function or bad arguments, a limit, a trap, an
     /// abort.
     pub fn run(&self, spirit: &LoadedSpirit, request: RunRequest) -> Result<Outcome, RunError> {
+        request.limits.check()?;
+        if u64::try_from(request.input.len()).map_or(true, |n| n > request.limits.max_input) {
+            return Err(RunError::InputTooLarge(request.limits.max_input));
+        }
         check_policy(spirit, &request.policy)?;
         let args = check_call(spirit, &request.call)?;
+        check_initial_sizes(spirit, &request.limits)?;
         let RunRequest {
             call,
             policy,
@@ -142,7 +147,10 @@ impl Sandbox {
             io,
             seed,
             stores: self.stores.clone(),
-            deadline: started + limits.timeout,
+            // `limits.check` keeps the timeout to a year, so this cannot
+            // overflow; should a clock be that close to its end, the run
+            // gets no storage wait rather than a panic.
+            deadline: started.checked_add(limits.timeout).unwrap_or(started),
         });
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| s);
@@ -209,6 +217,22 @@ fn check_policy(spirit: &LoadedSpirit, policy: &Policy) -> Result<(), RunError> 
     } else {
         Err(RunError::Refused(refused))
     }
+}
+
+/// Refuses a module whose memory or table starts larger than the limits
+/// allow, in the limit's words (the pooling allocator would otherwise refuse
+/// it first, naming its own, larger, reservation).
+fn check_initial_sizes(spirit: &LoadedSpirit, limits: &Limits) -> Result<(), RunError> {
+    let required = spirit.module.resources_required();
+    let table_limit = u64::try_from(limits.max_table_elements).unwrap_or(u64::MAX);
+    if required.max_initial_table_size.unwrap_or(0) > table_limit {
+        return Err(RunError::TableLimit(limits.max_table_elements));
+    }
+    let pages = required.max_initial_memory_size.unwrap_or(0);
+    if pages.saturating_mul(64 << 10) > limits.max_memory {
+        return Err(RunError::MemoryLimit(limits.max_memory));
+    }
+    Ok(())
 }
 
 /// Checks that the function exists with a callable type, and parses the
