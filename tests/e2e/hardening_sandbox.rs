@@ -327,3 +327,50 @@ help: raise the limit with `--timeout DURATION`, or install the spirit (`cargo s
 
 "#]]);
 }
+
+/// The cache entry of one module copied over another's is not run: the
+/// entry names the wasm it was compiled from, under a MAC, so the second
+/// module is compiled again and runs its own code.
+#[test]
+fn a_cache_entry_runs_only_for_the_module_it_was_compiled_from() {
+    let tmp = tempfile::tempdir().unwrap();
+    let status = |n: i32| {
+        format!(
+            r#"(module (memory (export "memory") 1) (func (export "run") (result i32) (i32.const {n})))"#
+        )
+    };
+    let a = wasm_file(tmp.path(), "a.wasm", &status(3));
+    let b = wasm_file(tmp.path(), "b.wasm", &status(4));
+    let run = |wasm: &Path, code: i32| {
+        cargo_spirit(tmp.path())
+            .arg("run")
+            .arg(wasm)
+            .arg("-v")
+            .assert()
+            .code(code)
+    };
+    run(&a, 3);
+    run(&b, 4);
+    let cache = tmp.path().join(".vudo/cache");
+    let entry = |wasm: &Path| {
+        let hash = blake3::hash(&std::fs::read(wasm).unwrap()).to_hex();
+        std::fs::read_dir(&cache)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| {
+                p.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with(hash.as_str())
+            })
+            .unwrap()
+    };
+    std::fs::copy(entry(&a), entry(&b)).unwrap();
+    let output = run(&b, 4).get_output().clone();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("Compiled spirit `b`"), "{stderr}");
+    // Compiled again, its entry is its own, and the next run uses it.
+    let output = run(&b, 4).get_output().clone();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("Cached spirit `b`"), "{stderr}");
+}
