@@ -144,12 +144,24 @@ fn a_manifests_run_limits_out_of_range_are_refused() {
 /// An unsigned build directory named `name`, with `run` as its `[run]`
 /// table.
 fn build_dir(parent: &Path, name: &str, wasm: &[u8], run: &str) -> PathBuf {
-    let dir = parent.join(format!("build-{name}"));
+    build_dir_with(parent, &format!("build-{name}"), name, wasm, run, "[]")
+}
+
+/// An unsigned build directory `parent/dir` of spirit `name`.
+fn build_dir_with(
+    parent: &Path,
+    dir: &str,
+    name: &str,
+    wasm: &[u8],
+    run: &str,
+    capabilities: &str,
+) -> PathBuf {
+    let dir = parent.join(dir);
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join(format!("{name}.wasm")), wasm).unwrap();
     let manifest = format!(
         "# Written by cargo-spirit: what this spirit is, may do, and which bytes it is.\n\
-         name = \"{name}\"\nversion = \"0.1.0\"\nentry = \"run\"\ncapabilities = []\n\n\
+         name = \"{name}\"\nversion = \"0.1.0\"\nentry = \"run\"\ncapabilities = {capabilities}\n\n\
          [limits]\nmax-size = 1048576\nmemory-initial-pages = 1\nmemory-maximum-pages = 16\n\n\
          [run]\n{run}\n\n\
          [wasm]\nfile = \"{name}.wasm\"\nsize = {}\nblake3 = \"{}\"\n\n\
@@ -373,4 +385,160 @@ fn a_cache_entry_runs_only_for_the_module_it_was_compiled_from() {
     let output = run(&b, 4).get_output().clone();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("Cached spirit `b`"), "{stderr}");
+}
+
+/// Counts its runs in storage: each run returns the count so far.
+const COUNTER: &str = r#"(module
+    (import "vudo" "host_storage_read" (func $read (param i32 i32 i32 i32) (result i32)))
+    (import "vudo" "host_storage_write" (func $write (param i32 i32 i32 i32) (result i32)))
+    (memory (export "memory") 1)
+    (data (i32.const 0) "count")
+    (func (export "run") (result i32)
+        (local $n i32)
+        (if (i32.eq (call $read (i32.const 0) (i32.const 5) (i32.const 16) (i32.const 4)) (i32.const 4))
+            (then (local.set $n (i32.load (i32.const 16)))))
+        (i32.store (i32.const 16) (i32.add (local.get $n) (i32.const 1)))
+        (if (i32.ne (call $write (i32.const 0) (i32.const 5) (i32.const 16) (i32.const 4)) (i32.const 0))
+            (then unreachable))
+        (i32.load (i32.const 16))))"#;
+
+const STORAGE: [&str; 4] = ["--allow", "storage_read", "--allow", "storage_write"];
+
+/// A spirit's store belongs to its name and the author who signed it: a
+/// package of another author (or unsigned) that takes the name opens a
+/// store of its own, never the author's.
+#[test]
+fn storage_belongs_to_the_name_and_the_signing_author() {
+    let tmp = tempfile::tempdir().unwrap();
+    let wasm = wat::parse_str(COUNTER).unwrap();
+    let caps = r#"["storage_read", "storage_write"]"#;
+    let run = "fuel = 1000000\ntimeout-ms = 10000\nmax-memory = 1048576";
+    let dirs: Vec<PathBuf> = ["author", "impostor", "unsigned"]
+        .iter()
+        .map(|d| build_dir_with(tmp.path(), d, "victim", &wasm, run, caps))
+        .collect();
+    for (key, dir) in ["author", "impostor"].iter().zip(&dirs) {
+        cargo_spirit(tmp.path())
+            .args(["keygen", "-q", "--name", key])
+            .assert()
+            .success();
+        cargo_spirit(tmp.path())
+            .arg("sign")
+            .arg(dir)
+            .arg("--key")
+            .arg(tmp.path().join(format!(".vudo/keys/{key}.key")))
+            .arg("-q")
+            .assert()
+            .success();
+    }
+    let count = |dir: &Path| {
+        cargo_spirit(tmp.path())
+            .arg("run")
+            .arg(dir)
+            .arg("-q")
+            .args(STORAGE)
+            .output()
+            .unwrap()
+            .status
+            .code()
+    };
+    let [author, impostor, unsigned] = [&dirs[0], &dirs[1], &dirs[2]];
+    assert_eq!(count(author), Some(1));
+    assert_eq!(count(author), Some(2));
+    assert_eq!(
+        count(impostor),
+        Some(1),
+        "the impostor opened the author's store"
+    );
+    assert_eq!(
+        count(unsigned),
+        Some(1),
+        "an unsigned run opened a signed store"
+    );
+    assert_eq!(count(impostor), Some(2));
+    assert_eq!(
+        count(author),
+        Some(3),
+        "the author's store was written by another"
+    );
+    // A bare module of the same name shares only the unsigned namespace.
+    let bare = tmp.path().join("victim.wasm");
+    std::fs::write(&bare, &wasm).unwrap();
+    assert_eq!(count(&bare), Some(2));
+}
+
+/// A full disk (here: a file-size limit, so every write past 4 KiB fails)
+/// while a spirit's store is created leaves nothing behind: the warning
+/// names the real cause, and once there is room again the next run works.
+#[test]
+fn a_store_creation_that_fails_for_space_leaves_no_broken_store() {
+    let tmp = tempfile::tempdir().unwrap();
+    let wasm = wasm_file(tmp.path(), "filler.wasm", COUNTER);
+    // The code cache's entry fails too (a warning); the store is what
+    // matters here.
+    let home = tmp.path().join(".vudo");
+    let mut limited = std::process::Command::new("sh");
+    limited
+        .arg("-c")
+        .arg("trap '' XFSZ; ulimit -f 8; exec \"$0\" \"$@\"")
+        .arg(crate::support::bin())
+        .arg("run")
+        .arg(&wasm)
+        .args(STORAGE)
+        .env("VUDO_HOME", &home)
+        .env("NO_COLOR", "1");
+    let output = limited.output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("creating the store failed: File too large"),
+        "{stderr}"
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(home.join("storage/unsigned"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    // With room again, the store is made and works.
+    for expected in [1, 2] {
+        let output = cargo_spirit(tmp.path())
+            .arg("run")
+            .arg(&wasm)
+            .args(STORAGE)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(expected), "{stderr}");
+        assert!(!stderr.contains("warning"), "{stderr}");
+    }
+}
+
+/// What the full disk left with earlier versions: a zero-filled store.
+/// The next run replaces it, says why, and works.
+#[test]
+fn a_zero_filled_store_is_replaced_and_the_run_works() {
+    let tmp = tempfile::tempdir().unwrap();
+    let wasm = wasm_file(tmp.path(), "zeroed.wasm", COUNTER);
+    let store = tmp.path().join(".vudo/storage/unsigned/zeroed.redb");
+    std::fs::create_dir_all(store.parent().unwrap()).unwrap();
+    std::fs::write(&store, vec![0; 1 << 20]).unwrap();
+    cargo_spirit(tmp.path())
+        .arg("run")
+        .arg(&wasm)
+        .args(STORAGE)
+        .assert()
+        .code(1)
+        .stderr_eq(str![[r#"
+     Running spirit `zeroed`
+warning: the storage of spirit `zeroed` at `[..]zeroed.redb` was an empty file left by an interrupted creation (a crash or a full disk); it was replaced by an empty store
+error: the spirit returned status 1
+
+"#]]);
+    cargo_spirit(tmp.path())
+        .arg("run")
+        .arg(&wasm)
+        .arg("-q")
+        .args(STORAGE)
+        .assert()
+        .code(2);
 }

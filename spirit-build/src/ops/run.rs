@@ -14,7 +14,7 @@ use crate::receipt::{Receipt, RunFacts};
 use crate::registry::Registry;
 use crate::sandbox::{
     Call, CodeSource, Limits, Outcome, Policy, Pricing, RunError, RunRequest, Sandbox,
-    SandboxConfig, SandboxError, SpiritIo,
+    SandboxConfig, SandboxError, SpiritIo, StorageOwner,
 };
 use crate::sign::{self, Acceptance, Key, SignaturePolicy};
 use crate::units::Bytes;
@@ -112,7 +112,9 @@ pub struct RunOptions {
 /// Fails when the spirit cannot be built or loaded, is refused by the
 /// policy, or its run ends in a limit, a trap or an abort.
 pub fn run(shell: &Shell, options: RunOptions) -> Result<Outcome, Error> {
-    let (name, wasm, manifest) = match &options.target {
+    // Whose storage the run opens: the author whose signature verified,
+    // else the unsigned namespace (see `StorageOwner`).
+    let (name, wasm, manifest, owner) = match &options.target {
         RunTarget::Crate(build_options) => {
             let built = build(shell, build_options)?;
             let spirit = match built.as_slice() {
@@ -127,14 +129,19 @@ pub fn run(shell: &Shell, options: RunOptions) -> Result<Outcome, Error> {
             };
             let manifest = Manifest::read(&spirit.manifest_path)?;
             let wasm = crate::fs::read(&spirit.wasm_path)?;
-            (manifest.name.clone(), wasm, Some(manifest))
+            (
+                manifest.name.clone(),
+                wasm,
+                Some(manifest),
+                StorageOwner::Unsigned,
+            )
         }
         RunTarget::Wasm(path) => {
             let name = path
                 .file_stem()
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            (name, crate::fs::read(path)?, None)
+            (name, crate::fs::read(path)?, None, StorageOwner::Unsigned)
         }
         RunTarget::Package(path) | RunTarget::BuildDir(path) => {
             let files = SpiritFiles::read(path)?;
@@ -159,6 +166,7 @@ pub fn run(shell: &Shell, options: RunOptions) -> Result<Outcome, Error> {
                 files.manifest.name.clone(),
                 files.wasm,
                 Some(files.manifest),
+                owner_of(verdict.author()),
             )
         }
         RunTarget::PackageDir(_) => {
@@ -182,10 +190,25 @@ pub fn run(shell: &Shell, options: RunOptions) -> Result<Outcome, Error> {
                     ),
                 )
             });
+            // `load` checked the signature against the index; its author
+            // (none for a spirit installed unsigned) owns the storage.
+            let verdict = sign::check_signed(
+                files.signed(),
+                &SignaturePolicy {
+                    unsigned: Acceptance::Allow,
+                    ..SignaturePolicy::CONSISTENT
+                },
+                &[],
+            )
+            .map_err(|error| Error::Verify {
+                path: crate::home::installed_version_dir(registry.home(), name, &entry.version),
+                error,
+            })?;
             (
                 files.manifest.name.clone(),
                 files.wasm,
                 Some(files.manifest),
+                owner_of(verdict.author()),
             )
         }
     };
@@ -281,6 +304,7 @@ pub fn run(shell: &Shell, options: RunOptions) -> Result<Outcome, Error> {
         input,
         io,
         seed: options.seed,
+        storage_owner: owner,
     };
     let mut outcome = sandbox.run(&spirit, request).map_err(|error| match error {
         // The call had what was left of the timeout; the caller set all of it.
@@ -331,6 +355,11 @@ pub fn run(shell: &Shell, options: RunOptions) -> Result<Outcome, Error> {
         );
     });
     Ok(outcome)
+}
+
+/// The storage owner of a spirit signed by `author` (or unsigned).
+fn owner_of(author: Option<sign::Author>) -> StorageOwner {
+    author.map_or(StorageOwner::Unsigned, |a| StorageOwner::Author(a.0))
 }
 
 /// What is left of `timeout` since `started` (zero when it has passed).

@@ -14,6 +14,7 @@ use super::io::{CollectingIo, SpiritIo};
 use super::load::{LoadedSpirit, function_type};
 use super::outcome::{self, Halt, LimitsHit, Outcome, RunError, Value};
 use super::state::{HostSetup, HostState};
+use super::storage::StorageOwner;
 use crate::limits::{Limits, Policy};
 use crate::validate::{self, Grant};
 
@@ -58,6 +59,10 @@ pub struct RunRequest {
     /// (and storage) gives the same output. `None`: the real clock and the
     /// operating system's random generator.
     pub seed: Option<u64>,
+    /// Whose storage the run opens: the spirit's store is the one of its
+    /// name and this owner ([`StorageOwner::Unsigned`] unless its
+    /// signature verified).
+    pub storage_owner: StorageOwner,
 }
 
 impl fmt::Debug for RunRequest {
@@ -68,6 +73,7 @@ impl fmt::Debug for RunRequest {
             .field("limits", &self.limits)
             .field("input_len", &self.input.len())
             .field("seed", &self.seed)
+            .field("storage_owner", &self.storage_owner)
             .finish_non_exhaustive()
     }
 }
@@ -89,6 +95,7 @@ impl RunRequest {
             input: Vec::new(),
             io: Box::new(CollectingIo::default()),
             seed: None,
+            storage_owner: StorageOwner::Unsigned,
         }
     }
 }
@@ -137,10 +144,12 @@ impl Sandbox {
             input,
             io,
             seed,
+            storage_owner,
         } = request;
         let started = Instant::now();
         let state = HostState::new(HostSetup {
             name: spirit.name.clone(),
+            owner: storage_owner,
             policy,
             limits,
             input,
