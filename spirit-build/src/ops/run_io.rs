@@ -125,7 +125,7 @@ fn read_bounded(mut reader: impl Read, max: u64, from: &str) -> Result<Vec<u8>, 
         if bytes.len().saturating_add(n) > max {
             return Err(InputError::TooLarge {
                 from: from.to_owned(),
-                max: max as u64,
+                max: u64::try_from(max).unwrap_or(u64::MAX),
             });
         }
         if bytes.capacity() - bytes.len() < n {

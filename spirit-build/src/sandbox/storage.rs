@@ -179,7 +179,7 @@ pub(crate) struct Stores {
     /// One slot per owner and spirit name; a slot's own lock is held while
     /// opening, so runs of one spirit queue behind the one waiting for
     /// another process, and runs of other spirits are not held up.
-    slots: Mutex<HashMap<(StorageOwner, String), Arc<Mutex<Weak<SpiritStore>>>>>,
+    slots: Mutex<HashMap<(StorageOwner, String), Slot>>,
 }
 
 impl Stores {
@@ -216,6 +216,9 @@ impl Stores {
         Ok(store)
     }
 }
+
+/// Where the one open handle of a spirit's database is kept.
+type Slot = Arc<Mutex<Weak<SpiritStore>>>;
 
 /// Whether a slot still holds an open database (a slot being opened is
 /// kept by its strong count instead).
@@ -367,7 +370,11 @@ impl SpiritStore {
                 .get(key)
                 .map_err(|e| self.failed(e))?
                 .map(|v| (key.len() + v.value().len()) as u64);
-            let new_total = total - old.unwrap_or(0) + (key.len() + value.len()) as u64;
+            // Saturating: the bookkeeping is read from a file, which a crash
+            // or a hand can have left inconsistent.
+            let new_total = total
+                .saturating_sub(old.unwrap_or(0))
+                .saturating_add((key.len() + value.len()) as u64);
             if new_total > quota.max_total {
                 // Dropping the transaction without committing aborts it.
                 return Err(StorageError::QuotaExceeded {
@@ -740,7 +747,7 @@ mod tests {
         std::fs::create_dir(dir.path().join("unsigned")).unwrap();
         for (name, len) in [("zeros", 1 << 20), ("empty", 0), ("short", 7)] {
             let path = dir.path().join(format!("unsigned/{name}.redb"));
-            std::fs::write(&path, vec![0; len]).unwrap();
+            crate::fs::write_atomic(&path, &vec![0; len]).unwrap();
             let store = open_fresh(dir.path(), name).unwrap();
             assert!(
                 store
@@ -774,7 +781,7 @@ mod tests {
         // A real store cut short, as a crash could leave one.
         drop(Database::create(&path).unwrap());
         let bytes = std::fs::read(&path).unwrap();
-        std::fs::write(&path, b"not a database at all, but data").unwrap();
+        crate::fs::write_atomic(&path, b"not a database at all, but data").unwrap();
         let error = open_fresh(dir.path(), "torn").unwrap_err().to_string();
         assert!(error.contains("is damaged"), "{error}");
         assert!(error.contains("move it away"), "{error}");
