@@ -16,7 +16,7 @@ trap 'rm -rf "$scratch"' EXIT
 export CARGO_TARGET_DIR="$scratch/target"
 
 printf '%-8s %6s %6s %-6s %s\n' template bytes goal status capabilities
-for template in hello counter echo kv; do
+for template in hello counter echo kv json; do
     (cd "$scratch" && "$bin" spirit new "$template" --template "$template" -q)
     (cd "$scratch/$template" && "$bin" spirit build --release -q)
     manifest="$CARGO_TARGET_DIR/spirit/release/$template/manifest.toml"

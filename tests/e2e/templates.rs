@@ -100,7 +100,7 @@ error: spirit `tpl-kv` failed: expected `set KEY VALUE`, `get KEY` or `delete KE
 
 #[test]
 fn every_template_passes_its_own_unit_tests_natively() {
-    for template in ["hello", "counter", "echo", "kv"] {
+    for template in ["hello", "counter", "echo", "kv", "json"] {
         let (_tmp, dir) = new_spirit(&format!("unit-{template}"), template);
         snapbox::cmd::Command::new(env!("CARGO"))
             .current_dir(&dir)
