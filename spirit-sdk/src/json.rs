@@ -159,7 +159,7 @@ pub fn get_str<'b>(doc: &[u8], path: &str, buf: &'b mut [u8]) -> Result<&'b str,
 /// code).
 ///
 /// ```
-/// let doc = br#"{"name": "Zé"}"#;
+/// let doc = br#"{"name": "Z\u00e9"}"#;
 /// let mut buf = [0u8; 8];
 /// assert_eq!(spirit_sdk::json::get_str_bytes(doc, "$.name", &mut buf)?, "Zé".as_bytes());
 /// # Ok::<(), spirit_sdk::json::JsonError>(())
