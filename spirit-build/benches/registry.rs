@@ -93,7 +93,7 @@ fn main() {
         "set-up: {SPIRITS} spirits installed in one batch in {:.2?}",
         start.elapsed()
     );
-    let index = home.path().join("registry/index.json");
+    let index = spirit_build::home::registry_index(home.path());
     let _ = writeln!(
         out,
         "index.json: {} KiB",

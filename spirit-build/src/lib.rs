@@ -13,7 +13,9 @@ pub mod fingerprint;
 pub mod fs;
 pub mod home;
 pub mod inspect;
+pub mod limits;
 pub mod manifest;
+pub mod message;
 pub mod ops;
 pub mod package;
 pub mod project;
@@ -25,10 +27,12 @@ pub mod sign;
 pub mod strip;
 pub mod template;
 pub mod toolchain;
+pub mod trust;
 pub mod units;
 pub mod validate;
 pub mod workspace;
 
+pub use message::MessageFormat;
 pub use ops::{build, new_spirit, run};
 pub use shell::{ColorChoice, Shell, Verbosity};
 
@@ -100,6 +104,15 @@ pub enum Error {
         /// What is wrong.
         error: sign::VerifyError,
     },
+    /// A command-line TARGET names nothing the command can take.
+    #[error(transparent)]
+    Target(#[from] ops::TargetError),
+    /// The input of a run could not be read.
+    #[error(transparent)]
+    Input(#[from] ops::InputError),
+    /// An execution receipt could not be read or failed a check.
+    #[error(transparent)]
+    Receipt(#[from] ops::ReceiptCheckError),
 }
 
 impl Error {

@@ -134,6 +134,15 @@ impl SpiritFiles {
         })
     }
 
+    /// The parts a signature covers, for [`sign::check_signed`].
+    pub fn signed(&self) -> sign::Signed<'_> {
+        sign::Signed {
+            manifest: &self.manifest_bytes,
+            wasm: &self.wasm,
+            signature: self.signature.as_ref(),
+        }
+    }
+
     /// The package's bytes: deterministic, so the same files always give the
     /// same package.
     pub fn to_package(&self) -> Vec<u8> {

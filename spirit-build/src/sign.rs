@@ -142,7 +142,7 @@ impl Key {
                 &format!("the {KEY_ENV} environment variable"),
             );
         }
-        let default = key_path(&crate::home::vudo_home()?, DEFAULT_KEY_NAME);
+        let default = crate::home::private_key_file(&crate::home::vudo_home()?, DEFAULT_KEY_NAME);
         if default.is_file() {
             return Key::read(&default);
         }
@@ -172,11 +172,6 @@ impl Key {
 
 /// The name of the key `keygen` makes when none is given.
 pub const DEFAULT_KEY_NAME: &str = "default";
-
-/// Where the private key called `name` lives.
-pub fn key_path(home: &Path, name: &str) -> PathBuf {
-    home.join("keys").join(format!("{name}.key"))
-}
 
 /// The message an author signs for a spirit (see the module docs).
 pub fn message(author: &Author, manifest: &[u8], wasm: &[u8]) -> Vec<u8> {
@@ -240,7 +235,8 @@ impl SpiritSignature {
     }
 }
 
-/// What verification requires beyond a valid signature.
+/// What verification requires beyond a valid signature: the form of a
+/// [`SignaturePolicy`] that `cargo spirit verify` takes from its flags.
 #[derive(Clone, Debug, Default)]
 pub struct Requirements {
     /// The signature must be by this author.
@@ -249,9 +245,27 @@ pub struct Requirements {
     pub trusted: Option<Vec<Author>>,
 }
 
-/// Checks a spirit: the wasm matches the manifest's hash and size, the
-/// manifest is canonical, and the signature verifies for its author and
-/// meets `requirements`. Returns the author.
+impl Requirements {
+    /// The policy these requirements make: a signature is required, by
+    /// [`author`](Requirements::author) when given, and by a trusted author
+    /// when [`trusted`](Requirements::trusted) is given.
+    pub fn policy(&self) -> SignaturePolicy {
+        SignaturePolicy {
+            unsigned: Acceptance::Refuse,
+            untrusted: if self.trusted.is_some() {
+                Acceptance::Refuse
+            } else {
+                Acceptance::Allow
+            },
+            author: self.author,
+        }
+    }
+}
+
+/// Checks a spirit and requires a signature: the wasm matches the
+/// manifest's hash and size, the manifest is canonical, and the signature
+/// verifies for its author and meets `requirements`. Returns the author.
+/// This is [`check_signed`] with [`Requirements::policy`].
 ///
 /// ```
 /// use spirit_build::manifest::Manifest;
@@ -279,6 +293,152 @@ pub fn verify(
     signature: Option<&SpiritSignature>,
     requirements: &Requirements,
 ) -> Result<Author, VerifyError> {
+    let files = Signed {
+        manifest,
+        wasm,
+        signature,
+    };
+    let trusted = requirements.trusted.as_deref().unwrap_or_default();
+    match check_signed(files, &requirements.policy(), trusted)? {
+        Verdict::Trusted(author) | Verdict::Untrusted(author) => Ok(author),
+        Verdict::Unsigned => Err(VerifyError::Unsigned),
+    }
+}
+
+/// A spirit's signed parts, as read from a build directory or a package
+/// (see `SpiritFiles::signed`).
+#[derive(Clone, Copy, Debug)]
+pub struct Signed<'a> {
+    /// `manifest.toml`'s exact bytes.
+    pub manifest: &'a [u8],
+    /// The wasm's bytes.
+    pub wasm: &'a [u8],
+    /// The signature, when there is one.
+    pub signature: Option<&'a SpiritSignature>,
+}
+
+/// What a [`SignaturePolicy`] does with a spirit in one of its cases.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Acceptance {
+    /// Fail the check.
+    Refuse,
+    /// Pass, and have the caller warn (see [`SignaturePolicy::warning`]).
+    Warn,
+    /// Pass silently.
+    Allow,
+}
+
+/// Which spirits [`check_signed`] accepts, beyond files that agree with
+/// each other and a signature that verifies (which it always requires).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SignaturePolicy {
+    /// A spirit with no signature.
+    pub unsigned: Acceptance,
+    /// A valid signature by an author who is not among the trusted.
+    pub untrusted: Acceptance,
+    /// The signature must be by this author.
+    pub author: Option<Author>,
+}
+
+impl SignaturePolicy {
+    /// Consistency only: the files agree and a signature, if any, verifies;
+    /// who signed does not matter (`pack`, and `sign` before it signs).
+    pub const CONSISTENT: SignaturePolicy = SignaturePolicy {
+        unsigned: Acceptance::Allow,
+        untrusted: Acceptance::Allow,
+        author: None,
+    };
+
+    /// What a caller should warn about a spirit that passed with `verdict`,
+    /// naming it `what`; `None` when the policy does not ask for a warning.
+    ///
+    /// ```
+    /// use spirit_build::sign::{Acceptance, SignaturePolicy, Verdict};
+    /// let policy = SignaturePolicy { unsigned: Acceptance::Warn, ..SignaturePolicy::CONSISTENT };
+    /// assert_eq!(
+    ///     policy.warning(Verdict::Unsigned, &"hello.spirit").unwrap(),
+    ///     "`hello.spirit` is unsigned: who made it cannot be checked"
+    /// );
+    /// assert_eq!(SignaturePolicy::CONSISTENT.warning(Verdict::Unsigned, &"hello.spirit"), None);
+    /// ```
+    pub fn warning(&self, verdict: Verdict, what: &dyn fmt::Display) -> Option<String> {
+        match verdict {
+            Verdict::Unsigned if self.unsigned == Acceptance::Warn => Some(format!(
+                "`{what}` is unsigned: who made it cannot be checked"
+            )),
+            Verdict::Untrusted(author) if self.untrusted == Acceptance::Warn => Some(format!(
+                "`{what}` is signed by {author}, who is not trusted"
+            )),
+            _ => None,
+        }
+    }
+}
+
+/// What [`check_signed`] found in a spirit it accepted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Signed by a trusted author; the signature verifies.
+    Trusted(Author),
+    /// The signature verifies, but its author is not among the trusted.
+    Untrusted(Author),
+    /// No signature.
+    Unsigned,
+}
+
+impl Verdict {
+    /// Who signed, when someone did.
+    pub fn author(self) -> Option<Author> {
+        match self {
+            Verdict::Trusted(author) | Verdict::Untrusted(author) => Some(author),
+            Verdict::Unsigned => None,
+        }
+    }
+}
+
+/// The signed-files check: the manifest is canonical, the wasm matches its
+/// hash and size, a signature (if any) verifies for its author, and the
+/// author is `policy.author` when that is set; then `policy` says whether an
+/// unsigned spirit, or one by an author not in `trusted`, passes. Checks
+/// stop at the first failure, in that order (see `docs/signing.md`).
+///
+/// ```
+/// use spirit_build::manifest::Manifest;
+/// use spirit_build::package::SpiritFiles;
+/// use spirit_build::sign::{check_signed, Acceptance, Key, SignaturePolicy, Verdict, VerifyError};
+///
+/// let wasm = b"\0asm\x01\0\0\0".to_vec();
+/// let manifest = Manifest::for_module("x", "1.0.0".parse().unwrap(), &wasm);
+/// let key = Key::generate().unwrap();
+/// let signed = SpiritFiles::new(manifest.clone(), wasm.clone(), Some(&key));
+/// let unsigned = SpiritFiles::new(manifest, wasm, None);
+///
+/// let install = SignaturePolicy {
+///     unsigned: Acceptance::Refuse,
+///     untrusted: Acceptance::Refuse,
+///     author: None,
+/// };
+/// let trusted = [key.author()];
+/// assert_eq!(check_signed(signed.signed(), &install, &trusted), Ok(Verdict::Trusted(key.author())));
+/// assert_eq!(check_signed(signed.signed(), &install, &[]), Err(VerifyError::Untrusted(key.author())));
+/// assert_eq!(check_signed(unsigned.signed(), &install, &trusted), Err(VerifyError::Unsigned));
+/// assert_eq!(check_signed(unsigned.signed(), &SignaturePolicy::CONSISTENT, &[]), Ok(Verdict::Unsigned));
+/// ```
+///
+/// # Errors
+///
+/// Each way a spirit can fail, in words: see [`VerifyError`];
+/// [`VerifyError::Unsigned`] and [`VerifyError::Untrusted`] only when the
+/// policy refuses them.
+pub fn check_signed(
+    files: Signed<'_>,
+    policy: &SignaturePolicy,
+    trusted: &[Author],
+) -> Result<Verdict, VerifyError> {
+    let Signed {
+        manifest,
+        wasm,
+        signature,
+    } = files;
     let text = std::str::from_utf8(manifest)
         .map_err(|_| VerifyError::Manifest("it is not UTF-8".to_owned()))?;
     let parsed = Manifest::from_toml(text).map_err(|e| VerifyError::Manifest(e.message))?;
@@ -301,7 +461,12 @@ pub fn verify(
             file: wasm.len() as u64,
         });
     }
-    let signature = signature.ok_or(VerifyError::Unsigned)?;
+    let Some(signature) = signature else {
+        return match policy.unsigned {
+            Acceptance::Refuse => Err(VerifyError::Unsigned),
+            Acceptance::Warn | Acceptance::Allow => Ok(Verdict::Unsigned),
+        };
+    };
     let author = signature.author;
     let key = VerifyingKey::from_bytes(&author.0).map_err(|_| VerifyError::BadSignature(author))?;
     key.verify_strict(
@@ -309,17 +474,18 @@ pub fn verify(
         &Signature::from_bytes(&signature.signature),
     )
     .map_err(|_| VerifyError::BadSignature(author))?;
-    if let Some(expected) = requirements.author
+    if let Some(expected) = policy.author
         && expected != author
     {
         return Err(VerifyError::WrongAuthor { expected, author });
     }
-    if let Some(trusted) = &requirements.trusted
-        && !trusted.contains(&author)
-    {
-        return Err(VerifyError::Untrusted(author));
+    if trusted.contains(&author) {
+        return Ok(Verdict::Trusted(author));
     }
-    Ok(author)
+    match policy.untrusted {
+        Acceptance::Refuse => Err(VerifyError::Untrusted(author)),
+        Acceptance::Warn | Acceptance::Allow => Ok(Verdict::Untrusted(author)),
+    }
 }
 
 /// Why a spirit failed verification.
@@ -408,83 +574,6 @@ pub enum SignError {
     Fs(#[from] FsError),
 }
 
-/// The trusted authors: `authors` in `VUDO_HOME/trusted.toml`.
-///
-/// # Errors
-///
-/// Fails when the file exists but is not a list of keys.
-pub fn trusted_authors(home: &Path) -> Result<Vec<Author>, SignError> {
-    let path = home.join("trusted.toml");
-    if !path.exists() {
-        return Ok(Vec::new());
-    }
-    let text = String::from_utf8_lossy(&crate::fs::read(&path)?).into_owned();
-    let bad = || {
-        SignError::BadSignatureFile(format!(
-            "{}: expected `authors = [\"<64 hex>\", …]`",
-            path.display()
-        ))
-    };
-    let doc: DocumentMut = text.parse().map_err(|_| bad())?;
-    let Some(authors) = doc.get("authors") else {
-        return Ok(Vec::new());
-    };
-    authors
-        .as_array()
-        .ok_or_else(bad)?
-        .iter()
-        .map(|v| v.as_str().ok_or_else(bad).and_then(Author::from_hex))
-        .collect()
-}
-
-/// Adds (`trust`) or removes an author in `VUDO_HOME/trusted.toml`, keeping
-/// the file's comments and layout; returns whether anything changed.
-///
-/// # Errors
-///
-/// Fails when the file is malformed or cannot be written.
-pub fn set_trusted(home: &Path, author: Author, trust: bool) -> Result<bool, SignError> {
-    let path = home.join("trusted.toml");
-    let text = if path.exists() {
-        String::from_utf8_lossy(&crate::fs::read(&path)?).into_owned()
-    } else {
-        "# Authors whose spirits cargo-spirit installs (`cargo spirit trust HEX`).\nauthors = []\n"
-            .to_owned()
-    };
-    let bad = || {
-        SignError::BadSignatureFile(format!(
-            "{}: expected `authors = [\"<64 hex>\", …]`",
-            path.display()
-        ))
-    };
-    let mut doc: DocumentMut = text.parse().map_err(|_| bad())?;
-    let authors = doc
-        .entry("authors")
-        .or_insert_with(|| value(toml_edit::Array::new()))
-        .as_array_mut()
-        .ok_or_else(bad)?;
-    let hex = author.to_string();
-    let position = authors
-        .iter()
-        .position(|v| v.as_str() == Some(hex.as_str()));
-    let changed = match (trust, position) {
-        (true, None) => {
-            authors.push(hex);
-            true
-        }
-        (false, Some(i)) => {
-            authors.remove(i);
-            true
-        }
-        _ => false,
-    };
-    if changed {
-        crate::fs::create_dir_all(home)?;
-        crate::fs::write_atomic(&path, doc.to_string().as_bytes())?;
-    }
-    Ok(changed)
-}
-
 /// Creates a key pair called `name` under `home/keys/`: the private key
 /// (mode 0600, directory 0700) and `<name>.pub`. Never overwrites.
 ///
@@ -499,9 +588,9 @@ pub fn keygen(home: &Path, name: &str) -> Result<(Author, PathBuf), SignError> {
     {
         return Err(SignError::BadKeyName(name.to_owned()));
     }
-    let dir = home.join("keys");
+    let dir = crate::home::keys_dir(home);
     create_private_dir(&dir)?;
-    let path = key_path(home, name);
+    let path = crate::home::private_key_file(home, name);
     if path.exists() {
         return Err(SignError::KeyExists {
             name: name.to_owned(),
@@ -518,7 +607,7 @@ pub fn keygen(home: &Path, name: &str) -> Result<(Author, PathBuf), SignError> {
             _ => SignError::Fs(FsError::new("write", &path, e)),
         }
     })?;
-    let public = dir.join(format!("{name}.pub"));
+    let public = crate::home::public_key_file(home, name);
     crate::fs::write_atomic(&public, format!("{}\n", key.author()).as_bytes())?;
     Ok((key.author(), path))
 }
@@ -604,6 +693,68 @@ mod tests {
     }
 
     #[test]
+    fn the_policy_decides_unsigned_and_untrusted_spirits() {
+        let wasm = b"\0asm\x01\0\0\0".to_vec();
+        let manifest = Manifest::for_module("x", "1.0.0".parse().unwrap(), &wasm).to_toml();
+        let key = Key::generate().unwrap();
+        let signature = key.sign(manifest.as_bytes(), &wasm);
+        let signed = Signed {
+            manifest: manifest.as_bytes(),
+            wasm: &wasm,
+            signature: Some(&signature),
+        };
+        let unsigned = Signed {
+            signature: None,
+            ..signed
+        };
+        let author = key.author();
+        let policy = |unsigned, untrusted| SignaturePolicy {
+            unsigned,
+            untrusted,
+            author: None,
+        };
+        use Acceptance::{Allow, Refuse, Warn};
+        let warn = policy(Warn, Warn);
+        assert_eq!(
+            check_signed(unsigned, &policy(Refuse, Allow), &[]),
+            Err(VerifyError::Unsigned)
+        );
+        assert_eq!(check_signed(unsigned, &warn, &[]), Ok(Verdict::Unsigned));
+        assert_eq!(
+            check_signed(signed, &policy(Allow, Refuse), &[]),
+            Err(VerifyError::Untrusted(author))
+        );
+        assert_eq!(
+            check_signed(signed, &warn, &[]),
+            Ok(Verdict::Untrusted(author))
+        );
+        assert_eq!(
+            check_signed(signed, &policy(Refuse, Refuse), &[author]),
+            Ok(Verdict::Trusted(author))
+        );
+        assert_eq!(
+            warn.warning(Verdict::Untrusted(author), &"x.spirit"),
+            Some(format!(
+                "`x.spirit` is signed by {author}, who is not trusted"
+            ))
+        );
+        assert_eq!(warn.warning(Verdict::Trusted(author), &"x.spirit"), None);
+        // A required author comes before trust, as `verify --author` reports it.
+        let other = Key::generate().unwrap().author();
+        let wrong = SignaturePolicy {
+            author: Some(other),
+            ..policy(Refuse, Refuse)
+        };
+        assert_eq!(
+            check_signed(signed, &wrong, &[]),
+            Err(VerifyError::WrongAuthor {
+                expected: other,
+                author
+            })
+        );
+    }
+
+    #[test]
     fn debug_never_shows_the_private_key() {
         let key = Key::generate().unwrap();
         assert!(!format!("{key:?}").contains(&key.to_hex()));
@@ -628,7 +779,7 @@ mod tests {
                 0o600
             );
             assert_eq!(
-                std::fs::metadata(home.path().join("keys"))
+                std::fs::metadata(crate::home::keys_dir(home.path()))
                     .unwrap()
                     .permissions()
                     .mode()

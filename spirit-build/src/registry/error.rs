@@ -1,0 +1,130 @@
+//! What can go wrong in the registry, in words that say how to fix it.
+
+use std::path::PathBuf;
+
+use semver::Version;
+
+use crate::fs::FsError;
+use crate::sign::{self, Author, VerifyError};
+
+/// Why a registry operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    /// A name that cannot be a spirit's.
+    #[error("invalid spirit name `{0}`: use letters, digits, `-` and `_`, starting with a letter")]
+    BadName(String),
+    /// A version requirement that does not parse.
+    #[error(
+        "invalid version requirement `{req}` for `{name}`: {error}\nhelp: use semver syntax such as `^1.2`, `~1.2.3`, `>=1.0` or `=1.2.3`"
+    )]
+    BadRequirement {
+        /// The spirit.
+        name: String,
+        /// The requirement given.
+        req: String,
+        /// Why it does not parse.
+        error: String,
+    },
+    /// Nothing of that name.
+    #[error(
+        "no spirit named `{0}` is installed\nhelp: `cargo spirit list` shows what is; `cargo spirit install` adds one"
+    )]
+    NotInstalled(String),
+    /// `upgrade NAME` from a source without that spirit.
+    #[error("the given package or crate has no spirit named `{0}`")]
+    NotInSource(String),
+    /// No version matches.
+    #[error("no installed version of `{name}` matches `{req}`; installed: {installed}")]
+    NoMatch {
+        /// The spirit.
+        name: String,
+        /// The requirement.
+        req: String,
+        /// The installed versions.
+        installed: String,
+    },
+    /// Unsigned and not allowed.
+    #[error(
+        "spirit `{0}` is unsigned\nhelp: sign it (`cargo spirit sign`), or install it anyway with `--allow-unsigned` (recorded in the index)"
+    )]
+    Unsigned(String),
+    /// Signed by someone not trusted.
+    #[error(
+        "spirit `{name}` is signed by {author}, who is not trusted\nhelp: if you trust them, run `cargo spirit trust {author}`"
+    )]
+    Untrusted {
+        /// The spirit.
+        name: String,
+        /// Its author.
+        author: Author,
+    },
+    /// The spirit failed verification.
+    #[error("spirit `{name}` failed verification: {error}")]
+    Verify {
+        /// The spirit.
+        name: String,
+        /// Why.
+        error: VerifyError,
+    },
+    /// Same name and version, different content.
+    #[error(
+        "`{name}@{version}` is already installed with different content (blake3 {installed}, this one {new})\nhelp: bump the version, or replace it with `--force`"
+    )]
+    Conflict {
+        /// The spirit.
+        name: String,
+        /// The version.
+        version: Version,
+        /// The installed wasm's blake3.
+        installed: String,
+        /// The new wasm's blake3.
+        new: String,
+    },
+    /// `upgrade` with a version that is not newer.
+    #[error(
+        "`{name}` {new} is not newer than the installed {installed}\nhelp: `upgrade` installs a higher version; use `install --force` to replace the same one"
+    )]
+    NotNewer {
+        /// The spirit.
+        name: String,
+        /// The highest installed version.
+        installed: Version,
+        /// The version offered.
+        new: Version,
+    },
+    /// The stored files do not match the index: changed on disk.
+    #[error(
+        "installed spirit `{name}@{version}` was changed on disk: {error}\nhelp: reinstall it with `cargo spirit install --force`"
+    )]
+    Tampered {
+        /// The spirit.
+        name: String,
+        /// The version.
+        version: Version,
+        /// What does not match.
+        error: String,
+    },
+    /// The index is damaged.
+    #[error("the registry index `{}` is damaged: {error}\nhelp: move it away and reinstall your spirits", path.display())]
+    BadIndex {
+        /// The index file.
+        path: PathBuf,
+        /// Why it does not parse.
+        error: String,
+    },
+    /// A symbolic link where the registry keeps files.
+    #[error("refusing to follow the symbolic link `{}` inside the registry", .0.display())]
+    Symlink(PathBuf),
+    /// Reading the spirit failed.
+    #[error(transparent)]
+    Package(#[from] crate::package::PackageError),
+    /// `VUDO_HOME` is unknown.
+    #[error(transparent)]
+    Home(#[from] crate::home::HomeError),
+    /// Reading the trusted authors failed.
+    #[error(transparent)]
+    Sign(#[from] sign::SignError),
+    /// A file operation failed.
+    #[error(transparent)]
+    Fs(#[from] FsError),
+}

@@ -1,0 +1,391 @@
+//! Changing the registry safely: the `flock` on `registry.lock`, one
+//! [`Transaction`] per change, the marker that says a change is under way,
+//! and [`repair`], which completes or undoes an interrupted one.
+//!
+//! A change stages files and renames them into place, moving a version it
+//! replaces aside into `staging/`; then it writes `index.json` once, through
+//! a temporary file and a rename: that rename is the change's commit point.
+//! Only after it are removed and set-aside versions deleted. So a process
+//! killed at any point leaves the index describing the old state or the new
+//! one, plus files the index does not name, and a marker in `staging/`. The
+//! next change sees the marker and repairs first: what the index names is
+//! kept (a set-aside version is restored if its directory is gone), and
+//! everything else is removed.
+//!
+//! `upgrade` installs the new version and removes the older ones in one
+//! transaction, so an interrupted upgrade ends with the old versions (index
+//! not yet written) or with the new one alone, never with both.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use semver::Version;
+
+use super::index::{Index, Versions};
+use super::store::{self, read_dir_paths, remove_any, rename, sync_dir};
+use super::{Entry, Installed, RegistryError};
+use crate::fs::FsError;
+use crate::package::SpiritFiles;
+
+/// A held registry lock; released when the file is closed on drop.
+#[derive(Debug)]
+pub(super) struct Lock {
+    _file: File,
+}
+
+/// Takes the registry's lock: exclusive for a change, shared for reading.
+pub(super) fn lock(home: &Path, exclusive: bool) -> Result<Lock, RegistryError> {
+    crate::fs::create_dir_all(&crate::home::registry_dir(home))?;
+    let path = crate::home::registry_lock(home);
+    let file = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| FsError::new("open", &path, e))?;
+    let locked = if exclusive {
+        file.lock()
+    } else {
+        file.lock_shared()
+    };
+    locked.map_err(|e| FsError::new("lock", &path, e))?;
+    Ok(Lock { _file: file })
+}
+
+/// One change to the registry, under the exclusive lock from
+/// [`Transaction::begin`] to [`Transaction::commit`]. Dropped without a
+/// commit, it leaves its marker, and the next change repairs.
+#[derive(Debug)]
+pub(super) struct Transaction<'h> {
+    home: &'h Path,
+    _lock: Lock,
+    /// The index as it will be written.
+    pub(super) index: Index,
+    /// The marker, once something on disk has changed.
+    marker: Option<PathBuf>,
+    /// Replaced versions, moved aside until the commit.
+    set_aside: Vec<PathBuf>,
+    /// Removed versions, deleted after the commit.
+    removed: Vec<Entry>,
+}
+
+impl<'h> Transaction<'h> {
+    /// Takes the exclusive lock, repairs an interrupted change, and reads
+    /// the index.
+    pub(super) fn begin(home: &'h Path) -> Result<Transaction<'h>, RegistryError> {
+        let lock = lock(home, true)?;
+        if !read_dir_paths(&crate::home::registry_staging_dir(home)).is_empty() {
+            // Only then: a normal change does not re-read every installed spirit.
+            repair_locked(home)?;
+        }
+        Ok(Transaction {
+            home,
+            _lock: lock,
+            index: Index::read(home)?,
+            marker: None,
+            set_aside: Vec::new(),
+            removed: Vec::new(),
+        })
+    }
+
+    /// Marks the change as under way, before its first change on disk: a
+    /// marker file in `staging/` that only [`Transaction::commit`] removes.
+    fn mark(&mut self) -> Result<(), RegistryError> {
+        if self.marker.is_none() {
+            crate::fs::create_dir_all(&crate::home::registry_staging_dir(self.home))?;
+            let marker = crate::home::change_marker(self.home, std::process::id());
+            crate::fs::write_atomic(&marker, b"a registry change is under way\n")?;
+            self.marker = Some(marker);
+        }
+        Ok(())
+    }
+
+    /// Puts a verified spirit's files in place and records `entry`; the
+    /// caller has refused conflicts. Nothing changes when the same entry is
+    /// installed.
+    pub(super) fn install(
+        &mut self,
+        files: &SpiritFiles,
+        entry: Entry,
+    ) -> Result<Installed, RegistryError> {
+        let existing = self.index.get(&entry.name, &entry.version);
+        if existing == Some(&entry) {
+            return Ok(Installed::Unchanged(entry));
+        }
+        let replacing = existing.is_some();
+        self.mark()?;
+        let staged = store::stage(self.home, files)?;
+        let dir = crate::home::installed_version_dir(self.home, &entry.name, &entry.version);
+        let parent = crate::home::installed_name_dir(self.home, &entry.name);
+        crate::fs::create_dir_all(&parent)?;
+        if dir.exists() {
+            if replacing {
+                let aside = crate::home::set_aside_dir(
+                    self.home,
+                    &entry.name,
+                    &entry.version,
+                    std::process::id(),
+                );
+                rename(&dir, &aside)?;
+                self.set_aside.push(aside);
+            } else {
+                // Not in the index: files an interrupted change left behind.
+                remove_any(&dir).map_err(|e| FsError::new("remove leftover", &dir, e))?;
+            }
+        }
+        rename(&staged, &dir)?;
+        sync_dir(&parent);
+        self.index.insert(entry.clone());
+        Ok(if replacing {
+            Installed::Replaced(entry)
+        } else {
+            Installed::New(entry)
+        })
+    }
+
+    /// Removes the versions of `name` that `select` picks from the index;
+    /// their files go after the commit. Returns what it removed, lowest
+    /// version first.
+    pub(super) fn remove(
+        &mut self,
+        name: &str,
+        select: impl FnOnce(&mut Versions) -> Result<Vec<Entry>, RegistryError>,
+    ) -> Result<Vec<Entry>, RegistryError> {
+        let versions = self
+            .index
+            .spirits
+            .get_mut(name)
+            .ok_or_else(|| RegistryError::NotInstalled(name.to_owned()))?;
+        let removed = select(versions)?;
+        if versions.is_empty() {
+            self.index.spirits.remove(name);
+        }
+        if !removed.is_empty() {
+            self.mark()?;
+        }
+        self.removed.extend(removed.iter().cloned());
+        Ok(removed)
+    }
+
+    /// Writes the index: the commit point (apart from `commit` so that the
+    /// tests can stop here, as a crash would).
+    fn write(&mut self) -> Result<(), RegistryError> {
+        if self.marker.is_some() {
+            self.index.write(self.home)?;
+        }
+        Ok(())
+    }
+
+    /// Commits: writes the index, then deletes what it no longer names and
+    /// removes the marker.
+    pub(super) fn commit(mut self) -> Result<(), RegistryError> {
+        self.write()?;
+        for aside in &self.set_aside {
+            let _ = std::fs::remove_dir_all(aside);
+        }
+        for entry in &self.removed {
+            let _ = std::fs::remove_dir_all(crate::home::installed_version_dir(
+                self.home,
+                &entry.name,
+                &entry.version,
+            ));
+            // Only when it is empty: the name's last version is gone.
+            let _ = std::fs::remove_dir(crate::home::installed_name_dir(self.home, &entry.name));
+        }
+        if let Some(marker) = self.marker.take() {
+            let _ = std::fs::remove_file(marker);
+        }
+        Ok(())
+    }
+}
+
+/// Brings the registry back to the state its index describes (see
+/// [`Registry::repair`](super::Registry::repair)), under the exclusive lock.
+pub(super) fn repair(home: &Path) -> Result<Vec<String>, RegistryError> {
+    let _lock = lock(home, true)?;
+    repair_locked(home)
+}
+
+fn repair_locked(home: &Path) -> Result<Vec<String>, RegistryError> {
+    let mut done = Vec::new();
+    let staging = crate::home::registry_staging_dir(home);
+    let mut index = Index::read(home)?;
+    let mut changed = false;
+    // Every entry must have its files, with the recorded wasm.
+    for versions in index.spirits.values_mut() {
+        versions.retain(|version, entry| {
+            let dir = crate::home::installed_version_dir(home, &entry.name, version);
+            if store::holds(&dir, entry) {
+                return true;
+            }
+            // A forced reinstall moved the old version aside, then died.
+            let aside = read_dir_paths(&staging)
+                .into_iter()
+                .find(|p| crate::home::is_set_aside(p) && store::holds(p, entry));
+            if let Some(aside) = aside {
+                let _ = std::fs::remove_dir_all(&dir);
+                if rename(&aside, &dir).is_ok() {
+                    done.push(format!(
+                        "restored {}@{version} from an interrupted reinstall",
+                        entry.name
+                    ));
+                    return true;
+                }
+            }
+            done.push(format!(
+                "dropped {}@{version}: its files are missing or changed",
+                entry.name
+            ));
+            changed = true;
+            false
+        });
+    }
+    index.spirits.retain(|_, versions| !versions.is_empty());
+    if changed {
+        index.write(home)?;
+    }
+    // Leftovers: staging, and directories the index does not name.
+    for path in read_dir_paths(&staging) {
+        let _ = remove_any(&path);
+        done.push(format!("removed leftover {}", path.display()));
+    }
+    for name_dir in read_dir_paths(&crate::home::installed_spirits_dir(home)) {
+        let name = name_dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let versions = index.spirits.get(&name);
+        for version_dir in read_dir_paths(&name_dir) {
+            let listed = version_dir
+                .file_name()
+                .and_then(|v| Version::parse(&v.to_string_lossy()).ok())
+                .is_some_and(|v| versions.is_some_and(|vs| vs.contains_key(&v)));
+            if !listed {
+                let _ = remove_any(&version_dir);
+                done.push(format!("removed unreferenced {}", version_dir.display()));
+            }
+        }
+        if versions.is_none() {
+            let _ = remove_any(&name_dir);
+        }
+    }
+    Ok(done)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::Manifest;
+    use crate::registry::{InstallOptions, Registry};
+    use crate::sign::Key;
+
+    fn spirit(version: &str, key: &Key) -> SpiritFiles {
+        let wasm = wat::parse_str(format!(
+            r#"(module (memory (export "memory") 1) (func (export "run")) (data (i32.const 0) "{version}"))"#
+        ))
+        .unwrap();
+        let manifest = Manifest::for_module("phoenix", version.parse().unwrap(), &wasm);
+        SpiritFiles::new(manifest, wasm, Some(key))
+    }
+
+    /// A registry with `phoenix` 1.0.0, and an upgrade to 2.0.0 made as
+    /// `upgrade` makes it, up to (not including) its commit.
+    fn interrupted_upgrade<'h>(home: &'h Path, key: &Key) -> Transaction<'h> {
+        let registry = Registry::new(home);
+        registry.trust(key.author()).unwrap();
+        registry
+            .install(&spirit("1.0.0", key), InstallOptions::default())
+            .unwrap();
+        let new = spirit("2.0.0", key);
+        let entry = Entry::new(&new, Version::new(2, 0, 0), Some(key.author()));
+        let mut change = Transaction::begin(home).unwrap();
+        change.install(&new, entry).unwrap();
+        change
+            .remove("phoenix", |versions| {
+                let newer = versions.split_off(&Version::new(2, 0, 0));
+                Ok(std::mem::replace(versions, newer).into_values().collect())
+            })
+            .unwrap();
+        change
+    }
+
+    /// The versions the index lists and the version directories on disk.
+    fn state(registry: &Registry) -> (Vec<String>, Vec<String>) {
+        let listed = registry
+            .list()
+            .unwrap()
+            .into_iter()
+            .map(|e| e.version.to_string())
+            .collect();
+        let mut on_disk: Vec<String> =
+            read_dir_paths(&crate::home::installed_name_dir(registry.home(), "phoenix"))
+                .iter()
+                .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+                .collect();
+        on_disk.sort();
+        (listed, on_disk)
+    }
+
+    #[test]
+    fn an_upgrade_killed_before_its_index_write_is_rolled_back() {
+        let home = tempfile::tempdir().unwrap();
+        let key = Key::generate().unwrap();
+        // Killed with the new version's files in place, the index not written.
+        drop(interrupted_upgrade(home.path(), &key));
+        let registry = Registry::new(home.path());
+        assert!(marker_left(home.path()));
+        assert_eq!(state(&registry).0, ["1.0.0"]);
+        assert_eq!(state(&registry).1, ["1.0.0", "2.0.0"]);
+        // The next change repairs first: exactly the old version is left.
+        registry
+            .install(&spirit("3.0.0", &key), InstallOptions::default())
+            .unwrap();
+        registry
+            .uninstall("phoenix", Some(&Version::new(3, 0, 0)))
+            .unwrap();
+        assert_eq!(
+            state(&registry),
+            (vec!["1.0.0".to_owned()], vec!["1.0.0".to_owned()])
+        );
+        assert!(
+            registry
+                .load(&registry.resolve("phoenix", None).unwrap())
+                .is_ok()
+        );
+        assert!(!marker_left(home.path()));
+    }
+
+    #[test]
+    fn an_upgrade_killed_after_its_index_write_is_completed() {
+        let home = tempfile::tempdir().unwrap();
+        let key = Key::generate().unwrap();
+        // Killed right after the commit point: the old files still there.
+        let mut change = interrupted_upgrade(home.path(), &key);
+        change.write().unwrap();
+        drop(change);
+        let registry = Registry::new(home.path());
+        assert!(marker_left(home.path()));
+        assert_eq!(state(&registry).0, ["2.0.0"]);
+        assert_eq!(state(&registry).1, ["1.0.0", "2.0.0"]);
+        let done = registry.repair().unwrap();
+        assert!(
+            done.iter().any(|d| d.starts_with("removed unreferenced")),
+            "{done:?}"
+        );
+        assert_eq!(
+            state(&registry),
+            (vec!["2.0.0".to_owned()], vec!["2.0.0".to_owned()])
+        );
+        assert!(
+            registry
+                .load(&registry.resolve("phoenix", None).unwrap())
+                .is_ok()
+        );
+        assert!(!marker_left(home.path()));
+    }
+
+    /// Whether this process's change marker is still in `staging/`.
+    fn marker_left(home: &Path) -> bool {
+        crate::home::change_marker(home, std::process::id()).exists()
+    }
+}
