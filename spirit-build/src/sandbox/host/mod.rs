@@ -7,7 +7,7 @@
 //! entry's capability: a call without it returns the ABI's error value
 //! (`-1` in the function's result type) before the topic function runs. The
 //! topic function (same name as the entry, in `time`, `random`, `log`,
-//! `storage` or `io`) then checks every guest pointer with [`range`] before
+//! `storage`, `io` or `primitives`) then checks every guest pointer with [`range`] before
 //! it touches memory. Adding a host function is one line in the table and
 //! one function in its topic module; a missing one does not compile, and
 //! [`tests::the_linker_defines_exactly_the_abi`] holds the result to the
@@ -15,6 +15,7 @@
 
 mod io;
 mod log;
+mod primitives;
 mod random;
 mod storage;
 mod time;
@@ -26,6 +27,7 @@ use super::state::HostState;
 // The registration below calls each topic function by its table name.
 use io::*;
 use log::*;
+use primitives::*;
 use random::*;
 use storage::*;
 use time::*;
