@@ -109,6 +109,8 @@ fn new_help_describes_every_template() {
           - echo:    copies its input to its output (no capabilities)
           - kv:      get/set/delete commands from its input on persistent storage (storage_read,
             storage_write, storage_delete)
+          - json:    reads fields of a JSON input with the host's JSON-path queries (no
+            capabilities)
 ...
 "#]]);
 }
