@@ -52,9 +52,6 @@ pub enum HostError {
     /// `host_output_write` failed: the run's output limit was reached or the
     /// host could not write it.
     Output,
-    /// `host_hash_commit` or `host_hash_verify` failed: the data is over
-    /// the host's input limit ([`abi::MAX_PRIMITIVE_INPUT`](crate::abi::MAX_PRIMITIVE_INPUT)).
-    Hash,
 }
 
 impl HostError {
@@ -83,7 +80,6 @@ impl HostError {
             }
             HostError::Input => "reading the input failed",
             HostError::Output => "writing the output failed: was the output limit reached?",
-            HostError::Hash => "hashing failed: is the data over the host's 16 MiB limit?",
         }
     }
 
@@ -103,7 +99,7 @@ impl HostError {
             }
             HostError::StorageWrite => Some(Capability::StorageWrite),
             HostError::StorageDelete => Some(Capability::StorageDelete),
-            HostError::Input | HostError::Output | HostError::Hash => None,
+            HostError::Input | HostError::Output => None,
         }
     }
 }
