@@ -10,10 +10,13 @@
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
-cargo build --quiet --manifest-path "$root/Cargo.toml" -p cargo-spirit
-bin="${CARGO_TARGET_DIR:-$root/target}/debug/cargo-spirit"
 scratch="$(mktemp -d)"
 trap 'rm -rf "$scratch"' EXIT
+cargo build --quiet --manifest-path "$root/Cargo.toml" -p cargo-spirit
+# A copy, so that a build of another checkout sharing the target directory
+# cannot replace it while the script runs.
+bin="$scratch/cargo-spirit"
+cp "${CARGO_TARGET_DIR:-$root/target}/debug/cargo-spirit" "$bin"
 export CARGO_TARGET_DIR="$scratch/target"
 
 printf '%-8s %6s %6s %-6s %s\n' template bytes goal status capabilities

@@ -15,10 +15,13 @@ set -euo pipefail
 runs=${1:-21}
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 target="${CARGO_TARGET_DIR:-$root/target}"
-cargo build --quiet --manifest-path "$root/Cargo.toml" -p cargo-spirit
-bin="$target/debug/cargo-spirit"
 scratch="$(mktemp -d)"
 trap 'rm -rf "$scratch"' EXIT
+cargo build --quiet --manifest-path "$root/Cargo.toml" -p cargo-spirit
+# A copy, so that a build of another checkout sharing the target directory
+# cannot replace it while the benchmark runs.
+bin="$scratch/cargo-spirit"
+cp "$target/debug/cargo-spirit" "$bin"
 export CARGO_TARGET_DIR="$scratch/target" VUDO_HOME="$scratch/vudo"
 
 (cd "$scratch" && "$bin" spirit new json-host --template json -q)
