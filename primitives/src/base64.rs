@@ -151,7 +151,7 @@ pub fn decode(text: &[u8], padding: Padding, out: &mut [u8]) -> Result<usize, Er
     check_input(text)?;
     let data = match padding {
         Padding::Padded => {
-            if text.len() % 4 != 0 {
+            if !text.len().is_multiple_of(4) {
                 return Err(Error::InvalidInput);
             }
             let pad = text.iter().rev().take(2).filter(|&&c| c == b'=').count();
