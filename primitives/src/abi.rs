@@ -17,9 +17,11 @@
 //! assert_eq!(abi::json_path(br#"{"a":"b"}"#, b"$.c", &mut out, 1), code::NOT_FOUND);
 //! ```
 
+use crate::Error;
 use crate::base64::{self, Padding};
+#[cfg(feature = "hash")]
+use crate::hash;
 use crate::json::{self, Output};
-use crate::{Error, hash};
 
 /// A length or an error as the ABI's `i32`. Every length here is bounded
 /// by [`MAX_INPUT`](crate::MAX_INPUT) × 4/3, far below `i32::MAX`.
@@ -30,6 +32,7 @@ fn status(result: Result<usize, Error>) -> i32 {
     }
 }
 
+#[cfg(feature = "hash")]
 /// `host_hash_commit`: writes the BLAKE3 hash of `data` into `out`. `0`;
 /// [`code::TOO_LARGE`](crate::code::TOO_LARGE) over the input limit.
 ///
@@ -48,6 +51,7 @@ pub fn hash_commit(data: &[u8], out: &mut [u8; hash::LEN]) -> i32 {
     }
 }
 
+#[cfg(feature = "hash")]
 /// `host_hash_verify`: `1` when `expected` is the BLAKE3 hash of `data`
 /// (compared in constant time), `0` when it is not;
 /// [`code::TOO_LARGE`](crate::code::TOO_LARGE) over the input limit.

@@ -1,6 +1,7 @@
-//! The pure host primitives: [`hash`] (BLAKE3, constant-time verify),
-//! [`json`] (a JSON-path query) and [`base64`], as the sandbox runs them for
-//! a spirit and as `spirit-sdk`'s mock host runs them in native tests.
+//! The pure host primitives: `hash` (BLAKE3, constant-time verify; the
+//! `hash` feature, on by default), [`json`] (a JSON-path query) and
+//! [`base64`], as the sandbox runs them for a spirit and as `spirit-sdk`'s
+//! mock host runs them in native tests.
 //!
 //! Both callers go through [`abi`], which takes the guest's byte ranges as
 //! slices and returns the host ABI's `i32` result, so the two cannot
@@ -27,6 +28,7 @@
 
 pub mod abi;
 pub mod base64;
+#[cfg(feature = "hash")]
 pub mod hash;
 pub mod json;
 

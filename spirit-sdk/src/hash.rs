@@ -5,6 +5,11 @@
 //! costs [fuel](crate::abi#fuel) in proportion to the bytes hashed, a few
 //! times less than hashing in WebAssembly would.
 //!
+//! In native tests the mock host hashes with the host's own BLAKE3, which
+//! the SDK builds only with its `mock-hash` feature (a spirit's wasm is the
+//! same with or without it); without the feature these calls panic there,
+//! saying so.
+//!
 //! ```
 //! use spirit_sdk::hash;
 //!

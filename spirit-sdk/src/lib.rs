@@ -45,6 +45,7 @@
 //! | `alloc` | | `storage::get`, `input::read_all`, the formatting log macros |
 //! | `allocator` | | `alloc` plus a small bump [`allocator`] as `#[global_allocator]` |
 //! | `std` | | for spirits that link `std`: a panic hook instead of the SDK's panic handler |
+//! | `mock-hash` | | [`hash`] in native tests (the mock host builds the host's BLAKE3); no change to the wasm |
 #![no_std]
 #![deny(missing_docs)]
 

@@ -355,13 +355,31 @@ pub(crate) mod host {
     // The primitives are pure: the very functions the sandbox runs once it
     // has checked the guest's ranges and charged fuel.
 
+    #[cfg(feature = "mock-hash")]
     pub(crate) fn hash_commit(data: &[u8], out: &mut [u8; 32]) -> i32 {
         spirit_primitives::abi::hash_commit(data, out)
     }
 
+    #[cfg(feature = "mock-hash")]
     pub(crate) fn hash_verify(data: &[u8], expected: &[u8; 32]) -> i32 {
         spirit_primitives::abi::hash_verify(data, expected)
     }
+
+    #[cfg(not(feature = "mock-hash"))]
+    pub(crate) fn hash_commit(_: &[u8], _: &mut [u8; 32]) -> i32 {
+        std::panic!("{NO_MOCK_HASH}")
+    }
+
+    #[cfg(not(feature = "mock-hash"))]
+    pub(crate) fn hash_verify(_: &[u8], _: &[u8; 32]) -> i32 {
+        std::panic!("{NO_MOCK_HASH}")
+    }
+
+    /// Why a native test cannot hash without `mock-hash`, and the fix.
+    #[cfg(not(feature = "mock-hash"))]
+    const NO_MOCK_HASH: &str = "the mock host hashes only with spirit-sdk's `mock-hash` feature \
+        (it runs the host's own BLAKE3): add `features = [\"mock-hash\"]` to the spirit-sdk \
+        dependency; the spirit's wasm does not change";
 
     pub(crate) fn json_path(doc: &[u8], path: &[u8], out: &mut [u8], mode: i32) -> i32 {
         spirit_primitives::abi::json_path(doc, path, out, mode)

@@ -81,7 +81,7 @@ fn new_with_an_unknown_template_lists_them() {
         .code(2)
         .stderr_eq(str![[r#"
 error: invalid value 'helo' for '--template <TEMPLATE>'
-  [possible values: hello, counter, echo, kv]
+  [possible values: hello, counter, echo, kv, json]
 
   tip: a similar value exists: 'hello'
 
