@@ -108,16 +108,33 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         _ => return Err(bad()),
     };
     let millis = number.checked_mul(millis_per_unit).ok_or_else(too_long)?;
-    let duration = Duration::from_millis(millis);
+    check_duration(Duration::from_millis(millis))
+        .map_err(|why| format!("invalid duration `{text}`: {why}"))
+}
+
+/// The range every duration of a run is held to, whether it comes from a
+/// flag ([`parse_duration`]) or a manifest (`run.timeout-ms`): longer than
+/// zero and at most [`MAX_DURATION`]. The error says which bound it broke.
+///
+/// ```
+/// use std::time::Duration;
+/// use spirit_build::units::check_duration;
+/// assert!(check_duration(Duration::from_millis(1)).is_ok());
+/// assert_eq!(check_duration(Duration::ZERO), Err("it must be longer than zero"));
+/// assert!(check_duration(Duration::from_secs(366 * 86_400)).is_err());
+/// ```
+///
+/// # Errors
+///
+/// Says that the duration is zero or longer than 365 days.
+pub fn check_duration(duration: Duration) -> Result<Duration, &'static str> {
     if duration.is_zero() {
-        return Err(format!(
-            "invalid duration `{text}`: it must be longer than zero"
-        ));
+        Err("it must be longer than zero")
+    } else if duration > MAX_DURATION {
+        Err("it must be at most 365 days (`365d`)")
+    } else {
+        Ok(duration)
     }
-    if duration > MAX_DURATION {
-        return Err(too_long());
-    }
-    Ok(duration)
 }
 
 /// `"64MiB"` → `("64", "MiB")`: the leading digits and the rest.

@@ -14,7 +14,7 @@
 
 use std::fmt;
 
-use spirit_sdk::abi::{self, Capability, HostFunction};
+use spirit_sdk::abi::{self, Capability};
 use wasmparser::types::{EntityType, Types};
 use wasmparser::{FuncType, Validator, WasmFeatures};
 
@@ -22,9 +22,11 @@ use crate::manifest::{ModuleLimits, PAGE_SIZE};
 use crate::units::Bytes;
 
 mod imports;
+mod problem;
 
 use imports::missing_capability;
 pub use imports::{FunctionType, Grant, ImportCheck, ImportKind, ModuleImport, check_imports};
+pub use problem::{Import, Problem};
 
 /// The WebAssembly features the sandbox enables: WebAssembly 2.0 (what
 /// current rustc emits by default: bulk memory, reference types, sign
@@ -44,50 +46,6 @@ pub struct Expectations<'a> {
     pub capabilities: &'a [Capability],
     /// The entry export's name.
     pub entry: &'a str,
-}
-
-/// One thing wrong with a module, in words.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Problem {
-    /// What is wrong.
-    pub message: String,
-    /// How to fix it, when there is something to say.
-    pub help: Option<String>,
-}
-
-impl Problem {
-    fn new(message: impl Into<String>) -> Problem {
-        Problem {
-            message: message.into(),
-            help: None,
-        }
-    }
-
-    fn help(mut self, help: impl Into<String>) -> Problem {
-        self.help = Some(help.into());
-        self
-    }
-}
-
-impl fmt::Display for Problem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)?;
-        if let Some(help) = &self.help {
-            write!(f, "\nhelp: {help}")?;
-        }
-        Ok(())
-    }
-}
-
-/// An import the module makes.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Import {
-    /// The import module.
-    pub module: String,
-    /// The import name.
-    pub name: String,
-    /// The host function it names, when it is one with the right signature.
-    pub host_function: Option<&'static HostFunction>,
 }
 
 /// The result of validating a module.
@@ -339,6 +297,19 @@ pub fn check_limits(report: &mut Report, limits: &ModuleLimits, stripped_size: O
 }
 
 fn invalid_module(wasm: &[u8], e: &wasmparser::BinaryReaderError) -> Problem {
+    // Not a module at all: say what it starts with, safely (wasmparser's
+    // message prints the bytes as a Rust debug array).
+    if wasm.is_empty() {
+        return Problem::new("not a WebAssembly module: the file is empty")
+            .help("check that the file is a `.wasm` module built for wasm32-unknown-unknown");
+    }
+    if !wasm.starts_with(b"\0asm") {
+        return Problem::new(format!(
+            "not a WebAssembly module: it starts with `{}` (expected `\\0asm`)",
+            crate::shell::escape_bytes(wasm, 4)
+        ))
+        .help("check that the file is a `.wasm` module built for wasm32-unknown-unknown");
+    }
     // A module the sandbox's feature set rejects may still be valid with
     // every feature on: say which case it is.
     let all = WasmFeatures::all();

@@ -67,7 +67,7 @@ fn read_modules() -> BTreeMap<ModPath, Module> {
         let mut uses = BTreeMap::new();
         for tree in use_trees(&code) {
             let mut leaves = Vec::new();
-            flatten(&tree, &mut Vec::new(), &mut leaves);
+            flatten(&tree, &[], &mut leaves);
             for (alias, segments) in leaves {
                 if let Some(abs) = absolute(path, &segments, &modules) {
                     // Globs are kept apart, one key each.
@@ -189,16 +189,15 @@ fn use_trees(code: &str) -> Vec<String> {
 
 /// Expands a use tree into `(name brought in, path)` pairs. A glob gives the
 /// name `*`.
-fn flatten(tree: &str, prefix: &mut Vec<String>, out: &mut Vec<(String, Vec<String>)>) {
+fn flatten(tree: &str, prefix: &[String], out: &mut Vec<(String, Vec<String>)>) {
     let tree = tree.trim().trim_start_matches("::");
     if let Some(open) = tree.find('{') {
         let head = &tree[..open];
         let inner = &tree[open + 1..tree.rfind('}').unwrap_or(tree.len())];
-        let mut base = prefix.clone();
+        let mut base = prefix.to_vec();
         base.extend(segments(head));
         for part in split_top(inner) {
-            let mut p = base.clone();
-            flatten(part, &mut p, out);
+            flatten(part, &base, out);
         }
         return;
     }
@@ -206,7 +205,7 @@ fn flatten(tree: &str, prefix: &mut Vec<String>, out: &mut Vec<(String, Vec<Stri
         Some((path, alias)) => (path, Some(alias.trim())),
         None => (tree, None),
     };
-    let mut full = prefix.clone();
+    let mut full = prefix.to_vec();
     full.extend(segments(path));
     if full.last().is_some_and(|l| l == "self") {
         full.pop();
@@ -586,11 +585,7 @@ fn architecture_shows_the_module_graph() {
 #[test]
 fn the_reader_sees_use_trees_and_paths() {
     let mut out = Vec::new();
-    flatten(
-        "crate::{a::{B, c as d}, e::*, f::self}",
-        &mut Vec::new(),
-        &mut out,
-    );
+    flatten("crate::{a::{B, c as d}, e::*, f::self}", &[], &mut out);
     let names: Vec<String> = out
         .iter()
         .map(|(n, p)| format!("{n}={}", p.join("::")))

@@ -11,6 +11,8 @@ mod support;
 
 mod build;
 mod check;
+mod hardening_registry;
+mod hardening_text;
 mod hostile;
 mod new;
 mod registry;
@@ -18,4 +20,5 @@ mod run;
 mod sandbox;
 mod sign;
 mod templates;
+mod test;
 mod workspace;

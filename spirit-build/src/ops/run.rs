@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use spirit_sdk::abi::Capability;
 
 use super::build::build;
+use super::grant::{self, Grant};
 use super::target::Target;
 use crate::manifest::Manifest;
 use crate::package::SpiritFiles;
@@ -14,16 +15,18 @@ use crate::sandbox::{
     Call, CodeSource, Limits, Outcome, Policy, Pricing, RunRequest, Sandbox, SandboxConfig,
     SpiritIo,
 };
-use crate::sign::{self, Acceptance, Key, SignaturePolicy};
+use crate::sign::{Author, Key, Verdict};
 use crate::units::Bytes;
 use crate::{Error, Shell};
 
 /// What `run` takes: any [`Target`] but a directory of packages. A crate
 /// is built first; a `.wasm` module gets only the `--allow`ed capabilities;
-/// a package or build directory has its hash and signature checked first
-/// (an unsigned one runs with a warning); an installed spirit is the
-/// highest matching version, its stored wasm re-checked against the
-/// registry.
+/// a package or build directory has its hash and signature checked first,
+/// and is granted what its manifest declares only when signed by a trusted
+/// author (otherwise it runs with `--allow` only, and a warning says so);
+/// an installed spirit is the highest matching version, its stored wasm
+/// re-checked against the registry and its author's trust against
+/// `trusted.toml` (see `ops/grant.rs` for the whole rule).
 pub type RunTarget = Target;
 
 /// Limits given by the caller (`--fuel`, `--max-memory`, `--timeout`), each
@@ -106,6 +109,9 @@ pub struct RunOptions {
 /// Fails when the spirit cannot be built or loaded, is refused by the
 /// policy, or its run ends in a limit, a trap or an abort.
 pub fn run(shell: &Shell, options: RunOptions) -> Result<Outcome, Error> {
+    // Whether the manifest's capabilities are granted, and what to call the
+    // spirit when they are not.
+    let mut withheld: Option<(String, String, Option<Author>, bool)> = None;
     let (name, wasm, manifest) = match &options.target {
         RunTarget::Crate(build_options) => {
             let built = build(shell, build_options)?;
@@ -132,22 +138,21 @@ pub fn run(shell: &Shell, options: RunOptions) -> Result<Outcome, Error> {
         }
         RunTarget::Package(path) | RunTarget::BuildDir(path) => {
             let files = SpiritFiles::read(path)?;
-            // Running a package needs no trust, only a warning when unsigned.
-            let policy = SignaturePolicy {
-                unsigned: Acceptance::Warn,
-                ..SignaturePolicy::CONSISTENT
+            let trusted = match crate::home::vudo_home() {
+                Ok(home) => crate::trust::trusted_authors(&home)?,
+                Err(_) => Vec::new(),
             };
-            let verdict = sign::check_signed(files.signed(), &policy, &[]).map_err(|error| {
-                Error::Verify {
+            let (grant, verdict) =
+                grant::for_files(&files, &trusted).map_err(|error| Error::Verify {
                     path: path.clone(),
                     error,
-                }
-            })?;
+                })?;
             if let Some(author) = verdict.author() {
                 shell.verbose(|s| s.status("Verified", format_args!("signed by {author}")));
             }
-            if let Some(warning) = policy.warning(verdict, &path.display()) {
-                shell.warn(warning);
+            if let Grant::Withheld { why, author } = grant {
+                let unsigned = verdict == Verdict::Unsigned;
+                withheld = Some((path.display().to_string(), why, author, unsigned));
             }
             (
                 files.manifest.name.clone(),
@@ -165,6 +170,15 @@ pub fn run(shell: &Shell, options: RunOptions) -> Result<Outcome, Error> {
             let registry = Registry::open_default()?;
             let entry = registry.resolve(name, req.as_deref())?;
             let files = registry.load(&entry)?;
+            let trusted = crate::trust::trusted_authors(registry.home())?;
+            if let Grant::Withheld { why, author } = grant::for_installed(&entry, &trusted) {
+                withheld = Some((
+                    format!("{}@{}", entry.name, entry.version),
+                    why,
+                    author,
+                    false,
+                ));
+            }
             shell.verbose(|s| {
                 s.status(
                     "Resolved",
@@ -184,11 +198,30 @@ pub fn run(shell: &Shell, options: RunOptions) -> Result<Outcome, Error> {
         }
     };
     // A manifest's `[run]` defaults and price apply unless the caller says
-    // otherwise; a bare module gets the sandbox's defaults and no grants.
-    let declared = manifest
+    // otherwise; a bare module gets the sandbox's defaults and no grants,
+    // and so does a spirit nobody trusted vouches for.
+    let mut declared = manifest
         .as_ref()
         .map(|m| m.capabilities.clone())
         .unwrap_or_default();
+    if let Some((what, why, author, unsigned)) = withheld {
+        match grant::warning(
+            &what,
+            &why,
+            author,
+            &declared,
+            &options.allow,
+            &options.deny,
+        ) {
+            Some(warning) => shell.warn(warning),
+            // Nothing declared is lost: still say it is unsigned.
+            None if unsigned => shell.warn(format_args!(
+                "`{what}` is unsigned: who made it cannot be checked"
+            )),
+            None => {}
+        }
+        declared.clear();
+    }
     let entry = manifest.as_ref().map_or_else(
         || spirit_sdk::abi::DEFAULT_ENTRY.to_owned(),
         |m| m.entry.clone(),
@@ -223,7 +256,10 @@ pub fn run(shell: &Shell, options: RunOptions) -> Result<Outcome, Error> {
             }
         }
     }
-    shell.status("Running", format_args!("spirit `{name}`"));
+    shell.status(
+        "Running",
+        format_args!("spirit `{}`", crate::shell::escape(&name)),
+    );
     let call = match options.invoke {
         Some((function, args)) => Call::Invoke { function, args },
         None => Call::Entry(entry),
@@ -267,6 +303,9 @@ pub fn run(shell: &Shell, options: RunOptions) -> Result<Outcome, Error> {
             fuel_used: outcome.fuel_used,
             status: outcome.status,
         };
+        if let Some(warning) = receipt.key.warning() {
+            shell.warn(warning);
+        }
         let signed = Receipt::new(&facts, &receipt.key)?;
         crate::fs::write_atomic(&receipt.path, format!("{}\n", signed.to_json()).as_bytes())?;
         shell.status(

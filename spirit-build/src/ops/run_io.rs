@@ -5,13 +5,9 @@
 use std::io::{Read, Write};
 use std::path::Path;
 
+pub use crate::error::InputError;
 use crate::sandbox::{LogRecord, SpiritIo};
 use crate::{Error, Shell};
-
-/// Standard input could not be read.
-#[derive(Debug, thiserror::Error)]
-#[error("failed to read the input from standard input")]
-pub struct InputError(#[source] pub std::io::Error);
 
 /// The input bytes of a run: none, a file's, or standard input's for `-`.
 ///
@@ -61,7 +57,14 @@ impl TerminalIo {
 
 impl SpiritIo for TerminalIo {
     fn log(&mut self, record: LogRecord) {
-        self.shell.print_err_line(&record);
+        // The spirit's name comes from its package and the message from
+        // its code: neither may drive the terminal or forge a line.
+        self.shell.print_err_line(format_args!(
+            "[{} {}] {}",
+            record.level.as_str(),
+            crate::shell::escape(&record.spirit),
+            crate::shell::escape(&record.message)
+        ));
     }
 
     /// Straight to the process's standard output: `Shell::write_stdout`

@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use super::plan::{BuildOptions, built_dirs};
+pub use crate::error::TargetError;
 use crate::{Error, manifest, package, registry};
 
 /// A TARGET, classified: what a path on disk is, or the installed spirit a
@@ -46,52 +47,6 @@ pub enum Target {
         name: String,
         /// A semver requirement such as `^1.2`.
         req: Option<String>,
-    },
-}
-
-/// Why a TARGET cannot be used.
-#[derive(Debug, thiserror::Error)]
-pub enum TargetError {
-    /// Nothing of that name on disk, and not an installed spirit's name.
-    #[error(
-        "no file or directory `{}`\nhelp: a TARGET is a spirit crate directory, a `.wasm` file, a `.spirit` package, a build directory, or an installed spirit as NAME[@REQ]",
-        .0.display()
-    )]
-    NotFound(PathBuf),
-    /// The command does not take this kind of target.
-    #[error(
-        "`{target}` is {kind}, which `cargo spirit {command}` does not take\nhelp: give {accepted}"
-    )]
-    NotAccepted {
-        /// The target as given.
-        target: String,
-        /// What it is.
-        kind: &'static str,
-        /// The command.
-        command: &'static str,
-        /// What the command takes.
-        accepted: &'static str,
-    },
-    /// `NAME@VERSION` whose version does not parse.
-    #[error(
-        "`{version}` is not a version: uninstall takes NAME or NAME@VERSION, such as `hello@1.2.0`"
-    )]
-    BadVersion {
-        /// The version given.
-        version: String,
-        /// Why it does not parse.
-        #[source]
-        source: semver::Error,
-    },
-    /// Arguments after the target of `run` without `--invoke`.
-    #[error(
-        "unexpected argument `{first}`: arguments are passed to the function named by `--invoke`\nhelp: call a function with `cargo spirit run [TARGET] --invoke FUNC {all}`"
-    )]
-    UnexpectedArgument {
-        /// The first of them.
-        first: String,
-        /// All of them, space-separated.
-        all: String,
     },
 }
 

@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::receipt::{Receipt, ReceiptError};
+pub use crate::error::ReceiptCheckError;
+use crate::receipt::Receipt;
 use crate::sign::Author;
 use crate::{Error, Shell};
 
@@ -34,22 +35,6 @@ pub struct VerifiedReceipt {
     /// The node that signed it.
     #[serde(serialize_with = "crate::ops::serialize_display")]
     pub node: Author,
-}
-
-/// Why a receipt failed its check.
-#[derive(Debug, thiserror::Error)]
-pub enum ReceiptCheckError {
-    /// Malformed, badly signed, or a commitment does not match.
-    #[error(transparent)]
-    Invalid(#[from] ReceiptError),
-    /// Signed by another node than the one required.
-    #[error("the receipt is signed by node {node}, but {expected} was required")]
-    WrongNode {
-        /// Who signed it.
-        node: Author,
-        /// Who was required.
-        expected: Author,
-    },
 }
 
 /// Checks the receipt's signature, then the node and each commitment asked
@@ -81,8 +66,8 @@ pub enum ReceiptCheckError {
 /// signature does not verify, another node signed it, or a commitment does
 /// not match its file.
 pub fn verify_receipt(shell: &Shell, check: &ReceiptCheck) -> Result<VerifiedReceipt, Error> {
-    let text = std::fs::read_to_string(&check.file)
-        .map_err(|e| crate::fs::FsError::new("read the receipt", &check.file, e))?;
+    let bytes = crate::fs::read_bounded(&check.file, crate::fs::MAX_TEXT_FILE, "a receipt")?;
+    let text = String::from_utf8_lossy(&bytes);
     let receipt = Receipt::from_json(text.trim()).map_err(ReceiptCheckError::from)?;
     let node = receipt.verify().map_err(ReceiptCheckError::from)?;
     if let Some(expected) = check.node

@@ -1,15 +1,20 @@
 //! The engine every run shares: its [`SandboxConfig`], wasmtime's
 //! configuration (fuel, epoch interruption, the stack limit, the
 //! WebAssembly features validation allows, the pooling allocator) and the
-//! epoch ticker thread that makes `--timeout` work.
+//! epoch ticker thread that makes `--timeout` work; and the [`Sandbox`]
+//! that holds them with the host-function linker and the caches.
 
+use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, Linker, PoolingAllocationConfig};
 
+use super::error::SandboxError;
+use super::state::HostState;
+use super::{cache, host, storage};
 use crate::limits::{MAX_TABLE_ELEMENTS, MAX_WASM_STACK};
 use crate::validate;
 
@@ -176,5 +181,78 @@ impl EpochTicker {
 impl Drop for EpochTicker {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+/// The engine, the host functions, the caches and the epoch ticker.
+pub struct Sandbox {
+    pub(super) engine: Engine,
+    pub(super) linker: Linker<HostState>,
+    pub(super) cache: Option<cache::CodeCache>,
+    pub(super) stores: Arc<storage::Stores>,
+    pub(super) pooling: bool,
+    /// Declared last: the ticker stops after everything else is dropped.
+    _ticker: EpochTicker,
+}
+
+impl fmt::Debug for Sandbox {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sandbox")
+            .field("pooling", &self.pooling)
+            .field("cache", &self.cache.as_ref().map(cache::CodeCache::dir))
+            .finish_non_exhaustive()
+    }
+}
+
+impl Sandbox {
+    /// A sandbox with storage and code cache under `VUDO_HOME`
+    /// ([`SandboxConfig::from_env`]).
+    ///
+    /// # Errors
+    ///
+    /// Fails when wasmtime rejects the configuration.
+    pub fn new() -> Result<Sandbox, SandboxError> {
+        Sandbox::with_config(SandboxConfig::from_env())
+    }
+
+    /// Creates the engine (fuel metering and epoch interruption on, only the
+    /// WebAssembly features spirits may use, the pooling allocator when
+    /// asked and available) and the host-function linker.
+    ///
+    /// ```
+    /// use spirit_build::sandbox::{Sandbox, SandboxConfig};
+    /// let sandbox = Sandbox::with_config(SandboxConfig::in_memory()).unwrap();
+    /// assert!(sandbox.uses_pooling());
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// Fails when wasmtime rejects the configuration.
+    pub fn with_config(config: SandboxConfig) -> Result<Sandbox, SandboxError> {
+        let (engine, pooling) = engine(&config).map_err(SandboxError::Engine)?;
+        let linker = host::linker(&engine).map_err(SandboxError::Engine)?;
+        let ticker = EpochTicker::start(&engine)
+            .map_err(|e| SandboxError::Engine(wasmtime::Error::from(e)))?;
+        let cache = config
+            .cache_dir
+            .map(|dir| cache::CodeCache::new(dir, &engine));
+        Ok(Sandbox {
+            engine,
+            linker,
+            cache,
+            stores: Arc::new(storage::Stores::new(config.storage_dir)),
+            pooling,
+            _ticker: ticker,
+        })
+    }
+
+    /// Whether instances come from the pooling allocator.
+    pub fn uses_pooling(&self) -> bool {
+        self.pooling
+    }
+
+    /// The engine, for embedders that need it.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
     }
 }

@@ -8,8 +8,9 @@ use std::time::{Duration, Instant};
 
 use wasmtime::{ExternType, InstancePre, Module};
 
+use super::engine::Sandbox;
+use super::error::SandboxError;
 use super::state::HostState;
-use super::{Sandbox, SandboxError};
 use crate::validate::{self, FunctionType, Grant, ImportKind, ModuleImport};
 
 /// Where a loaded spirit's machine code came from.

@@ -44,6 +44,7 @@
 
 mod cache;
 mod engine;
+mod error;
 mod host;
 mod io;
 mod load;
@@ -52,132 +53,17 @@ mod run;
 mod state;
 mod storage;
 
-use std::fmt;
-use std::sync::Arc;
-
-use wasmtime::{Engine, Linker};
-
-use crate::validate;
-
 pub use crate::limits::{
     Limits, MAX_TABLE_ELEMENTS, MAX_WASM_STACK, Policy, Pricing, StorageQuota,
 };
-pub use engine::SandboxConfig;
+pub use engine::{Sandbox, SandboxConfig};
+pub use error::SandboxError;
 pub use io::{CollectingIo, LogRecord, SpiritIo};
 pub use load::{CodeSource, LoadedSpirit};
 pub use outcome::{Outcome, RunError, Value};
 pub use run::{Call, RunRequest};
 pub use state::{DETERMINISTIC_EPOCH_MS, DETERMINISTIC_EPOCH_NS, DETERMINISTIC_STEP_NS};
 pub use storage::StorageError;
-
-/// Why the sandbox or a spirit could not be set up.
-#[derive(Debug, thiserror::Error)]
-pub enum SandboxError {
-    /// The engine could not be configured.
-    #[error("could not set up the WebAssembly engine: {0:#}")]
-    Engine(wasmtime::Error),
-    /// The module does not compile.
-    #[error("could not compile spirit `{name}`: {error:#}")]
-    Compile {
-        /// The spirit.
-        name: String,
-        /// Wasmtime's reason.
-        error: wasmtime::Error,
-    },
-    /// The module file could not be read.
-    #[error(transparent)]
-    Read(#[from] crate::fs::FsError),
-    /// The module is larger than a spirit may be (size, functions, imports):
-    /// refused before it is compiled.
-    #[error("spirit `{name}` was refused before compiling ({} problem{})\n\n{}", problems.len(), if problems.len() == 1 { "" } else { "s" }, problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n\n"))]
-    TooLarge {
-        /// The spirit.
-        name: String,
-        /// Each limit it exceeds.
-        problems: Vec<validate::Problem>,
-    },
-    /// The module imports what the host does not provide.
-    #[error("spirit `{name}` cannot be linked ({} problem{})\n\n{}", problems.len(), if problems.len() == 1 { "" } else { "s" }, problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n\n"))]
-    Imports {
-        /// The spirit.
-        name: String,
-        /// Each import the host cannot satisfy.
-        problems: Vec<validate::Problem>,
-    },
-}
-
-/// The engine, the host functions, the caches and the epoch ticker.
-pub struct Sandbox {
-    engine: Engine,
-    linker: Linker<state::HostState>,
-    cache: Option<cache::CodeCache>,
-    stores: Arc<storage::Stores>,
-    pooling: bool,
-    /// Declared last: the ticker stops after everything else is dropped.
-    _ticker: engine::EpochTicker,
-}
-
-impl fmt::Debug for Sandbox {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Sandbox")
-            .field("pooling", &self.pooling)
-            .field("cache", &self.cache.as_ref().map(cache::CodeCache::dir))
-            .finish_non_exhaustive()
-    }
-}
-
-impl Sandbox {
-    /// A sandbox with storage and code cache under `VUDO_HOME`
-    /// ([`SandboxConfig::from_env`]).
-    ///
-    /// # Errors
-    ///
-    /// Fails when wasmtime rejects the configuration.
-    pub fn new() -> Result<Sandbox, SandboxError> {
-        Sandbox::with_config(SandboxConfig::from_env())
-    }
-
-    /// Creates the engine (fuel metering and epoch interruption on, only the
-    /// WebAssembly features spirits may use, the pooling allocator when
-    /// asked and available) and the host-function linker.
-    ///
-    /// ```
-    /// use spirit_build::sandbox::{Sandbox, SandboxConfig};
-    /// let sandbox = Sandbox::with_config(SandboxConfig::in_memory()).unwrap();
-    /// assert!(sandbox.uses_pooling());
-    /// ```
-    ///
-    /// # Errors
-    ///
-    /// Fails when wasmtime rejects the configuration.
-    pub fn with_config(config: SandboxConfig) -> Result<Sandbox, SandboxError> {
-        let (engine, pooling) = engine::engine(&config).map_err(SandboxError::Engine)?;
-        let linker = host::linker(&engine).map_err(SandboxError::Engine)?;
-        let ticker = engine::EpochTicker::start(&engine)
-            .map_err(|e| SandboxError::Engine(wasmtime::Error::from(e)))?;
-        let cache = config
-            .cache_dir
-            .map(|dir| cache::CodeCache::new(dir, &engine));
-        Ok(Sandbox {
-            engine,
-            linker,
-            cache,
-            stores: Arc::new(storage::Stores::new(config.storage_dir)),
-            pooling,
-            _ticker: ticker,
-        })
-    }
-
-    /// Whether instances come from the pooling allocator.
-    pub fn uses_pooling(&self) -> bool {
-        self.pooling
-    }
-
-    /// The engine, for embedders that need it.
-    pub fn engine(&self) -> &Engine {
-        &self.engine
-    }
-}
 
 #[cfg(test)]
 mod tests {

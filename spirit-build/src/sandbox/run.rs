@@ -4,16 +4,19 @@
 //! the call within the limits.
 
 use std::fmt;
+use std::path::Path;
+use std::sync::Arc;
 use std::time::Instant;
 
 use wasmtime::{ExternType, Store, Val, ValType};
 
-use super::Sandbox;
 use super::engine::EpochTicker;
+use super::engine::Sandbox;
 use super::io::{CollectingIo, SpiritIo};
 use super::load::{LoadedSpirit, function_type};
 use super::outcome::{self, Halt, LimitsHit, Outcome, RunError, Value};
 use super::state::{HostSetup, HostState};
+use super::storage::Stores;
 use crate::limits::{Limits, Policy};
 use crate::validate::{self, Grant};
 
@@ -123,6 +126,32 @@ impl Sandbox {
     /// import, a missing function or bad arguments, a limit, a trap, an
     /// abort.
     pub fn run(&self, spirit: &LoadedSpirit, request: RunRequest) -> Result<Outcome, RunError> {
+        self.run_with_stores(spirit, request, self.stores.clone())
+    }
+
+    /// [`Sandbox::run`] with the run's storage in `storage_dir` instead of
+    /// the sandbox's own directory: a fresh directory is a fresh storage
+    /// (what `cargo spirit test` gives each test).
+    ///
+    /// # Errors
+    ///
+    /// As [`Sandbox::run`].
+    pub fn run_with_storage(
+        &self,
+        spirit: &LoadedSpirit,
+        request: RunRequest,
+        storage_dir: &Path,
+    ) -> Result<Outcome, RunError> {
+        let stores = Arc::new(Stores::new(Some(storage_dir.to_owned())));
+        self.run_with_stores(spirit, request, stores)
+    }
+
+    fn run_with_stores(
+        &self,
+        spirit: &LoadedSpirit,
+        request: RunRequest,
+        stores: Arc<Stores>,
+    ) -> Result<Outcome, RunError> {
         check_policy(spirit, &request.policy)?;
         let args = check_call(spirit, &request.call)?;
         let RunRequest {
@@ -141,7 +170,7 @@ impl Sandbox {
             input,
             io,
             seed,
-            stores: self.stores.clone(),
+            stores,
             deadline: started + limits.timeout,
         });
         let mut store = Store::new(&self.engine, state);

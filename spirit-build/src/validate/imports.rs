@@ -7,7 +7,7 @@ use std::fmt;
 
 use spirit_sdk::abi::{self, Capability, HostFunction};
 
-use super::{Import, Problem};
+use super::problem::{Import, Problem};
 
 /// The import module wasm-bindgen's placeholder imports come from.
 const WASM_BINDGEN_MODULE: &str = "__wbindgen_placeholder__";

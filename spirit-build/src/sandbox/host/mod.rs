@@ -7,7 +7,8 @@
 //! entry's capability: a call without it returns the ABI's error value
 //! (`-1` in the function's result type) before the topic function runs. The
 //! topic function (same name as the entry, in `time`, `random`, `log`,
-//! `storage`, `io` or `primitives`) then checks every guest pointer with [`range`] before
+//! `storage`, `io` or `primitives`) then checks every guest pointer with
+//! `memory::range` before
 //! it touches memory. Adding a host function is one line in the table and
 //! one function in its topic module; a missing one does not compile, and
 //! [`tests::the_linker_defines_exactly_the_abi`] holds the result to the
@@ -15,15 +16,18 @@
 
 mod io;
 mod log;
+mod memory;
 mod primitives;
 mod random;
 mod storage;
 mod time;
 
 use spirit_sdk::abi::{self, Capability};
-use wasmtime::{Caller, Engine, Extern, Linker};
+use wasmtime::{Caller, Engine, Linker};
 
 use super::state::HostState;
+// The topic modules reach guest memory through these.
+use memory::{memory, range, truncate, unsigned};
 // The registration below calls each topic function by its table name.
 use io::*;
 use log::*;
@@ -108,49 +112,13 @@ pub(crate) fn linker(engine: &Engine) -> wasmtime::Result<Linker<HostState>> {
     Ok(linker)
 }
 
-/// The guest's memory and the state, borrowed together.
-fn memory<'a>(caller: &'a mut Caller<'_, HostState>) -> Option<(&'a mut [u8], &'a mut HostState)> {
-    let Some(Extern::Memory(memory)) = caller.get_export(abi::MEMORY_EXPORT) else {
-        return None;
-    };
-    Some(memory.data_and_store_mut(caller))
-}
-
-/// The range `ptr..ptr+len` of guest memory, when it is inside it.
-/// Pointers and lengths are `i32` in the ABI but addresses in a 32-bit
-/// memory are unsigned, so both are read as `u32` (a negative one is then
-/// beyond any memory smaller than 2 GiB, and refused).
-fn range(mem_len: usize, ptr: i32, len: i32) -> Option<std::ops::Range<usize>> {
-    let start = usize::try_from(unsigned(ptr)).ok()?;
-    let len = usize::try_from(unsigned(len)).ok()?;
-    let end = start.checked_add(len)?;
-    (end <= mem_len).then_some(start..end)
-}
-
-/// The bits of an ABI `i32` as the `u32` WebAssembly means by them.
-fn unsigned(value: i32) -> u32 {
-    u32::from_ne_bytes(value.to_ne_bytes())
-}
-
-/// `text` cut to at most `max` bytes on a character boundary, with `…`.
-fn truncate(text: &str, max: usize) -> String {
-    if text.len() <= max {
-        return text.to_owned();
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &text[..end])
-}
-
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
     use std::time::Instant;
 
     use spirit_sdk::abi::HostFunction;
-    use wasmtime::{Store, Val};
+    use wasmtime::{Extern, Store, Val};
 
     use super::*;
     use crate::limits::{Limits, Policy};
