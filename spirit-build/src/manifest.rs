@@ -274,6 +274,11 @@ impl Manifest {
             int(u64::try_from(self.run.timeout.as_millis()).unwrap_or(u64::MAX)),
         );
         run.insert("max-memory", int(self.run.max_memory));
+        // Written only when set, so the manifests (and signatures) of
+        // spirits that keep the default stay as they were.
+        if self.run.max_input != crate::limits::DEFAULT_MAX_INPUT {
+            run.insert("max-input", int(self.run.max_input));
+        }
         doc.insert("run", Item::Table(run));
 
         if let Some(pricing) = &self.pricing {
@@ -384,6 +389,10 @@ impl Manifest {
                 fuel: fields.positive(run, "run", "fuel")?,
                 timeout: fields.timeout(run)?,
                 max_memory: fields.integer(run, "run", "max-memory")?,
+                max_input: match run.get("max-input") {
+                    None => crate::limits::DEFAULT_MAX_INPUT,
+                    Some(_) => fields.integer(run, "run", "max-input")?,
+                },
                 ..Limits::default()
             },
             pricing: match root.get("pricing") {

@@ -542,7 +542,7 @@ fn every_hostile_module_is_contained_and_damages_nothing() {
     // database file is larger than the 64 MiB of data it holds (redb's
     // copy-on-write pages) and grows a little with each flood; it must stay
     // within three times the quota (SECURITY.md records the figures).
-    let flood = home.join("storage/storage-flood.redb");
+    let flood = home.join("storage/unsigned/storage-flood.redb");
     let size = || std::fs::metadata(&flood).map(|m| m.len()).unwrap_or(0);
     let first = size();
     let again: Vec<&str> = ["run", "-q"]

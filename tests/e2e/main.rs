@@ -12,6 +12,7 @@ mod support;
 mod build;
 mod check;
 mod hardening_registry;
+mod hardening_sandbox;
 mod hardening_text;
 mod hostile;
 mod new;

@@ -1,21 +1,23 @@
 //! `cargo spirit run`: build the spirit if needed, then run it in the sandbox.
 
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 use spirit_sdk::abi::Capability;
 
 use super::build::build;
 use super::grant::{self, Grant};
+use super::run_io::{RunInput, read_input};
 use super::target::Target;
 use crate::manifest::Manifest;
 use crate::package::SpiritFiles;
 use crate::receipt::{Receipt, RunFacts};
 use crate::registry::Registry;
 use crate::sandbox::{
-    Call, CodeSource, Limits, Outcome, Policy, Pricing, RunRequest, Sandbox, SandboxConfig,
-    SpiritIo,
+    Call, CodeSource, Limits, Outcome, Policy, Pricing, RunError, RunRequest, Sandbox,
+    SandboxConfig, SandboxError, SpiritIo, StorageOwner,
 };
-use crate::sign::{Author, Key, Verdict};
+use crate::sign::{self, Acceptance, Author, Key, SignaturePolicy, Verdict};
 use crate::units::Bytes;
 use crate::{Error, Shell};
 
@@ -29,8 +31,8 @@ use crate::{Error, Shell};
 /// `trusted.toml` (see `ops/grant.rs` for the whole rule).
 pub type RunTarget = Target;
 
-/// Limits given by the caller (`--fuel`, `--max-memory`, `--timeout`), each
-/// replacing the spirit's own default.
+/// Limits given by the caller (`--fuel`, `--max-memory`, `--timeout`,
+/// `--max-input`), each replacing the spirit's own default.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct LimitOverrides {
     /// Fuel units.
@@ -39,6 +41,8 @@ pub struct LimitOverrides {
     pub max_memory: Option<u64>,
     /// Wall-clock time.
     pub timeout: Option<std::time::Duration>,
+    /// Bytes of input.
+    pub max_input: Option<u64>,
 }
 
 impl LimitOverrides {
@@ -57,6 +61,7 @@ impl LimitOverrides {
             fuel: self.fuel.unwrap_or(base.fuel),
             max_memory: self.max_memory.unwrap_or(base.max_memory),
             timeout: self.timeout.unwrap_or(base.timeout),
+            max_input: self.max_input.unwrap_or(base.max_input),
             ..base
         }
     }
@@ -83,8 +88,9 @@ pub struct RunOptions {
     /// The limits the caller sets; the others come from the spirit's
     /// manifest (`[run]`), or the sandbox's defaults for a bare module.
     pub limits: LimitOverrides,
-    /// The input bytes.
-    pub input: Vec<u8>,
+    /// The input: bytes, or a file read within the run's input limit and
+    /// timeout.
+    pub input: RunInput,
     /// Where logs and output go.
     pub io: Box<dyn SpiritIo>,
     /// `--invoke FUNC ARGS…`: call this function instead of the entry.
@@ -112,7 +118,9 @@ pub fn run(shell: &Shell, options: RunOptions) -> Result<Outcome, Error> {
     // Whether the manifest's capabilities are granted, and what to call the
     // spirit when they are not.
     let mut withheld: Option<(String, String, Option<Author>, bool)> = None;
-    let (name, wasm, manifest) = match &options.target {
+    // Whose storage the run opens: the author whose signature verified,
+    // else the unsigned namespace (see `StorageOwner`).
+    let (name, wasm, manifest, owner) = match &options.target {
         RunTarget::Crate(build_options) => {
             let built = build(shell, build_options)?;
             let spirit = match built.as_slice() {
@@ -127,14 +135,19 @@ pub fn run(shell: &Shell, options: RunOptions) -> Result<Outcome, Error> {
             };
             let manifest = Manifest::read(&spirit.manifest_path)?;
             let wasm = crate::fs::read(&spirit.wasm_path)?;
-            (manifest.name.clone(), wasm, Some(manifest))
+            (
+                manifest.name.clone(),
+                wasm,
+                Some(manifest),
+                StorageOwner::Unsigned,
+            )
         }
         RunTarget::Wasm(path) => {
             let name = path
                 .file_stem()
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            (name, crate::fs::read(path)?, None)
+            (name, crate::fs::read(path)?, None, StorageOwner::Unsigned)
         }
         RunTarget::Package(path) | RunTarget::BuildDir(path) => {
             let files = SpiritFiles::read(path)?;
@@ -158,6 +171,7 @@ pub fn run(shell: &Shell, options: RunOptions) -> Result<Outcome, Error> {
                 files.manifest.name.clone(),
                 files.wasm,
                 Some(files.manifest),
+                owner_of(verdict.author()),
             )
         }
         RunTarget::PackageDir(_) => {
@@ -190,10 +204,25 @@ pub fn run(shell: &Shell, options: RunOptions) -> Result<Outcome, Error> {
                     ),
                 )
             });
+            // `load` checked the signature against the index; its author
+            // (none for a spirit installed unsigned) owns the storage.
+            let verdict = sign::check_signed(
+                files.signed(),
+                &SignaturePolicy {
+                    unsigned: Acceptance::Allow,
+                    ..SignaturePolicy::CONSISTENT
+                },
+                &[],
+            )
+            .map_err(|error| Error::Verify {
+                path: crate::home::installed_version_dir(registry.home(), name, &entry.version),
+                error,
+            })?;
             (
                 files.manifest.name.clone(),
                 files.wasm,
                 Some(files.manifest),
+                owner_of(verdict.author()),
             )
         }
     };
@@ -226,15 +255,46 @@ pub fn run(shell: &Shell, options: RunOptions) -> Result<Outcome, Error> {
         || spirit_sdk::abi::DEFAULT_ENTRY.to_owned(),
         |m| m.entry.clone(),
     );
-    let limits = options
+    let run_failed = |error| Error::Run {
+        spirit: name.clone(),
+        error,
+    };
+    if let Some(manifest) = &manifest {
+        manifest
+            .run
+            .check()
+            .map_err(|e| run_failed(RunError::ManifestLimits(e)))?;
+    }
+    let mut limits = options
         .limits
         .apply(manifest.as_ref().map_or_else(Limits::default, |m| m.run));
+    limits.check().map_err(|e| run_failed(e.into()))?;
     let pricing = options
         .pricing
         .or_else(|| manifest.as_ref().and_then(|m| m.pricing));
     let policy = Policy::from_declared(declared, options.allow, options.deny);
+    // The timeout covers the whole run from here: reading the input,
+    // compiling, and the call, which gets what is left.
+    let timeout = limits.timeout;
+    let started = Instant::now();
+    let input = match options.input {
+        RunInput::Bytes(bytes) => bytes,
+        RunInput::File(path) => read_input(&path, limits.max_input, timeout)?,
+    };
     let sandbox = Sandbox::with_config(options.sandbox)?;
-    let spirit = sandbox.load(&name, &wasm)?;
+    let spirit = sandbox
+        .load_within(&name, &wasm, remaining(started, timeout))
+        .map_err(|error| match error {
+            // What was left of the timeout ran out; the caller set all of it.
+            SandboxError::CompileTimeout { name, .. } => {
+                SandboxError::CompileTimeout { name, timeout }
+            }
+            error => error,
+        })?;
+    limits.timeout = remaining(started, timeout);
+    if limits.timeout.is_zero() {
+        return Err(run_failed(RunError::Timeout(timeout)));
+    }
     match spirit.source() {
         CodeSource::Cached(path) => shell.verbose(|s| {
             s.status(
@@ -272,18 +332,20 @@ pub fn run(shell: &Shell, options: RunOptions) -> Result<Outcome, Error> {
         }),
         None => options.io,
     };
-    let input_for_receipt = options.receipt.as_ref().map(|_| options.input.clone());
+    let input_for_receipt = options.receipt.as_ref().map(|_| input.clone());
     let request = RunRequest {
         call,
         policy,
         limits,
-        input: options.input,
+        input,
         io,
         seed: options.seed,
+        storage_owner: owner,
     };
-    let mut outcome = sandbox.run(&spirit, request).map_err(|error| Error::Run {
-        spirit: name.clone(),
-        error,
+    let mut outcome = sandbox.run(&spirit, request).map_err(|error| match error {
+        // The call had what was left of the timeout; the caller set all of it.
+        RunError::Timeout(_) => run_failed(RunError::Timeout(timeout)),
+        error => run_failed(error),
     })?;
     if let Some(receipt) = options.receipt {
         let hashing = std::mem::replace(
@@ -332,6 +394,16 @@ pub fn run(shell: &Shell, options: RunOptions) -> Result<Outcome, Error> {
         );
     });
     Ok(outcome)
+}
+
+/// The storage owner of a spirit signed by `author` (or unsigned).
+fn owner_of(author: Option<sign::Author>) -> StorageOwner {
+    author.map_or(StorageOwner::Unsigned, |a| StorageOwner::Author(a.0))
+}
+
+/// What is left of `timeout` since `started` (zero when it has passed).
+fn remaining(started: Instant, timeout: Duration) -> Duration {
+    timeout.saturating_sub(started.elapsed())
 }
 
 /// Passes logs and output through, hashing the output for a receipt.
@@ -404,7 +476,7 @@ mod tests {
                 allow: vec![],
                 deny: vec![],
                 limits: LimitOverrides::default(),
-                input: vec![],
+                input: RunInput::default(),
                 io: Box::new(CollectingIo::default()),
                 invoke: None,
                 seed: None,

@@ -16,7 +16,7 @@ use super::io::{CollectingIo, SpiritIo};
 use super::load::{LoadedSpirit, function_type};
 use super::outcome::{self, Halt, LimitsHit, Outcome, RunError, Value};
 use super::state::{HostSetup, HostState};
-use super::storage::Stores;
+use super::storage::{StorageOwner, Stores};
 use crate::limits::{Limits, Policy};
 use crate::validate::{self, Grant};
 
@@ -61,6 +61,10 @@ pub struct RunRequest {
     /// (and storage) gives the same output. `None`: the real clock and the
     /// operating system's random generator.
     pub seed: Option<u64>,
+    /// Whose storage the run opens: the spirit's store is the one of its
+    /// name and this owner ([`StorageOwner::Unsigned`] unless its
+    /// signature verified).
+    pub storage_owner: StorageOwner,
 }
 
 impl fmt::Debug for RunRequest {
@@ -71,6 +75,7 @@ impl fmt::Debug for RunRequest {
             .field("limits", &self.limits)
             .field("input_len", &self.input.len())
             .field("seed", &self.seed)
+            .field("storage_owner", &self.storage_owner)
             .finish_non_exhaustive()
     }
 }
@@ -92,6 +97,7 @@ impl RunRequest {
             input: Vec::new(),
             io: Box::new(CollectingIo::default()),
             seed: None,
+            storage_owner: StorageOwner::Unsigned,
         }
     }
 }
@@ -152,8 +158,13 @@ impl Sandbox {
         request: RunRequest,
         stores: Arc<Stores>,
     ) -> Result<Outcome, RunError> {
+        request.limits.check()?;
+        if u64::try_from(request.input.len()).map_or(true, |n| n > request.limits.max_input) {
+            return Err(RunError::InputTooLarge(request.limits.max_input));
+        }
         check_policy(spirit, &request.policy)?;
         let args = check_call(spirit, &request.call)?;
+        check_initial_sizes(spirit, &request.limits)?;
         let RunRequest {
             call,
             policy,
@@ -161,17 +172,22 @@ impl Sandbox {
             input,
             io,
             seed,
+            storage_owner,
         } = request;
         let started = Instant::now();
         let state = HostState::new(HostSetup {
             name: spirit.name.clone(),
+            owner: storage_owner,
             policy,
             limits,
             input,
             io,
             seed,
             stores,
-            deadline: started + limits.timeout,
+            // `limits.check` keeps the timeout to a year, so this cannot
+            // overflow; should a clock be that close to its end, the run
+            // gets no storage wait rather than a panic.
+            deadline: started.checked_add(limits.timeout).unwrap_or(started),
         });
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| s);
@@ -238,6 +254,22 @@ fn check_policy(spirit: &LoadedSpirit, policy: &Policy) -> Result<(), RunError> 
     } else {
         Err(RunError::Refused(refused))
     }
+}
+
+/// Refuses a module whose memory or table starts larger than the limits
+/// allow, in the limit's words (the pooling allocator would otherwise refuse
+/// it first, naming its own, larger, reservation).
+fn check_initial_sizes(spirit: &LoadedSpirit, limits: &Limits) -> Result<(), RunError> {
+    let required = spirit.module.resources_required();
+    let table_limit = u64::try_from(limits.max_table_elements).unwrap_or(u64::MAX);
+    if required.max_initial_table_size.unwrap_or(0) > table_limit {
+        return Err(RunError::TableLimit(limits.max_table_elements));
+    }
+    let pages = required.max_initial_memory_size.unwrap_or(0);
+    if pages.saturating_mul(64 << 10) > limits.max_memory {
+        return Err(RunError::MemoryLimit(limits.max_memory));
+    }
+    Ok(())
 }
 
 /// Checks that the function exists with a callable type, and parses the
