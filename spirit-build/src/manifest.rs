@@ -13,7 +13,7 @@ use std::time::Duration;
 use spirit_sdk::abi::Capability;
 use toml_edit::{Array, DocumentMut, Item, Table, value};
 
-use crate::limits::Limits;
+use crate::limits::{Limits, check};
 
 /// The file name of a manifest.
 pub const FILE_NAME: &str = "manifest.toml";
@@ -386,12 +386,14 @@ impl Manifest {
                 },
             },
             run: Limits {
-                fuel: fields.positive(run, "run", "fuel")?,
-                timeout: fields.timeout(run)?,
-                max_memory: fields.integer(run, "run", "max-memory")?,
+                fuel: fields.limit(run, "fuel", check::fuel)?,
+                timeout: fields.limit(run, "timeout-ms", |ms| {
+                    check::timeout(Duration::from_millis(ms))
+                })?,
+                max_memory: fields.limit(run, "max-memory", check::max_memory)?,
                 max_input: match run.get("max-input") {
                     None => crate::limits::DEFAULT_MAX_INPUT,
-                    Some(_) => fields.integer(run, "run", "max-input")?,
+                    Some(_) => fields.limit(run, "max-input", check::max_input)?,
                 },
                 ..Limits::default()
             },
@@ -490,27 +492,20 @@ impl Fields<'_> {
             })
     }
 
-    /// An integer larger than zero, as the `fuel` of `run`'s flags and of
-    /// `[package.metadata.spirit]` must be.
-    fn positive(&self, t: &Table, table: &str, key: &str) -> Result<u64, ManifestError> {
-        match self.integer(t, table, key)? {
-            0 => Err(err(format!(
-                "`{}` ({}) must be larger than zero",
-                qualified(table, key),
-                self.line(t, key)
-            ))),
-            n => Ok(n),
-        }
-    }
-
-    /// `run.timeout-ms`, in the range `--timeout` accepts
-    /// ([`crate::units::check_duration`]).
-    fn timeout(&self, run: &Table) -> Result<Duration, ManifestError> {
-        let millis = self.integer(run, "run", "timeout-ms")?;
-        crate::units::check_duration(Duration::from_millis(millis)).map_err(|why| {
+    /// `run.<key>`, held to the range that flags, `Cargo.toml` and every
+    /// run share ([`crate::limits::check`]); an error names the key and line.
+    fn limit<T>(
+        &self,
+        run: &Table,
+        key: &str,
+        check: impl FnOnce(u64) -> Result<T, crate::limits::LimitError>,
+    ) -> Result<T, ManifestError> {
+        let n = self.integer(run, "run", key)?;
+        check(n).map_err(|why| {
             err(format!(
-                "`run.timeout-ms` ({}) is {millis}: {why}",
-                self.line(run, "timeout-ms")
+                "`{}` ({}): {why}",
+                qualified("run", key),
+                self.line(run, key)
             ))
         })
     }
@@ -824,7 +819,7 @@ cargo-lock = \"{}\"
         let zero = text.replace("timeout-ms = 1500", "timeout-ms = 0");
         let message = Manifest::from_toml(&zero).unwrap_err().message;
         assert!(
-            message.ends_with("is 0: it must be longer than zero"),
+            message.ends_with("the timeout must be between 1ms and 365 days, not 0ns"),
             "{message}"
         );
     }

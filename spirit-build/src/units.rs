@@ -112,22 +112,9 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         .map_err(|why| format!("invalid duration `{text}`: {why}"))
 }
 
-/// The range every duration of a run is held to, whether it comes from a
-/// flag ([`parse_duration`]) or a manifest (`run.timeout-ms`): longer than
-/// zero and at most [`MAX_DURATION`]. The error says which bound it broke.
-///
-/// ```
-/// use std::time::Duration;
-/// use spirit_build::units::check_duration;
-/// assert!(check_duration(Duration::from_millis(1)).is_ok());
-/// assert_eq!(check_duration(Duration::ZERO), Err("it must be longer than zero"));
-/// assert!(check_duration(Duration::from_secs(366 * 86_400)).is_err());
-/// ```
-///
-/// # Errors
-///
-/// Says that the duration is zero or longer than 365 days.
-pub fn check_duration(duration: Duration) -> Result<Duration, &'static str> {
+/// Longer than zero and at most [`MAX_DURATION`] (the range
+/// `crate::limits::check::timeout` holds every run's timeout to).
+fn check_duration(duration: Duration) -> Result<Duration, &'static str> {
     if duration.is_zero() {
         Err("it must be longer than zero")
     } else if duration > MAX_DURATION {

@@ -133,8 +133,9 @@ fn a_manifests_run_limits_out_of_range_are_refused() {
             .unwrap();
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(1), "{run}: {stderr}");
+        // Refused when the manifest is read, naming the key and its line.
         assert!(
-            stderr.contains("its manifest's `[run]` limits are out of range"),
+            stderr.contains("invalid manifest") && stderr.contains("`run."),
             "{run}: {stderr}"
         );
         assert!(stderr.contains(message), "{run}: {stderr}");

@@ -383,7 +383,7 @@ fn a_manifest_is_range_checked_like_the_flags_and_names_its_keys() {
             "timeout-ms = ",
             "timeout-ms = 0",
             format!(
-                "`run.timeout-ms` (line {}) is 0: it must be longer than zero",
+                "`run.timeout-ms` (line {}): the timeout must be between 1ms and 365 days, not 0ns",
                 line_of("timeout-ms")
             ),
         ),
@@ -391,7 +391,7 @@ fn a_manifest_is_range_checked_like_the_flags_and_names_its_keys() {
             "timeout-ms = ",
             "timeout-ms = 31622400000",
             format!(
-                "`run.timeout-ms` (line {}) is 31622400000: it must be at most 365 days (`365d`)",
+                "`run.timeout-ms` (line {}): the timeout must be between 1ms and 365 days, not 31622400s",
                 line_of("timeout-ms")
             ),
         ),
@@ -404,7 +404,7 @@ fn a_manifest_is_range_checked_like_the_flags_and_names_its_keys() {
             "fuel = ",
             "fuel = 0",
             format!(
-                "`run.fuel` (line {}) must be larger than zero",
+                "`run.fuel` (line {}): the fuel limit must be at least 1 unit, not 0",
                 line_of("fuel = ")
             ),
         ),
