@@ -7,7 +7,8 @@
 //! entry's capability: a call without it returns the ABI's error value
 //! (`-1` in the function's result type) before the topic function runs. The
 //! topic function (same name as the entry, in `time`, `random`, `log`,
-//! `storage` or `io`) then checks every guest pointer with `memory::range` before
+//! `storage`, `io` or `primitives`) then checks every guest pointer with
+//! `memory::range` before
 //! it touches memory. Adding a host function is one line in the table and
 //! one function in its topic module; a missing one does not compile, and
 //! [`tests::the_linker_defines_exactly_the_abi`] holds the result to the
@@ -16,6 +17,7 @@
 mod io;
 mod log;
 mod memory;
+mod primitives;
 mod random;
 mod storage;
 mod time;
@@ -29,6 +31,7 @@ use memory::{memory, range, truncate, unsigned};
 // The registration below calls each topic function by its table name.
 use io::*;
 use log::*;
+use primitives::*;
 use random::*;
 use storage::*;
 use time::*;
