@@ -93,6 +93,33 @@ impl fmt::Display for Error {
     }
 }
 
+// `cargo spirit test` runs these as WebAssembly in the real sandbox, with the
+// capabilities and limits of Cargo.toml; every other build leaves them out.
+#[spirit_sdk::test]
+mod sandbox {
+    use spirit_sdk::json::{self, JsonError};
+
+    // The real host answers the queries `run` makes.
+    #[spirit_sdk::test]
+    fn the_host_answers_the_queries() -> Result<(), JsonError> {
+        let doc = br#"{"user": {"name": "Ada", "age": 36, "langs": ["en"]}}"#;
+        let mut name = [0u8; 16];
+        assert_eq!(json::get_str_bytes(doc, "$.user.name", &mut name)?, b"Ada");
+        assert_eq!(json::get_u64(doc, "$.user.age")?, 36);
+        assert_eq!(json::get_u64(doc, "$.user.height"), Err(JsonError::NotFound));
+        Ok(())
+    }
+
+    // A sandbox test has no input, and no input is not JSON.
+    #[spirit_sdk::test]
+    fn an_empty_input_is_refused() {
+        assert_eq!(
+            super::run(),
+            Err(super::Error::Json(JsonError::InvalidJson))
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     // On your machine the SDK talks to an in-memory mock host, which runs
