@@ -14,6 +14,7 @@ use crate::compile::{self, CompileUnit, WasmArtifact};
 use crate::fingerprint::{Fingerprint, Stamp};
 use crate::manifest::{self, BuildInfo, Manifest, WasmInfo};
 use crate::project::{self, SpiritPackage};
+use crate::sign::{self, Key, SignaturePolicy, Signed, SpiritSignature};
 use crate::strip::StripOptions;
 use crate::units::Bytes;
 use crate::validate::{Expectations, Problem};
@@ -403,7 +404,9 @@ impl Job<'_> {
         Fingerprint::remove(dir)?;
         // The wasm first: a manifest never names bytes that are not there yet.
         crate::fs::write_atomic(&wasm_path, &stripped)?;
-        crate::fs::write_atomic(&manifest_path, manifest.to_toml().as_bytes())?;
+        let manifest_text = manifest.to_toml();
+        crate::fs::write_atomic(&manifest_path, manifest_text.as_bytes())?;
+        refresh_signature(shell, dir, &manifest, manifest_text.as_bytes(), &stripped)?;
         let fingerprint = Fingerprint {
             inputs,
             original_size: original.len() as u64,
@@ -431,4 +434,57 @@ impl Job<'_> {
             warnings: fingerprint.warnings,
         })
     }
+}
+
+/// A build that rewrote the module and manifest leaves no signature they no
+/// longer match: one that still verifies stays; one by a key this machine
+/// holds ([`Key::held`]) is made again over the new bytes, and said so;
+/// any other is removed, with a warning naming `cargo spirit sign`.
+fn refresh_signature(
+    shell: &Shell,
+    dir: &Path,
+    manifest: &Manifest,
+    manifest_bytes: &[u8],
+    wasm: &[u8],
+) -> Result<(), Error> {
+    let path = dir.join(sign::FILE_NAME);
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return Ok(());
+    };
+    let old = SpiritSignature::from_toml(&text).ok();
+    if let Some(signature) = &old {
+        let files = Signed {
+            manifest: manifest_bytes,
+            wasm,
+            signature: Some(signature),
+        };
+        if sign::check_signed(files, &SignaturePolicy::CONSISTENT, &[]).is_ok() {
+            return Ok(());
+        }
+    }
+    let name = &manifest.name;
+    let version = &manifest.version;
+    if let Some(key) = old.and_then(|s| Key::held(s.author)) {
+        let signature = key.sign(manifest_bytes, wasm);
+        crate::fs::write_atomic(&path, signature.to_toml().as_bytes())?;
+        shell.status(
+            "Re-signed",
+            format_args!(
+                "spirit `{name}` v{version} as {} (the build changed its bytes; the old signature no longer matched)",
+                signature.author
+            ),
+        );
+        return Ok(());
+    }
+    std::fs::remove_file(&path).map_err(|e| crate::fs::FsError::new("remove", &path, e))?;
+    let by = old.map(|s| format!(" by {}", s.author)).unwrap_or_default();
+    shell.warn(format_args!(
+        "removed the signature{by} of spirit `{name}` v{version}: the build changed its bytes, so it no longer matched\nhelp: sign it again with `cargo spirit sign`{profile} (or build with `--sign`)",
+        profile = match manifest.build.profile.as_str() {
+            "dev" => String::new(),
+            "release" => " --release".to_owned(),
+            other => format!(" --profile {other}"),
+        },
+    ));
+    Ok(())
 }

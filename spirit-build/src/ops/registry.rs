@@ -47,7 +47,12 @@ fn spirit_files(
             let mut all = Vec::new();
             for spirit in build(shell, options)? {
                 let mut files = SpiritFiles::read(&spirit.dir)?;
-                if files.signature.is_none()
+                // Unsigned, or signed over other bytes (by a build before
+                // this one, say): your key signs what you install.
+                let stale = files.signature.is_some()
+                    && sign::check_signed(files.signed(), &sign::SignaturePolicy::CONSISTENT, &[])
+                        .is_err();
+                if (files.signature.is_none() || stale)
                     && let Some(key) = &key
                 {
                     let signature = key.sign(&files.manifest_bytes, &files.wasm);

@@ -1,0 +1,93 @@
+//! What a new user hits first (issue 21): a rebuild never leaves a stale
+//! signature, a new spirit's `Cargo.toml` is portable, JSON messages are
+//! complete enough for CI, and the everyday flags work as cargo's do.
+
+use std::path::Path;
+
+use crate::support::{cargo_spirit, new_spirit};
+
+fn stderr(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn bump_version(dir: &Path, to: &str) {
+    let manifest = dir.join("Cargo.toml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    std::fs::write(
+        &manifest,
+        text.replacen("version = \"0.1.0\"", &format!("version = \"{to}\""), 1),
+    )
+    .unwrap();
+}
+
+#[test]
+fn install_from_the_crate_works_after_a_version_bump() {
+    let (tmp, dir) = new_spirit("resign-bump", "hello");
+    let home = tmp.path().join("home");
+    let run = |args: &[&str]| {
+        cargo_spirit(&dir)
+            .env("VUDO_HOME", &home)
+            .args(args)
+            .assert()
+            .success()
+            .get_output()
+            .clone()
+    };
+    run(&["keygen", "-q"]);
+    run(&["install"]);
+    bump_version(&dir, "0.2.0");
+    // The rebuild signs its new bytes again with the key that signed the
+    // old ones, and says so; install then just works.
+    let install = run(&["install"]);
+    let err = stderr(&install);
+    assert!(
+        err.contains("Re-signed spirit `resign-bump` v0.2.0"),
+        "{err}"
+    );
+    assert!(err.contains("Installed resign-bump v0.2.0"), "{err}");
+    run(&["verify", "--release", "-q"]);
+}
+
+#[test]
+fn a_rebuild_removes_a_signature_it_cannot_renew() {
+    let (tmp, dir) = new_spirit("resign-foreign", "hello");
+    let home = tmp.path().join("home");
+    // A key this machine does not keep: not in VUDO_HOME/keys, not in the
+    // environment.
+    let key = tmp.path().join("elsewhere.key");
+    std::fs::write(&key, spirit_build::sign::Key::generate().unwrap().to_hex()).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let spirit = |args: &[&str]| {
+        cargo_spirit(&dir)
+            .env("VUDO_HOME", &home)
+            .args(args)
+            .assert()
+    };
+    spirit(&["build", "-q"]).success();
+    cargo_spirit(&dir)
+        .env("VUDO_HOME", &home)
+        .args(["sign", "-q", "--key"])
+        .arg(&key)
+        .assert()
+        .success();
+    spirit(&["verify", "-q"]).success();
+    bump_version(&dir, "0.3.0");
+    let build = spirit(&["build"]).success().get_output().clone();
+    let err = stderr(&build);
+    assert!(
+        err.contains("warning: removed the signature by ")
+            && err.contains("of spirit `resign-foreign` v0.3.0")
+            && err.contains("help: sign it again with `cargo spirit sign`"),
+        "{err}"
+    );
+    let verify = spirit(&["verify"]).failure().get_output().clone();
+    let err = stderr(&verify);
+    assert!(
+        err.contains("unsigned") && err.contains("cargo spirit sign"),
+        "{err}"
+    );
+}
