@@ -14,6 +14,7 @@ use std::process::{Command, Stdio};
 use cargo_metadata::Message;
 
 use crate::project::SpiritPackage;
+use crate::sdk::{CargoConfig, Patch};
 use crate::toolchain::{self, WASM_TARGET};
 use crate::{ColorChoice, Shell};
 
@@ -184,6 +185,10 @@ pub fn compile_with_env(
     if let Some(first) = units.first() {
         cmd.arg("--manifest-path").arg(&first.manifest_path);
     }
+    if let Some(patch) = Patch::for_manifests(units.iter().map(|u| u.manifest_path.as_path())) {
+        cmd.arg("--config").arg(patch.config_arg());
+        refresh_cargo_config(shell, &patch);
+    }
     for spec in units.iter().filter_map(|u| u.spec.as_deref()) {
         cmd.args(["--package", spec]);
     }
@@ -280,6 +285,33 @@ pub fn compile_with_env(
                 .ok_or_else(|| CompileError::NoArtifact(spirit.name.clone()))
         })
         .collect()
+}
+
+/// Keeps `.cargo/config.toml` giving plain `cargo` commands the SDK this
+/// build uses (see [`crate::sdk`]); the build itself does not need it, so a
+/// failure is a warning.
+pub fn refresh_cargo_config(shell: &Shell, patch: &Patch) {
+    match patch.write_cargo_config() {
+        Ok(CargoConfig::Written(path)) => shell.status(
+            "Patching",
+            format_args!(
+                "spirit-sdk → {} in {} (for plain `cargo test`)",
+                patch.sdk.display(),
+                path.display()
+            ),
+        ),
+        Ok(CargoConfig::UpToDate) => {}
+        Ok(CargoConfig::Foreign(path)) => shell.verbose(|s| {
+            s.note(format_args!(
+                "{} is not cargo-spirit's: for plain `cargo test`, add `[patch.crates-io] spirit-sdk = {{ path = \"{}\" }}` to it",
+                path.display(),
+                patch.sdk.display()
+            ));
+        }),
+        Err(e) => shell.warn(format_args!(
+            "could not write the SDK's patch for plain `cargo test`: {e}"
+        )),
+    }
 }
 
 fn display_command(cmd: &Command) -> String {

@@ -91,3 +91,56 @@ fn a_rebuild_removes_a_signature_it_cannot_renew() {
         "{err}"
     );
 }
+
+#[test]
+fn a_new_spirit_is_portable_and_plain_cargo_test_works() {
+    let (_tmp, dir) = new_spirit("portable-sdk", "counter");
+    let cargo_toml = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap();
+    assert!(
+        cargo_toml.contains("spirit-sdk = \"0.1\"\n"),
+        "{cargo_toml}"
+    );
+    let config = dir.join(".cargo/config.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    assert!(
+        text.contains("[patch.crates-io]\nspirit-sdk = { path = "),
+        "{text}"
+    );
+    let gitignore = std::fs::read_to_string(dir.join(".gitignore")).unwrap();
+    assert!(gitignore.contains("/.cargo/config.toml"), "{gitignore}");
+    // Plain cargo, as a developer runs the native tests.
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let status = std::process::Command::new(&cargo)
+        .args(["test", "--offline", "-q"])
+        .current_dir(&dir)
+        .env("CARGO_TARGET_DIR", crate::support::shared_target())
+        .status()
+        .unwrap();
+    assert!(status.success(), "plain `cargo test` failed");
+    // A teammate's fresh clone has no `.cargo/config.toml`: the build
+    // supplies the SDK itself and writes the file again.
+    std::fs::remove_dir_all(dir.join(".cargo")).unwrap();
+    let build = cargo_spirit(&dir)
+        .args(["build"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let err = stderr(&build);
+    assert!(err.contains("Patching spirit-sdk → "), "{err}");
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), text);
+    // SPIRIT_SDK_PATH picks the SDK.
+    let missing = dir.join("no-sdk-here");
+    let build = cargo_spirit(&dir)
+        .env("SPIRIT_SDK_PATH", &missing)
+        .args(["build"])
+        .assert()
+        .failure()
+        .get_output()
+        .clone();
+    let err = stderr(&build);
+    assert!(err.contains("no-sdk-here"), "{err}");
+    // cargo-spirit's own file is refreshed to the SDK in use; put it back.
+    cargo_spirit(&dir).args(["build", "-q"]).assert().success();
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), text);
+}
