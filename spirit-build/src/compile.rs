@@ -4,8 +4,10 @@
 //! Cargo's own status lines and diagnostics reach the user exactly as cargo
 //! prints them (`--message-format json-render-diagnostics` renders them on
 //! its standard error, which we leave attached to ours). With
-//! [`MessageFormat::Json`] cargo's JSON messages are also passed through to
-//! standard output, line by line, as cargo printed them.
+//! [`MessageFormat::Json`] cargo runs with `--message-format json` and its
+//! JSON messages (`compiler-message`, `compiler-artifact`,
+//! `build-finished`, …) are passed through to standard output, line by
+//! line, as cargo printed them.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -177,7 +179,7 @@ pub fn compile_with_env(
     cmd.arg("build")
         .arg("--lib")
         .args(["--target", WASM_TARGET])
-        .args(["--message-format", "json-render-diagnostics"])
+        .args(["--message-format", cargo_format(options.message_format)])
         .args(["--profile", options.profile_name()])
         .current_dir(dir)
         .stdout(Stdio::piped())
@@ -311,6 +313,18 @@ pub fn refresh_cargo_config(shell: &Shell, patch: &Patch) {
         Err(e) => shell.warn(format_args!(
             "could not write the SDK's patch for plain `cargo test`: {e}"
         )),
+    }
+}
+
+/// Cargo's `--message-format`: for people, cargo renders its diagnostics
+/// on standard error and we read only its artifacts; with
+/// [`MessageFormat::Json`], its diagnostics are `compiler-message` lines,
+/// passed through to standard output as `cargo build --message-format json`
+/// prints them.
+fn cargo_format(format: MessageFormat) -> &'static str {
+    match format {
+        MessageFormat::Human => "json-render-diagnostics",
+        MessageFormat::Json => "json",
     }
 }
 

@@ -144,3 +144,91 @@ fn a_new_spirit_is_portable_and_plain_cargo_test_works() {
     cargo_spirit(&dir).args(["build", "-q"]).assert().success();
     assert_eq!(std::fs::read_to_string(&config).unwrap(), text);
 }
+
+fn json_lines(stdout: &[u8]) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+        .collect()
+}
+
+fn with_reason<'a>(lines: &'a [serde_json::Value], reason: &str) -> Vec<&'a serde_json::Value> {
+    lines.iter().filter(|l| l["reason"] == reason).collect()
+}
+
+#[test]
+fn json_messages_are_complete_enough_for_ci() {
+    let (tmp, dir) = new_spirit("ci-json", "hello");
+    // A warning of rustc's, to see cargo's `compiler-message` pass through.
+    let lib = dir.join("src/lib.rs");
+    let code = std::fs::read_to_string(&lib).unwrap();
+    std::fs::write(&lib, format!("{code}\nfn never_called() {{}}\n")).unwrap();
+    let secret = spirit_build::sign::Key::generate().unwrap();
+    let ci = |args: &[&str]| {
+        cargo_spirit(&dir)
+            .env("VUDO_HOME", tmp.path().join("ci-home"))
+            .env("SPIRIT_SIGNING_KEY", secret.to_hex())
+            .args(args)
+            .args(["--message-format", "json"])
+            .assert()
+    };
+    let author = secret.author().to_string();
+
+    let build = ci(&["build", "--release", "--sign"])
+        .success()
+        .get_output()
+        .clone();
+    let lines = json_lines(&build.stdout);
+    let warning = with_reason(&lines, "compiler-message");
+    assert!(
+        warning.iter().any(|m| m["message"]["rendered"]
+            .as_str()
+            .unwrap_or("")
+            .contains("never_called")),
+        "{lines:?}"
+    );
+    assert_eq!(with_reason(&lines, "spirit-artifact").len(), 1, "{lines:?}");
+    let signed = with_reason(&lines, "spirit-signed");
+    assert_eq!(signed.len(), 1, "{lines:?}");
+    assert_eq!(signed[0]["name"], "ci-json");
+    assert_eq!(signed[0]["version"], "0.1.0");
+    assert_eq!(signed[0]["author"], author.as_str());
+    // The artifact line comes first, as the spirit is built before it is signed.
+    let position = |reason: &str| lines.iter().position(|l| l["reason"] == reason);
+    assert!(position("spirit-artifact") < position("spirit-signed"));
+
+    let sign = ci(&["sign", "--release"]).success().get_output().clone();
+    let sign = json_lines(&sign.stdout);
+    assert_eq!(sign[0]["reason"], "spirit-signed");
+    assert_eq!(sign[0]["name"], "ci-json");
+    assert_eq!(sign[0]["version"], "0.1.0");
+
+    let pack = ci(&["pack", "--release"]).success().get_output().clone();
+    let pack = json_lines(&pack.stdout);
+    let package = &pack[0];
+    assert_eq!(package["reason"], "spirit-packaged");
+    assert_eq!(package["name"], "ci-json");
+    assert_eq!(package["version"], "0.1.0");
+    assert_eq!(package["author"], author.as_str());
+    let bytes = std::fs::read(package["path"].as_str().unwrap()).unwrap();
+    assert_eq!(package["size"], bytes.len() as u64);
+    assert_eq!(package["blake3"], blake3::hash(&bytes).to_hex().as_str());
+
+    // An error has a JSON line too (and still its words on standard error).
+    let other = "ab".repeat(32);
+    let failed = ci(&["verify", "--release", "--author", &other])
+        .failure()
+        .get_output()
+        .clone();
+    let error = json_lines(&failed.stdout);
+    assert_eq!(error[0]["reason"], "spirit-error", "{error:?}");
+    assert_eq!(error[0]["exit_code"], 1);
+    assert!(
+        error[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("but {other} was required")),
+        "{error:?}"
+    );
+    assert!(stderr(&failed).contains("error: "), "{}", stderr(&failed));
+}

@@ -90,6 +90,16 @@ pub struct ArtifactMessage {
 /// Fails on the first spirit that does not compile or validate; every
 /// validation problem of that spirit is in the error.
 pub fn build(shell: &Shell, options: &BuildOptions) -> Result<Vec<BuiltSpirit>, Error> {
+    build_for(shell, options, false)
+}
+
+/// [`build`]; with `signing` (`build --sign`), a signature the new bytes no
+/// longer match is removed without a word, since a new one follows.
+pub(crate) fn build_for(
+    shell: &Shell,
+    options: &BuildOptions,
+    signing: bool,
+) -> Result<Vec<BuiltSpirit>, Error> {
     let plan = Plan::new(&options.selection)?;
     let (project, artifacts, rustc) = match &plan.hint {
         Some(name) => {
@@ -165,6 +175,7 @@ pub fn build(shell: &Shell, options: &BuildOptions) -> Result<Vec<BuiltSpirit>, 
                 options.compile.profile_name(),
                 options.strip.keep_names,
             ),
+            signing,
         };
         let spirit = job.run(shell)?;
         emit(shell, options, &job.spirit.manifest_path, &spirit)?;
@@ -301,6 +312,8 @@ struct Job<'a> {
     build: BuildInfo,
     strip: StripOptions,
     stamp: Option<Stamp>,
+    /// `build --sign`: a new signature follows.
+    signing: bool,
 }
 
 impl Job<'_> {
@@ -406,7 +419,11 @@ impl Job<'_> {
         crate::fs::write_atomic(&wasm_path, &stripped)?;
         let manifest_text = manifest.to_toml();
         crate::fs::write_atomic(&manifest_path, manifest_text.as_bytes())?;
-        refresh_signature(shell, dir, &manifest, manifest_text.as_bytes(), &stripped)?;
+        if self.signing {
+            remove_signature(dir)?;
+        } else {
+            refresh_signature(shell, dir, &manifest, manifest_text.as_bytes(), &stripped)?;
+        }
         let fingerprint = Fingerprint {
             inputs,
             original_size: original.len() as u64,
@@ -476,7 +493,7 @@ fn refresh_signature(
         );
         return Ok(());
     }
-    std::fs::remove_file(&path).map_err(|e| crate::fs::FsError::new("remove", &path, e))?;
+    remove_signature(dir)?;
     let by = old.map(|s| format!(" by {}", s.author)).unwrap_or_default();
     shell.warn(format_args!(
         "removed the signature{by} of spirit `{name}` v{version}: the build changed its bytes, so it no longer matched\nhelp: sign it again with `cargo spirit sign`{profile} (or build with `--sign`)",
@@ -487,4 +504,14 @@ fn refresh_signature(
         },
     ));
     Ok(())
+}
+
+fn remove_signature(dir: &Path) -> Result<(), Error> {
+    let path = dir.join(sign::FILE_NAME);
+    match std::fs::remove_file(&path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(crate::fs::FsError::new("remove", &path, e).into())
+        }
+        _ => Ok(()),
+    }
 }

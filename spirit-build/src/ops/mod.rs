@@ -36,7 +36,10 @@ pub use plan::{BuildOptions, artifact_dir, built_dirs};
 pub use registry::{install, trust, upgrade};
 pub use run::{LimitOverrides, ReceiptRequest, RunOptions, RunTarget, run};
 pub use run_io::{InputError, TerminalIo, exit_code, read_input};
-pub use sign::{Verified, build_and_sign, keygen, pack, sign, verify, verify_requirements};
+pub use sign::{
+    Packaged, SignedSpirit, Verified, build_and_sign, keygen, pack, sign, verify,
+    verify_requirements,
+};
 pub use target::{Target, TargetError, split_run_positionals};
 pub use test::{Ignored, TestFilter, TestOptions, test, test_target_dir};
 pub use test_report::{Suite, SuiteMessage, TestMessage, TestResult, TestRun, TestStatus};
