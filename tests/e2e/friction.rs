@@ -232,3 +232,103 @@ fn json_messages_are_complete_enough_for_ci() {
     );
     assert!(stderr(&failed).contains("error: "), "{}", stderr(&failed));
 }
+
+#[test]
+fn everyday_flags_work_as_cargo_users_expect() {
+    let (tmp, dir) = new_spirit("everyday", "hello");
+    let home = tmp.path().join("home");
+    let spirit =
+        |at: &Path, args: &[&str]| cargo_spirit(at).env("VUDO_HOME", &home).args(args).assert();
+    spirit(&dir, &["keygen", "-q"]).success();
+    spirit(&dir, &["install", "-q"]).success();
+
+    // `inspect` takes the crate's build, as sign, pack and verify do.
+    let inspect = spirit(&dir, &["inspect", "--release"])
+        .success()
+        .get_output()
+        .clone();
+    let out = String::from_utf8_lossy(&inspect.stdout);
+    assert!(
+        out.contains("spirit/release/everyday") && out.contains("actuator_log"),
+        "{out}"
+    );
+
+    // A directory `everyday` here and an installed `everyday`: the
+    // directory runs, and the note says how to run the other.
+    let run = spirit(tmp.path(), &["run", "everyday"])
+        .success()
+        .get_output()
+        .clone();
+    let err = stderr(&run);
+    assert!(
+        err.contains("note: `everyday` is both the directory `./everyday` and an installed spirit: running the directory")
+            && err.contains("cargo spirit run everyday@latest"),
+        "{err}"
+    );
+    let run = spirit(tmp.path(), &["run", "everyday@latest"])
+        .success()
+        .get_output()
+        .clone();
+    let err = stderr(&run);
+    assert!(
+        err.contains("Hello from everyday!") && !err.contains("note:"),
+        "{err}"
+    );
+
+    // `--allow a,b` and `--deny a,b` as cargo's `-F a,b`; a denied
+    // capability is said to be denied, not undeclared.
+    let wasm = crate::support::artifact_dir("release", "everyday").join("everyday.wasm");
+    cargo_spirit(tmp.path())
+        .env("VUDO_HOME", &home)
+        .args(["run", "-q", "--allow", "actuator_log,sensor_time"])
+        .arg(&wasm)
+        .assert()
+        .success();
+    let denied = spirit(&dir, &["run", "--deny", "sensor_time,actuator_log"])
+        .failure()
+        .get_output()
+        .clone();
+    let err = stderr(&denied);
+    assert!(
+        err.contains("but it was denied with `--deny actuator_log`")
+            && err.contains("without `--deny actuator_log`")
+            && !err.contains("declare it"),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_entry_returning_a_boxed_error_takes_inline_input() {
+    let (_tmp, dir) = new_spirit("boxed-error", "echo");
+    let manifest = dir.join("Cargo.toml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    std::fs::write(
+        &manifest,
+        text.replace(
+            "spirit-sdk = \"0.1\"",
+            "spirit-sdk = { version = \"0.1\", features = [\"allocator\"] }",
+        ),
+    )
+    .unwrap();
+    // The README's example, as it is written there.
+    let readme = include_str!("../../README.md");
+    let start = readme
+        .find("```rust\n#![cfg_attr(not(test), no_std)]\nextern crate alloc;")
+        .unwrap()
+        + 8;
+    let end = start + readme[start..].find("```").unwrap();
+    std::fs::write(dir.join("src/lib.rs"), &readme[start..end]).unwrap();
+    cargo_spirit(&dir)
+        .args(["run", "-q", "--input-text", "21"])
+        .assert()
+        .success()
+        .stdout_eq("42");
+    let failed = cargo_spirit(&dir)
+        .args(["run", "-q", "--input-text", "twenty-one"])
+        .assert()
+        .failure()
+        .get_output()
+        .clone();
+    let err = stderr(&failed);
+    assert!(err.contains("invalid digit found in string"), "{err}");
+}

@@ -29,7 +29,9 @@ mod verify_receipt;
 pub use build::{ArtifactMessage, BuiltSpirit, build};
 pub use check::{CheckMessage, CheckOptions, CheckedModule, check};
 pub use init::{InitOptions, init};
-pub use inspect::{Inspected, PackageInspection, inspect, inspect_package, inspect_target};
+pub use inspect::{
+    Inspected, PackageInspection, inspect, inspect_package, inspect_target, inspect_targets,
+};
 pub use installed::{SpiritInfo, SpiritList, info, list, search, uninstall};
 pub use new::{NewOptions, new_spirit};
 pub use plan::{BuildOptions, artifact_dir, built_dirs};
@@ -40,7 +42,7 @@ pub use sign::{
     Packaged, SignedSpirit, Verified, build_and_sign, keygen, pack, sign, verify,
     verify_requirements,
 };
-pub use target::{Target, TargetError, split_run_positionals};
+pub use target::{Target, TargetError, classify_for_run, split_run_positionals};
 pub use test::{Ignored, TestFilter, TestOptions, test, test_target_dir};
 pub use test_report::{Suite, SuiteMessage, TestMessage, TestResult, TestRun, TestStatus};
 pub use verify_receipt::{ReceiptCheck, ReceiptCheckError, VerifiedReceipt, verify_receipt};
