@@ -215,6 +215,7 @@ fn read_toml(path: &Path) -> Option<toml_edit::DocumentMut> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::disallowed_methods)]
 mod tests {
     use super::*;
 
