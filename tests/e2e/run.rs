@@ -44,8 +44,8 @@ fn a_bare_module_gets_only_what_allow_grants() {
      Running spirit `bare`
 error: spirit `bare` failed: refused before running (1 problem)
 
-imports `vudo.host_log`, which needs the capability `actuator_log`, but it was denied with `--deny actuator_log`
-help: run it without `--deny actuator_log` to grant it
+imports `vudo.host_log`, which needs the capability `actuator_log`, but it is not granted
+help: declare it in the spirit's [package.metadata.spirit] capabilities, or grant it with `--allow actuator_log`
 
 "#]]);
     cargo_spirit(tmp.path())
