@@ -74,6 +74,8 @@ impl GlobalArgs {
 }
 
 #[derive(Debug, Subcommand)]
+// Parsed once per process; boxing `run`'s arguments would buy nothing.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Command {
     New(commands::new::NewArgs),
     Init(commands::init::InitArgs),

@@ -11,10 +11,18 @@ mod commands;
 use std::ffi::OsString;
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse_from(args());
+    let matches = cli::Cli::command().get_matches_from(args());
+    let cli = cli::Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    // `--message-format`, as the command's flattened `FormatArg` parsed it.
+    let format = matches
+        .subcommand()
+        .and_then(|(_, m)| m.try_get_one::<spirit_build::MessageFormat>("format").ok())
+        .flatten()
+        .copied()
+        .unwrap_or_default();
     let shell = cli.global.shell();
     match commands::execute(cli.command, &shell) {
         Ok(code) => code,
@@ -33,6 +41,9 @@ fn main() -> ExitCode {
             if !already_reported || shell.verbosity() != spirit_build::Verbosity::Quiet {
                 shell.error(format_args!("{error:#}"));
             }
+            let message = spirit_build::message::ErrorMessage::new(&format!("{error:#}"), code);
+            // Standard output may be gone; the error is on standard error.
+            let _ = format.emit(&shell, &message);
             ExitCode::from(u8::try_from(code.clamp(1, 255)).unwrap_or(1))
         }
     }

@@ -4,8 +4,10 @@
 //! Cargo's own status lines and diagnostics reach the user exactly as cargo
 //! prints them (`--message-format json-render-diagnostics` renders them on
 //! its standard error, which we leave attached to ours). With
-//! [`MessageFormat::Json`] cargo's JSON messages are also passed through to
-//! standard output, line by line, as cargo printed them.
+//! [`MessageFormat::Json`] cargo runs with `--message-format json` and its
+//! JSON messages (`compiler-message`, `compiler-artifact`,
+//! `build-finished`, …) are passed through to standard output, line by
+//! line, as cargo printed them.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -14,6 +16,7 @@ use std::process::{Command, Stdio};
 use cargo_metadata::Message;
 
 use crate::project::SpiritPackage;
+use crate::sdk::{CargoConfig, Patch};
 use crate::toolchain::{self, WASM_TARGET};
 use crate::{ColorChoice, Shell};
 
@@ -176,13 +179,17 @@ pub fn compile_with_env(
     cmd.arg("build")
         .arg("--lib")
         .args(["--target", WASM_TARGET])
-        .args(["--message-format", "json-render-diagnostics"])
+        .args(["--message-format", cargo_format(options.message_format)])
         .args(["--profile", options.profile_name()])
         .current_dir(dir)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
     if let Some(first) = units.first() {
         cmd.arg("--manifest-path").arg(&first.manifest_path);
+    }
+    if let Some(patch) = Patch::for_manifests(units.iter().map(|u| u.manifest_path.as_path())) {
+        cmd.arg("--config").arg(patch.config_arg());
+        refresh_cargo_config(shell, &patch);
     }
     for spec in units.iter().filter_map(|u| u.spec.as_deref()) {
         cmd.args(["--package", spec]);
@@ -280,6 +287,45 @@ pub fn compile_with_env(
                 .ok_or_else(|| CompileError::NoArtifact(spirit.name.clone()))
         })
         .collect()
+}
+
+/// Keeps `.cargo/config.toml` giving plain `cargo` commands the SDK this
+/// build uses (see [`crate::sdk`]); the build itself does not need it, so a
+/// failure is a warning.
+pub fn refresh_cargo_config(shell: &Shell, patch: &Patch) {
+    match patch.write_cargo_config() {
+        Ok(CargoConfig::Written(path)) => shell.status(
+            "Patching",
+            format_args!(
+                "spirit-sdk → {} in {} (for plain `cargo test`)",
+                patch.sdk.display(),
+                path.display()
+            ),
+        ),
+        Ok(CargoConfig::UpToDate) => {}
+        Ok(CargoConfig::Foreign(path)) => shell.verbose(|s| {
+            s.note(format_args!(
+                "{} is not cargo-spirit's: for plain `cargo test`, add `[patch.crates-io] spirit-sdk = {{ path = \"{}\" }}` to it",
+                path.display(),
+                patch.sdk.display()
+            ));
+        }),
+        Err(e) => shell.warn(format_args!(
+            "could not write the SDK's patch for plain `cargo test`: {e}"
+        )),
+    }
+}
+
+/// Cargo's `--message-format`: for people, cargo renders its diagnostics
+/// on standard error and we read only its artifacts; with
+/// [`MessageFormat::Json`], its diagnostics are `compiler-message` lines,
+/// passed through to standard output as `cargo build --message-format json`
+/// prints them.
+fn cargo_format(format: MessageFormat) -> &'static str {
+    match format {
+        MessageFormat::Human => "json-render-diagnostics",
+        MessageFormat::Json => "json",
+    }
 }
 
 fn display_command(cmd: &Command) -> String {

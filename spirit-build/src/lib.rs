@@ -23,6 +23,7 @@ pub mod project;
 pub mod receipt;
 pub mod registry;
 pub mod sandbox;
+pub mod sdk;
 pub mod shell;
 pub mod sign;
 pub mod strip;

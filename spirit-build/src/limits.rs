@@ -226,6 +226,8 @@ impl Limits {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Policy {
     granted: Vec<Capability>,
+    /// What `--deny` withheld, so that a refusal can say so.
+    denied: Vec<Capability>,
 }
 
 impl Policy {
@@ -240,7 +242,10 @@ impl Policy {
         let mut granted: Vec<Capability> = capabilities.into_iter().collect();
         granted.sort();
         granted.dedup();
-        Policy { granted }
+        Policy {
+            granted,
+            denied: Vec::new(),
+        }
     }
 
     /// What the manifest declares, plus what `allow` adds, minus what `deny`
@@ -257,13 +262,27 @@ impl Policy {
         allow: impl IntoIterator<Item = Capability>,
         deny: impl IntoIterator<Item = Capability>,
     ) -> Policy {
-        let deny: Vec<Capability> = deny.into_iter().collect();
-        Policy::allow(
+        let mut denied: Vec<Capability> = deny.into_iter().collect();
+        denied.sort();
+        denied.dedup();
+        let policy = Policy::allow(
             declared
                 .into_iter()
                 .chain(allow)
-                .filter(|c| !deny.contains(c)),
-        )
+                .filter(|c| !denied.contains(c)),
+        );
+        Policy { denied, ..policy }
+    }
+
+    /// The capabilities withheld by `deny` (see [`Policy::from_declared`]).
+    ///
+    /// ```
+    /// use spirit_build::limits::Policy;
+    /// use spirit_sdk::abi::Capability::*;
+    /// assert_eq!(Policy::from_declared([ActuatorLog], [], [ActuatorLog]).denied(), &[ActuatorLog]);
+    /// ```
+    pub fn denied(&self) -> &[Capability] {
+        &self.denied
     }
 
     /// The granted capabilities, sorted.

@@ -89,3 +89,47 @@ impl std::str::FromStr for MessageFormat {
             .ok_or_else(|| format!("unknown message format `{name}`; accepted: human, json"))
     }
 }
+
+/// The line `--message-format json` adds on standard output when a command
+/// fails (the error still goes to standard error, as for people): what
+/// failed, the `help:` lines apart, and the exit status.
+///
+/// ```
+/// use spirit_build::message::ErrorMessage;
+/// let error = ErrorMessage::new("unsigned\nhelp: sign it with `cargo spirit sign`", 1);
+/// assert_eq!(error.message, "unsigned");
+/// assert_eq!(error.help, ["sign it with `cargo spirit sign`"]);
+/// let line = serde_json::to_value(&error).unwrap();
+/// assert_eq!(line["reason"], "spirit-error");
+/// assert_eq!(line["exit_code"], 1);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "reason", rename = "spirit-error")]
+pub struct ErrorMessage {
+    /// The error, without its `help:` lines.
+    pub message: String,
+    /// Each `help:` line, without the prefix.
+    pub help: Vec<String>,
+    /// The exit status the command ends with.
+    pub exit_code: i32,
+}
+
+impl ErrorMessage {
+    /// Splits a rendered error (as `error: …` shows it) into its message
+    /// and `help:` lines.
+    pub fn new(rendered: &str, exit_code: i32) -> ErrorMessage {
+        let mut message = Vec::new();
+        let mut help = Vec::new();
+        for line in rendered.lines() {
+            match line.strip_prefix("help: ") {
+                Some(text) => help.push(text.to_owned()),
+                None => message.push(line),
+            }
+        }
+        ErrorMessage {
+            message: message.join("\n"),
+            help,
+            exit_code,
+        }
+    }
+}

@@ -394,7 +394,7 @@ pub enum VerifyError {
     Manifest(String),
     /// The signature does not verify.
     #[error(
-        "signature does not verify for author {0}: the manifest or the wasm changed after signing, or the signature is not theirs"
+        "signature does not verify for author {0}: the manifest or the wasm changed after signing, or the signature is not theirs\nhelp: if you rebuilt or changed it, sign it again with `cargo spirit sign` (or build with `cargo spirit build --sign`)"
     )]
     BadSignature(Author),
     /// Signed by someone else than required.

@@ -21,18 +21,17 @@ pub enum SdkSource {
 }
 
 impl SdkSource {
-    /// `$SPIRIT_SDK_PATH`; else the SDK in the source tree this binary was
-    /// built from, when it is still there; else this version on crates.io.
+    /// What `cargo spirit new` writes: the version requirement of this
+    /// cargo-spirit's SDK ([`crate::sdk::requirement`]), portable to any
+    /// machine; until the SDK is on crates.io, cargo-spirit supplies it
+    /// through a `[patch]` (see [`crate::sdk`]).
+    ///
+    /// ```
+    /// use spirit_build::template::SdkSource;
+    /// assert_eq!(SdkSource::detect(), SdkSource::Version("0.1".into()));
+    /// ```
     pub fn detect() -> SdkSource {
-        if let Some(path) = std::env::var_os("SPIRIT_SDK_PATH") {
-            return SdkSource::Path(PathBuf::from(path));
-        }
-        let built_from = Path::new(env!("CARGO_MANIFEST_DIR")).join("../spirit-sdk");
-        if built_from.join("Cargo.toml").is_file() {
-            let path = built_from.canonicalize().unwrap_or(built_from);
-            return SdkSource::Path(path);
-        }
-        SdkSource::Version(crate::VERSION.to_owned())
+        SdkSource::Version(crate::sdk::requirement())
     }
 
     /// The dependency as an inline TOML value.

@@ -361,6 +361,7 @@ fn locked_is_passed_to_cargo() {
         .assert()
         .code(101)
         .stderr_eq(str![[r#"
+...
 error: [..]the lock file [..]/locked/Cargo.lock [..] --locked was passed to prevent this
 ...
 "#]]);

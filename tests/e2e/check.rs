@@ -215,7 +215,7 @@ fn every_data_command_speaks_json() {
     assert_eq!(reason(&json(&["keygen"])), "key-created");
     assert_eq!(
         reason(&json(&["build", "--release", "--sign"])),
-        "spirit-artifact"
+        "spirit-signed"
     );
     assert_eq!(reason(&json(&["check"])), "spirit-check");
     assert_eq!(reason(&json(&["verify", "--release"])), "spirit-verified");

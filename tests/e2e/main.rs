@@ -11,6 +11,7 @@ mod support;
 
 mod build;
 mod check;
+mod friction;
 mod hardening_registry;
 mod hardening_sandbox;
 mod hardening_text;

@@ -11,6 +11,7 @@ fn new_writes_a_crate_from_the_template() {
         .success()
         .stderr_eq(str![[r#"
      Created spirit `greeter` from template `hello` in greeter
+    Patching spirit-sdk → [..] in [..]/.cargo/config.toml (for plain `cargo test`)
 
 "#]]);
     let dir = tmp.path().join("greeter");
@@ -18,14 +19,12 @@ fn new_writes_a_crate_from_the_template() {
     assert!(cargo_toml.contains("name = \"greeter\""));
     assert!(cargo_toml.contains("crate-type = [\"cdylib\"]"));
     assert!(cargo_toml.contains("capabilities = [\"actuator_log\"]"));
-    let sdk = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../spirit-sdk")
-        .canonicalize()
-        .unwrap();
+    // Portable: a version requirement, no path of this machine.
     assert!(
-        cargo_toml.contains(&format!("spirit-sdk = {{ path = \"{}\" }}", sdk.display())),
+        cargo_toml.contains("spirit-sdk = \"0.1\"\n"),
         "{cargo_toml}"
     );
+    assert!(!cargo_toml.contains("path ="), "{cargo_toml}");
     let lib = std::fs::read_to_string(dir.join("src/lib.rs")).unwrap();
     assert!(lib.contains("Hello from greeter!"));
     assert!(dir.join(".gitignore").is_file());
@@ -140,6 +139,7 @@ fn new_inside_a_workspace_joins_its_members_keeping_comments() {
      Created spirit `tally` from template `counter` in spirits/tally
       Adding `spirits/tally` to the workspace members in [..]/Cargo.toml
 note: a workspace member's profiles are ignored: for the smallest spirits, set `opt-level = "z"`, `lto = true`, `codegen-units = 1` and `panic = "abort"` in the workspace's `[profile.release]`
+    Patching spirit-sdk → [..] in [..]/.cargo/config.toml (for plain `cargo test`)
 
 "#]]);
     let after = std::fs::read_to_string(tmp.path().join("Cargo.toml")).unwrap();
@@ -215,6 +215,7 @@ fn a_broken_workspace_manifest_is_a_warning_not_a_failure() {
      Created spirit `loner` from template `hello` in loner
 warning: could not add `loner` to the workspace in `[..]/Cargo.toml`: `workspace.members` is not an array
 help: add `"loner"` to `workspace.members` by hand
+    Patching spirit-sdk → [..] in [..]/.cargo/config.toml (for plain `cargo test`)
 
 "#]]);
     assert!(tmp.path().join("loner/Cargo.toml").is_file());
@@ -238,6 +239,7 @@ fn init_writes_a_spirit_into_an_existing_directory_keeping_its_files() {
         .stderr_eq(str![[r#"
 note: kept the existing `./src/lib.rs`; the template's version was not written
      Created spirit `greeter` from template `echo` in .
+    Patching spirit-sdk → [..] in [..]/.cargo/config.toml (for plain `cargo test`)
 
 "#]]);
     let cargo_toml = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap();

@@ -157,8 +157,8 @@ fn deny_withholds_a_declared_capability() {
         .stderr_eq(str![[r#"
 error: spirit `run-deny` failed: refused before running (1 problem)
 
-imports `vudo.host_log`, which needs the capability `actuator_log`, but it is not granted
-help: declare it in the spirit's [package.metadata.spirit] capabilities, or grant it with `--allow actuator_log`
+imports `vudo.host_log`, which needs the capability `actuator_log`, but it was denied with `--deny actuator_log`
+help: run it without `--deny actuator_log` to grant it
 
 "#]]);
 }

@@ -520,7 +520,12 @@ fn each_capability_is_refused_unless_granted() {
             .args(["-q", "--allow", cap.as_str(), "--deny", cap.as_str()])
             .assert()
             .failure()
-            .stderr_eq(expected);
+            .stderr_eq(format!(
+                "error: spirit `{name}` failed: refused before running (1 problem)\n\n\
+                 imports `vudo.{name}`, which needs the capability `{cap}`, but it was denied with `--deny {cap}`\n\
+                 help: run it without `--deny {cap}` to grant it\n",
+                name = f.name
+            ));
         cargo_spirit(tmp.path())
             .arg("run")
             .arg(&wasm)

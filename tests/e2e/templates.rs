@@ -218,7 +218,10 @@ fn run() {
     );
     let manifest = std::fs::read_to_string(dir.join("Cargo.toml"))
         .unwrap()
-        .replace("spirit-sdk = {", "spirit-sdk = { features = [\"std\"],");
+        .replace(
+            "spirit-sdk = \"0.1\"",
+            "spirit-sdk = { version = \"0.1\", features = [\"std\"] }",
+        );
     std::fs::write(dir.join("Cargo.toml"), manifest).unwrap();
     cargo_spirit(&dir)
         .arg("run")
@@ -309,8 +312,8 @@ fn run() -> Result<(), spirit_sdk::HostError> {
     let manifest = std::fs::read_to_string(dir.join("Cargo.toml"))
         .unwrap()
         .replace(
-            "spirit-sdk = {",
-            "spirit-sdk = { features = [\"allocator\"],",
+            "spirit-sdk = \"0.1\"",
+            "spirit-sdk = { version = \"0.1\", features = [\"allocator\"] }",
         );
     std::fs::write(dir.join("Cargo.toml"), manifest).unwrap();
     cargo_spirit(&dir)
@@ -382,7 +385,10 @@ spirit_sdk::entry!(start);
     );
     let manifest = std::fs::read_to_string(dir.join("Cargo.toml"))
         .unwrap()
-        .replace("spirit-sdk = {", "spirit-sdk = { default-features = false,")
+        .replace(
+            "spirit-sdk = \"0.1\"",
+            "spirit-sdk = { version = \"0.1\", default-features = false }",
+        )
         .replace("capabilities = [\"actuator_log\"]", "capabilities = []");
     std::fs::write(dir.join("Cargo.toml"), manifest).unwrap();
     cargo_spirit(&dir)

@@ -23,7 +23,7 @@ pub(crate) struct BuildArgs {
     #[command(flatten)]
     cargo: CargoArgs,
     /// `json`: cargo's messages and one `spirit-artifact` object per spirit
-    /// on standard output
+    /// (and a `spirit-signed` one with `--sign`) on standard output
     #[command(flatten)]
     format: FormatArg,
     /// Sign what was built (see `cargo spirit sign`)

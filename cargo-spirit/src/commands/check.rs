@@ -24,8 +24,14 @@ Examples:
 pub(crate) struct CheckArgs {
     /// A .wasm file to check [default: the spirit crate(s) selected]
     file: Option<PathBuf>,
-    /// Allow a capability when checking FILE (repeatable)
-    #[arg(long, value_name = "CAP", value_parser = capability, requires = "file")]
+    /// Allow capabilities when checking FILE: comma-separated, repeatable
+    #[arg(
+        long,
+        value_name = "CAPS",
+        value_parser = capability,
+        value_delimiter = ',',
+        requires = "file"
+    )]
     allow: Vec<Capability>,
     #[command(flatten)]
     cargo: CargoArgs,

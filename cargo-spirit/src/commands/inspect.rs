@@ -6,9 +6,8 @@ use std::process::ExitCode;
 
 use clap::Args;
 use spirit_build::Shell;
-use spirit_build::ops::BuildOptions;
 
-use crate::args::{FormatArg, target};
+use crate::args::{CargoArgs, FormatArg, target};
 
 /// Show a module's imports and their capabilities, exports, section sizes
 /// and largest functions
@@ -16,26 +15,35 @@ use crate::args::{FormatArg, target};
 #[command(after_help = "\
 Function names come from the name section: build with --keep-debug to keep it.
 
+Without FILE, the build output of the crate here (as sign, pack and verify
+take it; build it first).
+
 Examples:
+  cargo spirit inspect --release
   cargo spirit inspect target/spirit/release/hello/hello.wasm
   cargo spirit inspect target/spirit/release/hello-0.1.0.spirit
   cargo spirit inspect target/wasm32-unknown-unknown/release/hello.wasm")]
 pub(crate) struct InspectArgs {
-    /// The .wasm file or .spirit package
-    file: PathBuf,
+    /// A .wasm file, .spirit package or build directory [default: this crate's build output]
+    file: Option<PathBuf>,
+    #[command(flatten)]
+    cargo: CargoArgs,
     #[command(flatten)]
     format: FormatArg,
 }
 
 impl InspectArgs {
     pub(crate) fn execute(self, shell: &Shell) -> anyhow::Result<ExitCode> {
-        let target = target(Some(&self.file), BuildOptions::default())?;
-        let inspected = spirit_build::ops::inspect_target(&target)?;
-        self.format.print(
-            shell,
-            format_args!("{}\n{inspected}", self.file.display()),
-            &serde_json::json!({ "reason": "module-inspected", "path": self.file, "module": inspected.module() }),
-        )?;
+        let target = target(self.file.as_deref(), self.cargo.options())?;
+        for (path, inspected) in spirit_build::ops::inspect_targets(&target)? {
+            // A path given is shown as given.
+            let path = self.file.clone().unwrap_or(path);
+            self.format.print(
+                shell,
+                format_args!("{}\n{inspected}", path.display()),
+                &serde_json::json!({ "reason": "module-inspected", "path": path, "module": inspected.module() }),
+            )?;
+        }
         Ok(ExitCode::SUCCESS)
     }
 }

@@ -33,11 +33,11 @@ pub(crate) struct PackArgs {
 impl PackArgs {
     pub(crate) fn execute(self, shell: &Shell) -> anyhow::Result<ExitCode> {
         let target = target(self.target.as_deref(), self.cargo.options())?;
-        for path in spirit_build::ops::pack(shell, &target, self.out_dir.as_deref())? {
+        for packaged in spirit_build::ops::pack(shell, &target, self.out_dir.as_deref())? {
             self.format.print(
                 shell,
-                format_args!("{}\n", path.display()),
-                &serde_json::json!({ "reason": "spirit-packaged", "path": path }),
+                format_args!("{}\n", packaged.path.display()),
+                &packaged,
             )?;
         }
         Ok(ExitCode::SUCCESS)

@@ -13,19 +13,20 @@ use spirit_build::sign::Key;
 use spirit_build::units::parse_duration;
 use spirit_sdk::abi::Capability;
 
-use crate::args::{CargoArgs, capability, fuel, max_input, max_memory, target};
+use crate::args::{CargoArgs, capability, fuel, max_input, max_memory};
 
 /// Run a spirit in the sandbox, building it first if needed
 #[derive(Debug, Args)]
 #[command(after_help = "\
 TARGET is a spirit crate directory (default: the crate here, built first), a
 .wasm file, a .spirit package (hash and signature checked), or the name of an
-installed spirit, NAME[@REQ] (such as hello@^1.2).
+installed spirit, NAME[@REQ] (such as hello@^1.2, or hello@latest).
 
 Examples:
   cargo spirit run                         Build and run the spirit in this crate
   cargo spirit run hello@^0.1              Run an installed spirit
-  cargo spirit run hello.wasm --allow actuator_log
+  cargo spirit run hello.wasm --allow actuator_log,sensor_time
+  cargo spirit run --input-text 'get count'
   cargo spirit run --fuel 100000 --timeout 500ms
   cargo spirit run math.wasm --invoke add 2 3
                                            Call `add(2, 3)` and print its result
@@ -40,11 +41,11 @@ pub(crate) struct RunArgs {
     /// Call this exported function with ARGS and print its results, one per line
     #[arg(long, value_name = "FUNC")]
     invoke: Option<String>,
-    /// Grant a capability (repeatable)
-    #[arg(long, value_name = "CAP", value_parser = capability)]
+    /// Grant capabilities: comma-separated, repeatable
+    #[arg(long, value_name = "CAPS", value_parser = capability, value_delimiter = ',')]
     allow: Vec<Capability>,
-    /// Withhold a capability, even a declared one (repeatable)
-    #[arg(long, value_name = "CAP", value_parser = capability)]
+    /// Withhold capabilities, even declared ones: comma-separated, repeatable
+    #[arg(long, value_name = "CAPS", value_parser = capability, value_delimiter = ',')]
     deny: Vec<Capability>,
     /// Fuel units the run may use [default: the manifest's `run.fuel`, else 1000000000]
     #[arg(long, value_name = "UNITS", value_parser = fuel)]
@@ -64,6 +65,9 @@ pub(crate) struct RunArgs {
     /// `run.max-input`, else 64MiB]
     #[arg(long, value_name = "SIZE", value_parser = max_input)]
     max_input: Option<u64>,
+    /// The input, given inline as text (its UTF-8 bytes)
+    #[arg(long, value_name = "TEXT", conflicts_with = "input")]
+    input_text: Option<String>,
     /// Seeded time and randomness: the same input gives the same output
     #[arg(long)]
     deterministic: bool,
@@ -92,7 +96,11 @@ impl RunArgs {
         let (target_arg, args) =
             spirit_build::ops::split_run_positionals(self.positional, self.invoke.is_some())
                 .map_err(spirit_build::Error::from)?;
-        let target = target(target_arg.as_deref(), self.cargo.options())?;
+        let target = spirit_build::ops::classify_for_run(
+            shell,
+            target_arg.as_deref().map(std::path::Path::new),
+            self.cargo.options(),
+        )?;
         let receipt = match self.receipt {
             Some(path) => Some(ReceiptRequest {
                 path,
@@ -111,7 +119,10 @@ impl RunArgs {
                 timeout: self.timeout,
                 max_input: self.max_input,
             },
-            input: self.input.map_or_else(RunInput::default, RunInput::File),
+            input: match self.input_text {
+                Some(text) => RunInput::Bytes(text.into_bytes()),
+                None => self.input.map_or_else(RunInput::default, RunInput::File),
+            },
             io: Box::new(TerminalIo::new(shell)),
             invoke: self.invoke.map(|f| (f, args)),
             seed: self.deterministic.then_some(self.seed),

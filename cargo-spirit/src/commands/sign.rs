@@ -36,11 +36,8 @@ impl SignArgs {
     pub(crate) fn execute(self, shell: &Shell) -> anyhow::Result<ExitCode> {
         let key = Key::find(self.key.as_deref()).map_err(spirit_build::Error::Sign)?;
         let target = target(self.target.as_deref(), self.cargo.options())?;
-        for path in spirit_build::ops::sign(shell, &target, &key)? {
-            self.format.emit(
-                shell,
-                &serde_json::json!({ "reason": "spirit-signed", "path": path, "author": key.author().to_string() }),
-            )?;
+        for signed in spirit_build::ops::sign(shell, &target, &key)? {
+            self.format.emit(shell, &signed)?;
         }
         Ok(ExitCode::SUCCESS)
     }

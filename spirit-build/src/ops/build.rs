@@ -14,6 +14,7 @@ use crate::compile::{self, CompileUnit, WasmArtifact};
 use crate::fingerprint::{Fingerprint, Stamp};
 use crate::manifest::{self, BuildInfo, Manifest, WasmInfo};
 use crate::project::{self, SpiritPackage};
+use crate::sign::{self, Key, SignaturePolicy, Signed, SpiritSignature};
 use crate::strip::StripOptions;
 use crate::units::Bytes;
 use crate::validate::{Expectations, Problem};
@@ -89,6 +90,16 @@ pub struct ArtifactMessage {
 /// Fails on the first spirit that does not compile or validate; every
 /// validation problem of that spirit is in the error.
 pub fn build(shell: &Shell, options: &BuildOptions) -> Result<Vec<BuiltSpirit>, Error> {
+    build_for(shell, options, false)
+}
+
+/// [`build`]; with `signing` (`build --sign`), a signature the new bytes no
+/// longer match is removed without a word, since a new one follows.
+pub(crate) fn build_for(
+    shell: &Shell,
+    options: &BuildOptions,
+    signing: bool,
+) -> Result<Vec<BuiltSpirit>, Error> {
     let plan = Plan::new(&options.selection)?;
     let (project, artifacts, rustc) = match &plan.hint {
         Some(name) => {
@@ -164,6 +175,7 @@ pub fn build(shell: &Shell, options: &BuildOptions) -> Result<Vec<BuiltSpirit>, 
                 options.compile.profile_name(),
                 options.strip.keep_names,
             ),
+            signing,
         };
         let spirit = job.run(shell)?;
         emit(shell, options, &job.spirit.manifest_path, &spirit)?;
@@ -300,6 +312,8 @@ struct Job<'a> {
     build: BuildInfo,
     strip: StripOptions,
     stamp: Option<Stamp>,
+    /// `build --sign`: a new signature follows.
+    signing: bool,
 }
 
 impl Job<'_> {
@@ -403,7 +417,13 @@ impl Job<'_> {
         Fingerprint::remove(dir)?;
         // The wasm first: a manifest never names bytes that are not there yet.
         crate::fs::write_atomic(&wasm_path, &stripped)?;
-        crate::fs::write_atomic(&manifest_path, manifest.to_toml().as_bytes())?;
+        let manifest_text = manifest.to_toml();
+        crate::fs::write_atomic(&manifest_path, manifest_text.as_bytes())?;
+        if self.signing {
+            remove_signature(dir)?;
+        } else {
+            refresh_signature(shell, dir, &manifest, manifest_text.as_bytes(), &stripped)?;
+        }
         let fingerprint = Fingerprint {
             inputs,
             original_size: original.len() as u64,
@@ -430,5 +450,68 @@ impl Job<'_> {
             fresh: false,
             warnings: fingerprint.warnings,
         })
+    }
+}
+
+/// A build that rewrote the module and manifest leaves no signature they no
+/// longer match: one that still verifies stays; one by a key this machine
+/// holds ([`Key::held`]) is made again over the new bytes, and said so;
+/// any other is removed, with a warning naming `cargo spirit sign`.
+fn refresh_signature(
+    shell: &Shell,
+    dir: &Path,
+    manifest: &Manifest,
+    manifest_bytes: &[u8],
+    wasm: &[u8],
+) -> Result<(), Error> {
+    let path = dir.join(sign::FILE_NAME);
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return Ok(());
+    };
+    let old = SpiritSignature::from_toml(&text).ok();
+    if let Some(signature) = &old {
+        let files = Signed {
+            manifest: manifest_bytes,
+            wasm,
+            signature: Some(signature),
+        };
+        if sign::check_signed(files, &SignaturePolicy::CONSISTENT, &[]).is_ok() {
+            return Ok(());
+        }
+    }
+    let name = &manifest.name;
+    let version = &manifest.version;
+    if let Some(key) = old.and_then(|s| Key::held(s.author)) {
+        let signature = key.sign(manifest_bytes, wasm);
+        crate::fs::write_atomic(&path, signature.to_toml().as_bytes())?;
+        shell.status(
+            "Re-signed",
+            format_args!(
+                "spirit `{name}` v{version} as {} (the build changed its bytes; the old signature no longer matched)",
+                signature.author
+            ),
+        );
+        return Ok(());
+    }
+    remove_signature(dir)?;
+    let by = old.map(|s| format!(" by {}", s.author)).unwrap_or_default();
+    shell.warn(format_args!(
+        "removed the signature{by} of spirit `{name}` v{version}: the build changed its bytes, so it no longer matched\nhelp: sign it again with `cargo spirit sign`{profile} (or build with `--sign`)",
+        profile = match manifest.build.profile.as_str() {
+            "dev" => String::new(),
+            "release" => " --release".to_owned(),
+            other => format!(" --profile {other}"),
+        },
+    ));
+    Ok(())
+}
+
+fn remove_signature(dir: &Path) -> Result<(), Error> {
+    let path = dir.join(sign::FILE_NAME);
+    match std::fs::remove_file(&path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(crate::fs::FsError::new("remove", &path, e).into())
+        }
+        _ => Ok(()),
     }
 }

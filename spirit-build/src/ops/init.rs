@@ -90,5 +90,6 @@ pub fn init(shell: &Shell, options: &InitOptions) -> Result<String, Error> {
         ),
     );
     join_workspace(shell, &options.dir)?;
+    super::new::patch_sdk(shell, &options.dir, &options.sdk);
     Ok(name)
 }

@@ -1,6 +1,6 @@
 //! `cargo spirit inspect FILE`: what a module (or a package's) contains.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::target::Target;
 use crate::Error;
@@ -126,5 +126,34 @@ pub fn inspect_target(target: &Target) -> Result<Inspected, Error> {
         Target::Wasm(path) => inspect(path).map(Inspected::Module),
         Target::Package(path) => inspect_package(path).map(|p| Inspected::Package(Box::new(p))),
         other => Err(other.refuse("inspect", "a `.wasm` file or a `.spirit` package")),
+    }
+}
+
+/// Inspects every spirit `target` names, each with its path: a module, a
+/// package, a build directory (its manifest, signature and module, as a
+/// package's), or the crate's build output (built or not, as `sign` and
+/// `pack` take it).
+///
+/// # Errors
+///
+/// Fails for an installed spirit, for a crate not built yet, or as
+/// [`inspect`] and [`inspect_package`] do.
+pub fn inspect_targets(target: &Target) -> Result<Vec<(PathBuf, Inspected)>, Error> {
+    match target {
+        Target::Wasm(path) | Target::Package(path) => {
+            Ok(vec![(path.clone(), inspect_target(target)?)])
+        }
+        Target::Crate(_) | Target::BuildDir(_) => target
+            .spirit_paths("inspect")?
+            .into_iter()
+            .map(|path| {
+                let inspected = Inspected::Package(Box::new(inspect_package(&path)?));
+                Ok((path, inspected))
+            })
+            .collect(),
+        other => Err(other.refuse(
+            "inspect",
+            "a `.wasm` file, a `.spirit` package, a build directory or a spirit crate",
+        )),
     }
 }

@@ -30,15 +30,20 @@ mod verify_receipt;
 pub use build::{ArtifactMessage, BuiltSpirit, build};
 pub use check::{CheckMessage, CheckOptions, CheckedModule, check};
 pub use init::{InitOptions, init};
-pub use inspect::{Inspected, PackageInspection, inspect, inspect_package, inspect_target};
+pub use inspect::{
+    Inspected, PackageInspection, inspect, inspect_package, inspect_target, inspect_targets,
+};
 pub use installed::{SpiritInfo, SpiritList, info, list, search, uninstall};
 pub use new::{NewOptions, new_spirit};
 pub use plan::{BuildOptions, artifact_dir, built_dirs};
 pub use registry::{install, trust, upgrade};
 pub use run::{LimitOverrides, ReceiptRequest, RunOptions, RunTarget, run};
 pub use run_io::{InputError, RunInput, TerminalIo, exit_code, read_input};
-pub use sign::{Verified, build_and_sign, keygen, pack, sign, verify, verify_requirements};
-pub use target::{Target, TargetError, split_run_positionals};
+pub use sign::{
+    Packaged, SignedSpirit, Verified, build_and_sign, keygen, pack, sign, verify,
+    verify_requirements,
+};
+pub use target::{Target, TargetError, classify_for_run, split_run_positionals};
 pub use test::{Ignored, TestFilter, TestOptions, test, test_target_dir};
 pub use test_report::{Suite, SuiteMessage, TestMessage, TestResult, TestRun, TestStatus};
 pub use verify_receipt::{ReceiptCheck, ReceiptCheckError, VerifiedReceipt, verify_receipt};

@@ -59,7 +59,21 @@ pub fn new_spirit(shell: &Shell, options: &NewOptions) -> Result<PathBuf, Error>
         ),
     );
     join_workspace(shell, &dir)?;
+    patch_sdk(shell, &dir, &options.sdk);
     Ok(dir)
+}
+
+/// A new spirit that names the SDK by version gets this machine's SDK for
+/// plain `cargo test` too (see [`crate::sdk`]).
+pub(crate) fn patch_sdk(shell: &Shell, dir: &Path, sdk: &SdkSource) {
+    if !matches!(sdk, SdkSource::Version(_)) {
+        return;
+    }
+    let manifest = dir.join("Cargo.toml");
+    let manifest = manifest.canonicalize().unwrap_or(manifest);
+    if let Some(patch) = crate::sdk::Patch::for_manifests([manifest.as_path()]) {
+        crate::compile::refresh_cargo_config(shell, &patch);
+    }
 }
 
 pub(crate) fn find_template(name: &str) -> Result<&'static template::Template, TemplateError> {

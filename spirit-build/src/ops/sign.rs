@@ -36,6 +36,35 @@ pub fn keygen(shell: &Shell, name: &str) -> Result<Author, Error> {
     Ok(author)
 }
 
+/// A spirit that was signed: what `sign` and `build --sign` report (the
+/// `spirit-signed` JSON line).
+///
+/// ```
+/// use spirit_build::ops::SignedSpirit;
+/// let signed = SignedSpirit {
+///     path: "target/spirit/release/hello".into(),
+///     name: "hello".into(),
+///     version: "0.1.0".into(),
+///     author: spirit_build::sign::Author([1; 32]),
+/// };
+/// let line = serde_json::to_value(&signed).unwrap();
+/// assert_eq!(line["reason"], "spirit-signed");
+/// assert_eq!(line["author"], "01".repeat(32));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "reason", rename = "spirit-signed")]
+pub struct SignedSpirit {
+    /// Its build directory or package.
+    pub path: PathBuf,
+    /// Its name.
+    pub name: String,
+    /// Its version.
+    pub version: String,
+    /// Who signed it.
+    #[serde(serialize_with = "super::serialize_display")]
+    pub author: Author,
+}
+
 /// Signs each spirit of `target` with `key`, writing `signature.toml`
 /// beside its manifest, or rewriting a package with the signature inside.
 /// Refuses to sign a spirit whose wasm does not match its manifest.
@@ -43,7 +72,7 @@ pub fn keygen(shell: &Shell, name: &str) -> Result<Author, Error> {
 /// # Errors
 ///
 /// Fails when a spirit cannot be read, is inconsistent, or cannot be written.
-pub fn sign(shell: &Shell, target: &Target, key: &Key) -> Result<Vec<PathBuf>, Error> {
+pub fn sign(shell: &Shell, target: &Target, key: &Key) -> Result<Vec<SignedSpirit>, Error> {
     warn_about_key(shell, key);
     sign_each(shell, target, key)
 }
@@ -55,7 +84,7 @@ fn warn_about_key(shell: &Shell, key: &Key) {
     }
 }
 
-fn sign_each(shell: &Shell, target: &Target, key: &Key) -> Result<Vec<PathBuf>, Error> {
+fn sign_each(shell: &Shell, target: &Target, key: &Key) -> Result<Vec<SignedSpirit>, Error> {
     let mut signed = Vec::new();
     for path in target.spirit_paths("sign")? {
         let mut files = SpiritFiles::read(&path)?;
@@ -84,7 +113,12 @@ fn sign_each(shell: &Shell, target: &Target, key: &Key) -> Result<Vec<PathBuf>, 
                 signature.author
             ),
         );
-        signed.push(path);
+        signed.push(SignedSpirit {
+            path,
+            name: files.manifest.name,
+            version: files.manifest.version.to_string(),
+            author: signature.author,
+        });
     }
     Ok(signed)
 }
@@ -162,14 +196,62 @@ pub fn verify(
     Ok(verified)
 }
 
+/// A package `pack` wrote: the `spirit-packaged` JSON line.
+///
+/// ```
+/// use spirit_build::ops::Packaged;
+/// let packaged = Packaged {
+///     path: "hello-0.1.0.spirit".into(),
+///     name: "hello".into(),
+///     version: "0.1.0".into(),
+///     size: 3072,
+///     blake3: "ab".into(),
+///     author: None,
+/// };
+/// let line = serde_json::to_value(&packaged).unwrap();
+/// assert_eq!(line["reason"], "spirit-packaged");
+/// assert_eq!(line["author"], serde_json::Value::Null);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "reason", rename = "spirit-packaged")]
+pub struct Packaged {
+    /// The package file.
+    pub path: PathBuf,
+    /// The spirit's name.
+    pub name: String,
+    /// Its version.
+    pub version: String,
+    /// The package's size in bytes.
+    pub size: u64,
+    /// The package file's blake3, in hex.
+    pub blake3: String,
+    /// Who signed it; `None` for an unsigned package.
+    #[serde(serialize_with = "serialize_author")]
+    pub author: Option<Author>,
+}
+
+fn serialize_author<S: serde::Serializer>(
+    author: &Option<Author>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match author {
+        Some(author) => serializer.collect_str(author),
+        None => serializer.serialize_none(),
+    }
+}
+
 /// Packs each spirit of `target` into `<name>-<version>.spirit` beside its
-/// build directory (or in `out_dir`) and returns the packages' paths.
+/// build directory (or in `out_dir`) and returns the packages.
 ///
 /// # Errors
 ///
 /// Fails when a spirit cannot be read or is inconsistent (its wasm does not
 /// match its manifest, or its signature does not verify).
-pub fn pack(shell: &Shell, target: &Target, out_dir: Option<&Path>) -> Result<Vec<PathBuf>, Error> {
+pub fn pack(
+    shell: &Shell,
+    target: &Target,
+    out_dir: Option<&Path>,
+) -> Result<Vec<Packaged>, Error> {
     let mut packages = Vec::new();
     for path in target.spirit_paths("pack")? {
         let files = SpiritFiles::read(&path)?;
@@ -185,13 +267,14 @@ pub fn pack(shell: &Shell, target: &Target, out_dir: Option<&Path>) -> Result<Ve
         };
         crate::fs::create_dir_all(&dir)?;
         let out = dir.join(files.package_name());
-        crate::fs::write_atomic(&out, &files.to_package())?;
+        let package = files.to_package();
+        crate::fs::write_atomic(&out, &package)?;
         shell.status(
             "Packaged",
             format_args!(
                 "{} ({}{})",
                 out.display(),
-                crate::units::Bytes(std::fs::metadata(&out).map(|m| m.len()).unwrap_or(0)),
+                crate::units::Bytes(package.len() as u64),
                 if files.signature.is_some() {
                     ", signed"
                 } else {
@@ -199,7 +282,14 @@ pub fn pack(shell: &Shell, target: &Target, out_dir: Option<&Path>) -> Result<Ve
                 }
             ),
         );
-        packages.push(out);
+        packages.push(Packaged {
+            path: out,
+            name: files.manifest.name,
+            version: files.manifest.version.to_string(),
+            size: package.len() as u64,
+            blake3: blake3::hash(&package).to_hex().to_string(),
+            author: files.signature.map(|s| s.author),
+        });
     }
     Ok(packages)
 }
@@ -216,7 +306,9 @@ impl From<sign::SignError> for Error {
     }
 }
 
-/// `cargo spirit build --sign`: builds, then signs what was built.
+/// `cargo spirit build --sign`: builds, then signs what was built; with
+/// `--message-format json`, a `spirit-signed` line follows each
+/// `spirit-artifact`.
 ///
 /// # Errors
 ///
@@ -227,9 +319,15 @@ pub fn build_and_sign(
     key: &Key,
 ) -> Result<Vec<crate::ops::BuiltSpirit>, Error> {
     warn_about_key(shell, key);
-    let built = crate::ops::build(shell, options)?;
+    let built = super::build::build_for(shell, options, true)?;
     for spirit in &built {
-        sign_each(shell, &Target::BuildDir(spirit.dir.clone()), key)?;
+        for signed in sign_each(shell, &Target::BuildDir(spirit.dir.clone()), key)? {
+            options
+                .compile
+                .message_format
+                .emit(shell, &signed)
+                .map_err(crate::compile::CompileError::Forward)?;
+        }
     }
     Ok(built)
 }

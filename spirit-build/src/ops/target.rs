@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use super::plan::{BuildOptions, built_dirs};
 pub use crate::error::TargetError;
-use crate::{Error, manifest, package, registry};
+use crate::{Error, Shell, manifest, package, registry};
 
 /// A TARGET, classified: what a path on disk is, or the installed spirit a
 /// `NAME[@REQ]` names.
@@ -152,6 +152,51 @@ impl Target {
             _ => Err(self.refuse(command, "a build directory or a `.spirit` package")),
         }
     }
+}
+
+/// [`Target::classify`] for `run`: a bare `NAME` that is both a directory
+/// here and an installed spirit runs the directory (what is on disk comes
+/// first, as for every TARGET), with a note saying so and how to run the
+/// installed one instead.
+///
+/// # Errors
+///
+/// As [`Target::classify`].
+pub fn classify_for_run(
+    shell: &Shell,
+    arg: Option<&Path>,
+    options: BuildOptions,
+) -> Result<Target, Error> {
+    let target = Target::classify(arg, options)?;
+    let bare_name = arg.and_then(|arg| {
+        let mut components = arg.components();
+        match (components.next(), components.next()) {
+            (Some(std::path::Component::Normal(name)), None) => name.to_str(),
+            _ => None,
+        }
+    });
+    if let Some(name) = bare_name
+        && matches!(
+            target,
+            Target::Crate(_) | Target::BuildDir(_) | Target::PackageDir(_)
+        )
+        && installed(name)
+    {
+        shell.note(format_args!(
+            "`{name}` is both the directory `./{name}` and an installed spirit: running the directory\n\
+             help: to run the installed spirit, use `cargo spirit run {name}@latest` (or `{name}@REQ`)"
+        ));
+    }
+    Ok(target)
+}
+
+/// Whether a spirit of that name is installed (without creating a registry
+/// where there is none).
+fn installed(name: &str) -> bool {
+    let Ok(registry) = registry::Registry::open_default() else {
+        return false;
+    };
+    registry.root().exists() && registry.versions(name).is_ok_and(|v| !v.is_empty())
 }
 
 /// Whether the file is a ustar archive, as every package is.

@@ -29,9 +29,10 @@ pub(super) fn validate_name(name: &str) -> Result<(), RegistryError> {
     crate::template::validate_name(name).map_err(|_| RegistryError::BadName(name.to_owned()))
 }
 
-/// A version requirement; any version when `None`.
+/// A version requirement; any version (the highest installed) when `None`
+/// or `latest`.
 pub(super) fn parse_req(name: &str, text: Option<&str>) -> Result<VersionReq, RegistryError> {
-    let Some(text) = text else {
+    let Some(text) = text.filter(|t| *t != "latest") else {
         return Ok(VersionReq::STAR);
     };
     VersionReq::parse(text).map_err(|e| RegistryError::BadRequirement {

@@ -248,7 +248,26 @@ impl Sandbox {
 /// Refuses a module that imports a host function whose capability the
 /// policy does not grant: validation's import check, with the run's grants.
 fn check_policy(spirit: &LoadedSpirit, policy: &Policy) -> Result<(), RunError> {
-    let refused = validate::check_imports(&spirit.imports, policy.granted(), Grant::Run).refused;
+    let check = validate::check_imports(&spirit.imports, policy.granted(), Grant::Run);
+    // Each refusal is one undeclared import, in order; one that `--deny`
+    // withheld says so, instead of asking to declare what is declared.
+    let refused: Vec<validate::Problem> = check
+        .undeclared
+        .iter()
+        .zip(check.refused)
+        .map(|((qualified, cap), problem)| {
+            if policy.denied().contains(cap) {
+                validate::Problem {
+                    message: format!(
+                        "imports `{qualified}`, which needs the capability `{cap}`, but it was denied with `--deny {cap}`"
+                    ),
+                    help: Some(format!("run it without `--deny {cap}` to grant it")),
+                }
+            } else {
+                problem
+            }
+        })
+        .collect();
     if refused.is_empty() {
         Ok(())
     } else {

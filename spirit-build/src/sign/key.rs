@@ -185,6 +185,36 @@ impl Key {
         Err(SignError::NoKey(default))
     }
 
+    /// The private key of `author`, when this machine holds it: the key in
+    /// `SPIRIT_SIGNING_KEY`, or one of the private key files under
+    /// `VUDO_HOME/keys/`. What a rebuild uses to sign its new bytes again
+    /// in place of a signature they no longer match.
+    ///
+    /// ```
+    /// let key = spirit_build::sign::Key::generate().unwrap();
+    /// // A fresh key is in no key file and not in the environment.
+    /// assert!(spirit_build::sign::Key::held(key.author()).is_none());
+    /// ```
+    pub fn held(author: Author) -> Option<Key> {
+        let from_env = std::env::var_os(KEY_ENV)
+            .and_then(|text| Key::from_hex(&text.to_string_lossy(), KEY_ENV).ok());
+        if let Some(key) = from_env.filter(|key| key.author() == author) {
+            return Some(key);
+        }
+        let dir = crate::home::keys_dir(&crate::home::vudo_home().ok()?);
+        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+            .ok()?
+            .flatten()
+            .map(|entry| entry.path())
+            .filter(|path| path.extension().is_some_and(|e| e == "key"))
+            .collect();
+        files.sort();
+        files
+            .iter()
+            .filter_map(|path| Key::read(path).ok())
+            .find(|key| key.author() == author)
+    }
+
     /// The public key.
     pub fn author(&self) -> Author {
         Author(self.signing.verifying_key().to_bytes())
