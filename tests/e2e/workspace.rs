@@ -228,3 +228,30 @@ fn a_spirit_at_a_workspace_root_is_built_alone() {
 
 "#]]);
 }
+
+#[test]
+fn sandbox_tests_run_for_each_selected_spirit() {
+    let tmp = workspace();
+    let root = tmp.path();
+    let results = |args: &[&str]| {
+        let output = cargo_spirit(root)
+            .arg("test")
+            .args(args)
+            .assert()
+            .success()
+            .get_output()
+            .clone();
+        let stdout = String::from_utf8(output.stdout).unwrap();
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        (stdout.matches("test result: ok.").count(), stderr)
+    };
+    // Every spirit of the workspace, the ordinary crate left alone.
+    let (suites, stderr) = results(&["--workspace"]);
+    assert_eq!(suites, 2, "{stderr}");
+    assert!(stderr.contains("ws-alpha") && stderr.contains("ws-beta"), "{stderr}");
+    assert!(!stderr.contains("ws-plain"), "{stderr}");
+    // One package.
+    let (suites, stderr) = results(&["-p", "ws-beta"]);
+    assert_eq!(suites, 1, "{stderr}");
+    assert!(stderr.contains("ws-beta") && !stderr.contains("ws-alpha"), "{stderr}");
+}
