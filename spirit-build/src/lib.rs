@@ -13,6 +13,7 @@ pub mod fingerprint;
 pub mod fs;
 pub mod home;
 pub mod inspect;
+pub mod ledger;
 pub mod manifest;
 pub mod ops;
 pub mod package;
