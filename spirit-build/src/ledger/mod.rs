@@ -358,9 +358,11 @@ pub struct Ledger {
     home: PathBuf,
     file: PathBuf,
     holder: Holder,
-    /// This handle's transactions take turns here rather than in redb's
+    /// The open database, when [`Ledger::keep_open`] keeps it. This
+    /// handle's transactions take turns on this lock rather than on redb's
     /// file lock, which refuses a second open in the same process.
-    gate: Mutex<()>,
+    db: Mutex<Option<Database>>,
+    keep_open: bool,
     wait: Duration,
 }
 
@@ -380,16 +382,14 @@ impl Ledger {
             home: home.to_owned(),
             file: crate::home::ledger_file(home),
             holder: Holder::new(home)?,
-            gate: Mutex::new(()),
+            db: Mutex::new(None),
+            keep_open: false,
             wait: DEFAULT_WAIT,
         };
-        let found = ledger.read(|db| {
-            let txn = db.begin_read()?;
-            match txn.open_table(META) {
-                Ok(meta) => Ok(meta.get(SCHEMA_KEY)?.map_or(0, |v| v.value())),
-                Err(redb::TableError::TableDoesNotExist(_)) => Ok(0),
-                Err(e) => Err(e.into()),
-            }
+        let found = ledger.read(|txn| match txn.open_table(META) {
+            Ok(meta) => Ok(meta.get(SCHEMA_KEY)?.map_or(0, |v| v.value())),
+            Err(redb::TableError::TableDoesNotExist(_)) => Ok(0),
+            Err(e) => Err(e.into()),
         })?;
         if found > SCHEMA {
             return Err(LedgerError::Schema {
@@ -409,6 +409,20 @@ impl Ledger {
     /// ledger open before failing with [`LedgerError::Busy`].
     pub fn with_wait(mut self, wait: Duration) -> Ledger {
         self.wait = wait;
+        self
+    }
+
+    /// Keeps the database open between operations (`true`), instead of
+    /// opening it for each one and closing it after (the default).
+    ///
+    /// Opening and closing a redb database each flush the disk, so an open
+    /// database makes each change one flush instead of four: the choice of
+    /// an embedding host that is the only process using this `VUDO_HOME`.
+    /// While it is open, any other process waits ([`LedgerError::Busy`]
+    /// after its wait), so `cargo spirit`, one process per command, keeps
+    /// the default.
+    pub fn keep_open(mut self, keep: bool) -> Ledger {
+        self.keep_open = keep;
         self
     }
 
@@ -446,8 +460,7 @@ impl Ledger {
     ///
     /// Fails when the database cannot be read.
     pub fn holdings(&self, account: &Account) -> Result<Holdings, LedgerError> {
-        self.read(|db| {
-            let txn = db.begin_read()?;
+        self.read(|txn| {
             let balance = txn
                 .open_table(BALANCES)?
                 .get(&account.0)?
@@ -645,8 +658,7 @@ impl Ledger {
     ///
     /// Fails when the database cannot be read.
     pub fn history(&self, account: Option<&Account>) -> Result<Vec<Entry>, LedgerError> {
-        self.read(|db| {
-            let txn = db.begin_read()?;
+        self.read(|txn| {
             let journal = txn.open_table(JOURNAL)?;
             let mut entries = Vec::new();
             for row in journal.iter()? {
@@ -667,8 +679,7 @@ impl Ledger {
     ///
     /// Fails when the database cannot be read.
     pub fn reservations(&self) -> Result<Vec<Reservation>, LedgerError> {
-        self.read(|db| {
-            let txn = db.begin_read()?;
+        self.read(|txn| {
             let table = txn.open_table(RESERVATIONS)?;
             let mut all = Vec::new();
             for row in table.iter()? {
@@ -693,8 +704,7 @@ impl Ledger {
     ///
     /// Fails when the database cannot be read.
     pub fn audit(&self) -> Result<Audit, LedgerError> {
-        self.read(|db| {
-            let txn = db.begin_read()?;
+        self.read(|txn| {
             let mut audit = Audit::default();
             let balances = txn.open_table(BALANCES)?;
             let held = txn.open_table(HELD)?;
@@ -758,15 +768,38 @@ impl Ledger {
         Ok(())
     }
 
-    /// Opens the database, waiting while another process has it open.
-    fn database(&self) -> Result<Database, LedgerError> {
+    /// Opens the database for writing.
+    fn writable(&self) -> Result<Database, LedgerError> {
+        self.opening(|builder| builder.create(&self.file))
+    }
+
+    /// Opens the database for reading, which costs no disk flush (unless it
+    /// needs the repair only a writable open makes).
+    fn readable(&self) -> Result<Open, LedgerError> {
+        self.opening(|builder| match builder.open_read_only(&self.file) {
+            Ok(db) => Ok(Open::ReadOnly(db)),
+            // A new ledger: a writable open creates it.
+            Err(_) if !self.file.exists() => builder.create(&self.file).map(Open::Writable),
+            // Left by a killed writer: a writable open repairs it.
+            Err(redb::DatabaseError::RepairAborted) => {
+                builder.create(&self.file).map(Open::Writable)
+            }
+            Err(e) => Err(e),
+        })
+    }
+
+    /// Calls `open` until it succeeds, waiting while another process has
+    /// the database open.
+    fn opening<T>(
+        &self,
+        open: impl Fn(&redb::Builder) -> Result<T, redb::DatabaseError>,
+    ) -> Result<T, LedgerError> {
         let started = Instant::now();
         let mut sleep = Duration::from_micros(200);
+        let mut builder = Database::builder();
+        builder.set_cache_size(CACHE_SIZE);
         loop {
-            match Database::builder()
-                .set_cache_size(CACHE_SIZE)
-                .create(&self.file)
-            {
+            match open(&builder) {
                 Ok(db) => return Ok(db),
                 Err(redb::DatabaseError::DatabaseAlreadyOpen) => {
                     let waited = started.elapsed();
@@ -784,13 +817,37 @@ impl Ledger {
         }
     }
 
+    /// Calls `f` in one read transaction.
     fn read<R>(
         &self,
-        f: impl FnOnce(&Database) -> Result<R, LedgerError>,
+        f: impl FnOnce(&redb::ReadTransaction) -> Result<R, LedgerError>,
     ) -> Result<R, LedgerError> {
-        let _turn = self.gate.lock().unwrap_or_else(|e| e.into_inner());
-        let db = self.database()?;
-        f(&db).map_err(|e| e.at(&self.file))
+        let mut held = self.db.lock().unwrap_or_else(|e| e.into_inner());
+        let result = match held.as_ref() {
+            Some(db) => db
+                .begin_read()
+                .map_err(LedgerError::from)
+                .and_then(|txn| f(&txn)),
+            None if self.keep_open => {
+                let db = held.insert(self.writable()?);
+                db.begin_read()
+                    .map_err(LedgerError::from)
+                    .and_then(|txn| f(&txn))
+            }
+            None => {
+                // The database must outlive the transaction: dropping it
+                // closes the file under the transaction.
+                let db = self.readable()?;
+                let txn = match &db {
+                    Open::ReadOnly(db) => db.begin_read(),
+                    Open::Writable(db) => db.begin_read(),
+                };
+                let result = txn.map_err(LedgerError::from).and_then(|txn| f(&txn));
+                drop(db);
+                result
+            }
+        };
+        result.map_err(|e| e.at(&self.file))
     }
 
     /// Runs `change` in one write transaction: committed when it returns
@@ -799,7 +856,12 @@ impl Ledger {
         &self,
         change: impl FnOnce(&mut Tables<'_>) -> Result<R, LedgerError>,
     ) -> Result<R, LedgerError> {
-        self.read(|db| {
+        let mut held = self.db.lock().unwrap_or_else(|e| e.into_inner());
+        let db = match held.take() {
+            Some(db) => db,
+            None => self.writable()?,
+        };
+        let result = (|| {
             let txn = db.begin_write()?;
             let result = {
                 let mut tables = Tables::open(&txn)?;
@@ -807,8 +869,18 @@ impl Ledger {
             };
             txn.commit()?;
             Ok(result)
-        })
+        })();
+        if self.keep_open {
+            *held = Some(db);
+        }
+        result.map_err(|e: LedgerError| e.at(&self.file))
     }
+}
+
+/// A database opened by [`Ledger::readable`].
+enum Open {
+    ReadOnly(redb::ReadOnlyDatabase),
+    Writable(Database),
 }
 
 impl Drop for Ledger {

@@ -321,8 +321,14 @@ fn charges_pay_the_author_and_release_the_rest() {
 /// ends with exactly 1,000 − 100 × (runs that started).
 #[test]
 fn concurrent_priced_runs_never_overspend() {
+    for keep_open in [false, true] {
+        eight_runs_against_one_payer(keep_open);
+    }
+}
+
+fn eight_runs_against_one_payer(keep_open: bool) {
     let home = tempfile::tempdir().unwrap();
-    let ledger = open(home.path());
+    let ledger = Arc::new(Ledger::open(home.path()).unwrap().keep_open(keep_open));
     ledger.mint(&PAYER, 1_000, &op()).unwrap();
     let barrier = std::sync::Barrier::new(8);
     let started = std::thread::scope(|s| {

@@ -1,0 +1,109 @@
+//! Credit ledger benchmarks: what charging adds to a run. A plain harness
+//! (`harness = false`) printing one line per measurement; figures are in
+//! `BENCHMARKS.md`.
+//!
+//! ```sh
+//! cargo bench -p spirit-build --bench ledger
+//! ```
+//!
+//! Each measurement is the median of several batches. Every change is an
+//! fsync'ed redb commit, so the figures depend on the disk as much as on
+//! the code.
+
+#![allow(clippy::print_stdout, clippy::unwrap_used)]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use spirit_build::ledger::{Account, ChargeTerms, Ledger, Origin};
+
+const BATCHES: usize = 7;
+
+fn measure(iters: u32, mut f: impl FnMut()) -> Duration {
+    for _ in 0..iters.min(10) {
+        f();
+    }
+    let mut per_iter: Vec<Duration> = (0..BATCHES)
+        .map(|_| {
+            let start = Instant::now();
+            for _ in 0..iters {
+                f();
+            }
+            start.elapsed() / iters
+        })
+        .collect();
+    per_iter.sort();
+    per_iter[BATCHES / 2]
+}
+
+fn report(name: &str, d: Duration) {
+    println!("{name:<58} {:>12.2?}", d);
+}
+
+fn main() {
+    let home = tempfile::tempdir().unwrap();
+    let ledger = Arc::new(Ledger::open(home.path()).unwrap());
+    let (payer, author) = (Account([1; 32]), Account([2; 32]));
+    ledger.mint(&payer, 1 << 50, &Origin::operator()).unwrap();
+    let terms = ChargeTerms {
+        payer,
+        payee: author,
+        max_cost: 1_000,
+        min_balance: Some(1_000),
+    };
+
+    report(
+        "open the ledger (and look for abandoned holds)",
+        measure(20, || drop(Ledger::open(home.path()).unwrap())),
+    );
+    report(
+        "read a balance",
+        measure(50, || {
+            ledger.holdings(&payer).unwrap();
+        }),
+    );
+    report(
+        "transfer (one commit)",
+        measure(20, || {
+            ledger
+                .transfer(&payer, &author, 1, &Origin::operator())
+                .unwrap();
+        }),
+    );
+    report(
+        "charge a run: reserve + settle (two commits)",
+        measure(20, || {
+            let charge = ledger
+                .hold_charge(terms, Origin::run("bench", None))
+                .unwrap();
+            charge.settle(600).unwrap();
+        }),
+    );
+
+    // An embedding host that keeps the database open between operations.
+    drop(ledger);
+    let ledger = Arc::new(Ledger::open(home.path()).unwrap().keep_open(true));
+    report(
+        "kept open: read a balance",
+        measure(50, || {
+            ledger.holdings(&payer).unwrap();
+        }),
+    );
+    report(
+        "kept open: transfer (one commit)",
+        measure(20, || {
+            ledger
+                .transfer(&payer, &author, 1, &Origin::operator())
+                .unwrap();
+        }),
+    );
+    report(
+        "kept open: charge a run: reserve + settle (two commits)",
+        measure(20, || {
+            let charge = ledger
+                .hold_charge(terms, Origin::run("bench", None))
+                .unwrap();
+            charge.settle(600).unwrap();
+        }),
+    );
+}
