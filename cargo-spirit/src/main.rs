@@ -4,6 +4,7 @@
 //! binary also works as `cargo-spirit ARGS…`. Every command is a thin file in
 //! `commands/` that parses its flags and calls one `spirit_build` operation.
 
+mod args;
 mod cli;
 mod commands;
 

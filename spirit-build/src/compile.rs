@@ -17,6 +17,10 @@ use crate::project::SpiritPackage;
 use crate::toolchain::{self, WASM_TARGET};
 use crate::{ColorChoice, Shell};
 
+/// `--message-format`, at its old path (it is every command's, not only
+/// the compiler's).
+pub use crate::message::MessageFormat;
+
 /// How to invoke cargo: the flags `cargo build` takes, passed on as they are.
 #[derive(Clone, Debug, Default)]
 pub struct CompileOptions {
@@ -38,17 +42,6 @@ pub struct CompileOptions {
     pub frozen: bool,
     /// How messages are printed.
     pub message_format: MessageFormat,
-}
-
-/// `--message-format`: for people, or one JSON object per line for tools.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum MessageFormat {
-    /// Status lines on standard error.
-    #[default]
-    Human,
-    /// Cargo's JSON messages and one `spirit-artifact` object per spirit on
-    /// standard output (status lines still go to standard error).
-    Json,
 }
 
 impl CompileOptions {

@@ -79,3 +79,15 @@ pub fn create_dir_all(dir: &Path) -> Result<(), FsError> {
 pub fn read(path: &Path) -> Result<Vec<u8>, FsError> {
     std::fs::read(path).map_err(|e| FsError::new("read", path, e))
 }
+
+/// Whether `path` itself is a symbolic link (not followed; `false` when it
+/// does not exist).
+///
+/// ```
+/// let dir = tempfile::tempdir().unwrap();
+/// assert!(!spirit_build::fs::is_symlink(dir.path()));
+/// assert!(!spirit_build::fs::is_symlink(&dir.path().join("missing")));
+/// ```
+pub fn is_symlink(path: &std::path::Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok_and(|meta| meta.file_type().is_symlink())
+}

@@ -13,6 +13,8 @@ use std::time::Duration;
 use spirit_sdk::abi::Capability;
 use toml_edit::{Array, DocumentMut, Item, Table, value};
 
+use crate::limits::Limits;
+
 /// The file name of a manifest.
 pub const FILE_NAME: &str = "manifest.toml";
 
@@ -37,8 +39,8 @@ pub struct Manifest {
     pub capabilities: Vec<Capability>,
     /// The limits the module was checked against at build time.
     pub limits: ModuleLimits,
-    /// The limits a run uses unless the caller overrides them.
-    pub run: RunDefaults,
+    /// The limits a run uses unless the caller overrides them (`[run]`).
+    pub run: Limits,
     /// What a run costs, when the author set a price.
     pub pricing: Option<Pricing>,
     /// The stripped module.
@@ -101,50 +103,20 @@ impl Default for MemoryLimits {
     }
 }
 
-/// The limits a run uses by default (`run` in `[package.metadata.spirit]`);
-/// the same defaults as [`sandbox::Limits`](crate::sandbox::Limits).
+/// The limits a run uses by default (`run` in `[package.metadata.spirit]`,
+/// `[run]` in the manifest): the sandbox's own [`Limits`], of which the
+/// manifest records `fuel`, `timeout` and `max_memory` (the table and
+/// storage limits are the host's, and read back as their defaults).
 ///
 /// ```
 /// use spirit_build::manifest::RunDefaults;
-/// let limits = RunDefaults::default().limits();
-/// assert_eq!(limits, spirit_build::sandbox::Limits::default());
+/// assert_eq!(RunDefaults::default(), spirit_build::limits::Limits::default());
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RunDefaults {
-    /// Fuel units a run may use.
-    pub fuel: u64,
-    /// The longest a run may take.
-    pub timeout: Duration,
-    /// The most linear memory a run may have, in bytes.
-    pub max_memory: u64,
-}
+pub type RunDefaults = Limits;
 
-impl Default for RunDefaults {
-    /// 1 billion units of fuel, 30 seconds, 64 MiB.
-    fn default() -> RunDefaults {
-        RunDefaults {
-            fuel: 1_000_000_000,
-            timeout: Duration::from_secs(30),
-            max_memory: 64 << 20,
-        }
-    }
-}
-
-impl RunDefaults {
-    /// These defaults as the sandbox's run limits.
-    pub fn limits(&self) -> crate::sandbox::Limits {
-        crate::sandbox::Limits {
-            fuel: self.fuel,
-            max_memory: usize::try_from(self.max_memory).unwrap_or(usize::MAX),
-            timeout: self.timeout,
-            ..crate::sandbox::Limits::default()
-        }
-    }
-}
-
-/// What running the spirit costs, in credits (`[pricing]`); the sandbox's
-/// type, so a manifest's price reaches `-v` and receipts unchanged.
-pub use crate::sandbox::Pricing;
+/// What running the spirit costs, in credits (`[pricing]`): the same type
+/// the run reports and receipts use.
+pub use crate::limits::Pricing;
 
 /// Which bytes the spirit is.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -177,6 +149,22 @@ pub struct BuildInfo {
 pub struct ManifestError {
     /// What is wrong.
     pub message: String,
+}
+
+/// Why a `manifest.toml` file could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// The file could not be read.
+    #[error(transparent)]
+    Fs(#[from] crate::fs::FsError),
+    /// The file is not a valid manifest.
+    #[error("{}: {error}", path.display())]
+    Invalid {
+        /// The manifest file.
+        path: std::path::PathBuf,
+        /// What is wrong with it.
+        error: ManifestError,
+    },
 }
 
 impl fmt::Display for ManifestError {
@@ -221,7 +209,7 @@ impl Manifest {
             entry: spirit_sdk::abi::DEFAULT_ENTRY.to_owned(),
             capabilities: Vec::new(),
             limits: ModuleLimits::default(),
-            run: RunDefaults::default(),
+            run: Limits::default(),
             pricing: None,
             wasm: WasmInfo {
                 file: format!("{name}.wasm"),
@@ -357,10 +345,11 @@ impl Manifest {
                     maximum_pages: integer(limits, "limits", "memory-maximum-pages")?,
                 },
             },
-            run: RunDefaults {
+            run: Limits {
                 fuel: integer(run, "run", "fuel")?,
                 timeout: Duration::from_millis(integer(run, "run", "timeout-ms")?),
                 max_memory: integer(run, "run", "max-memory")?,
+                ..Limits::default()
             },
             pricing: match root.get("pricing") {
                 None => None,
@@ -392,13 +381,14 @@ impl Manifest {
     /// # Errors
     ///
     /// Fails when the file cannot be read or is not a manifest.
-    pub fn read(path: &Path) -> Result<Manifest, crate::Error> {
+    pub fn read(path: &Path) -> Result<Manifest, ReadError> {
         let bytes = crate::fs::read(path)?;
-        let text = String::from_utf8(bytes).map_err(|_| err("not UTF-8"))?;
-        Manifest::from_toml(&text).map_err(|error| crate::Error::Manifest {
+        let invalid = |error| ReadError::Invalid {
             path: path.to_owned(),
             error,
-        })
+        };
+        let text = String::from_utf8(bytes).map_err(|_| invalid(err("not UTF-8")))?;
+        Manifest::from_toml(&text).map_err(invalid)
     }
 }
 
@@ -473,10 +463,11 @@ mod tests {
                     maximum_pages: 64,
                 },
             },
-            run: RunDefaults {
+            run: Limits {
                 fuel: 10_000,
                 timeout: Duration::from_millis(1500),
                 max_memory: 4 << 20,
+                ..Limits::default()
             },
             pricing: Some(Pricing {
                 base_cost: 100,
@@ -559,14 +550,6 @@ cargo-lock = \"{}\"
                 "ab".repeat(32),
                 "cd".repeat(32)
             )
-        );
-    }
-
-    #[test]
-    fn run_defaults_match_the_sandbox() {
-        assert_eq!(
-            RunDefaults::default().limits(),
-            crate::sandbox::Limits::default()
         );
     }
 

@@ -142,7 +142,7 @@ impl Key {
                 &format!("the {KEY_ENV} environment variable"),
             );
         }
-        let default = key_path(&crate::home::vudo_home()?, DEFAULT_KEY_NAME);
+        let default = crate::home::private_key_file(&crate::home::vudo_home()?, DEFAULT_KEY_NAME);
         if default.is_file() {
             return Key::read(&default);
         }
@@ -172,9 +172,6 @@ impl Key {
 
 /// The name of the key `keygen` makes when none is given.
 pub const DEFAULT_KEY_NAME: &str = "default";
-
-/// Where the private key called `name` lives (named in [`crate::home`]).
-pub use crate::home::private_key_file as key_path;
 
 /// The message an author signs for a spirit (see the module docs).
 pub fn message(author: &Author, manifest: &[u8], wasm: &[u8]) -> Vec<u8> {
@@ -577,11 +574,6 @@ pub enum SignError {
     Fs(#[from] FsError),
 }
 
-// The trusted authors moved to `crate::trust`; these paths stay until the
-// commands' rewrite (issue 11) has switched to it.
-#[doc(hidden)]
-pub use crate::trust::{set_trusted, trusted_authors};
-
 /// Creates a key pair called `name` under `home/keys/`: the private key
 /// (mode 0600, directory 0700) and `<name>.pub`. Never overwrites.
 ///
@@ -598,7 +590,7 @@ pub fn keygen(home: &Path, name: &str) -> Result<(Author, PathBuf), SignError> {
     }
     let dir = crate::home::keys_dir(home);
     create_private_dir(&dir)?;
-    let path = key_path(home, name);
+    let path = crate::home::private_key_file(home, name);
     if path.exists() {
         return Err(SignError::KeyExists {
             name: name.to_owned(),

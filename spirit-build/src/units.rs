@@ -61,39 +61,61 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
     number.checked_mul(1 << shift).ok_or_else(bad)
 }
 
-/// Parses a duration: a number with a unit `ms`, `s`, `m` or `h`.
+/// The longest duration [`parse_duration`] accepts: 365 days. Longer than
+/// any run or timeout needs, and far from the points where adding a
+/// duration to a clock reading overflows.
+pub const MAX_DURATION: Duration = Duration::from_secs(365 * 24 * 3600);
+
+/// Parses a duration: a number with a unit `ms`, `s`, `m`, `h` or `d`,
+/// longer than zero and at most [`MAX_DURATION`].
 ///
 /// ```
 /// use std::time::Duration;
 /// use spirit_build::units::parse_duration;
 /// assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
 /// assert_eq!(parse_duration("5s"), Ok(Duration::from_secs(5)));
+/// assert_eq!(parse_duration("2d"), Ok(Duration::from_secs(2 * 86400)));
 /// assert!(parse_duration("5").is_err());
+/// assert!(parse_duration("18446744073709551615s").is_err(), "too long");
 /// ```
 ///
 /// # Errors
 ///
-/// Says what a duration looks like.
+/// Says what a duration looks like, or that it is zero or too long.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let (number, unit) = split_number(text);
     let bad = || {
         format!(
-            "invalid duration `{text}`: expected a number with a unit, such as `500ms`, `5s` or `2m`"
+            "invalid duration `{text}`: expected a number with a unit, such as `500ms`, `5s`, `2m`, `1h` or `1d`"
         )
     };
-    let number: u64 = number.parse().map_err(|_| bad())?;
-    let duration = match unit.trim() {
-        "ms" => Duration::from_millis(number),
-        "s" => Duration::from_secs(number),
-        "m" => Duration::from_secs(number.checked_mul(60).ok_or_else(bad)?),
-        "h" => Duration::from_secs(number.checked_mul(3600).ok_or_else(bad)?),
+    let too_long = || format!("invalid duration `{text}`: it must be at most 365 days (`365d`)");
+    // A number too large for u64 is too long, not malformed.
+    let number: u64 = match number.parse() {
+        Ok(n) => n,
+        Err(_) if !number.is_empty() && number.bytes().all(|b| b.is_ascii_digit()) => {
+            return Err(too_long());
+        }
+        Err(_) => return Err(bad()),
+    };
+    let millis_per_unit: u64 = match unit.trim() {
+        "ms" => 1,
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
         _ => return Err(bad()),
     };
+    let millis = number.checked_mul(millis_per_unit).ok_or_else(too_long)?;
+    let duration = Duration::from_millis(millis);
     if duration.is_zero() {
         return Err(format!(
             "invalid duration `{text}`: it must be longer than zero"
         ));
+    }
+    if duration > MAX_DURATION {
+        return Err(too_long());
     }
     Ok(duration)
 }
@@ -121,5 +143,30 @@ mod tests {
     fn overflow_is_an_error() {
         assert!(parse_size("99999999999999999999G").is_err());
         assert!(parse_size("18446744073709551615G").is_err());
+    }
+
+    #[test]
+    fn durations_are_range_checked() {
+        for text in [
+            "18446744073709551615s",
+            "99999999999d",
+            "99999999999999999999999ms",
+            "366d",
+            "8761h",
+        ] {
+            let error = parse_duration(text).unwrap_err();
+            assert!(error.contains("at most 365 days"), "{text}: {error}");
+        }
+        assert_eq!(parse_duration("365d"), Ok(MAX_DURATION));
+        assert!(
+            parse_duration("0s")
+                .unwrap_err()
+                .contains("longer than zero")
+        );
+        assert!(
+            parse_duration("5x")
+                .unwrap_err()
+                .contains("expected a number with a unit")
+        );
     }
 }

@@ -6,15 +6,27 @@
 //! Every problem is reported, not only the first, so one build shows the
 //! author everything to fix. [`check_limits`] adds the build-time limits
 //! (size after stripping, memory pages) to a [`Report`].
+//!
+//! The import check ([`check_imports`]) and the entry rule
+//! ([`entry_problem`]) are the only ones: the sandbox runs the same two on
+//! the module it compiled, with the run's granted capabilities, so a
+//! problem reads the same whether `build`, `check` or `run` finds it.
 
 use std::fmt;
 
-use spirit_sdk::abi::{self, Capability, HostFunction};
+use spirit_sdk::abi::{self, Capability};
+use wasmparser::types::{EntityType, Types};
+use wasmparser::{FuncType, Validator, WasmFeatures};
 
 use crate::manifest::{ModuleLimits, PAGE_SIZE};
 use crate::units::Bytes;
-use wasmparser::types::{EntityType, Types};
-use wasmparser::{FuncType, Validator, WasmFeatures};
+
+mod imports;
+mod problem;
+
+use imports::missing_capability;
+pub use imports::{FunctionType, Grant, ImportCheck, ImportKind, ModuleImport, check_imports};
+pub use problem::{Import, Problem};
 
 /// The WebAssembly features the sandbox enables: WebAssembly 2.0 (what
 /// current rustc emits by default: bulk memory, reference types, sign
@@ -27,9 +39,6 @@ pub const SANDBOX_FEATURES: WasmFeatures = WasmFeatures::WASM2
     .union(WasmFeatures::TAIL_CALL)
     .difference(WasmFeatures::GC_TYPES);
 
-/// The import module wasm-bindgen's placeholder imports come from.
-const WASM_BINDGEN_MODULE: &str = "__wbindgen_placeholder__";
-
 /// What the validator checks a module against.
 #[derive(Clone, Debug)]
 pub struct Expectations<'a> {
@@ -37,50 +46,6 @@ pub struct Expectations<'a> {
     pub capabilities: &'a [Capability],
     /// The entry export's name.
     pub entry: &'a str,
-}
-
-/// One thing wrong with a module, in words.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Problem {
-    /// What is wrong.
-    pub message: String,
-    /// How to fix it, when there is something to say.
-    pub help: Option<String>,
-}
-
-impl Problem {
-    fn new(message: impl Into<String>) -> Problem {
-        Problem {
-            message: message.into(),
-            help: None,
-        }
-    }
-
-    fn help(mut self, help: impl Into<String>) -> Problem {
-        self.help = Some(help.into());
-        self
-    }
-}
-
-impl fmt::Display for Problem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)?;
-        if let Some(help) = &self.help {
-            write!(f, "\nhelp: {help}")?;
-        }
-        Ok(())
-    }
-}
-
-/// An import the module makes.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Import {
-    /// The import module.
-    pub module: String,
-    /// The import name.
-    pub name: String,
-    /// The host function it names, when it is one with the right signature.
-    pub host_function: Option<&'static HostFunction>,
 }
 
 /// The result of validating a module.
@@ -107,18 +72,12 @@ impl Report {
     /// undeclared-capability error says to `--allow` it instead.
     pub fn suggest_allow(&mut self, command: &str) {
         for (qualified, cap) in &self.undeclared {
-            let message = undeclared_message(qualified, *cap);
+            let message = missing_capability(qualified, *cap, Grant::Declared);
             for problem in self.errors.iter_mut().filter(|p| p.message == message) {
                 problem.help = Some(format!("grant it: `{command} --allow {cap}`"));
             }
         }
     }
-}
-
-fn undeclared_message(qualified: &str, cap: Capability) -> String {
-    format!(
-        "imports `{qualified}`, which needs the capability `{cap}`, but the spirit does not declare it"
-    )
 }
 
 impl Report {
@@ -188,7 +147,21 @@ pub fn validate(wasm: &[u8], expected: &Expectations<'_>) -> Report {
         let memory = types_ref.memory_at(0);
         report.memory_pages = Some((memory.initial, memory.maximum));
     }
-    check_imports(&types, expected, &mut report);
+    let Some(imports) = module_imports(&types) else {
+        report.errors.push(
+            Problem::new("the file is a component, not a core module")
+                .help("spirits are core WebAssembly modules built for wasm32-unknown-unknown"),
+        );
+        check_exports(&types, expected, &mut report);
+        return report;
+    };
+    let check = check_imports(&imports, expected.capabilities, Grant::Declared);
+    report.errors.extend(check.link);
+    report.errors.extend(check.refused);
+    report.warnings.extend(check.warnings);
+    report.imports = check.imports;
+    report.used_capabilities = check.used_capabilities;
+    report.undeclared = check.undeclared;
     check_exports(&types, expected, &mut report);
     report
 }
@@ -357,31 +330,13 @@ fn func_type(types: &Types, ty: EntityType) -> Option<&FuncType> {
     }
 }
 
-fn same_signature(ty: &FuncType, f: &HostFunction) -> bool {
-    let matches = |ours: &[abi::ValType], theirs: &[wasmparser::ValType]| {
-        ours.len() == theirs.len()
-            && ours.iter().zip(theirs).all(|(a, b)| {
-                matches!(
-                    (a, b),
-                    (abi::ValType::I32, wasmparser::ValType::I32)
-                        | (abi::ValType::I64, wasmparser::ValType::I64)
-                )
-            })
-    };
-    matches(f.params, ty.params()) && matches(f.results, ty.results())
-}
-
-fn describe(ty: &FuncType) -> String {
-    let list = |v: &[wasmparser::ValType]| {
-        v.iter()
-            .map(|t| t.to_string())
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    match ty.results() {
-        [] => format!("({})", list(ty.params())),
-        [one] => format!("({}) -> {one}", list(ty.params())),
-        many => format!("({}) -> ({})", list(ty.params()), list(many)),
+impl FunctionType {
+    fn from_wasmparser(ty: &FuncType) -> FunctionType {
+        let names = |v: &[wasmparser::ValType]| v.iter().map(ToString::to_string).collect();
+        FunctionType {
+            params: names(ty.params()),
+            results: names(ty.results()),
+        }
     }
 }
 
@@ -395,137 +350,49 @@ fn entity_kind(ty: EntityType) -> &'static str {
     }
 }
 
-fn check_imports(types: &Types, expected: &Expectations<'_>, report: &mut Report) {
-    let types_ref = types.as_ref();
-    let Some(imports) = types_ref.core_imports() else {
-        report.errors.push(
-            Problem::new("the file is a component, not a core module")
-                .help("spirits are core WebAssembly modules built for wasm32-unknown-unknown"),
-        );
-        return;
-    };
-    let mut bindgen = false;
-    let mut undeclared: Vec<(String, Capability)> = Vec::new();
-    for (module, name, ty) in imports {
-        let mut import = Import {
-            module: module.to_owned(),
-            name: name.to_owned(),
-            host_function: None,
-        };
-        let qualified = format!("{module}.{name}");
-        if module == WASM_BINDGEN_MODULE {
-            bindgen = true;
-        } else if !matches!(ty, EntityType::Func(_) | EntityType::FuncExact(_)) {
-            report.errors.push(
-                Problem::new(format!(
-                    "imports {} `{qualified}`: spirits may import only host functions",
-                    entity_kind(ty)
-                ))
-                .help("a spirit defines and exports its own memory; tables and globals stay inside the module"),
-            );
-        } else if module != abi::MODULE {
-            report.errors.push(
-                Problem::new(format!(
-                    "imports `{qualified}`, which is not a host function: spirits may import only from the `{}` module",
-                    abi::MODULE
-                ))
-                .help(unknown_import_help(module)),
-            );
-        } else if let Some(f) = abi::host_function(name) {
-            let Some(actual) = func_type(types, ty) else {
-                continue;
-            };
-            if !same_signature(actual, f) {
-                report.errors.push(
-                    Problem::new(format!(
-                        "imports `{qualified}` with the signature {}, but the host defines {}",
-                        describe(actual),
-                        f.signature()
-                    ))
-                    .help("call the host through spirit-sdk, whose declarations come from the host's own definition"),
-                );
-            } else {
-                import.host_function = Some(f);
-                if let Some(cap) = f.capability {
-                    if !report.used_capabilities.contains(&cap) {
-                        report.used_capabilities.push(cap);
-                    }
-                    if !expected.capabilities.contains(&cap) {
-                        undeclared.push((qualified, cap));
-                    }
-                }
-            }
-        } else {
-            let names: Vec<&str> = abi::HOST_FUNCTIONS.iter().map(|f| f.name).collect();
-            report.errors.push(
-                Problem::new(format!(
-                    "imports `{qualified}`, which the host does not define"
-                ))
-                .help(crate::project::did_you_mean(name, &names)),
-            );
-        }
-        report.imports.push(import);
-    }
-    if bindgen {
-        report.errors.push(
-            Problem::new(format!(
-                "the module was built with wasm-bindgen (it imports from `{WASM_BINDGEN_MODULE}`)"
-            ))
-            .help(
-                "wasm-bindgen targets JavaScript hosts; a spirit runs in cargo-spirit's sandbox and calls \
-                 its host through spirit-sdk: remove the wasm-bindgen dependency (and crates that enable it, \
-                 such as getrandom's `js` feature) and use `spirit_sdk` instead",
-            ),
-        );
-    }
-    report.used_capabilities.sort();
-    if !undeclared.is_empty() {
-        let mut all: Vec<Capability> = expected.capabilities.to_vec();
-        all.extend(undeclared.iter().map(|(_, c)| *c));
-        all.sort();
-        all.dedup();
-        let line = format!(
-            "capabilities = [{}]",
-            all.iter()
-                .map(|c| format!("\"{c}\""))
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-        for (qualified, cap) in &undeclared {
-            report.errors.push(
-                Problem::new(undeclared_message(qualified, *cap)).help(format!(
-                    "declare it in Cargo.toml, under [package.metadata.spirit]:\n    {line}"
-                )),
-            );
-        }
-        report.undeclared = undeclared;
-    }
-    for cap in expected.capabilities {
-        if !report.used_capabilities.contains(cap) && has_host_function(*cap) {
-            report.warnings.push(
-                Problem::new(format!("capability `{cap}` is declared but no import uses it"))
-                    .help("remove it from [package.metadata.spirit] capabilities: a spirit should ask only for what it uses"),
-            );
-        }
-    }
+/// The module's imports in the checker's terms.
+fn module_imports(types: &Types) -> Option<Vec<ModuleImport>> {
+    let imports = types.as_ref().core_imports()?;
+    Some(
+        imports
+            .map(|(module, name, ty)| ModuleImport {
+                module: module.to_owned(),
+                name: name.to_owned(),
+                kind: match ty {
+                    EntityType::Func(_) | EntityType::FuncExact(_) => match func_type(types, ty) {
+                        Some(f) => ImportKind::Function(FunctionType::from_wasmparser(f)),
+                        None => ImportKind::Other("function"),
+                    },
+                    other => ImportKind::Other(entity_kind(other)),
+                },
+            })
+            .collect(),
+    )
 }
 
-fn has_host_function(cap: Capability) -> bool {
-    abi::HOST_FUNCTIONS
-        .iter()
-        .any(|f| f.capability == Some(cap))
-}
-
-fn unknown_import_help(module: &str) -> String {
-    match module {
-        "env" => "an `env` import is usually a function declared in an `extern` block that nothing defines, \
-                  or a C dependency; spirits cannot link against the host's libraries"
-            .to_owned(),
-        m if m.starts_with("wasi") => "the module targets WASI; build spirits for wasm32-unknown-unknown \
-                                       (`cargo spirit build` does) and call the host through spirit-sdk"
-            .to_owned(),
-        _ => "see docs/HOST_ABI.md for the functions the host provides".to_owned(),
+/// The one entry rule: an entry takes no arguments and returns nothing or
+/// an `i32` status. `None` when `ty` follows it; otherwise the problem, whose
+/// help says to export the entry with `#[spirit_sdk::main]` (a caller with
+/// better advice replaces it).
+///
+/// ```
+/// use spirit_build::validate::{entry_problem, FunctionType};
+/// assert!(entry_problem("run", &FunctionType { params: vec![], results: vec!["i32".into()] }).is_none());
+/// let two = FunctionType { params: vec!["i32".into(), "i32".into()], results: vec!["i32".into()] };
+/// assert_eq!(entry_problem("add", &two).unwrap().message,
+///     "the entry `add` has the signature (i32, i32) -> i32, but an entry takes no arguments and returns nothing or an i32 status");
+/// ```
+pub fn entry_problem(entry: &str, ty: &FunctionType) -> Option<Problem> {
+    let status = matches!(ty.results.as_slice(), [] | [_]) && ty.results.iter().all(|r| r == "i32");
+    if ty.params.is_empty() && status {
+        return None;
     }
+    Some(
+        Problem::new(format!(
+            "the entry `{entry}` has the signature {ty}, but an entry takes no arguments and returns nothing or an i32 status"
+        ))
+        .help("export it with `#[spirit_sdk::main]`"),
+    )
 }
 
 fn check_exports(types: &Types, expected: &Expectations<'_>, report: &mut Report) {
@@ -546,15 +413,10 @@ fn check_exports(types: &Types, expected: &Expectations<'_>, report: &mut Report
     }
     match exports.iter().find(|(n, _)| *n == expected.entry) {
         Some((_, ty)) => match func_type(types, *ty) {
-            Some(f) if f.params().is_empty() && matches!(f.results(), [] | [wasmparser::ValType::I32]) => {}
-            Some(f) => report.errors.push(
-                Problem::new(format!(
-                    "the entry `{}` has the signature {}, but an entry takes no arguments and returns nothing or an i32 status",
-                    expected.entry,
-                    describe(f)
-                ))
-                .help("export it with `#[spirit_sdk::main]`"),
-            ),
+            Some(f) => report.errors.extend(entry_problem(
+                expected.entry,
+                &FunctionType::from_wasmparser(f),
+            )),
             None => report.errors.push(Problem::new(format!(
                 "the export `{}` is a {}, not a function",
                 expected.entry,
@@ -562,16 +424,18 @@ fn check_exports(types: &Types, expected: &Expectations<'_>, report: &mut Report
             ))),
         },
         None => report.errors.push(
-            Problem::new(format!("the module does not export the entry function `{}`", expected.entry)).help(
-                format!(
-                    "put `#[spirit_sdk::main]` on the spirit's entry function{}",
-                    if expected.entry == abi::DEFAULT_ENTRY {
-                        String::new()
-                    } else {
-                        format!(" with `export = \"{}\"`", expected.entry)
-                    }
-                ),
-            ),
+            Problem::new(format!(
+                "the module does not export the entry function `{}`",
+                expected.entry
+            ))
+            .help(format!(
+                "put `#[spirit_sdk::main]` on the spirit's entry function{}",
+                if expected.entry == abi::DEFAULT_ENTRY {
+                    String::new()
+                } else {
+                    format!(" with `export = \"{}\"`", expected.entry)
+                }
+            )),
         ),
     }
 }

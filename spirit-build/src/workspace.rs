@@ -18,12 +18,12 @@ pub struct Membership {
     /// The crate's path relative to the workspace root, with `/`.
     pub member: String,
     /// What was done.
-    pub outcome: Outcome,
+    pub outcome: Joined,
 }
 
 /// What [`join`] did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Outcome {
+pub enum Joined {
     /// The crate was added to `members`.
     Added,
     /// `members` already covers it (by name or by a glob such as `spirits/*`).
@@ -55,7 +55,7 @@ pub enum WorkspaceError {
 /// nearest workspace above it, if there is one.
 ///
 /// ```
-/// use spirit_build::workspace::{self, Outcome};
+/// use spirit_build::workspace::{self, Joined};
 ///
 /// let root = tempfile::tempdir().unwrap();
 /// let manifest = root.path().join("Cargo.toml");
@@ -64,7 +64,7 @@ pub enum WorkspaceError {
 /// std::fs::create_dir_all(&spirit).unwrap();
 ///
 /// let joined = workspace::join(&spirit).unwrap().unwrap();
-/// assert_eq!(joined.outcome, Outcome::Added);
+/// assert_eq!(joined.outcome, Joined::Added);
 /// assert_eq!(
 ///     std::fs::read_to_string(&manifest).unwrap(),
 ///     "[workspace]\n# the tools\nmembers = [\"cli\", \"spirits/hello\"]\n"
@@ -110,9 +110,9 @@ pub fn join(crate_dir: &Path) -> Result<Option<Membership>, WorkspaceError> {
         .iter()
         .any(|e| member == *e || member.starts_with(&format!("{e}/")))
     {
-        Outcome::Excluded
+        Joined::Excluded
     } else if members.iter().any(|m| glob_matches(m, &member)) {
-        Outcome::AlreadyMember
+        Joined::AlreadyMember
     } else {
         let item = workspace
             .entry("members")
@@ -122,7 +122,7 @@ pub fn join(crate_dir: &Path) -> Result<Option<Membership>, WorkspaceError> {
         };
         push_like_neighbours(array, &member);
         crate::fs::write_atomic(&manifest, doc.to_string().as_bytes())?;
-        Outcome::Added
+        Joined::Added
     };
     Ok(Some(Membership {
         manifest,
@@ -241,7 +241,7 @@ fn component_matches(pattern: &[u8], text: &[u8]) -> bool {
 mod tests {
     use super::*;
 
-    fn joined(workspace: &str, member: &str) -> (Outcome, String) {
+    fn joined(workspace: &str, member: &str) -> (Joined, String) {
         let root = tempfile::tempdir().unwrap();
         let manifest = root.path().join("Cargo.toml");
         crate::fs::write_atomic(&manifest, workspace.as_bytes()).unwrap();
@@ -270,7 +270,7 @@ members = [
 edition = \"2024\"
 ";
         let (outcome, after) = joined(before, "spirits/hello");
-        assert_eq!(outcome, Outcome::Added);
+        assert_eq!(outcome, Joined::Added);
         assert_eq!(
             after,
             "\
@@ -309,8 +309,8 @@ edition = \"2024\"
     #[test]
     fn globs_and_excludes_are_respected() {
         let text = "[workspace]\nmembers = [\"spirits/*\"]\nexclude = [\"scratch\"]\n";
-        assert_eq!(joined(text, "spirits/a").0, Outcome::AlreadyMember);
-        assert_eq!(joined(text, "scratch/a").0, Outcome::Excluded);
+        assert_eq!(joined(text, "spirits/a").0, Joined::AlreadyMember);
+        assert_eq!(joined(text, "scratch/a").0, Joined::Excluded);
         assert_eq!(joined(text, "spirits/a").1, text, "unchanged");
     }
 

@@ -89,7 +89,8 @@ pub fn reset() {
 }
 
 /// Sets the clock that [`time::now`](crate::time::now) reads, in
-/// milliseconds since the Unix epoch. It stands still until set again.
+/// milliseconds since the Unix epoch (the mock's `host_time_now` returns it
+/// in nanoseconds, as the sandbox does). It stands still until set again.
 ///
 /// ```
 /// spirit_sdk::mock::set_time(42);
@@ -246,10 +247,12 @@ pub(crate) mod host {
         !h.denied.contains(&capability)
     }
 
+    /// Nanoseconds, as the sandbox's `host_time_now` returns them.
     pub(crate) fn time_now() -> i64 {
         with(|h| {
             if granted(h, Capability::SensorTime) {
-                i64::try_from(h.time).unwrap_or(i64::MAX)
+                let nanos = h.time.saturating_mul(crate::time::NANOS_PER_MILLI);
+                i64::try_from(nanos).unwrap_or(i64::MAX)
             } else {
                 i64::from(abi::ERROR)
             }

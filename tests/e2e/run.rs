@@ -201,7 +201,7 @@ help: raise the limit with `--fuel UNITS`
         .parse()
         .unwrap();
     assert!(
-        finished.ends_with(&format!(", cost {} credits", 100 + 2 * fuel)),
+        finished.ends_with(&format!(", cost {} credits", 100 + 2 * fuel / 1000)),
         "{finished}"
     );
 }

@@ -111,13 +111,13 @@ fn invoke(dir: &Path, wasm: &Path, function: &str) -> snapbox::cmd::OutputAssert
 }
 
 #[test]
-fn time_is_the_wall_clock_in_milliseconds() {
+fn time_is_the_wall_clock_in_nanoseconds() {
     let tmp = tempfile::tempdir().unwrap();
     let wasm = probe(tmp.path());
     let before = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
-        .as_millis() as i64;
+        .as_nanos() as i64;
     let out = invoke(tmp.path(), &wasm, "time")
         .success()
         .get_output()
@@ -127,7 +127,10 @@ fn time_is_the_wall_clock_in_milliseconds() {
         .trim()
         .parse()
         .unwrap();
-    assert!(now >= before && now < before + 60_000, "{now} vs {before}");
+    assert!(
+        now >= before && now < before + 60_000_000_000,
+        "{now} vs {before}"
+    );
 }
 
 #[test]
@@ -773,14 +776,15 @@ fn deterministic_runs_give_byte_identical_output() {
     let b = run(&["--deterministic"]);
     assert_eq!(a, b);
     assert_eq!(a.len(), 48 + 10);
-    // The seeded clock starts at 2024-01-01T00:00:00Z and moves 1 ms a call.
+    // The seeded clock starts at 2024-01-01T00:00:00Z and moves 1 ms a
+    // call, in nanoseconds (the unit of `host_time_now`).
     assert_eq!(
         i64::from_le_bytes(a[0..8].try_into().unwrap()),
-        1_704_067_200_000
+        1_704_067_200_000_000_000
     );
     assert_eq!(
         i64::from_le_bytes(a[8..16].try_into().unwrap()),
-        1_704_067_200_001
+        1_704_067_200_001_000_000
     );
     assert_eq!(&a[48..], b"same input");
     let seeded = run(&["--deterministic", "--seed", "7"]);
@@ -839,11 +843,11 @@ fn imports_the_host_does_not_provide_are_named() {
         .stderr_eq(str![[r#"
 error: spirit `foreign` cannot be linked (2 problems)
 
-imports `env.fd_write`, which the host does not provide
-help: a spirit may import only the functions of module `vudo` listed in docs/HOST_ABI.md
+imports `env.fd_write`, which is not a host function: spirits may import only from the `vudo` module
+help: an `env` import is usually a function declared in an `extern` block that nothing defines, or a C dependency; spirits cannot link against the host's libraries
 
-imports `vudo.host_log` with the type (i32) -> i32, but the host defines it as (i32, i32, i32) -> i32
-help: declare it with the signature in docs/HOST_ABI.md
+imports `vudo.host_log` with the signature (i32) -> i32, but the host defines (i32, i32, i32) -> i32
+help: call the host through spirit-sdk, whose declarations come from the host's own definition
 
 "#]]);
 }

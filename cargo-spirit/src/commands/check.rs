@@ -1,13 +1,15 @@
+//! `cargo spirit check`: validate spirits (or any `.wasm` file) as `build`
+//! does, writing no module and no manifest.
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
 use spirit_build::Shell;
-use spirit_build::ops::CheckTarget;
+use spirit_build::ops::CheckOptions;
 use spirit_sdk::abi::Capability;
 
-use super::build::CargoArgs;
-use super::capability;
+use crate::args::{CargoArgs, FormatArg, capability, target};
 
 /// Validate spirits as `build` does, without writing a module or manifest
 #[derive(Debug, Args)]
@@ -28,22 +30,17 @@ pub(crate) struct CheckArgs {
     #[command(flatten)]
     cargo: CargoArgs,
     #[command(flatten)]
-    format: super::MessageFormat,
+    format: FormatArg,
 }
 
 impl CheckArgs {
     pub(crate) fn execute(self, shell: &Shell) -> anyhow::Result<ExitCode> {
-        let mut options = self.cargo.options();
-        options.compile.message_format = self.format.compile();
-        let target = match self.file {
-            Some(path) => CheckTarget::Wasm {
-                path,
-                allow: self.allow,
-                message_format: self.format.compile(),
-            },
-            None => CheckTarget::Crate(options),
+        let options = CheckOptions {
+            target: target(self.file.as_deref(), self.cargo.options())?,
+            allow: self.allow,
+            message_format: self.format.format,
         };
-        spirit_build::ops::check(shell, &target)?;
+        spirit_build::ops::check(shell, &options)?;
         Ok(ExitCode::SUCCESS)
     }
 }

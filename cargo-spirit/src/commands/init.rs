@@ -1,3 +1,6 @@
+//! `cargo spirit init`: make an existing directory a spirit crate from a
+//! template.
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -6,6 +9,7 @@ use spirit_build::Shell;
 use spirit_build::ops::InitOptions;
 use spirit_build::template::SdkSource;
 
+use crate::args::FormatArg;
 use crate::commands::new::TemplateArg;
 
 /// Create a spirit crate in an existing directory (never overwrites files)
@@ -23,7 +27,7 @@ pub(crate) struct InitArgs {
     #[command(flatten)]
     template: TemplateArg,
     #[command(flatten)]
-    format: super::MessageFormat,
+    format: FormatArg,
 }
 
 impl InitArgs {
@@ -35,9 +39,9 @@ impl InitArgs {
             sdk: SdkSource::detect(),
         };
         let name = spirit_build::ops::init(shell, &options)?;
-        self.format.emit_json(
+        self.format.emit(
             shell,
-            serde_json::json!({ "reason": "spirit-created", "name": name }),
+            &serde_json::json!({ "reason": "spirit-created", "name": name }),
         )?;
         Ok(ExitCode::SUCCESS)
     }

@@ -1,9 +1,14 @@
+//! `cargo spirit inspect`: show what a module or package holds (imports and
+//! their capabilities, exports, section sizes, largest functions).
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context;
 use clap::Args;
 use spirit_build::Shell;
+use spirit_build::ops::BuildOptions;
+
+use crate::args::{FormatArg, target};
 
 /// Show a module's imports and their capabilities, exports, section sizes
 /// and largest functions
@@ -19,30 +24,18 @@ pub(crate) struct InspectArgs {
     /// The .wasm file or .spirit package
     file: PathBuf,
     #[command(flatten)]
-    format: super::MessageFormat,
+    format: FormatArg,
 }
 
 impl InspectArgs {
     pub(crate) fn execute(self, shell: &Shell) -> anyhow::Result<ExitCode> {
-        let is_package = self.file.extension().is_some_and(|e| e == "spirit");
-        if self.format.is_json() {
-            let module = if is_package {
-                spirit_build::ops::inspect_package(&self.file)?.module
-            } else {
-                spirit_build::ops::inspect(&self.file)?
-            };
-            let json = serde_json::json!({ "reason": "module-inspected", "path": self.file, "module": module });
-            shell.write_stdout(format!("{json}\n").as_bytes())?;
-            return Ok(ExitCode::SUCCESS);
-        }
-        let text = if is_package {
-            spirit_build::ops::inspect_package(&self.file)?.to_string()
-        } else {
-            spirit_build::ops::inspect(&self.file)?.to_string()
-        };
-        shell
-            .write_stdout(format!("{}\n{text}", self.file.display()).as_bytes())
-            .context("failed to write to standard output")?;
+        let target = target(Some(&self.file), BuildOptions::default())?;
+        let inspected = spirit_build::ops::inspect_target(&target)?;
+        self.format.print(
+            shell,
+            format_args!("{}\n{inspected}", self.file.display()),
+            &serde_json::json!({ "reason": "module-inspected", "path": self.file, "module": inspected.module() }),
+        )?;
         Ok(ExitCode::SUCCESS)
     }
 }

@@ -1,13 +1,14 @@
+//! `cargo spirit install`: verify a spirit and add it to the local registry
+//! (building and signing a crate first).
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
 use spirit_build::Shell;
-use spirit_build::ops::InstallSource;
 use spirit_build::registry::{InstallOptions, Registry};
 
-use super::MessageFormat;
-use crate::commands::build::CargoArgs;
+use crate::args::{CargoArgs, FormatArg, target};
 
 /// Install a spirit into the local registry (VUDO_HOME/registry)
 #[derive(Debug, Args)]
@@ -32,38 +33,21 @@ pub(crate) struct InstallArgs {
     #[command(flatten)]
     cargo: CargoArgs,
     #[command(flatten)]
-    format: MessageFormat,
-}
-
-/// The install source a TARGET argument names.
-pub(crate) fn source(target: Option<PathBuf>, mut cargo: CargoArgs) -> InstallSource {
-    match target {
-        Some(path) if path.join("Cargo.toml").is_file() => {
-            cargo.set_manifest_dir(&path);
-            InstallSource::Crate(cargo.release_options())
-        }
-        Some(path) => InstallSource::Path(path),
-        None => InstallSource::Crate(cargo.release_options()),
-    }
+    format: FormatArg,
 }
 
 impl InstallArgs {
     pub(crate) fn execute(self, shell: &Shell) -> anyhow::Result<ExitCode> {
+        let source = target(self.target.as_deref(), self.cargo.release_options())?;
         let options = InstallOptions {
             allow_unsigned: self.allow_unsigned,
             force: self.force,
         };
         let registry = Registry::open_default().map_err(spirit_build::Error::from)?;
-        let installed = spirit_build::ops::install(
-            shell,
-            &registry,
-            &source(self.target, self.cargo),
-            options,
-        )?;
-        for result in installed {
-            self.format.emit_json(
+        for result in spirit_build::ops::install(shell, &registry, &source, options)? {
+            self.format.emit(
                 shell,
-                serde_json::json!({ "reason": "spirit-installed", "spirit": result.entry() }),
+                &serde_json::json!({ "reason": "spirit-installed", "spirit": result.entry() }),
             )?;
         }
         Ok(ExitCode::SUCCESS)

@@ -1,10 +1,13 @@
+//! `cargo spirit keygen`: make an ed25519 signing key pair under
+//! `VUDO_HOME/keys/` and print its public key.
+
 use std::process::ExitCode;
 
 use clap::Args;
 use spirit_build::Shell;
 use spirit_build::sign::DEFAULT_KEY_NAME;
 
-use super::MessageFormat;
+use crate::args::FormatArg;
 
 /// Make an ed25519 signing key pair under VUDO_HOME/keys/
 #[derive(Debug, Args)]
@@ -20,16 +23,16 @@ pub(crate) struct KeygenArgs {
     #[arg(long, default_value = DEFAULT_KEY_NAME)]
     name: String,
     #[command(flatten)]
-    format: MessageFormat,
+    format: FormatArg,
 }
 
 impl KeygenArgs {
     pub(crate) fn execute(self, shell: &Shell) -> anyhow::Result<ExitCode> {
         let author = spirit_build::ops::keygen(shell, &self.name)?;
-        self.format.emit(
+        self.format.print(
             shell,
-            &format!("{author}\n"),
-            serde_json::json!({ "reason": "key-created", "name": self.name, "author": author.to_string() }),
+            format_args!("{author}\n"),
+            &serde_json::json!({ "reason": "key-created", "name": self.name, "author": author.to_string() }),
         )?;
         Ok(ExitCode::SUCCESS)
     }

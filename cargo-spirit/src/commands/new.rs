@@ -1,3 +1,6 @@
+//! `cargo spirit new`: create a spirit crate from a template (and add it
+//! to the enclosing workspace).
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -6,6 +9,8 @@ use clap::builder::{PossibleValue, PossibleValuesParser};
 use spirit_build::Shell;
 use spirit_build::ops::NewOptions;
 use spirit_build::template::{SdkSource, TEMPLATES};
+
+use crate::args::FormatArg;
 
 /// Create a new spirit crate from a template
 #[derive(Debug, Args)]
@@ -21,7 +26,7 @@ pub(crate) struct NewArgs {
     #[command(flatten)]
     template: TemplateArg,
     #[command(flatten)]
-    format: super::MessageFormat,
+    format: FormatArg,
 }
 
 /// `--template`, shared with `init`: its help lists every template.
@@ -50,9 +55,9 @@ impl NewArgs {
             sdk: SdkSource::detect(),
         };
         let dir = spirit_build::new_spirit(shell, &options)?;
-        self.format.emit_json(
+        self.format.emit(
             shell,
-            serde_json::json!({ "reason": "spirit-created", "name": options.name, "path": dir }),
+            &serde_json::json!({ "reason": "spirit-created", "name": options.name, "path": dir }),
         )?;
         Ok(ExitCode::SUCCESS)
     }

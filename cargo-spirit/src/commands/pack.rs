@@ -1,11 +1,13 @@
+//! `cargo spirit pack`: write a reproducible `.spirit` package (manifest,
+//! wasm, signature) of built spirits.
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
 use spirit_build::Shell;
 
-use super::{MessageFormat, spirit_target};
-use crate::commands::build::CargoArgs;
+use crate::args::{CargoArgs, FormatArg, target};
 
 /// Write a reproducible .spirit package (manifest, wasm, signature)
 #[derive(Debug, Args)]
@@ -25,17 +27,17 @@ pub(crate) struct PackArgs {
     #[command(flatten)]
     cargo: CargoArgs,
     #[command(flatten)]
-    format: MessageFormat,
+    format: FormatArg,
 }
 
 impl PackArgs {
     pub(crate) fn execute(self, shell: &Shell) -> anyhow::Result<ExitCode> {
-        let target = spirit_target(self.target, self.cargo);
+        let target = target(self.target.as_deref(), self.cargo.options())?;
         for path in spirit_build::ops::pack(shell, &target, self.out_dir.as_deref())? {
-            self.format.emit(
+            self.format.print(
                 shell,
-                &format!("{}\n", path.display()),
-                serde_json::json!({ "reason": "spirit-packaged", "path": path }),
+                format_args!("{}\n", path.display()),
+                &serde_json::json!({ "reason": "spirit-packaged", "path": path }),
             )?;
         }
         Ok(ExitCode::SUCCESS)

@@ -1,19 +1,19 @@
-use std::io::Read;
+//! `cargo spirit run`: run a spirit in the sandbox (a crate, built first; a
+//! `.wasm` file; a `.spirit` package; or an installed NAME[@REQ]).
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::Context;
 use clap::Args;
 use spirit_build::Shell;
-use spirit_build::ops::{LimitOverrides, ReceiptRequest, RunOptions, RunTarget};
-use spirit_build::sandbox::{LogRecord, SandboxConfig, SpiritIo};
+use spirit_build::ops::{LimitOverrides, ReceiptRequest, RunOptions, TerminalIo};
+use spirit_build::sandbox::SandboxConfig;
 use spirit_build::sign::Key;
 use spirit_build::units::{parse_duration, parse_size};
 use spirit_sdk::abi::Capability;
 
-use super::build::CargoArgs;
-use super::capability;
+use crate::args::{CargoArgs, capability, target};
 
 /// Run a spirit in the sandbox, building it first if needed
 #[derive(Debug, Args)]
@@ -81,109 +81,18 @@ pub(crate) struct RunArgs {
     cargo: CargoArgs,
 }
 
-/// Log lines and warnings to stderr, output to stdout, as they happen.
-#[derive(Debug)]
-struct ShellIo {
-    shell: Shell,
-}
-
-impl SpiritIo for ShellIo {
-    fn log(&mut self, record: LogRecord) {
-        self.shell.print_err_line(&record);
-    }
-
-    /// Straight to the process's standard output: `Shell::write_stdout`
-    /// goes through a colour-stripping stream, which would drop any bytes of
-    /// binary output that look like an escape sequence.
-    fn output(&mut self, bytes: &[u8]) -> std::io::Result<()> {
-        use std::io::Write;
-        let mut out = std::io::stdout().lock();
-        out.write_all(bytes)?;
-        out.flush()
-    }
-
-    fn warning(&mut self, message: String) {
-        self.shell.warn(message);
-    }
-
-    fn into_any(self: Box<Self>) -> Box<dyn std::any::Any> {
-        self
-    }
-}
-
 impl RunArgs {
-    /// The target and the invocation's arguments. The first positional is
-    /// the target unless `--invoke` is given and it is neither a `.wasm`
-    /// file nor a directory: then every positional is an argument.
-    fn split_positional(&self) -> (Option<PathBuf>, Vec<String>) {
-        let mut positional = self.positional.clone();
-        let first_is_target = positional.first().is_some_and(|p| {
-            let path = std::path::Path::new(p);
-            self.invoke.is_none()
-                || path
-                    .extension()
-                    .is_some_and(|e| e == "wasm" || e == "spirit")
-                || path.is_dir()
-                || !p.starts_with(|c: char| c.is_ascii_digit() || c == '-' || c == '.')
-        });
-        if first_is_target {
-            let target = positional.remove(0);
-            (Some(PathBuf::from(target)), positional)
-        } else {
-            (None, positional)
-        }
-    }
-
     pub(crate) fn execute(self, shell: &Shell) -> anyhow::Result<ExitCode> {
-        let (target, args) = self.split_positional();
-        if self.invoke.is_none() && !args.is_empty() {
-            anyhow::bail!(
-                "unexpected argument `{}`: arguments are passed to the function named by `--invoke`\nhelp: call a function with `cargo spirit run [TARGET] --invoke FUNC {}`",
-                args[0],
-                args.join(" ")
-            );
-        }
-        let target = match &target {
-            Some(path) if path.extension().is_some_and(|e| e == "wasm") => {
-                RunTarget::Wasm(path.clone())
-            }
-            Some(path) if path.extension().is_some_and(|e| e == "spirit") => {
-                RunTarget::Package(path.clone())
-            }
-            Some(dir) if dir.is_dir() => {
-                let mut cargo = self.cargo.clone();
-                cargo.set_manifest_dir(dir);
-                RunTarget::Crate(cargo.options())
-            }
-            // Not a file or directory here: an installed spirit, NAME[@REQ].
-            Some(spec) => {
-                let spec = spec.to_string_lossy();
-                let (name, req) = spirit_build::registry::split_spec(&spec);
-                RunTarget::Installed {
-                    name: name.to_owned(),
-                    req: req.map(str::to_owned),
-                }
-            }
-            None => RunTarget::Crate(self.cargo.clone().options()),
-        };
+        let (target_arg, args) =
+            spirit_build::ops::split_run_positionals(self.positional, self.invoke.is_some())
+                .map_err(spirit_build::Error::from)?;
+        let target = target(target_arg.as_deref(), self.cargo.options())?;
         let receipt = match self.receipt {
             Some(path) => Some(ReceiptRequest {
                 path,
                 key: Key::find(self.key.as_deref()).map_err(spirit_build::Error::Sign)?,
             }),
             None => None,
-        };
-        let input = match &self.input {
-            None => Vec::new(),
-            Some(path) if path.as_os_str() == "-" => {
-                let mut bytes = Vec::new();
-                std::io::stdin()
-                    .read_to_end(&mut bytes)
-                    .context("failed to read the input from standard input")?;
-                bytes
-            }
-            Some(path) => std::fs::read(path)
-                .with_context(|| format!("failed to read the input `{}`", path.display()))?,
         };
         let invoking = self.invoke.is_some();
         let options = RunOptions {
@@ -192,15 +101,11 @@ impl RunArgs {
             deny: self.deny,
             limits: LimitOverrides {
                 fuel: self.fuel,
-                max_memory: self
-                    .max_memory
-                    .map(|m| usize::try_from(m).unwrap_or(usize::MAX)),
+                max_memory: self.max_memory,
                 timeout: self.timeout,
             },
-            input,
-            io: Box::new(ShellIo {
-                shell: Shell::new(shell.verbosity(), shell.color_choice()),
-            }),
+            input: spirit_build::ops::read_input(self.input.as_deref())?,
+            io: Box::new(TerminalIo::new(shell)),
             invoke: self.invoke.map(|f| (f, args)),
             seed: self.deterministic.then_some(self.seed),
             pricing: None,
@@ -209,28 +114,16 @@ impl RunArgs {
         };
         let outcome = spirit_build::run(shell, options)?;
         if invoking {
-            let mut text = String::new();
-            for result in &outcome.results {
-                text.push_str(&format!("{result}\n"));
-            }
-            shell
-                .write_stdout(text.as_bytes())
-                .context("failed to write the results to standard output")?;
+            let results: String = outcome.results.iter().map(|r| format!("{r}\n")).collect();
+            shell.write_stdout(results.as_bytes())?;
             return Ok(ExitCode::SUCCESS);
         }
-        if outcome.status == 0 {
-            Ok(ExitCode::SUCCESS)
-        } else {
+        if outcome.status != 0 {
             shell.error(format_args!(
                 "the spirit returned status {}",
                 outcome.status
             ));
-            Ok(ExitCode::from(
-                u8::try_from(outcome.status & 0xff)
-                    .ok()
-                    .filter(|c| *c != 0)
-                    .unwrap_or(1),
-            ))
         }
+        Ok(ExitCode::from(spirit_build::ops::exit_code(outcome.status)))
     }
 }

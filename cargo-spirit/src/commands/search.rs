@@ -1,10 +1,13 @@
+//! `cargo spirit search`: installed spirits by name, description or
+//! capability, as a table or JSON.
+
 use std::process::ExitCode;
 
 use clap::Args;
 use spirit_build::Shell;
 use spirit_build::registry::Registry;
 
-use super::list::print_entries;
+use crate::args::FormatArg;
 
 /// Search installed spirits by name, description or capability
 #[derive(Debug, Args)]
@@ -15,16 +18,16 @@ pub(crate) struct SearchArgs {
     #[arg(long)]
     json: bool,
     #[command(flatten)]
-    format: super::MessageFormat,
+    format: FormatArg,
 }
 
 impl SearchArgs {
     pub(crate) fn execute(self, shell: &Shell) -> anyhow::Result<ExitCode> {
-        let entries = Registry::open_default()
-            .map_err(spirit_build::Error::from)?
-            .search(&self.query)
-            .map_err(spirit_build::Error::from)?;
-        print_entries(shell, &entries, self.json || self.format.is_json())?;
+        let registry = Registry::open_default().map_err(spirit_build::Error::from)?;
+        let found = spirit_build::ops::search(&registry, &self.query)?;
+        self.format
+            .or_json(self.json)
+            .print(shell, &found, &found)?;
         Ok(ExitCode::SUCCESS)
     }
 }

@@ -1,3 +1,6 @@
+//! `cargo spirit sign`: sign built spirits or a `.spirit` package with an
+//! ed25519 key.
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -5,8 +8,7 @@ use clap::Args;
 use spirit_build::Shell;
 use spirit_build::sign::Key;
 
-use super::{MessageFormat, spirit_target};
-use crate::commands::build::CargoArgs;
+use crate::args::{CargoArgs, FormatArg, target};
 
 /// Sign built spirits (or a .spirit package) with an ed25519 key
 #[derive(Debug, Args)]
@@ -27,17 +29,17 @@ pub(crate) struct SignArgs {
     #[command(flatten)]
     cargo: CargoArgs,
     #[command(flatten)]
-    format: MessageFormat,
+    format: FormatArg,
 }
 
 impl SignArgs {
     pub(crate) fn execute(self, shell: &Shell) -> anyhow::Result<ExitCode> {
         let key = Key::find(self.key.as_deref()).map_err(spirit_build::Error::Sign)?;
-        let target = spirit_target(self.target, self.cargo);
+        let target = target(self.target.as_deref(), self.cargo.options())?;
         for path in spirit_build::ops::sign(shell, &target, &key)? {
-            self.format.emit_json(
+            self.format.emit(
                 shell,
-                serde_json::json!({ "reason": "spirit-signed", "path": path, "author": key.author().to_string() }),
+                &serde_json::json!({ "reason": "spirit-signed", "path": path, "author": key.author().to_string() }),
             )?;
         }
         Ok(ExitCode::SUCCESS)

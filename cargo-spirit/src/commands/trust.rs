@@ -1,3 +1,6 @@
+//! `cargo spirit trust` and `untrust`: add or remove an author's key in
+//! `VUDO_HOME/trusted.toml`, which `install` checks.
+
 use std::process::ExitCode;
 
 use clap::Args;
@@ -5,14 +8,16 @@ use spirit_build::Shell;
 use spirit_build::registry::Registry;
 use spirit_build::sign::Author;
 
+use crate::args::{FormatArg, author};
+
 /// Trust an author's key (VUDO_HOME/trusted.toml): `install` requires it
 #[derive(Debug, Args)]
 pub(crate) struct TrustArgs {
     /// The author's public key, 64 hex characters
-    #[arg(value_parser = super::author)]
+    #[arg(value_parser = author)]
     author: Author,
     #[command(flatten)]
-    format: super::MessageFormat,
+    format: FormatArg,
 }
 
 impl TrustArgs {
@@ -28,9 +33,9 @@ impl TrustArgs {
         } else {
             "author-untrusted"
         };
-        self.format.emit_json(
+        self.format.emit(
             shell,
-            serde_json::json!({ "reason": reason, "author": self.author.to_string() }),
+            &serde_json::json!({ "reason": reason, "author": self.author.to_string() }),
         )?;
         Ok(ExitCode::SUCCESS)
     }

@@ -1,3 +1,6 @@
+//! `cargo spirit upgrade`: install a newer version of an installed spirit
+//! and remove the older ones.
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -5,8 +8,7 @@ use clap::Args;
 use spirit_build::Shell;
 use spirit_build::registry::{InstallOptions, Registry};
 
-use crate::commands::build::CargoArgs;
-use crate::commands::install::source;
+use crate::args::{CargoArgs, FormatArg, target};
 
 /// Install a newer version of an installed spirit and remove the older ones
 #[derive(Debug, Args)]
@@ -22,13 +24,13 @@ pub(crate) struct UpgradeArgs {
     #[command(flatten)]
     cargo: CargoArgs,
     #[command(flatten)]
-    format: super::MessageFormat,
+    format: FormatArg,
 }
 
 impl UpgradeArgs {
     pub(crate) fn execute(self, shell: &Shell) -> anyhow::Result<ExitCode> {
+        let source = target(self.target.as_deref(), self.cargo.release_options())?;
         let registry = Registry::open_default().map_err(spirit_build::Error::from)?;
-        let source = source(self.target, self.cargo);
         let entry = spirit_build::ops::upgrade(
             shell,
             &registry,
@@ -36,9 +38,9 @@ impl UpgradeArgs {
             &source,
             InstallOptions::default(),
         )?;
-        self.format.emit_json(
+        self.format.emit(
             shell,
-            serde_json::json!({ "reason": "spirit-upgraded", "spirit": entry }),
+            &serde_json::json!({ "reason": "spirit-upgraded", "spirit": entry }),
         )?;
         Ok(ExitCode::SUCCESS)
     }

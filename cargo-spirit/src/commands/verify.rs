@@ -1,12 +1,14 @@
+//! `cargo spirit verify`: check a spirit's hash and signature, and
+//! optionally who signed it.
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
 use spirit_build::Shell;
-use spirit_build::sign::{self, Author, Requirements};
+use spirit_build::sign::Author;
 
-use super::{MessageFormat, spirit_target};
-use crate::commands::build::CargoArgs;
+use crate::args::{CargoArgs, FormatArg, author, target};
 
 /// Check a spirit's hash and signature
 #[derive(Debug, Args)]
@@ -21,7 +23,7 @@ pub(crate) struct VerifyArgs {
     /// A build directory or .spirit package [default: this crate's build output]
     target: Option<PathBuf>,
     /// Require this author (64 hex characters)
-    #[arg(long, value_name = "HEX", value_parser = super::author)]
+    #[arg(long, value_name = "HEX", value_parser = author)]
     author: Option<Author>,
     /// Require an author listed in VUDO_HOME/trusted.toml
     #[arg(long)]
@@ -29,36 +31,16 @@ pub(crate) struct VerifyArgs {
     #[command(flatten)]
     cargo: CargoArgs,
     #[command(flatten)]
-    format: MessageFormat,
+    format: FormatArg,
 }
 
 impl VerifyArgs {
     pub(crate) fn execute(self, shell: &Shell) -> anyhow::Result<ExitCode> {
-        let trusted = if self.trusted {
-            Some(
-                sign::trusted_authors(&spirit_build::home::vudo_home()?)
-                    .map_err(spirit_build::Error::Sign)?,
-            )
-        } else {
-            None
-        };
-        let requirements = Requirements {
-            author: self.author,
-            trusted,
-        };
-        let target = spirit_target(self.target, self.cargo);
-        for v in spirit_build::ops::verify(shell, &target, &requirements)? {
-            self.format.emit_json(
-                shell,
-                serde_json::json!({
-                    "reason": "spirit-verified",
-                    "path": v.path,
-                    "name": v.name,
-                    "version": v.version,
-                    "author": v.author.to_string(),
-                    "blake3": v.blake3,
-                }),
-            )?;
+        let requirements = spirit_build::ops::verify_requirements(self.author, self.trusted)?;
+        let target = target(self.target.as_deref(), self.cargo.options())?;
+        for verified in spirit_build::ops::verify(shell, &target, &requirements)? {
+            self.format
+                .emit_event(shell, "spirit-verified", &verified)?;
         }
         Ok(ExitCode::SUCCESS)
     }

@@ -1,11 +1,15 @@
+//! `cargo spirit verify-receipt`: check a signed execution receipt (from
+//! `run --receipt`) against a node key and the files it commits to.
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context;
 use clap::Args;
 use spirit_build::Shell;
-use spirit_build::receipt::Receipt;
+use spirit_build::ops::ReceiptCheck;
 use spirit_build::sign::Author;
+
+use crate::args::{FormatArg, author};
 
 /// Check a signed execution receipt (from `run --receipt`)
 #[derive(Debug, Args)]
@@ -19,7 +23,7 @@ pub(crate) struct VerifyReceiptArgs {
     /// The receipt (JSON)
     file: PathBuf,
     /// Require this node key (64 hex characters)
-    #[arg(long, value_name = "HEX", value_parser = super::author)]
+    #[arg(long, value_name = "HEX", value_parser = author)]
     node: Option<Author>,
     /// Check the wasm commitment against this file
     #[arg(long, value_name = "FILE")]
@@ -31,48 +35,21 @@ pub(crate) struct VerifyReceiptArgs {
     #[arg(long, value_name = "FILE")]
     output: Option<PathBuf>,
     #[command(flatten)]
-    format: super::MessageFormat,
+    format: FormatArg,
 }
 
 impl VerifyReceiptArgs {
     pub(crate) fn execute(self, shell: &Shell) -> anyhow::Result<ExitCode> {
-        let text = std::fs::read_to_string(&self.file)
-            .with_context(|| format!("failed to read the receipt `{}`", self.file.display()))?;
-        let receipt = Receipt::from_json(text.trim())?;
-        let node = receipt.verify()?;
-        if let Some(expected) = self.node
-            && expected != node
-        {
-            anyhow::bail!("the receipt is signed by node {node}, but {expected} was required");
-        }
-        for (what, path) in [
-            ("wasm", &self.wasm),
-            ("input", &self.input),
-            ("output", &self.output),
-        ] {
-            if let Some(path) = path {
-                let bytes = std::fs::read(path)
-                    .with_context(|| format!("failed to read `{}`", path.display()))?;
-                receipt.check(what, &bytes)?;
-            }
-        }
-        shell.status(
-            "Verified",
-            format_args!(
-                "receipt of spirit `{}` ({} units of fuel) signed by node {node}",
-                receipt.spirit(),
-                receipt.fuel_used()
-            ),
-        );
-        self.format.emit_json(
-            shell,
-            serde_json::json!({
-                "reason": "receipt-verified",
-                "spirit": receipt.spirit(),
-                "fuel_used": receipt.fuel_used(),
-                "node": node.to_string(),
-            }),
-        )?;
+        let check = ReceiptCheck {
+            file: self.file,
+            node: self.node,
+            wasm: self.wasm,
+            input: self.input,
+            output: self.output,
+        };
+        let verified = spirit_build::ops::verify_receipt(shell, &check)?;
+        self.format
+            .emit_event(shell, "receipt-verified", &verified)?;
         Ok(ExitCode::SUCCESS)
     }
 }

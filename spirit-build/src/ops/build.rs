@@ -8,25 +8,16 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::compile::{self, CompileOptions, CompileUnit, MessageFormat, WasmArtifact};
+use super::examine::examine;
+use super::plan::{BuildOptions, Plan, artifact_dir};
+use crate::compile::{self, CompileUnit, WasmArtifact};
 use crate::fingerprint::{Fingerprint, Stamp};
 use crate::manifest::{self, BuildInfo, Manifest, WasmInfo};
-use crate::project::{self, Project, Selection, SpiritPackage};
+use crate::project::{self, SpiritPackage};
 use crate::strip::StripOptions;
 use crate::units::Bytes;
 use crate::validate::{Expectations, Problem};
 use crate::{Error, Shell, toolchain};
-
-/// What to build and how.
-#[derive(Clone, Debug, Default)]
-pub struct BuildOptions {
-    /// Which packages.
-    pub selection: Selection,
-    /// How to run cargo (and `--message-format`).
-    pub compile: CompileOptions,
-    /// What stripping keeps.
-    pub strip: StripOptions,
-}
 
 /// A spirit the build produced.
 #[derive(Clone, Debug)]
@@ -140,9 +131,6 @@ pub fn build(shell: &Shell, options: &BuildOptions) -> Result<Vec<BuiltSpirit>, 
         .compile
         .absolute_target_dir()
         .unwrap_or(project.target_directory.clone());
-    let out_root = target_dir
-        .join("spirit")
-        .join(options.compile.profile_dir());
     let root_manifest = project.workspace_root.join("Cargo.toml");
     let cargo_lock = project.workspace_root.join("Cargo.lock");
     let cargo_lock_hash = std::fs::read(&cargo_lock)
@@ -167,7 +155,7 @@ pub fn build(shell: &Shell, options: &BuildOptions) -> Result<Vec<BuiltSpirit>, 
             spirit,
             original: &original,
             original_path: &artifact.path,
-            dir: &out_root.join(&spirit.name),
+            dir: &artifact_dir(&target_dir, options.compile.profile_dir(), &spirit.name),
             build: build_info,
             strip: options.strip,
             stamp: Stamp::new(
@@ -191,14 +179,11 @@ fn emit(
     manifest_path: &Path,
     built: &BuiltSpirit,
 ) -> Result<(), Error> {
-    if options.compile.message_format == MessageFormat::Json {
-        let line = serde_json::to_string(&artifact_message(manifest_path, built))
-            .map_err(|e| compile::CompileError::Forward(e.into()))?;
-        shell
-            .write_stdout(format!("{line}\n").as_bytes())
-            .map_err(compile::CompileError::Forward)?;
-    }
-    Ok(())
+    options
+        .compile
+        .message_format
+        .emit(shell, &artifact_message(manifest_path, built))
+        .map_err(|e| compile::CompileError::Forward(e).into())
 }
 
 /// The spirit's outputs, when the stamp of its last build still holds: no
@@ -222,10 +207,7 @@ fn quick_fresh(
     let Some(target_dir) = target_dir else {
         return Ok(None);
     };
-    let dir = target_dir
-        .join("spirit")
-        .join(options.compile.profile_dir())
-        .join(&unit.name);
+    let dir = artifact_dir(target_dir, options.compile.profile_dir(), &unit.name);
     let Some(fingerprint) = Fingerprint::read(&dir) else {
         return Ok(None);
     };
@@ -283,61 +265,6 @@ fn report_fresh(shell: &Shell, built: &BuiltSpirit) {
             built.manifest.name, built.manifest.version
         ),
     );
-}
-
-/// Where a build starts: the `Cargo.toml`, the directory cargo runs in, and
-/// the package's name when that `Cargo.toml` is itself a spirit and the
-/// selection is cargo's default.
-struct Plan {
-    manifest_path: PathBuf,
-    dir: PathBuf,
-    hint: Option<String>,
-}
-
-impl Plan {
-    fn new(selection: &Selection) -> Result<Plan, Error> {
-        let manifest_path = project::selection_manifest(selection)?;
-        let manifest_path = manifest_path.canonicalize().unwrap_or(manifest_path);
-        let dir = manifest_path
-            .parent()
-            .map_or_else(|| PathBuf::from("."), Path::to_owned);
-        let hint = (selection.packages.is_empty() && !selection.workspace)
-            .then(|| project::spirit_name_hint(&manifest_path))
-            .flatten();
-        Ok(Plan {
-            manifest_path,
-            dir,
-            hint,
-        })
-    }
-
-    /// `cargo metadata`, then cargo on the spirits it selected; with
-    /// `want_rustc`, `rustc -V` runs meanwhile, for the manifest.
-    fn load_and_compile(
-        &self,
-        shell: &Shell,
-        options: &BuildOptions,
-        want_rustc: bool,
-    ) -> Result<(Project, Vec<WasmArtifact>, Option<String>), Error> {
-        std::thread::scope(|scope| {
-            let rustc = want_rustc.then(|| scope.spawn(|| toolchain::rustc_version(&self.dir)));
-            let project = project::load_at(&options.selection, self.manifest_path.clone())?;
-            let units: Vec<CompileUnit> = project.spirits.iter().map(CompileUnit::of).collect();
-            let artifacts = compile::compile(shell, &self.dir, &units, &options.compile)?;
-            let rustc = rustc.and_then(|t| t.join().ok().flatten());
-            Ok((project, artifacts, rustc))
-        })
-    }
-}
-
-/// Reads the workspace and compiles the selected spirits (for `check`).
-pub(crate) fn load_and_compile(
-    shell: &Shell,
-    options: &BuildOptions,
-) -> Result<(Project, Vec<WasmArtifact>), Error> {
-    let (project, artifacts, _) =
-        Plan::new(&options.selection)?.load_and_compile(shell, options, false)?;
-    Ok((project, artifacts))
 }
 
 fn artifact_message(manifest_path: &Path, built: &BuiltSpirit) -> ArtifactMessage {
@@ -444,7 +371,7 @@ impl Job<'_> {
             capabilities: &spirit.config.capabilities,
             entry: &spirit.config.entry,
         };
-        let (report, stripped) = super::check::examine(
+        let (report, stripped) = examine(
             shell,
             &format!("spirit `{}`", spirit.name),
             self.original,

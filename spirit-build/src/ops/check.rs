@@ -7,32 +7,31 @@
 //! checks any module: the capabilities are the `--allow`ed ones plus those
 //! of a `manifest.toml` beside the file that describes it.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use spirit_sdk::abi::Capability;
 
-use crate::compile::MessageFormat;
+use super::examine::examine;
+use super::plan::{BuildOptions, load_and_compile};
+use super::target::Target;
+use crate::compile::{self, MessageFormat};
 use crate::manifest::{self, Manifest, ModuleLimits};
-use crate::ops::build::BuildOptions;
-use crate::strip::{self, StripOptions};
+use crate::strip::StripOptions;
 use crate::units::Bytes;
-use crate::validate::{self, Expectations, Problem, Report, ValidationError};
-use crate::{Error, Shell, compile};
+use crate::validate::{Expectations, Problem, Report, ValidationError};
+use crate::{Error, Shell};
 
-/// What to check.
+/// What to check, and how to report it.
 #[derive(Clone, Debug)]
-pub enum CheckTarget {
-    /// The spirit crate(s) the build options select: compiled first.
-    Crate(BuildOptions),
-    /// A `.wasm` file.
-    Wasm {
-        /// The file.
-        path: PathBuf,
-        /// Capabilities to allow on top of a manifest beside the file.
-        allow: Vec<Capability>,
-        /// With [`MessageFormat::Json`], a `spirit-check` line on stdout.
-        message_format: MessageFormat,
-    },
+pub struct CheckOptions {
+    /// A [`Target::Crate`] (compiled first) or a [`Target::Wasm`] file;
+    /// `check` takes no other.
+    pub target: Target,
+    /// Capabilities to allow a `.wasm` file on top of a manifest beside it.
+    pub allow: Vec<Capability>,
+    /// With [`MessageFormat::Json`], cargo's messages and a `spirit-check`
+    /// line per module on stdout.
+    pub message_format: MessageFormat,
 }
 
 /// The line `--message-format json` prints for each module that passed.
@@ -86,14 +85,9 @@ impl CheckedModule {
 }
 
 fn emit(shell: &Shell, format: MessageFormat, module: &CheckedModule) -> Result<(), Error> {
-    if format == MessageFormat::Json {
-        let line = serde_json::to_string(&module.message())
-            .map_err(|e| compile::CompileError::Forward(e.into()))?;
-        shell
-            .write_stdout(format!("{line}\n").as_bytes())
-            .map_err(compile::CompileError::Forward)?;
-    }
-    Ok(())
+    format
+        .emit(shell, &module.message())
+        .map_err(|e| compile::CompileError::Forward(e).into())
 }
 
 /// One module that passed.
@@ -116,8 +110,8 @@ pub struct CheckedModule {
 /// Checks the target and returns what passed.
 ///
 /// ```
-/// use spirit_build::compile::MessageFormat;
-/// use spirit_build::ops::{check, CheckTarget};
+/// use spirit_build::MessageFormat;
+/// use spirit_build::ops::{check, CheckOptions, Target};
 /// use spirit_build::{ColorChoice, Shell, Verbosity};
 /// use spirit_sdk::abi::Capability;
 ///
@@ -130,8 +124,8 @@ pub struct CheckedModule {
 /// spirit_build::fs::write_atomic(&path, &wasm).unwrap();
 ///
 /// let shell = Shell::new(Verbosity::Quiet, ColorChoice::Never);
-/// let target = |allow: Vec<Capability>| CheckTarget::Wasm {
-///     path: path.clone(),
+/// let target = |allow: Vec<Capability>| CheckOptions {
+///     target: Target::Wasm(path.clone()),
 ///     allow,
 ///     message_format: MessageFormat::Human,
 /// };
@@ -142,26 +136,28 @@ pub struct CheckedModule {
 ///
 /// # Errors
 ///
-/// Fails when a spirit does not compile, when a module fails validation
+/// Fails when the target is neither a crate nor a `.wasm` file, when a
+/// spirit does not compile, when a module fails validation
 /// (every problem is in the error), or when a file or its manifest cannot
 /// be read.
-pub fn check(shell: &Shell, target: &CheckTarget) -> Result<Vec<CheckedModule>, Error> {
-    match target {
-        CheckTarget::Crate(options) => check_crate(shell, options),
-        CheckTarget::Wasm {
-            path,
-            allow,
-            message_format,
-        } => {
-            let module = check_file(shell, path, allow)?;
-            emit(shell, *message_format, &module)?;
+pub fn check(shell: &Shell, options: &CheckOptions) -> Result<Vec<CheckedModule>, Error> {
+    match &options.target {
+        Target::Crate(build) => {
+            let mut build = build.clone();
+            build.compile.message_format = options.message_format;
+            check_crate(shell, &build)
+        }
+        Target::Wasm(path) => {
+            let module = check_file(shell, path, &options.allow)?;
+            emit(shell, options.message_format, &module)?;
             Ok(vec![module])
         }
+        other => Err(other.refuse("check", "a spirit crate directory or a `.wasm` file")),
     }
 }
 
 fn check_crate(shell: &Shell, options: &BuildOptions) -> Result<Vec<CheckedModule>, Error> {
-    let (project, artifacts) = super::build::load_and_compile(shell, options)?;
+    let (project, artifacts) = load_and_compile(shell, options)?;
     let mut checked = Vec::new();
     for (spirit, artifact) in project.spirits.iter().zip(&artifacts) {
         let wasm = crate::fs::read(&artifact.path)?;
@@ -323,46 +319,4 @@ fn checked_module(
         stripped_size: stripped.len() as u64,
         limits: *limits,
     })
-}
-
-/// Validates `wasm`, strips it and checks the stripped size and the memory
-/// against `limits`; prints the warnings. Returns the report and the
-/// stripped module, or every problem found. With `allow_command`, a missing
-/// capability is to be granted with `--allow` on that command (a bare
-/// module has no Cargo.toml to declare it in).
-pub(crate) fn examine(
-    shell: &Shell,
-    subject: &str,
-    wasm: &[u8],
-    expected: &Expectations<'_>,
-    limits: &ModuleLimits,
-    strip: StripOptions,
-    allow_command: Option<&str>,
-) -> Result<(Report, Vec<u8>), Error> {
-    let mut report = validate::validate(wasm, expected);
-    if let Some(command) = allow_command {
-        report.suggest_allow(command);
-    }
-    for warning in &report.warnings {
-        shell.warn(format_args!("{subject}: {warning}"));
-    }
-    let stripped = match strip::strip(wasm, strip) {
-        Ok(stripped) => Some(stripped),
-        // The validation errors already say what is wrong.
-        Err(_) if !report.is_ok() => None,
-        Err(e) => return Err(e.into()),
-    };
-    validate::check_limits(
-        &mut report,
-        limits,
-        stripped.as_ref().map(|s| s.len() as u64),
-    );
-    match stripped {
-        Some(stripped) if report.is_ok() => Ok((report, stripped)),
-        _ => Err(ValidationError {
-            subject: subject.to_owned(),
-            errors: report.errors,
-        }
-        .into()),
-    }
 }

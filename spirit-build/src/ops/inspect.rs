@@ -1,7 +1,8 @@
-//! `cargo spirit inspect FILE`: what a module contains.
+//! `cargo spirit inspect FILE`: what a module (or a package's) contains.
 
 use std::path::Path;
 
+use super::target::Target;
 use crate::Error;
 use crate::inspect::Inspection;
 
@@ -82,4 +83,45 @@ pub fn inspect_package(path: &Path) -> Result<PackageInspection, Error> {
         signature,
         module,
     })
+}
+
+/// What `inspect` found: a module, or a package and its module.
+#[derive(Debug)]
+pub enum Inspected {
+    /// A `.wasm` module.
+    Module(Inspection),
+    /// A `.spirit` package.
+    Package(Box<PackageInspection>),
+}
+
+impl Inspected {
+    /// The module, on its own or inside the package.
+    pub fn module(&self) -> &Inspection {
+        match self {
+            Inspected::Module(module) => module,
+            Inspected::Package(package) => &package.module,
+        }
+    }
+}
+
+impl std::fmt::Display for Inspected {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Inspected::Module(module) => module.fmt(f),
+            Inspected::Package(package) => package.fmt(f),
+        }
+    }
+}
+
+/// Inspects a [`Target::Wasm`] module or a [`Target::Package`].
+///
+/// # Errors
+///
+/// Fails for any other target, or as [`inspect`] and [`inspect_package`] do.
+pub fn inspect_target(target: &Target) -> Result<Inspected, Error> {
+    match target {
+        Target::Wasm(path) => inspect(path).map(Inspected::Module),
+        Target::Package(path) => inspect_package(path).map(|p| Inspected::Package(Box::new(p))),
+        other => Err(other.refuse("inspect", "a `.wasm` file or a `.spirit` package")),
+    }
 }

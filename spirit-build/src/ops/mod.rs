@@ -1,21 +1,47 @@
 //! The operations behind the commands, one per command. Each takes a
 //! [`Shell`](crate::Shell) and an options struct, strings the pipeline's
-//! steps together and returns what it produced.
+//! steps together and returns what it produced: data that prints for people
+//! ([`Display`](std::fmt::Display)) and, where a command has a JSON form,
+//! serializes for tools.
+//!
+//! `plan` (options, cargo, the output layout) and `examine` (the module
+//! check) sit below `build` and `check`, which use them and not each other;
+//! [`Target`] classifies a command-line TARGET for every operation that
+//! takes one.
 
 mod build;
 mod check;
+mod examine;
 mod init;
 mod inspect;
+mod installed;
 mod new;
+mod plan;
 mod registry;
 mod run;
+mod run_io;
 mod sign;
+mod target;
+mod verify_receipt;
 
-pub use build::{ArtifactMessage, BuildOptions, BuiltSpirit, build};
-pub use check::{CheckMessage, CheckTarget, CheckedModule, check};
+pub use build::{ArtifactMessage, BuiltSpirit, build};
+pub use check::{CheckMessage, CheckOptions, CheckedModule, check};
 pub use init::{InitOptions, init};
-pub use inspect::{PackageInspection, inspect, inspect_package};
+pub use inspect::{Inspected, PackageInspection, inspect, inspect_package, inspect_target};
+pub use installed::{SpiritInfo, SpiritList, info, list, search, uninstall};
 pub use new::{NewOptions, new_spirit};
-pub use registry::{InstallSource, install, trust, upgrade};
+pub use plan::{BuildOptions, artifact_dir, built_dirs};
+pub use registry::{install, trust, upgrade};
 pub use run::{LimitOverrides, ReceiptRequest, RunOptions, RunTarget, run};
-pub use sign::{SpiritTarget, Verified, artifact_dir, build_and_sign, keygen, pack, sign, verify};
+pub use run_io::{InputError, TerminalIo, exit_code, read_input};
+pub use sign::{Verified, build_and_sign, keygen, pack, sign, verify, verify_requirements};
+pub use target::{Target, TargetError, split_run_positionals};
+pub use verify_receipt::{ReceiptCheck, ReceiptCheckError, VerifiedReceipt, verify_receipt};
+
+/// Serializes a value as its `Display` text (keys as their hex).
+fn serialize_display<T: std::fmt::Display, S: serde::Serializer>(
+    value: &T,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.collect_str(value)
+}

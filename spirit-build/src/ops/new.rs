@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::template::{self, SdkSource, TemplateError};
-use crate::workspace::{self, Outcome};
+use crate::workspace::{self, Joined};
 use crate::{Error, Shell};
 
 /// What to create.
@@ -85,18 +85,18 @@ pub(crate) fn join_workspace(shell: &Shell, dir: &Path) -> Result<(), Error> {
     };
     let manifest = membership.manifest.display();
     match membership.outcome {
-        Outcome::Added => shell.status(
+        Joined::Added => shell.status(
             "Adding",
             format_args!(
                 "`{}` to the workspace members in {manifest}",
                 membership.member
             ),
         ),
-        Outcome::AlreadyMember => shell.note(format_args!(
+        Joined::AlreadyMember => shell.note(format_args!(
             "`{}` is already a member of the workspace in {manifest}",
             membership.member
         )),
-        Outcome::Excluded => {
+        Joined::Excluded => {
             shell.note(format_args!(
                 "`{}` is excluded from the workspace in {manifest}; it stays a crate of its own",
                 membership.member

@@ -3,29 +3,26 @@
 
 use std::path::PathBuf;
 
-use crate::ops::build::{BuildOptions, build};
+use super::build::build;
+use super::target::Target;
 use crate::package::SpiritFiles;
 use crate::registry::{Entry, InstallOptions, Installed, Registry};
 use crate::sandbox::{CodeSource, Sandbox, SandboxConfig};
 use crate::sign::{self, Author, Key};
 use crate::{Error, Shell};
 
-/// What to install.
-#[derive(Clone, Debug)]
-pub enum InstallSource {
-    /// A `.spirit` package or a build directory.
-    Path(PathBuf),
-    /// A spirit crate: built with these options, then signed with the
-    /// default key when there is one.
-    Crate(BuildOptions),
-}
+/// What `install` and `upgrade` take.
+const INSTALLABLE: &str =
+    "a spirit crate directory, a `.spirit` package, a build directory or a directory of packages";
 
 /// Reads what `source` names, building (and signing) a crate first.
-fn spirit_files(shell: &Shell, source: &InstallSource) -> Result<Vec<SpiritFiles>, Error> {
+fn spirit_files(
+    shell: &Shell,
+    source: &Target,
+    command: &'static str,
+) -> Result<Vec<SpiritFiles>, Error> {
     match source {
-        InstallSource::Path(path)
-            if path.is_dir() && !path.join(crate::manifest::FILE_NAME).exists() =>
-        {
+        Target::PackageDir(path) => {
             // A directory of packages: every `.spirit` file in it, by name.
             let mut packages: Vec<PathBuf> = std::fs::read_dir(path)
                 .map_err(|e| crate::fs::FsError::new("read directory", path, e))?
@@ -44,8 +41,8 @@ fn spirit_files(shell: &Shell, source: &InstallSource) -> Result<Vec<SpiritFiles
                 .map(|p| SpiritFiles::read(p).map_err(Error::from))
                 .collect()
         }
-        InstallSource::Path(path) => Ok(vec![SpiritFiles::read(path)?]),
-        InstallSource::Crate(options) => {
+        Target::Package(path) | Target::BuildDir(path) => Ok(vec![SpiritFiles::read(path)?]),
+        Target::Crate(options) => {
             let key = Key::find(None).ok();
             let mut all = Vec::new();
             for spirit in build(shell, options)? {
@@ -68,6 +65,7 @@ fn spirit_files(shell: &Shell, source: &InstallSource) -> Result<Vec<SpiritFiles
             }
             Ok(all)
         }
+        Target::Wasm(_) | Target::Installed { .. } => Err(source.refuse(command, INSTALLABLE)),
     }
 }
 
@@ -80,10 +78,10 @@ fn spirit_files(shell: &Shell, source: &InstallSource) -> Result<Vec<SpiritFiles
 pub fn install(
     shell: &Shell,
     registry: &Registry,
-    source: &InstallSource,
+    source: &Target,
     options: InstallOptions,
 ) -> Result<Vec<Installed>, Error> {
-    let spirits = spirit_files(shell, source)?;
+    let spirits = spirit_files(shell, source, "install")?;
     let installed = registry.install_many(&spirits, options)?;
     for result in &installed {
         let entry = result.entry();
@@ -170,10 +168,10 @@ pub fn upgrade(
     shell: &Shell,
     registry: &Registry,
     name: &str,
-    source: &InstallSource,
+    source: &Target,
     options: InstallOptions,
 ) -> Result<Entry, Error> {
-    let files = spirit_files(shell, source)?;
+    let files = spirit_files(shell, source, "upgrade")?;
     let Some(files) = files.into_iter().find(|f| f.manifest.name == name) else {
         return Err(crate::registry::RegistryError::NotInSource(name.to_owned()).into());
     };

@@ -4,8 +4,9 @@ use std::path::PathBuf;
 
 use spirit_sdk::abi::Capability;
 
+use super::build::build;
+use super::target::Target;
 use crate::manifest::Manifest;
-use crate::ops::build::{BuildOptions, build};
 use crate::package::SpiritFiles;
 use crate::receipt::{Receipt, RunFacts};
 use crate::registry::Registry;
@@ -17,25 +18,13 @@ use crate::sign::{self, Acceptance, Key, SignaturePolicy};
 use crate::units::Bytes;
 use crate::{Error, Shell};
 
-/// What to run.
-#[derive(Clone, Debug)]
-pub enum RunTarget {
-    /// The spirit crate(s) the build options select: built first.
-    Crate(BuildOptions),
-    /// A `.wasm` file; only `--allow`ed capabilities are granted.
-    Wasm(PathBuf),
-    /// A `.spirit` package: its hash and signature are checked first (an
-    /// unsigned one runs with a warning).
-    Package(PathBuf),
-    /// An installed spirit, `NAME[@REQ]`: the highest matching version, its
-    /// stored wasm re-checked against the registry before it runs.
-    Installed {
-        /// The spirit's name.
-        name: String,
-        /// A semver requirement such as `^1.2`.
-        req: Option<String>,
-    },
-}
+/// What `run` takes: any [`Target`] but a directory of packages. A crate
+/// is built first; a `.wasm` module gets only the `--allow`ed capabilities;
+/// a package or build directory has its hash and signature checked first
+/// (an unsigned one runs with a warning); an installed spirit is the
+/// highest matching version, its stored wasm re-checked against the
+/// registry.
+pub type RunTarget = Target;
 
 /// Limits given by the caller (`--fuel`, `--max-memory`, `--timeout`), each
 /// replacing the spirit's own default.
@@ -44,7 +33,7 @@ pub struct LimitOverrides {
     /// Fuel units.
     pub fuel: Option<u64>,
     /// Bytes of linear memory.
-    pub max_memory: Option<usize>,
+    pub max_memory: Option<u64>,
     /// Wall-clock time.
     pub timeout: Option<std::time::Duration>,
 }
@@ -141,7 +130,7 @@ pub fn run(shell: &Shell, options: RunOptions) -> Result<Outcome, Error> {
                 .unwrap_or_default();
             (name, crate::fs::read(path)?, None)
         }
-        RunTarget::Package(path) => {
+        RunTarget::Package(path) | RunTarget::BuildDir(path) => {
             let files = SpiritFiles::read(path)?;
             // Running a package needs no trust, only a warning when unsigned.
             let policy = SignaturePolicy {
@@ -165,6 +154,12 @@ pub fn run(shell: &Shell, options: RunOptions) -> Result<Outcome, Error> {
                 files.wasm,
                 Some(files.manifest),
             )
+        }
+        RunTarget::PackageDir(_) => {
+            return Err(options.target.refuse(
+                "run",
+                "a spirit crate directory, a `.wasm` file, a `.spirit` package, a build directory or NAME[@REQ]",
+            ));
         }
         RunTarget::Installed { name, req } => {
             let registry = Registry::open_default()?;
@@ -198,11 +193,9 @@ pub fn run(shell: &Shell, options: RunOptions) -> Result<Outcome, Error> {
         || spirit_sdk::abi::DEFAULT_ENTRY.to_owned(),
         |m| m.entry.clone(),
     );
-    let limits = options.limits.apply(
-        manifest
-            .as_ref()
-            .map_or_else(Limits::default, |m| m.run.limits()),
-    );
+    let limits = options
+        .limits
+        .apply(manifest.as_ref().map_or_else(Limits::default, |m| m.run));
     let pricing = options
         .pricing
         .or_else(|| manifest.as_ref().and_then(|m| m.pricing));
@@ -403,7 +396,7 @@ mod tests {
             .parse()
             .unwrap();
         assert!(
-            finished.ends_with(&format!(", cost {} credits", 100 + 3 * fuel)),
+            finished.ends_with(&format!(", cost {} credits", 100 + 3 * fuel / 1000)),
             "{finished}"
         );
         let unpriced = run_verbose(None);

@@ -3,55 +3,12 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::compile::CompileOptions;
+use serde::Serialize;
+
+use super::target::Target;
 use crate::package::{PackageError, SpiritFiles};
-use crate::project::{self, Selection};
 use crate::sign::{self, Author, Key, Requirements, SignaturePolicy, Signed};
 use crate::{Error, Shell};
-
-/// Which spirits a command works on.
-#[derive(Clone, Debug)]
-pub enum SpiritTarget {
-    /// A build directory (holding `manifest.toml`) or a `.spirit` package.
-    Path(PathBuf),
-    /// The build output of the selected crate(s), for this profile.
-    Built {
-        /// Which packages.
-        selection: Selection,
-        /// The profile and target directory they were built with.
-        compile: CompileOptions,
-    },
-}
-
-impl SpiritTarget {
-    /// The build directories or packages this target names.
-    ///
-    /// # Errors
-    ///
-    /// Fails when the workspace cannot be read.
-    pub fn paths(&self) -> Result<Vec<PathBuf>, Error> {
-        match self {
-            SpiritTarget::Path(path) => Ok(vec![path.clone()]),
-            SpiritTarget::Built { selection, compile } => {
-                let project = project::load(selection)?;
-                let target = compile
-                    .target_dir
-                    .clone()
-                    .unwrap_or(project.target_directory);
-                Ok(project
-                    .spirits
-                    .iter()
-                    .map(|s| artifact_dir(&target, compile.profile_dir(), &s.name))
-                    .collect())
-            }
-        }
-    }
-}
-
-/// Where `cargo spirit build` writes a spirit: `<target>/spirit/<profile>/<name>/`.
-pub fn artifact_dir(target_dir: &Path, profile_dir: &str, name: &str) -> PathBuf {
-    target_dir.join("spirit").join(profile_dir).join(name)
-}
 
 /// Makes a key pair under `VUDO_HOME/keys/` and returns its public key.
 ///
@@ -85,9 +42,9 @@ pub fn keygen(shell: &Shell, name: &str) -> Result<Author, Error> {
 /// # Errors
 ///
 /// Fails when a spirit cannot be read, is inconsistent, or cannot be written.
-pub fn sign(shell: &Shell, target: &SpiritTarget, key: &Key) -> Result<Vec<PathBuf>, Error> {
+pub fn sign(shell: &Shell, target: &Target, key: &Key) -> Result<Vec<PathBuf>, Error> {
     let mut signed = Vec::new();
-    for path in target.paths()? {
+    for path in target.spirit_paths("sign")? {
         let mut files = SpiritFiles::read(&path)?;
         // Sign only what is consistent: the signature would vouch for it. A
         // signature already there is replaced, so it is not checked.
@@ -118,7 +75,7 @@ pub fn sign(shell: &Shell, target: &SpiritTarget, key: &Key) -> Result<Vec<PathB
 }
 
 /// A spirit that passed verification.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Verified {
     /// Its build directory or package.
     pub path: PathBuf,
@@ -127,9 +84,26 @@ pub struct Verified {
     /// Its version.
     pub version: String,
     /// Who signed it.
+    #[serde(serialize_with = "super::serialize_display")]
     pub author: Author,
     /// The wasm's blake3.
     pub blake3: String,
+}
+
+/// What `verify --author HEX --trusted` requires: that author, and with
+/// `trusted` one of `VUDO_HOME/trusted.toml`.
+///
+/// # Errors
+///
+/// Fails when `VUDO_HOME` or its trusted keys cannot be read.
+pub fn verify_requirements(author: Option<Author>, trusted: bool) -> Result<Requirements, Error> {
+    let trusted = if trusted {
+        let home = crate::home::vudo_home().map_err(sign::SignError::from)?;
+        Some(crate::trust::trusted_authors(&home)?)
+    } else {
+        None
+    };
+    Ok(Requirements { author, trusted })
 }
 
 /// Verifies each spirit of `target`: the signed-files check with the policy
@@ -140,13 +114,13 @@ pub struct Verified {
 /// The first spirit that fails, with what is wrong in words.
 pub fn verify(
     shell: &Shell,
-    target: &SpiritTarget,
+    target: &Target,
     requirements: &Requirements,
 ) -> Result<Vec<Verified>, Error> {
     let policy = requirements.policy();
     let trusted = requirements.trusted.as_deref().unwrap_or_default();
     let mut verified = Vec::new();
-    for path in target.paths()? {
+    for path in target.spirit_paths("verify")? {
         let files = SpiritFiles::read(&path)?;
         let author = sign::check_signed(files.signed(), &policy, trusted)
             .and_then(|verdict| verdict.author().ok_or(sign::VerifyError::Unsigned))
@@ -179,13 +153,9 @@ pub fn verify(
 ///
 /// Fails when a spirit cannot be read or is inconsistent (its wasm does not
 /// match its manifest, or its signature does not verify).
-pub fn pack(
-    shell: &Shell,
-    target: &SpiritTarget,
-    out_dir: Option<&Path>,
-) -> Result<Vec<PathBuf>, Error> {
+pub fn pack(shell: &Shell, target: &Target, out_dir: Option<&Path>) -> Result<Vec<PathBuf>, Error> {
     let mut packages = Vec::new();
-    for path in target.paths()? {
+    for path in target.spirit_paths("pack")? {
         let files = SpiritFiles::read(&path)?;
         if let Err(error) = sign::check_signed(files.signed(), &SignaturePolicy::CONSISTENT, &[]) {
             return Err(Error::Verify { path, error });
@@ -242,7 +212,7 @@ pub fn build_and_sign(
 ) -> Result<Vec<crate::ops::BuiltSpirit>, Error> {
     let built = crate::ops::build(shell, options)?;
     for spirit in &built {
-        sign(shell, &SpiritTarget::Path(spirit.dir.clone()), key)?;
+        sign(shell, &Target::BuildDir(spirit.dir.clone()), key)?;
     }
     Ok(built)
 }

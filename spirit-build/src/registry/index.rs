@@ -141,7 +141,9 @@ impl Index {
 /// The one place `index.json` is read: `None` when it does not exist yet;
 /// a symbolic link is refused.
 fn read_bytes(path: &Path) -> Result<Option<Vec<u8>>, RegistryError> {
-    super::store::refuse_symlink(path)?;
+    if crate::fs::is_symlink(path) {
+        return Err(RegistryError::Symlink(path.to_owned()));
+    }
     match std::fs::read(path) {
         Ok(bytes) => Ok(Some(bytes)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),

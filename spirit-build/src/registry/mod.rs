@@ -45,6 +45,7 @@ pub use resolve::split_spec;
 use crate::package::SpiritFiles;
 use crate::sign::{self, Acceptance, Author, SignaturePolicy, VerifyError};
 use resolve::validate_name;
+pub use transaction::Installed;
 use transaction::Transaction;
 
 /// How to install.
@@ -75,64 +76,6 @@ pub struct InstallOptions {
     pub allow_unsigned: bool,
     /// Replace the same name and version with different content.
     pub force: bool,
-}
-
-/// What an install did.
-///
-/// ```
-/// # use spirit_build::{manifest::Manifest, package::SpiritFiles, sign::Key};
-/// # use spirit_build::registry::{InstallOptions, Registry};
-/// # let home = tempfile::tempdir()?;
-/// # let registry = Registry::new(home.path());
-/// # let key = Key::generate()?;
-/// # registry.trust(key.author())?;
-/// # let spirit = |name: &str, version: &str| {
-/// #     let wasm = b"\0asm\x01\0\0\0".to_vec();
-/// #     let manifest = Manifest::for_module(name, version.parse().unwrap(), &wasm);
-/// #     SpiritFiles::new(manifest, wasm, Some(&key))
-/// # };
-/// use spirit_build::registry::Installed;
-///
-/// let hello = spirit("hello", "1.0.0");
-/// assert!(matches!(registry.install(&hello, InstallOptions::default())?, Installed::New(_)));
-/// assert!(matches!(registry.install(&hello, InstallOptions::default())?, Installed::Unchanged(_)));
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Installed {
-    /// A new name or version.
-    New(Entry),
-    /// The same content was already installed.
-    Unchanged(Entry),
-    /// `--force` replaced different content.
-    Replaced(Entry),
-}
-
-impl Installed {
-    /// The entry installed.
-    ///
-    /// ```
-    /// # use spirit_build::{manifest::Manifest, package::SpiritFiles, sign::Key};
-    /// # use spirit_build::registry::{InstallOptions, Registry};
-    /// # let home = tempfile::tempdir()?;
-    /// # let registry = Registry::new(home.path());
-    /// # let key = Key::generate()?;
-    /// # registry.trust(key.author())?;
-    /// # let spirit = |name: &str, version: &str| {
-    /// #     let wasm = b"\0asm\x01\0\0\0".to_vec();
-    /// #     let manifest = Manifest::for_module(name, version.parse().unwrap(), &wasm);
-    /// #     SpiritFiles::new(manifest, wasm, Some(&key))
-    /// # };
-    /// let installed = registry.install(&spirit("hello", "1.0.0"), InstallOptions::default())?;
-    /// assert_eq!(installed.entry().version.to_string(), "1.0.0");
-    /// assert_eq!(installed.entry().author, Some(key.author().to_string()));
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn entry(&self) -> &Entry {
-        match self {
-            Installed::New(e) | Installed::Unchanged(e) | Installed::Replaced(e) => e,
-        }
-    }
 }
 
 /// The registry at `VUDO_HOME/registry`.

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use super::{Entry, RegistryError};
 use crate::fs::FsError;
+use crate::fs::is_symlink;
 use crate::manifest;
 use crate::package::SpiritFiles;
 use crate::sign;
@@ -28,14 +29,16 @@ pub(super) fn read(home: &Path, entry: &Entry) -> Result<SpiritFiles, RegistryEr
         &dir.join(manifest::FILE_NAME),
         &wasm_file(&dir, &entry.name),
     ] {
-        refuse_symlink(path)?;
+        if is_symlink(path) {
+            return Err(RegistryError::Symlink(path.to_owned()));
+        }
     }
     Ok(SpiritFiles::read(&dir)?)
 }
 
 /// Whether `dir` holds the entry's files with the recorded wasm.
 pub(super) fn holds(dir: &Path, entry: &Entry) -> bool {
-    if refuse_symlink(dir).is_err() {
+    if is_symlink(dir) {
         return false;
     }
     match std::fs::read(wasm_file(dir, &entry.name)) {
@@ -64,14 +67,6 @@ pub(super) fn stage(home: &Path, files: &SpiritFiles) -> Result<PathBuf, Registr
     }
     sync_dir(&dir);
     Ok(dir)
-}
-
-/// Refuses `path` when it is a symbolic link.
-pub(super) fn refuse_symlink(path: &Path) -> Result<(), RegistryError> {
-    match std::fs::symlink_metadata(path) {
-        Ok(meta) if meta.file_type().is_symlink() => Err(RegistryError::Symlink(path.to_owned())),
-        _ => Ok(()),
-    }
 }
 
 /// Moves a staged or set-aside directory into place (or aside).

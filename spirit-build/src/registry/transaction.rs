@@ -23,7 +23,7 @@ use semver::Version;
 
 use super::index::{Index, Versions};
 use super::store::{self, read_dir_paths, remove_any, rename, sync_dir};
-use super::{Entry, Installed, RegistryError};
+use super::{Entry, RegistryError};
 use crate::fs::FsError;
 use crate::package::SpiritFiles;
 
@@ -270,6 +270,64 @@ fn repair_locked(home: &Path) -> Result<Vec<String>, RegistryError> {
         }
     }
     Ok(done)
+}
+
+/// What an install did.
+///
+/// ```
+/// # use spirit_build::{manifest::Manifest, package::SpiritFiles, sign::Key};
+/// # use spirit_build::registry::{InstallOptions, Registry};
+/// # let home = tempfile::tempdir()?;
+/// # let registry = Registry::new(home.path());
+/// # let key = Key::generate()?;
+/// # registry.trust(key.author())?;
+/// # let spirit = |name: &str, version: &str| {
+/// #     let wasm = b"\0asm\x01\0\0\0".to_vec();
+/// #     let manifest = Manifest::for_module(name, version.parse().unwrap(), &wasm);
+/// #     SpiritFiles::new(manifest, wasm, Some(&key))
+/// # };
+/// use spirit_build::registry::Installed;
+///
+/// let hello = spirit("hello", "1.0.0");
+/// assert!(matches!(registry.install(&hello, InstallOptions::default())?, Installed::New(_)));
+/// assert!(matches!(registry.install(&hello, InstallOptions::default())?, Installed::Unchanged(_)));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Installed {
+    /// A new name or version.
+    New(Entry),
+    /// The same content was already installed.
+    Unchanged(Entry),
+    /// `--force` replaced different content.
+    Replaced(Entry),
+}
+
+impl Installed {
+    /// The entry installed.
+    ///
+    /// ```
+    /// # use spirit_build::{manifest::Manifest, package::SpiritFiles, sign::Key};
+    /// # use spirit_build::registry::{InstallOptions, Registry};
+    /// # let home = tempfile::tempdir()?;
+    /// # let registry = Registry::new(home.path());
+    /// # let key = Key::generate()?;
+    /// # registry.trust(key.author())?;
+    /// # let spirit = |name: &str, version: &str| {
+    /// #     let wasm = b"\0asm\x01\0\0\0".to_vec();
+    /// #     let manifest = Manifest::for_module(name, version.parse().unwrap(), &wasm);
+    /// #     SpiritFiles::new(manifest, wasm, Some(&key))
+    /// # };
+    /// let installed = registry.install(&spirit("hello", "1.0.0"), InstallOptions::default())?;
+    /// assert_eq!(installed.entry().version.to_string(), "1.0.0");
+    /// assert_eq!(installed.entry().author, Some(key.author().to_string()));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn entry(&self) -> &Entry {
+        match self {
+            Installed::New(e) | Installed::Unchanged(e) | Installed::Replaced(e) => e,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -4,11 +4,10 @@
 use std::fmt;
 use std::time::Duration;
 
-use spirit_sdk::abi::LogLevel;
 use wasmtime::{Trap, Val};
 
-use super::host::{GuestAbort, HostState};
-use super::{Limits, SpiritIo};
+use super::io::SpiritIo;
+use crate::limits::Limits;
 use crate::validate;
 
 /// A WebAssembly value passed to or returned by `--invoke`.
@@ -142,8 +141,8 @@ pub enum RunError {
     #[error("timed out after {}\nhelp: raise the limit with `--timeout DURATION`", format_duration(*.0))]
     Timeout(Duration),
     /// The spirit asked for more memory than allowed, then failed.
-    #[error("memory limit of {} reached\nhelp: raise the limit with `--max-memory SIZE`", crate::units::Bytes(*.0 as u64))]
-    MemoryLimit(usize),
+    #[error("memory limit of {} reached\nhelp: raise the limit with `--max-memory SIZE`", crate::units::Bytes(*.0))]
+    MemoryLimit(u64),
     /// The spirit's table would grow past the limit.
     #[error("table limit of {0} elements reached")]
     TableLimit(usize),
@@ -188,30 +187,44 @@ pub(crate) fn format_duration(d: Duration) -> String {
     }
 }
 
-/// A function that cannot be called as asked.
+/// How the host ends a run early, carried through wasmtime as an error and
+/// turned back into a [`RunError`] by [`classify`].
 #[derive(Debug)]
-pub(crate) struct EntryError(pub(crate) String);
+pub(crate) enum Halt {
+    /// The spirit called `host_abort` with this message.
+    Aborted(String),
+    /// The function to call is not there.
+    Entry(String),
+}
 
-impl fmt::Display for EntryError {
+impl fmt::Display for Halt {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        match self {
+            Halt::Aborted(message) | Halt::Entry(message) => f.write_str(message),
+        }
     }
 }
 
-impl std::error::Error for EntryError {}
+impl std::error::Error for Halt {}
+
+/// Which of the store's limits refused to grow something during the run.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct LimitsHit {
+    pub(crate) memory: bool,
+    pub(crate) table: bool,
+}
 
 /// Names the reason a run ended with `e`.
 pub(crate) fn classify(
     e: wasmtime::Error,
-    state: &HostState,
+    hit: LimitsHit,
     limits: Limits,
     fuel_used: u64,
 ) -> RunError {
-    if let Some(abort) = e.downcast_ref::<GuestAbort>() {
-        return RunError::Aborted(abort.0.clone());
-    }
-    if let Some(entry) = e.downcast_ref::<EntryError>() {
-        return RunError::Entry(entry.0.clone());
+    match e.downcast_ref::<Halt>() {
+        Some(Halt::Aborted(message)) => return RunError::Aborted(message.clone()),
+        Some(Halt::Entry(message)) => return RunError::Entry(message.clone()),
+        None => {}
     }
     if let Some(full) = e.downcast_ref::<wasmtime::PoolConcurrencyLimitError>() {
         return RunError::PoolFull(full.to_string());
@@ -223,8 +236,8 @@ pub(crate) fn classify(
         // A spirit whose allocation was refused usually traps right after
         // (or, at instantiation, fails at once); the refusal is the cause
         // worth reporting.
-        _ if state.memory_limit_hit => RunError::MemoryLimit(limits.max_memory),
-        _ if state.table_limit_hit => RunError::TableLimit(limits.max_table_elements),
+        _ if hit.memory => RunError::MemoryLimit(limits.max_memory),
+        _ if hit.table => RunError::TableLimit(limits.max_table_elements),
         Some(trap) => RunError::Trap(describe_trap(*trap, &e)),
         None => RunError::Instantiate(format!("{e:#}")),
     }
@@ -252,36 +265,5 @@ fn describe_trap(trap: Trap, e: &wasmtime::Error) -> String {
     match function {
         Some(f) => format!("{what} in function {f}"),
         None => what,
-    }
-}
-
-/// A host-side log line from a spirit.
-///
-/// ```
-/// use spirit_build::sandbox::LogRecord;
-/// use spirit_sdk::abi::LogLevel;
-/// let record = LogRecord { spirit: "hello".into(), level: LogLevel::Info, message: "hi".into() };
-/// assert_eq!(record.to_string(), "[INFO hello] hi");
-/// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct LogRecord {
-    /// The spirit's name.
-    pub spirit: String,
-    /// The level.
-    pub level: LogLevel,
-    /// The message.
-    pub message: String,
-}
-
-impl fmt::Display for LogRecord {
-    /// `[INFO hello] message`, as `cargo spirit run` prints it.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "[{} {}] {}",
-            self.level.as_str(),
-            self.spirit,
-            self.message
-        )
     }
 }

@@ -27,6 +27,7 @@ use std::time::{Duration, Instant};
 
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
+use crate::limits::StorageQuota;
 use crate::units::Bytes;
 
 /// Keys and values of the spirit's data.
@@ -43,35 +44,6 @@ const MAX_RETRY_SLEEP: Duration = Duration::from_millis(50);
 /// redb's page cache per open database. Spirits store little; the default
 /// (1 GiB) is sized for servers.
 const CACHE_SIZE: usize = 4 << 20;
-
-/// How much a spirit may store.
-///
-/// ```
-/// let quota = spirit_build::sandbox::StorageQuota::default();
-/// assert_eq!(quota.max_key, 1024);
-/// assert_eq!(quota.max_value, 1 << 20);
-/// assert_eq!(quota.max_total, 64 << 20);
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct StorageQuota {
-    /// The longest key, in bytes (keys are 1 byte or longer).
-    pub max_key: usize,
-    /// The largest value, in bytes.
-    pub max_value: usize,
-    /// The most bytes (keys plus values) one spirit may store in total.
-    pub max_total: u64,
-}
-
-impl Default for StorageQuota {
-    /// Keys up to 1 KiB, values up to 1 MiB, 64 MiB in total.
-    fn default() -> StorageQuota {
-        StorageQuota {
-            max_key: 1024,
-            max_value: 1 << 20,
-            max_total: 64 << 20,
-        }
-    }
-}
 
 /// Why a storage call returned `-1`. The spirit only sees `-1`; the host
 /// reports the reason once per run as a warning.

@@ -1,0 +1,183 @@
+//! The errors of the operations: [`Error`], what every operation returns,
+//! with one variant per step of the pipeline, and the errors only the
+//! operations themselves raise (a TARGET that names nothing, unreadable
+//! input, a receipt that fails a check).
+
+use std::path::PathBuf;
+
+use crate::receipt::ReceiptError;
+use crate::sign::Author;
+use crate::{
+    compile, fs, inspect, manifest, package, project, registry, sandbox, sign, strip, template,
+    validate, workspace,
+};
+
+/// Any failure of an operation.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Reading the workspace or a spirit's configuration failed.
+    #[error(transparent)]
+    Project(#[from] project::ProjectError),
+    /// Compiling failed.
+    #[error(transparent)]
+    Compile(#[from] compile::CompileError),
+    /// The module failed validation.
+    #[error(transparent)]
+    Validation(#[from] validate::ValidationError),
+    /// A module could not be inspected.
+    #[error(transparent)]
+    Inspect(#[from] inspect::InspectError),
+    /// Stripping failed.
+    #[error(transparent)]
+    Strip(#[from] strip::StripError),
+    /// A manifest could not be read.
+    #[error("{}: {error}", path.display())]
+    Manifest {
+        /// The manifest file.
+        path: PathBuf,
+        /// What is wrong with it.
+        error: manifest::ManifestError,
+    },
+    /// The sandbox could not be set up or the spirit not loaded.
+    #[error(transparent)]
+    Sandbox(#[from] sandbox::SandboxError),
+    /// The run ended abnormally.
+    #[error("spirit `{spirit}` failed: {error}")]
+    Run {
+        /// The spirit.
+        spirit: String,
+        /// How the run ended.
+        error: sandbox::RunError,
+    },
+    /// Writing a new spirit failed.
+    #[error(transparent)]
+    Template(#[from] template::TemplateError),
+    /// Adding a new spirit to its workspace failed.
+    #[error(transparent)]
+    Workspace(#[from] workspace::WorkspaceError),
+    /// A file operation failed.
+    #[error(transparent)]
+    Fs(#[from] fs::FsError),
+    /// A key or signature could not be handled.
+    #[error(transparent)]
+    Sign(sign::SignError),
+    /// A package or spirit directory could not be read.
+    #[error(transparent)]
+    Package(package::PackageError),
+    /// A registry operation failed.
+    #[error(transparent)]
+    Registry(registry::RegistryError),
+    /// A spirit failed verification.
+    #[error("{}: {error}", path.display())]
+    Verify {
+        /// The build directory or package.
+        path: PathBuf,
+        /// What is wrong.
+        error: sign::VerifyError,
+    },
+    /// A command-line TARGET names nothing the command can take.
+    #[error(transparent)]
+    Target(#[from] TargetError),
+    /// The input of a run could not be read.
+    #[error(transparent)]
+    Input(#[from] InputError),
+    /// An execution receipt could not be read or failed a check.
+    #[error(transparent)]
+    Receipt(#[from] ReceiptCheckError),
+}
+
+impl Error {
+    /// The exit code the command line should end with: cargo's own when
+    /// cargo failed, `1` otherwise.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Compile(e) => e.exit_code().unwrap_or(101),
+            _ => 1,
+        }
+    }
+}
+
+impl From<manifest::ReadError> for Error {
+    fn from(error: manifest::ReadError) -> Error {
+        match error {
+            manifest::ReadError::Fs(e) => Error::Fs(e),
+            manifest::ReadError::Invalid { path, error } => Error::Manifest { path, error },
+        }
+    }
+}
+
+impl From<manifest::ManifestError> for Error {
+    fn from(error: manifest::ManifestError) -> Error {
+        Error::Manifest {
+            path: PathBuf::from(manifest::FILE_NAME),
+            error,
+        }
+    }
+}
+
+/// Why a TARGET cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum TargetError {
+    /// Nothing of that name on disk, and not an installed spirit's name.
+    #[error(
+        "no file or directory `{}`\nhelp: a TARGET is a spirit crate directory, a `.wasm` file, a `.spirit` package, a build directory, or an installed spirit as NAME[@REQ]",
+        .0.display()
+    )]
+    NotFound(PathBuf),
+    /// The command does not take this kind of target.
+    #[error(
+        "`{target}` is {kind}, which `cargo spirit {command}` does not take\nhelp: give {accepted}"
+    )]
+    NotAccepted {
+        /// The target as given.
+        target: String,
+        /// What it is.
+        kind: &'static str,
+        /// The command.
+        command: &'static str,
+        /// What the command takes.
+        accepted: &'static str,
+    },
+    /// `NAME@VERSION` whose version does not parse.
+    #[error(
+        "`{version}` is not a version: uninstall takes NAME or NAME@VERSION, such as `hello@1.2.0`"
+    )]
+    BadVersion {
+        /// The version given.
+        version: String,
+        /// Why it does not parse.
+        #[source]
+        source: semver::Error,
+    },
+    /// Arguments after the target of `run` without `--invoke`.
+    #[error(
+        "unexpected argument `{first}`: arguments are passed to the function named by `--invoke`\nhelp: call a function with `cargo spirit run [TARGET] --invoke FUNC {all}`"
+    )]
+    UnexpectedArgument {
+        /// The first of them.
+        first: String,
+        /// All of them, space-separated.
+        all: String,
+    },
+}
+
+/// Standard input could not be read.
+#[derive(Debug, thiserror::Error)]
+#[error("failed to read the input from standard input")]
+pub struct InputError(#[source] pub std::io::Error);
+
+/// Why a receipt failed its check.
+#[derive(Debug, thiserror::Error)]
+pub enum ReceiptCheckError {
+    /// Malformed, badly signed, or a commitment does not match.
+    #[error(transparent)]
+    Invalid(#[from] ReceiptError),
+    /// Signed by another node than the one required.
+    #[error("the receipt is signed by node {node}, but {expected} was required")]
+    WrongNode {
+        /// Who signed it.
+        node: Author,
+        /// Who was required.
+        expected: Author,
+    },
+}

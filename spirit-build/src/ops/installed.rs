@@ -1,0 +1,197 @@
+//! `cargo spirit list`, `search`, `info` and `uninstall`: what the local
+//! registry holds, as data that prints as a table or text ([`Display`]) for
+//! people and as JSON ([`Serialize`]) for tools.
+
+use std::fmt::{self, Display};
+use std::path::PathBuf;
+
+use semver::Version;
+use serde::Serialize;
+
+use super::target::TargetError;
+use crate::registry::{Entry, Registry, split_spec};
+use crate::{Error, Shell};
+
+/// Installed spirit versions, by name then version: a table, or a JSON
+/// array of index entries.
+///
+/// ```
+/// use spirit_build::ops::SpiritList;
+/// use spirit_build::registry::Entry;
+///
+/// let entry = Entry {
+///     name: "hello".into(),
+///     version: "0.1.0".parse().unwrap(),
+///     description: None,
+///     capabilities: vec!["actuator_log".into()],
+///     blake3: "ab".into(),
+///     author: None,
+///     unsigned: true,
+/// };
+/// let list = SpiritList(vec![entry]);
+/// assert_eq!(
+///     list.to_string(),
+///     "NAME   VERSION  AUTHOR      CAPABILITIES\nhello  0.1.0    (unsigned)  actuator_log\n"
+/// );
+/// assert!(serde_json::to_string(&list).unwrap().starts_with(r#"[{"name":"hello""#));
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct SpiritList(pub Vec<Entry>);
+
+impl Display for SpiritList {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let author = |e: &Entry| match &e.author {
+            Some(a) => a.chars().take(16).collect::<String>(),
+            None => "(unsigned)".to_owned(),
+        };
+        let header = ["NAME", "VERSION", "AUTHOR", "CAPABILITIES"].map(str::to_owned);
+        let rows: Vec<[String; 4]> = self
+            .0
+            .iter()
+            .map(|e| {
+                [
+                    e.name.clone(),
+                    e.version.to_string(),
+                    author(e),
+                    e.capabilities.join(","),
+                ]
+            })
+            .collect();
+        let width = |i: usize| {
+            rows.iter()
+                .map(|r| r[i].len())
+                .chain([header[i].len()])
+                .max()
+                .unwrap_or(0)
+        };
+        let (w0, w1, w2) = (width(0), width(1), width(2));
+        for row in std::iter::once(&header).chain(&rows) {
+            writeln!(
+                f,
+                "{:w0$}  {:w1$}  {:w2$}  {}",
+                row[0], row[1], row[2], row[3]
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// Every installed spirit version.
+///
+/// # Errors
+///
+/// Fails when the index cannot be read.
+pub fn list(registry: &Registry) -> Result<SpiritList, Error> {
+    Ok(SpiritList(registry.list()?))
+}
+
+/// The installed versions whose name or description contains `query`, or
+/// that declare a capability equal to it (case-insensitive).
+///
+/// # Errors
+///
+/// Fails when the index cannot be read.
+pub fn search(registry: &Registry, query: &str) -> Result<SpiritList, Error> {
+    Ok(SpiritList(registry.search(query)?))
+}
+
+/// One installed spirit version, as `info` shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SpiritInfo {
+    /// Its index entry.
+    pub entry: Entry,
+    /// The directory holding its files.
+    pub path: PathBuf,
+    /// Every installed version of the spirit, lowest first.
+    pub installed: Vec<Version>,
+}
+
+/// The entry's fields and `path` (its JSON has always been the index
+/// entry with the path added, keys in alphabetical order).
+impl Serialize for SpiritInfo {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut value = serde_json::to_value(&self.entry).map_err(serde::ser::Error::custom)?;
+        value["path"] = serde_json::json!(self.path);
+        value.serialize(serializer)
+    }
+}
+
+impl Display for SpiritInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let entry = &self.entry;
+        let capabilities = if entry.capabilities.is_empty() {
+            "-".to_owned()
+        } else {
+            entry.capabilities.join(", ")
+        };
+        let installed: Vec<String> = self.installed.iter().map(ToString::to_string).collect();
+        writeln!(f, "name:         {}", entry.name)?;
+        writeln!(f, "version:      {}", entry.version)?;
+        writeln!(
+            f,
+            "description:  {}",
+            entry.description.as_deref().unwrap_or("-")
+        )?;
+        writeln!(f, "capabilities: {capabilities}")?;
+        writeln!(
+            f,
+            "author:       {}",
+            entry
+                .author
+                .as_deref()
+                .unwrap_or("(unsigned, installed with --allow-unsigned)")
+        )?;
+        writeln!(f, "blake3:       {}", entry.blake3)?;
+        writeln!(f, "path:         {}", self.path.display())?;
+        writeln!(f, "installed:    {}", installed.join(", "))
+    }
+}
+
+/// The installed spirit `spec` names, `NAME` or `NAME@REQ`: the highest
+/// matching version.
+///
+/// # Errors
+///
+/// Fails when the name is invalid, nothing matches, or the index cannot be
+/// read.
+pub fn info(registry: &Registry, spec: &str) -> Result<SpiritInfo, Error> {
+    let (name, req) = split_spec(spec);
+    let entry = registry.resolve(name, req)?;
+    let path = registry.spirit_dir(&entry.name, &entry.version);
+    let installed = registry
+        .versions(&entry.name)?
+        .into_iter()
+        .map(|e| e.version)
+        .collect();
+    Ok(SpiritInfo {
+        entry,
+        path,
+        installed,
+    })
+}
+
+/// Removes the spirit `spec` names, every version of `NAME` or just
+/// `NAME@VERSION`, and returns what was removed.
+///
+/// # Errors
+///
+/// Fails when the version does not parse, nothing matches, or the registry
+/// cannot be changed.
+pub fn uninstall(shell: &Shell, registry: &Registry, spec: &str) -> Result<Vec<Entry>, Error> {
+    let (name, version) = split_spec(spec);
+    let version = version
+        .map(|v| {
+            v.parse::<Version>()
+                .map_err(|source| TargetError::BadVersion {
+                    version: v.to_owned(),
+                    source,
+                })
+        })
+        .transpose()?;
+    let removed = registry.uninstall(name, version.as_ref())?;
+    for entry in &removed {
+        shell.status("Removed", format_args!("{} v{}", entry.name, entry.version));
+    }
+    Ok(removed)
+}

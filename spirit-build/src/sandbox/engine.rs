@@ -1,0 +1,258 @@
+//! The engine every run shares: its [`SandboxConfig`], wasmtime's
+//! configuration (fuel, epoch interruption, the stack limit, the
+//! WebAssembly features validation allows, the pooling allocator) and the
+//! epoch ticker thread that makes `--timeout` work; and the [`Sandbox`]
+//! that holds them with the host-function linker and the caches.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, Linker, PoolingAllocationConfig};
+
+use super::error::SandboxError;
+use super::state::HostState;
+use super::{cache, host, storage};
+use crate::limits::{MAX_TABLE_ELEMENTS, MAX_WASM_STACK};
+use crate::validate;
+
+/// How often the epoch ticker advances; the resolution of `--timeout`.
+pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(5);
+
+/// Where the sandbox keeps state, and how it allocates instances.
+///
+/// ```
+/// use spirit_build::sandbox::SandboxConfig;
+/// let config = SandboxConfig { max_instances: 4, ..SandboxConfig::in_memory() };
+/// assert!(config.storage_dir.is_none() && config.cache_dir.is_none());
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SandboxConfig {
+    /// Where each spirit's storage database lives; `None` makes every
+    /// storage call return `-1`.
+    pub storage_dir: Option<PathBuf>,
+    /// Where compiled code is cached; `None` compiles every load.
+    pub cache_dir: Option<PathBuf>,
+    /// How many instances may be alive at once (runs in parallel threads);
+    /// the size of the pooling allocator's pool.
+    pub max_instances: u32,
+    /// Whether to use wasmtime's pooling allocator (instances reuse
+    /// pre-reserved memory instead of mapping their own).
+    pub pooling: bool,
+}
+
+impl SandboxConfig {
+    /// Storage and cache under `VUDO_HOME` (`~/.vudo` by default), as
+    /// `cargo spirit run` uses them. Without a home directory, the sandbox
+    /// works without storage or cache.
+    pub fn from_env() -> SandboxConfig {
+        match crate::home::vudo_home() {
+            Ok(home) => SandboxConfig::in_home(&home),
+            Err(_) => SandboxConfig::in_memory(),
+        }
+    }
+
+    /// Storage and cache under `home`.
+    ///
+    /// ```
+    /// use spirit_build::sandbox::SandboxConfig;
+    /// let config = SandboxConfig::in_home("/srv/vudo".as_ref());
+    /// assert_eq!(config.storage_dir.unwrap(), std::path::Path::new("/srv/vudo/storage"));
+    /// ```
+    pub fn in_home(home: &Path) -> SandboxConfig {
+        SandboxConfig {
+            storage_dir: Some(crate::home::storage_dir(home)),
+            cache_dir: Some(crate::home::cache_dir(home)),
+            ..SandboxConfig::in_memory()
+        }
+    }
+
+    /// No storage, no code cache: nothing touches the disk.
+    pub fn in_memory() -> SandboxConfig {
+        SandboxConfig {
+            storage_dir: None,
+            cache_dir: None,
+            max_instances: 32,
+            pooling: true,
+        }
+    }
+}
+
+impl Default for SandboxConfig {
+    /// [`SandboxConfig::from_env`].
+    fn default() -> SandboxConfig {
+        SandboxConfig::from_env()
+    }
+}
+
+/// The engine for `config`: with the pooling allocator when asked and
+/// available, and whether it got it. The pool reserves address space up
+/// front; where that is refused (a tight `ulimit -v`), instances are
+/// allocated on demand instead.
+pub(crate) fn engine(config: &SandboxConfig) -> wasmtime::Result<(Engine, bool)> {
+    let pooled = config
+        .pooling
+        .then(|| Engine::new(&engine_config(Some(config.max_instances.max(1)))).ok())
+        .flatten();
+    match pooled {
+        Some(engine) => Ok((engine, true)),
+        None => Ok((Engine::new(&engine_config(None))?, false)),
+    }
+}
+
+/// The engine configuration every sandbox shares; `pooling` adds the pool.
+pub(crate) fn engine_config(pooling: Option<u32>) -> Config {
+    let mut config = Config::new();
+    config
+        .consume_fuel(true)
+        .epoch_interruption(true)
+        .max_wasm_stack(MAX_WASM_STACK)
+        // The same NaN bits on every machine: deterministic mode means the
+        // same output everywhere, not only on one CPU.
+        .cranelift_nan_canonicalization(true)
+        .wasm_features(
+            wasmtime::WasmFeatures::all().difference(validate::SANDBOX_FEATURES),
+            false,
+        )
+        .wasm_features(validate::SANDBOX_FEATURES, true);
+    if let Some(instances) = pooling {
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool(instances)));
+    }
+    config
+}
+
+/// A pool for `instances` live instances of one memory and one table each.
+///
+/// Each memory slot reserves wasmtime's default 4 GiB of address space plus
+/// guard pages, so that bounds checks compile away; with 32 slots that is
+/// 128 GiB of *address space* (of 128 TiB), none of it resident until used.
+/// What stays resident between runs is capped at 1 MiB per slot.
+fn pool(instances: u32) -> PoolingAllocationConfig {
+    let mut pool = PoolingAllocationConfig::new();
+    pool.total_core_instances(instances)
+        .total_memories(instances)
+        .total_tables(instances)
+        .max_memories_per_module(1)
+        .max_tables_per_module(1)
+        .table_elements(MAX_TABLE_ELEMENTS)
+        .max_memory_size(4 << 30)
+        .max_unused_warm_slots(instances.min(8))
+        .linear_memory_keep_resident(1 << 20)
+        .table_keep_resident(64 << 10);
+    pool
+}
+
+/// The thread that advances the engine's epoch every [`EPOCH_TICK`]; it
+/// stops when this is dropped (or the engine is).
+#[derive(Debug)]
+pub(crate) struct EpochTicker {
+    stop: Arc<AtomicBool>,
+}
+
+impl EpochTicker {
+    /// Starts the ticker for `engine`.
+    pub(crate) fn start(engine: &Engine) -> std::io::Result<EpochTicker> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let weak = engine.weak();
+        let stopped = stop.clone();
+        std::thread::Builder::new()
+            .name("spirit-epoch".into())
+            .spawn(move || {
+                while !stopped.load(Ordering::Relaxed) {
+                    std::thread::sleep(EPOCH_TICK);
+                    match weak.upgrade() {
+                        Some(engine) => engine.increment_epoch(),
+                        None => break,
+                    }
+                }
+            })?;
+        Ok(EpochTicker { stop })
+    }
+
+    /// The epoch deadline, in ticks, for a run of at most `timeout`.
+    pub(crate) fn ticks(timeout: Duration) -> u64 {
+        let ticks = timeout.as_nanos().div_ceil(EPOCH_TICK.as_nanos()).max(1);
+        u64::try_from(ticks).unwrap_or(u64::MAX)
+    }
+}
+
+impl Drop for EpochTicker {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+/// The engine, the host functions, the caches and the epoch ticker.
+pub struct Sandbox {
+    pub(super) engine: Engine,
+    pub(super) linker: Linker<HostState>,
+    pub(super) cache: Option<cache::CodeCache>,
+    pub(super) stores: Arc<storage::Stores>,
+    pub(super) pooling: bool,
+    /// Declared last: the ticker stops after everything else is dropped.
+    _ticker: EpochTicker,
+}
+
+impl fmt::Debug for Sandbox {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sandbox")
+            .field("pooling", &self.pooling)
+            .field("cache", &self.cache.as_ref().map(cache::CodeCache::dir))
+            .finish_non_exhaustive()
+    }
+}
+
+impl Sandbox {
+    /// A sandbox with storage and code cache under `VUDO_HOME`
+    /// ([`SandboxConfig::from_env`]).
+    ///
+    /// # Errors
+    ///
+    /// Fails when wasmtime rejects the configuration.
+    pub fn new() -> Result<Sandbox, SandboxError> {
+        Sandbox::with_config(SandboxConfig::from_env())
+    }
+
+    /// Creates the engine (fuel metering and epoch interruption on, only the
+    /// WebAssembly features spirits may use, the pooling allocator when
+    /// asked and available) and the host-function linker.
+    ///
+    /// ```
+    /// use spirit_build::sandbox::{Sandbox, SandboxConfig};
+    /// let sandbox = Sandbox::with_config(SandboxConfig::in_memory()).unwrap();
+    /// assert!(sandbox.uses_pooling());
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// Fails when wasmtime rejects the configuration.
+    pub fn with_config(config: SandboxConfig) -> Result<Sandbox, SandboxError> {
+        let (engine, pooling) = engine(&config).map_err(SandboxError::Engine)?;
+        let linker = host::linker(&engine).map_err(SandboxError::Engine)?;
+        let ticker = EpochTicker::start(&engine)
+            .map_err(|e| SandboxError::Engine(wasmtime::Error::from(e)))?;
+        let cache = config
+            .cache_dir
+            .map(|dir| cache::CodeCache::new(dir, &engine));
+        Ok(Sandbox {
+            engine,
+            linker,
+            cache,
+            stores: Arc::new(storage::Stores::new(config.storage_dir)),
+            pooling,
+            _ticker: ticker,
+        })
+    }
+
+    /// Whether instances come from the pooling allocator.
+    pub fn uses_pooling(&self) -> bool {
+        self.pooling
+    }
+
+    /// The engine, for embedders that need it.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+}

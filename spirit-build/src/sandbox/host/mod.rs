@@ -1,0 +1,288 @@
+//! The host side of the ABI: the functions a spirit imports from `vudo`,
+//! one module per topic, registered in the linker from
+//! [`spirit_sdk::abi::host_abi!`] alone.
+//!
+//! Each entry of the ABI table becomes one `func_wrap` whose name, parameter
+//! and result types come from the entry, and whose capability gate is the
+//! entry's capability: a call without it returns the ABI's error value
+//! (`-1` in the function's result type) before the topic function runs. The
+//! topic function (same name as the entry, in `time`, `random`, `log`,
+//! `storage` or `io`) then checks every guest pointer with `memory::range` before
+//! it touches memory. Adding a host function is one line in the table and
+//! one function in its topic module; a missing one does not compile, and
+//! [`tests::the_linker_defines_exactly_the_abi`] holds the result to the
+//! table's names, types and capabilities.
+
+mod io;
+mod log;
+mod memory;
+mod random;
+mod storage;
+mod time;
+
+use spirit_sdk::abi::{self, Capability};
+use wasmtime::{Caller, Engine, Linker};
+
+use super::state::HostState;
+// The topic modules reach guest memory through these.
+use memory::{memory, range, truncate, unsigned};
+// The registration below calls each topic function by its table name.
+use io::*;
+use log::*;
+use random::*;
+use storage::*;
+use time::*;
+
+/// What a host function returns when the run lacks its capability: the
+/// ABI's error value, `-1`, in the function's result type (nothing for a
+/// function without a result).
+trait Refused {
+    fn refused() -> Self;
+}
+
+impl Refused for i32 {
+    fn refused() -> i32 {
+        abi::ERROR
+    }
+}
+
+impl Refused for i64 {
+    fn refused() -> i64 {
+        i64::from(abi::ERROR)
+    }
+}
+
+impl Refused for f64 {
+    fn refused() -> f64 {
+        f64::from(abi::ERROR)
+    }
+}
+
+impl Refused for () {
+    fn refused() {}
+}
+
+impl<T: Refused> Refused for wasmtime::Result<T> {
+    fn refused() -> wasmtime::Result<T> {
+        Ok(T::refused())
+    }
+}
+
+/// The capability gate every host function passes first: whether the run
+/// may call a function that needs `capability` (`None`: every run may).
+fn permitted(caller: &Caller<'_, HostState>, capability: Option<Capability>) -> bool {
+    capability.is_none_or(|c| caller.data().policy.grants(c))
+}
+
+/// Registers every entry of the ABI table: `name(params) -> result, capability`
+/// becomes a host function of that name and type that refuses a run without
+/// the capability and otherwise calls the topic function of the same name.
+macro_rules! register {
+    ($(
+        $(#[doc = $doc:literal])*
+        $name:ident($($param:ident: $pty:ident),*) $(-> $rty:ident)?, $cap:ident$(($capv:ident))?;
+    )*) => {
+        fn register(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
+            $(
+                linker.func_wrap(
+                    abi::MODULE,
+                    stringify!($name),
+                    |mut caller: Caller<'_, HostState>, $($param: $pty),*| {
+                        const CAPABILITY: Option<Capability> = $cap$((Capability::$capv))?;
+                        if !permitted(&caller, CAPABILITY) {
+                            return Refused::refused();
+                        }
+                        $name(&mut caller, $($param),*)
+                    },
+                )?;
+            )*
+            Ok(())
+        }
+    };
+}
+spirit_sdk::abi::host_abi!(register);
+
+/// The linker with every host function of the ABI.
+pub(crate) fn linker(engine: &Engine) -> wasmtime::Result<Linker<HostState>> {
+    let mut linker = Linker::new(engine);
+    register(&mut linker)?;
+    Ok(linker)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Instant;
+
+    use spirit_sdk::abi::HostFunction;
+    use wasmtime::{Extern, Store, Val};
+
+    use super::*;
+    use crate::limits::{Limits, Policy};
+    use crate::sandbox::io::CollectingIo;
+    use crate::sandbox::outcome::Halt;
+    use crate::sandbox::state::HostSetup;
+    use crate::sandbox::storage::Stores;
+    use crate::validate::FunctionType;
+
+    #[test]
+    fn ranges_outside_memory_are_refused() {
+        assert_eq!(range(100, 0, 100), Some(0..100));
+        assert_eq!(range(100, 1, 100), None);
+        assert_eq!(range(100, -1, 1), None);
+        assert_eq!(range(1 << 32, -1, 1), Some((1 << 32) - 1..1 << 32));
+        assert_eq!(range(100, 10, -1), None);
+        assert_eq!(range(100, i32::MAX, i32::MAX), None);
+    }
+
+    #[test]
+    fn truncation_keeps_utf8() {
+        assert_eq!(truncate("ééé", 3), "é…");
+    }
+
+    fn store(engine: &Engine, policy: Policy, stores: Arc<Stores>) -> Store<HostState> {
+        let state = HostState::new(HostSetup {
+            name: "abi".into(),
+            policy,
+            limits: Limits::default(),
+            input: Vec::new(),
+            io: Box::new(CollectingIo::default()),
+            seed: None,
+            stores,
+            deadline: Instant::now() + std::time::Duration::from_secs(30),
+        });
+        Store::new(engine, state)
+    }
+
+    /// How one call of `f` (every argument `1`: a one-byte range at offset
+    /// 1, inside memory) ended under `policy`.
+    #[derive(Debug, PartialEq, Eq)]
+    enum Call {
+        /// It returned the ABI's error value.
+        Refused,
+        /// It returned something else, or returned nothing, or aborted.
+        Ran,
+    }
+
+    fn call(engine: &Engine, f: &HostFunction, policy: Policy, stores: &Arc<Stores>) -> Call {
+        let types =
+            |types: &[abi::ValType]| types.iter().map(|t| format!(" {t}")).collect::<String>();
+        let args: String = f.params.iter().map(|t| format!(" ({t}.const 1)")).collect();
+        let wat = format!(
+            r#"(module
+                (import "{}" "{}" (func $f (param{}) (result{})))
+                (memory (export "memory") 1)
+                (func (export "probe") (result{}) (call $f{args})))"#,
+            abi::MODULE,
+            f.name,
+            types(f.params),
+            types(f.results),
+            types(f.results),
+        );
+        let module = wasmtime::Module::new(engine, wat::parse_str(&wat).unwrap()).unwrap();
+        let linker = linker(engine).unwrap();
+        let mut store = store(engine, policy, stores.clone());
+        let instance = linker.instantiate(&mut store, &module).unwrap();
+        let probe = instance.get_func(&mut store, "probe").unwrap();
+        let mut results: Vec<Val> = f
+            .results
+            .iter()
+            .map(|t| match t {
+                abi::ValType::I32 => Val::I32(0),
+                abi::ValType::I64 => Val::I64(0),
+            })
+            .collect();
+        match probe.call(&mut store, &[], &mut results) {
+            Err(e) => {
+                assert!(
+                    matches!(e.downcast_ref::<Halt>(), Some(Halt::Aborted(_))),
+                    "{}: {e:#}",
+                    f.name
+                );
+                Call::Ran
+            }
+            Ok(()) => match results.as_slice() {
+                [Val::I32(v)] if *v == abi::ERROR => Call::Refused,
+                [Val::I64(v)] if *v == i64::from(abi::ERROR) => Call::Refused,
+                _ => Call::Ran,
+            },
+        }
+    }
+
+    /// The guest side (the SDK's imports, validation) follows
+    /// `HOST_FUNCTIONS`; so must the host: every function defined in its
+    /// module, with its exact type, and nothing more; and each refused
+    /// exactly when the run lacks the capability its entry names.
+    #[test]
+    fn the_linker_defines_exactly_the_abi() {
+        let engine = Engine::default();
+        let linker = linker(&engine).unwrap();
+        let mut store = store(&engine, Policy::default(), Arc::new(Stores::new(None)));
+        let mut defined: Vec<(String, String, String)> = linker
+            .iter(&mut store)
+            .map(|(module, name, item)| (module.to_owned(), name.to_owned(), item))
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|(module, name, item)| {
+                let ty = match item {
+                    Extern::Func(f) => {
+                        let ty = f.ty(&store);
+                        FunctionType {
+                            params: ty.params().map(|t| t.to_string()).collect(),
+                            results: ty.results().map(|t| t.to_string()).collect(),
+                        }
+                        .to_string()
+                    }
+                    _ => "not a function".to_owned(),
+                };
+                (module, name, ty)
+            })
+            .collect();
+        defined.sort();
+        let mut expected: Vec<(String, String, String)> = abi::HOST_FUNCTIONS
+            .iter()
+            .map(|f| {
+                (
+                    abi::MODULE.to_owned(),
+                    f.name.to_owned(),
+                    f.signature().to_string(),
+                )
+            })
+            .collect();
+        expected.sort();
+        assert_eq!(defined, expected);
+
+        let dir = tempfile::tempdir().unwrap();
+        let stores = Arc::new(Stores::new(Some(dir.path().to_owned())));
+        for f in abi::HOST_FUNCTIONS {
+            let all_but = |cap: Option<Capability>| {
+                Policy::allow(Capability::ALL.iter().copied().filter(|c| Some(*c) != cap))
+            };
+            let granted = Policy::allow(f.capability);
+            match f.capability {
+                Some(_) => {
+                    assert_eq!(
+                        call(&engine, f, all_but(f.capability), &stores),
+                        Call::Refused,
+                        "{} without its capability",
+                        f.name
+                    );
+                    assert_eq!(
+                        call(&engine, f, granted, &stores),
+                        Call::Ran,
+                        "{} with only its capability",
+                        f.name
+                    );
+                }
+                None => {
+                    assert_eq!(
+                        call(&engine, f, Policy::default(), &stores),
+                        Call::Ran,
+                        "{} with nothing granted",
+                        f.name
+                    );
+                }
+            }
+        }
+    }
+}

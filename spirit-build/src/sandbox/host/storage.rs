@@ -1,0 +1,123 @@
+//! `host_storage_read`, `host_storage_write` and `host_storage_delete`: the
+//! host side of a spirit's key-value store (the store itself is
+//! [`sandbox::storage`](crate::sandbox::storage)).
+
+use std::sync::Arc;
+
+use spirit_sdk::abi;
+use wasmtime::Caller;
+
+use super::{memory, range};
+use crate::sandbox::state::HostState;
+use crate::sandbox::storage::{SpiritStore, StorageError};
+
+/// Copies the value under the key into `val_ptr..val_ptr+val_cap`.
+pub(super) fn host_storage_read(
+    caller: &mut Caller<'_, HostState>,
+    key_ptr: i32,
+    key_len: i32,
+    val_ptr: i32,
+    val_cap: i32,
+) -> i32 {
+    const NAME: &str = "host_storage_read";
+    let (key, store) = match storage_call(caller, NAME, key_ptr, key_len) {
+        Ok(call) => call,
+        Err(status) => return status,
+    };
+    let Some((mem, state)) = memory(caller) else {
+        return abi::ERROR;
+    };
+    let Some(dest) = range(mem.len(), val_ptr, val_cap) else {
+        return abi::ERROR;
+    };
+    let copied = store.read(&key, |value| match value {
+        None => 0,
+        Some(v) if v.len() > dest.len() => abi::ERROR,
+        Some(v) => {
+            mem[dest.start..dest.start + v.len()].copy_from_slice(v);
+            i32::try_from(v.len()).unwrap_or(abi::ERROR)
+        }
+    });
+    match copied {
+        Ok(n) => n,
+        Err(e) => state.storage_failed(NAME, &e),
+    }
+}
+
+/// Stores `val_ptr..val_ptr+val_len` under the key.
+pub(super) fn host_storage_write(
+    caller: &mut Caller<'_, HostState>,
+    key_ptr: i32,
+    key_len: i32,
+    val_ptr: i32,
+    val_len: i32,
+) -> i32 {
+    const NAME: &str = "host_storage_write";
+    let (key, store) = match storage_call(caller, NAME, key_ptr, key_len) {
+        Ok(call) => call,
+        Err(status) => return status,
+    };
+    let Some((mem, state)) = memory(caller) else {
+        return abi::ERROR;
+    };
+    let Some(value) = range(mem.len(), val_ptr, val_len) else {
+        return abi::ERROR;
+    };
+    match store.write(&key, &mem[value], &state.limits.storage) {
+        Ok(()) => abi::SUCCESS,
+        Err(e) => state.storage_failed(NAME, &e),
+    }
+}
+
+/// Deletes the key: `1` deleted, `0` missing.
+pub(super) fn host_storage_delete(
+    caller: &mut Caller<'_, HostState>,
+    key_ptr: i32,
+    key_len: i32,
+) -> i32 {
+    const NAME: &str = "host_storage_delete";
+    let (key, store) = match storage_call(caller, NAME, key_ptr, key_len) {
+        Ok(call) => call,
+        Err(status) => return status,
+    };
+    let state = caller.data_mut();
+    match store.delete(&key, &state.limits.storage) {
+        Ok(true) => 1,
+        Ok(false) => 0,
+        Err(e) => state.storage_failed(NAME, &e),
+    }
+}
+
+/// What every storage call does first (after the capability gate): read
+/// the key from guest memory and get the spirit's store. `Err` holds the
+/// status to return to the guest (`-1`; a failure to open the store is also
+/// reported to the person running the spirit).
+fn storage_call(
+    caller: &mut Caller<'_, HostState>,
+    function: &str,
+    key_ptr: i32,
+    key_len: i32,
+) -> Result<(Vec<u8>, Arc<SpiritStore>), i32> {
+    let key = guest_key(caller, key_ptr, key_len).ok_or(abi::ERROR)?;
+    match caller.data_mut().storage() {
+        Ok(store) => Ok((key, store)),
+        Err(e) => Err(caller.data_mut().storage_failed(function, &e)),
+    }
+}
+
+/// A copy of the key at `ptr..ptr+len`, when it is inside the guest's memory
+/// and within the key quota (checked before copying, so a guest cannot make
+/// the host copy megabytes to be refused).
+fn guest_key(caller: &mut Caller<'_, HostState>, ptr: i32, len: i32) -> Option<Vec<u8>> {
+    let (mem, state) = memory(caller)?;
+    let r = range(mem.len(), ptr, len)?;
+    if r.is_empty() || r.len() > state.limits.storage.max_key {
+        let error = StorageError::KeyLength {
+            len: r.len(),
+            max: state.limits.storage.max_key,
+        };
+        state.warn(format!("a storage call returned -1: {error}"));
+        return None;
+    }
+    Some(mem[r].to_vec())
+}

@@ -1,0 +1,171 @@
+//! Loading a spirit: the size check before compiling, compiling (or reading
+//! the compiled code from the [code cache](super::cache)), the import check
+//! against the host ABI, and pre-linking into a [`LoadedSpirit`].
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use wasmtime::{ExternType, InstancePre, Module};
+
+use super::engine::Sandbox;
+use super::error::SandboxError;
+use super::state::HostState;
+use crate::validate::{self, FunctionType, Grant, ImportKind, ModuleImport};
+
+/// Where a loaded spirit's machine code came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CodeSource {
+    /// Compiled by this load; `cached` says where it was saved, or why not.
+    Compiled {
+        /// How long compiling took.
+        duration: Duration,
+        /// The cache entry written, or why none was.
+        cached: Result<Option<PathBuf>, String>,
+    },
+    /// Read from the code cache.
+    Cached(PathBuf),
+}
+
+/// A compiled spirit, ready to instantiate many times.
+pub struct LoadedSpirit {
+    pub(super) name: String,
+    pub(super) module: Module,
+    pub(super) pre: InstancePre<HostState>,
+    /// Its imports, for the policy check of each run.
+    pub(super) imports: Vec<ModuleImport>,
+    source: CodeSource,
+}
+
+impl fmt::Debug for LoadedSpirit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LoadedSpirit")
+            .field("name", &self.name)
+            .field("source", &self.source)
+            .finish_non_exhaustive()
+    }
+}
+
+impl LoadedSpirit {
+    /// The spirit's name, as shown in its log lines and used for its
+    /// storage.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Whether its code was compiled now or read from the cache.
+    pub fn source(&self) -> &CodeSource {
+        &self.source
+    }
+}
+
+impl Sandbox {
+    /// Compiles a module (or reads its compiled code from the cache) and
+    /// links it against the host functions. `name` is the spirit's name: it
+    /// appears in log lines and selects its storage.
+    ///
+    /// ```
+    /// use spirit_build::sandbox::{CodeSource, Sandbox, SandboxConfig};
+    ///
+    /// let home = tempfile::tempdir()?;
+    /// let sandbox = Sandbox::with_config(SandboxConfig::in_home(home.path()))?;
+    /// let wasm = wat::parse_str(r#"(module (memory (export "memory") 1) (func (export "run")))"#)?;
+    /// let first = sandbox.load("quiet", &wasm)?;
+    /// assert!(matches!(first.source(), CodeSource::Compiled { cached: Ok(Some(_)), .. }));
+    /// assert!(matches!(sandbox.load("quiet", &wasm)?.source(), CodeSource::Cached(_)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// Fails when the module does not compile or imports something the host
+    /// does not define.
+    pub fn load(&self, name: &str, wasm: &[u8]) -> Result<LoadedSpirit, SandboxError> {
+        let compile = |error| SandboxError::Compile {
+            name: name.to_owned(),
+            error,
+        };
+        let problems = validate::structure_problems(wasm);
+        if !problems.is_empty() {
+            return Err(SandboxError::TooLarge {
+                name: name.to_owned(),
+                problems,
+            });
+        }
+        let cached = self
+            .cache
+            .as_ref()
+            .and_then(|cache| Some((cache.load(&self.engine, wasm)?, cache.path(wasm))));
+        let (module, source) = match cached {
+            Some((module, path)) => (module, CodeSource::Cached(path)),
+            None => {
+                let started = Instant::now();
+                let module = Module::new(&self.engine, wasm).map_err(compile)?;
+                let duration = started.elapsed();
+                let cached = match &self.cache {
+                    Some(cache) => cache.store(wasm, &module).map(Some),
+                    None => Ok(None),
+                };
+                (module, CodeSource::Compiled { duration, cached })
+            }
+        };
+        let imports = module_imports(&module);
+        // Linking does not depend on the policy; each run checks that.
+        let problems = validate::check_imports(&imports, &[], Grant::Run).link;
+        if !problems.is_empty() {
+            return Err(SandboxError::Imports {
+                name: name.to_owned(),
+                problems,
+            });
+        }
+        let pre = self.linker.instantiate_pre(&module).map_err(compile)?;
+        Ok(LoadedSpirit {
+            name: name.to_owned(),
+            module,
+            pre,
+            imports,
+            source,
+        })
+    }
+
+    /// [`Sandbox::load`] from a file; the spirit is named after the file
+    /// (`hello.wasm` is `hello`).
+    ///
+    /// # Errors
+    ///
+    /// Fails when the file cannot be read, or as [`Sandbox::load`] does.
+    pub fn load_file(&self, path: &Path) -> Result<LoadedSpirit, SandboxError> {
+        let wasm = crate::fs::read(path)?;
+        let name = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        self.load(&name, &wasm)
+    }
+}
+
+/// A compiled module's imports, as the import check takes them.
+fn module_imports(module: &Module) -> Vec<ModuleImport> {
+    module
+        .imports()
+        .map(|import| ModuleImport {
+            module: import.module().to_owned(),
+            name: import.name().to_owned(),
+            kind: match import.ty() {
+                ExternType::Func(ty) => ImportKind::Function(function_type(&ty)),
+                ExternType::Table(_) => ImportKind::Other("table"),
+                ExternType::Memory(_) => ImportKind::Other("memory"),
+                ExternType::Global(_) => ImportKind::Other("global"),
+                ExternType::Tag(_) => ImportKind::Other("tag"),
+            },
+        })
+        .collect()
+}
+
+/// A wasmtime function type in the checks' terms.
+pub(super) fn function_type(ty: &wasmtime::FuncType) -> FunctionType {
+    FunctionType {
+        params: ty.params().map(|t| t.to_string()).collect(),
+        results: ty.results().map(|t| t.to_string()).collect(),
+    }
+}

@@ -1,0 +1,284 @@
+//! One run of a loaded spirit: the [`RunRequest`], the checks before
+//! instantiating (its imports against the policy, the call against its
+//! exports and the arguments against their types), then instantiation and
+//! the call within the limits.
+
+use std::fmt;
+use std::time::Instant;
+
+use wasmtime::{ExternType, Store, Val, ValType};
+
+use super::engine::EpochTicker;
+use super::engine::Sandbox;
+use super::io::{CollectingIo, SpiritIo};
+use super::load::{LoadedSpirit, function_type};
+use super::outcome::{self, Halt, LimitsHit, Outcome, RunError, Value};
+use super::state::{HostSetup, HostState};
+use crate::limits::{Limits, Policy};
+use crate::validate::{self, Grant};
+
+/// What to call in a run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Call {
+    /// The spirit's entry: takes nothing, returns nothing or an `i32`
+    /// status.
+    Entry(String),
+    /// Any exported function, with arguments parsed by its parameter types
+    /// (`--invoke FUNC ARGS…`); its results are returned.
+    Invoke {
+        /// The export.
+        function: String,
+        /// One text per parameter: decimal, or `0x` hexadecimal for integers.
+        args: Vec<String>,
+    },
+}
+
+impl Call {
+    fn function(&self) -> &str {
+        match self {
+            Call::Entry(f) | Call::Invoke { function: f, .. } => f,
+        }
+    }
+}
+
+/// One run of a loaded spirit.
+pub struct RunRequest {
+    /// The function to call (the manifest's entry, `run` by default).
+    pub call: Call,
+    /// The capabilities granted.
+    pub policy: Policy,
+    /// The limits.
+    pub limits: Limits,
+    /// The bytes `host_input_read` returns.
+    pub input: Vec<u8>,
+    /// Where logs and output go.
+    pub io: Box<dyn SpiritIo>,
+    /// Deterministic mode with this seed: `host_time_now` and
+    /// `host_random_bytes` come from sources seeded by it, so the same input
+    /// (and storage) gives the same output. `None`: the real clock and the
+    /// operating system's random generator.
+    pub seed: Option<u64>,
+}
+
+impl fmt::Debug for RunRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RunRequest")
+            .field("call", &self.call)
+            .field("policy", &self.policy)
+            .field("limits", &self.limits)
+            .field("input_len", &self.input.len())
+            .field("seed", &self.seed)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RunRequest {
+    /// A request to call `run` with no input, collecting logs and output in
+    /// memory ([`CollectingIo`]).
+    ///
+    /// ```
+    /// use spirit_build::sandbox::{Call, Limits, Policy, RunRequest};
+    /// let request = RunRequest::new(Policy::default(), Limits::default());
+    /// assert_eq!(request.call, Call::Entry("run".into()));
+    /// ```
+    pub fn new(policy: Policy, limits: Limits) -> RunRequest {
+        RunRequest {
+            call: Call::Entry(spirit_sdk::abi::DEFAULT_ENTRY.to_owned()),
+            policy,
+            limits,
+            input: Vec::new(),
+            io: Box::new(CollectingIo::default()),
+            seed: None,
+        }
+    }
+}
+
+impl Sandbox {
+    /// Runs a loaded spirit once: checks its imports against the policy and
+    /// the call against its exports, instantiates it (running its start
+    /// function) and calls the function, all within the limits.
+    ///
+    /// ```
+    /// use spirit_build::sandbox::{Call, Limits, Policy, RunError, RunRequest, Sandbox, SandboxConfig, Value};
+    ///
+    /// let sandbox = Sandbox::with_config(SandboxConfig::in_memory())?;
+    /// let wasm = wat::parse_str(r#"(module (memory (export "memory") 1)
+    ///     (func (export "add") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1)))
+    ///     (func (export "run") (loop (br 0))))"#)?;
+    /// let spirit = sandbox.load("math", &wasm)?;
+    ///
+    /// let mut request = RunRequest::new(Policy::default(), Limits::default());
+    /// request.call = Call::Invoke { function: "add".into(), args: vec!["2".into(), "3".into()] };
+    /// assert_eq!(sandbox.run(&spirit, request)?.results, [Value::I32(5)]);
+    ///
+    /// let limits = Limits { fuel: 10_000, ..Limits::default() };
+    /// let spin = sandbox.run(&spirit, RunRequest::new(Policy::default(), limits));
+    /// assert!(matches!(spin, Err(RunError::OutOfFuel(10_000))));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// Every way a run can end other than the function returning: a refused
+    /// import, a missing function or bad arguments, a limit, a trap, an
+    /// abort.
+    pub fn run(&self, spirit: &LoadedSpirit, request: RunRequest) -> Result<Outcome, RunError> {
+        check_policy(spirit, &request.policy)?;
+        let args = check_call(spirit, &request.call)?;
+        let RunRequest {
+            call,
+            policy,
+            limits,
+            input,
+            io,
+            seed,
+        } = request;
+        let started = Instant::now();
+        let state = HostState::new(HostSetup {
+            name: spirit.name.clone(),
+            policy,
+            limits,
+            input,
+            io,
+            seed,
+            stores: self.stores.clone(),
+            deadline: started + limits.timeout,
+        });
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|s| s);
+        store
+            .set_fuel(limits.fuel)
+            .map_err(|e| RunError::Trap(format!("{e:#}")))?;
+        store.set_epoch_deadline(EpochTicker::ticks(limits.timeout));
+        store.epoch_deadline_trap();
+
+        let result = (|| {
+            let instance = spirit.pre.instantiate(&mut store)?;
+            let func = instance
+                .get_func(&mut store, call.function())
+                .ok_or_else(|| {
+                    wasmtime::Error::new(Halt::Entry(format!(
+                        "the spirit does not export a function `{}`",
+                        call.function()
+                    )))
+                })?;
+            let ty = func.ty(&store);
+            let mut results: Vec<Val> = ty.results().map(|t| default_val(&t)).collect();
+            let params: Vec<Val> = args.iter().map(|v| v.to_val()).collect();
+            func.call(&mut store, &params, &mut results)?;
+            Ok(results)
+        })();
+        let duration = started.elapsed();
+        let fuel_used = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
+        let state = store.into_data();
+        match result {
+            Ok(results) => {
+                let (status, results) = match call {
+                    Call::Entry(_) => (results.first().and_then(Val::i32).unwrap_or(0), vec![]),
+                    Call::Invoke { .. } => {
+                        (0, results.iter().filter_map(Value::from_val).collect())
+                    }
+                };
+                let (peak_memory, io) = state.finish();
+                Ok(Outcome {
+                    status,
+                    results,
+                    fuel_used,
+                    duration,
+                    peak_memory,
+                    io,
+                })
+            }
+            Err(e) => {
+                let hit = LimitsHit {
+                    memory: state.memory_limit_hit,
+                    table: state.table_limit_hit,
+                };
+                Err(outcome::classify(e, hit, limits, fuel_used))
+            }
+        }
+    }
+}
+
+/// Refuses a module that imports a host function whose capability the
+/// policy does not grant: validation's import check, with the run's grants.
+fn check_policy(spirit: &LoadedSpirit, policy: &Policy) -> Result<(), RunError> {
+    let refused = validate::check_imports(&spirit.imports, policy.granted(), Grant::Run).refused;
+    if refused.is_empty() {
+        Ok(())
+    } else {
+        Err(RunError::Refused(refused))
+    }
+}
+
+/// Checks that the function exists with a callable type, and parses the
+/// arguments of an invocation; before instantiation, so a mistake costs no
+/// start function.
+fn check_call(spirit: &LoadedSpirit, call: &Call) -> Result<Vec<Value>, RunError> {
+    let name = call.function();
+    let exports: Vec<String> = spirit
+        .module
+        .exports()
+        .filter(|e| matches!(e.ty(), ExternType::Func(_)))
+        .map(|e| format!("`{}`", e.name()))
+        .collect();
+    let Some(ExternType::Func(ty)) = spirit.module.get_export(name) else {
+        return Err(RunError::Entry(format!(
+            "the spirit does not export a function `{name}`\nhelp: it exports {}",
+            if exports.is_empty() {
+                "no functions".to_owned()
+            } else {
+                exports.join(", ")
+            }
+        )));
+    };
+    let signature = function_type(&ty);
+    match call {
+        Call::Entry(_) => match validate::entry_problem(name, &signature) {
+            None => Ok(Vec::new()),
+            Some(mut problem) => {
+                problem.help = Some(format!("call it with `--invoke {name} ARGS…`"));
+                Err(RunError::Entry(problem.to_string()))
+            }
+        },
+        Call::Invoke { args, .. } => {
+            let types = &signature.params;
+            if args.len() != types.len() {
+                return Err(RunError::Arguments(format!(
+                    "`{name}` takes {} argument{} ({}) but {} {} given",
+                    types.len(),
+                    if types.len() == 1 { "" } else { "s" },
+                    types.join(", "),
+                    args.len(),
+                    if args.len() == 1 { "was" } else { "were" }
+                )));
+            }
+            let results_ok = ty
+                .results()
+                .all(|t| matches!(t, ValType::I32 | ValType::I64 | ValType::F32 | ValType::F64));
+            if !results_ok {
+                return Err(RunError::Entry(format!(
+                    "`{name}` returns a value that cannot be printed (only i32, i64, f32 and f64 can)"
+                )));
+            }
+            args.iter()
+                .zip(types)
+                .enumerate()
+                .map(|(i, (arg, ty))| {
+                    Value::parse(arg, ty).map_err(|e| {
+                        RunError::Arguments(format!("argument {} of `{name}`: {e}", i + 1))
+                    })
+                })
+                .collect()
+        }
+    }
+}
+
+fn default_val(ty: &ValType) -> Val {
+    match ty {
+        ValType::I64 => Val::I64(0),
+        ValType::F32 => Val::F32(0),
+        ValType::F64 => Val::F64(0),
+        _ => Val::I32(0),
+    }
+}

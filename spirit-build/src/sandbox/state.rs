@@ -1,0 +1,226 @@
+//! What a store holds for one run: the [`HostState`] the host functions
+//! read and write, its deterministic clock and random source, and the
+//! resource limiter that enforces the memory and table limits.
+
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use spirit_sdk::abi::{self, LogLevel};
+use wasmtime::ResourceLimiter;
+
+use super::io::{LogRecord, SpiritIo};
+use super::storage::{SpiritStore, StorageError, Stores};
+use crate::limits::{Limits, Policy};
+
+/// The most host warnings (why a call returned `-1`) one run reports.
+pub(crate) const MAX_WARNINGS: u32 = 10;
+/// Where the seeded clock of deterministic mode starts:
+/// 2024-01-01T00:00:00Z, in nanoseconds since the Unix epoch (the unit of
+/// `host_time_now`).
+pub const DETERMINISTIC_EPOCH_NS: i64 = 1_704_067_200_000_000_000;
+/// The same instant in milliseconds since the Unix epoch, as the SDK's
+/// `time::now()` reads it.
+pub const DETERMINISTIC_EPOCH_MS: i64 = DETERMINISTIC_EPOCH_NS / 1_000_000;
+/// How far the seeded clock moves per `host_time_now` call: one millisecond,
+/// in nanoseconds.
+pub const DETERMINISTIC_STEP_NS: i64 = 1_000_000;
+
+/// What a run's state is made from.
+pub(crate) struct HostSetup {
+    pub(crate) name: String,
+    pub(crate) policy: Policy,
+    pub(crate) limits: Limits,
+    pub(crate) input: Vec<u8>,
+    pub(crate) io: Box<dyn SpiritIo>,
+    pub(crate) seed: Option<u64>,
+    pub(crate) stores: Arc<Stores>,
+    pub(crate) deadline: Instant,
+}
+
+/// Everything a store holds for one run.
+pub(crate) struct HostState {
+    name: String,
+    /// The capabilities granted; the linker's capability gate reads it.
+    pub(super) policy: Policy,
+    pub(super) limits: Limits,
+    pub(super) input: Vec<u8>,
+    pub(super) io: Box<dyn SpiritIo>,
+    clock: Clock,
+    entropy: Entropy,
+    stores: Arc<Stores>,
+    /// This run's handle on its spirit's database, opened on first use and
+    /// held until the run ends.
+    storage: Option<Arc<SpiritStore>>,
+    deadline: Instant,
+    pub(super) log_count: u32,
+    warning_count: u32,
+    pub(super) output_len: usize,
+    peak_memory: usize,
+    pub(crate) memory_limit_hit: bool,
+    pub(crate) table_limit_hit: bool,
+}
+
+/// Where `host_time_now` reads the time.
+enum Clock {
+    System,
+    /// Deterministic mode: starts at [`DETERMINISTIC_EPOCH_NS`] and advances
+    /// [`DETERMINISTIC_STEP_NS`] per call, so time still moves forward.
+    Seeded {
+        next_ns: i64,
+    },
+}
+
+/// Where `host_random_bytes` gets its bytes.
+enum Entropy {
+    System,
+    /// Deterministic mode: blake3's extendable output keyed by the seed, a
+    /// stream as unpredictable as a CSPRNG to anyone without the seed, and
+    /// already a dependency.
+    Seeded(Box<blake3::OutputReader>),
+}
+
+impl HostState {
+    pub(crate) fn new(setup: HostSetup) -> HostState {
+        let (clock, entropy) = match setup.seed {
+            None => (Clock::System, Entropy::System),
+            Some(seed) => {
+                let mut hasher =
+                    blake3::Hasher::new_derive_key("cargo-spirit deterministic random v1");
+                hasher.update(&seed.to_le_bytes());
+                (
+                    Clock::Seeded {
+                        next_ns: DETERMINISTIC_EPOCH_NS,
+                    },
+                    Entropy::Seeded(Box::new(hasher.finalize_xof())),
+                )
+            }
+        };
+        HostState {
+            name: setup.name,
+            policy: setup.policy,
+            limits: setup.limits,
+            input: setup.input,
+            io: setup.io,
+            clock,
+            entropy,
+            stores: setup.stores,
+            storage: None,
+            deadline: setup.deadline,
+            log_count: 0,
+            warning_count: 0,
+            output_len: 0,
+            peak_memory: 0,
+            memory_limit_hit: false,
+            table_limit_hit: false,
+        }
+    }
+
+    /// The peak memory and the I/O sink, at the end of a run.
+    pub(crate) fn finish(self) -> (usize, Box<dyn SpiritIo>) {
+        (self.peak_memory, self.io)
+    }
+
+    pub(super) fn log(&mut self, level: LogLevel, message: String) {
+        self.io.log(LogRecord {
+            spirit: self.name.clone(),
+            level,
+            message,
+        });
+    }
+
+    /// Reports why a call returned `-1`, at most [`MAX_WARNINGS`] times.
+    pub(super) fn warn(&mut self, message: String) {
+        self.warning_count = self.warning_count.saturating_add(1);
+        if self.warning_count <= MAX_WARNINGS {
+            self.io.warning(message);
+        } else if self.warning_count == MAX_WARNINGS + 1 {
+            self.io.warning(format!(
+                "more than {MAX_WARNINGS} host warnings; further ones are dropped"
+            ));
+        }
+    }
+
+    /// Nanoseconds since the Unix epoch, from the clock of this run.
+    pub(super) fn now_ns(&mut self) -> i64 {
+        match &mut self.clock {
+            Clock::System => SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+                .unwrap_or(0),
+            Clock::Seeded { next_ns } => {
+                let now = *next_ns;
+                *next_ns = next_ns.saturating_add(DETERMINISTIC_STEP_NS);
+                now
+            }
+        }
+    }
+
+    /// Fills `buf` from the random source of this run; `false` when the
+    /// operating system's generator failed.
+    pub(super) fn fill_random(&mut self, buf: &mut [u8]) -> bool {
+        match &mut self.entropy {
+            Entropy::System => getrandom::fill(buf).is_ok(),
+            Entropy::Seeded(reader) => {
+                reader.fill(buf);
+                true
+            }
+        }
+    }
+
+    /// The spirit's database, opened on first use.
+    pub(super) fn storage(&mut self) -> Result<Arc<SpiritStore>, StorageError> {
+        if let Some(store) = &self.storage {
+            return Ok(store.clone());
+        }
+        let store = self.stores.open(&self.name, self.deadline)?;
+        self.storage = Some(store.clone());
+        Ok(store)
+    }
+
+    /// `-1`, with the reason reported to the person running the spirit.
+    pub(super) fn storage_failed(&mut self, function: &str, error: &StorageError) -> i32 {
+        self.warn(format!("`{function}` returned -1: {error}"));
+        abi::ERROR
+    }
+}
+
+impl ResourceLimiter for HostState {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if u64::try_from(desired).map_or(true, |d| d > self.limits.max_memory) {
+            self.memory_limit_hit = true;
+            return Ok(false);
+        }
+        self.peak_memory = self.peak_memory.max(desired);
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.limits.max_table_elements {
+            self.table_limit_hit = true;
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    fn instances(&self) -> usize {
+        1
+    }
+
+    fn tables(&self) -> usize {
+        1
+    }
+
+    fn memories(&self) -> usize {
+        1
+    }
+}
