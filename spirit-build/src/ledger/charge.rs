@@ -19,7 +19,10 @@
 
 use std::sync::Arc;
 
-use super::{Account, Ledger, LedgerError, Origin};
+use super::account::Account;
+use super::database::Ledger;
+use super::error::LedgerError;
+use super::journal::Origin;
 
 /// What a run may be charged, and who pays whom.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -3,7 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Account;
+use super::account::Account;
+use super::holder;
 
 /// What a journal entry records.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -116,5 +117,41 @@ impl Entry {
 
     pub(super) fn decode(bytes: &[u8]) -> Option<Entry> {
         serde_json::from_slice(bytes).ok()
+    }
+}
+
+/// What made a change, for the journal: a run (its spirit, wasm hash and
+/// id) or the operator.
+///
+/// ```
+/// use spirit_build::ledger::Origin;
+/// let origin = Origin::run("hello", Some("ab".repeat(32)));
+/// assert_eq!(origin.spirit.as_deref(), Some("hello"));
+/// assert!(origin.run.is_some());
+/// assert_eq!(Origin::operator().run, None);
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Origin {
+    /// The spirit whose run made the change.
+    pub spirit: Option<String>,
+    /// The blake3 of its wasm, in hex.
+    pub wasm: Option<String>,
+    /// The run's id (below 2^53).
+    pub run: Option<u64>,
+}
+
+impl Origin {
+    /// A change made by the operator (`cargo spirit credit`), not a run.
+    pub fn operator() -> Origin {
+        Origin::default()
+    }
+
+    /// A new run of `spirit` with a fresh random id.
+    pub fn run(spirit: &str, wasm: Option<String>) -> Origin {
+        Origin {
+            spirit: Some(spirit.to_owned()),
+            wasm,
+            run: Some(holder::random_run_id()),
+        }
     }
 }

@@ -19,7 +19,10 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use super::{Account, Holdings, Ledger, LedgerError, Origin};
+use super::account::{Account, Holdings};
+use super::database::Ledger;
+use super::error::LedgerError;
+use super::journal::Origin;
 
 /// The largest amount one `host_credit_transfer` may move: 10^12.
 pub const MAX_TRANSFER: u64 = 1_000_000_000_000;

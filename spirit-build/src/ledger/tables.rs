@@ -14,7 +14,9 @@
 
 use redb::{ReadableTable, Table, TableDefinition, WriteTransaction};
 
-use super::{Account, Entry, EntryKind, LedgerError, MAX_BALANCE, Origin, Reservation};
+use super::account::{Account, MAX_BALANCE};
+use super::error::LedgerError;
+use super::journal::{Entry, EntryKind, Origin};
 
 pub(super) const BALANCES: TableDefinition<'_, &[u8; 32], u64> = TableDefinition::new("balances");
 pub(super) const HELD: TableDefinition<'_, &[u8; 32], u64> = TableDefinition::new("held");
@@ -209,4 +211,19 @@ fn now_ns() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+}
+
+/// An active reservation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Reservation {
+    /// Its id, from 1, never reused.
+    pub id: u64,
+    /// The account whose credits it holds.
+    pub account: Account,
+    /// The credits held.
+    pub amount: u64,
+    /// The ledger handle that made it.
+    pub holder: u64,
+    /// The run that made it (`0`: none).
+    pub run: u64,
 }
