@@ -72,6 +72,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let pricing = Pricing {
         base_cost: 10,
         per_fuel_cost: 1,
+        min_balance: None,
     };
 
     for input in ["world", "spirits"] {

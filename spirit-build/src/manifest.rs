@@ -280,6 +280,9 @@ impl Manifest {
             let mut table = Table::new();
             table.insert("base_cost", int(pricing.base_cost));
             table.insert("per_fuel_cost", int(pricing.per_fuel_cost));
+            if let Some(min) = pricing.min_balance {
+                table.insert("min-balance", int(min));
+            }
             doc.insert("pricing", Item::Table(table));
         }
 
@@ -358,6 +361,10 @@ impl Manifest {
                     Some(Pricing {
                         base_cost: integer(pricing, "pricing", "base_cost")?,
                         per_fuel_cost: integer(pricing, "pricing", "per_fuel_cost")?,
+                        min_balance: match pricing.get("min-balance") {
+                            None => None,
+                            Some(_) => Some(integer(pricing, "pricing", "min-balance")?),
+                        },
                     })
                 }
             },
@@ -472,6 +479,7 @@ mod tests {
             pricing: Some(Pricing {
                 base_cost: 100,
                 per_fuel_cost: 1,
+                min_balance: None,
             }),
             wasm: WasmInfo {
                 file: "hello.wasm".into(),

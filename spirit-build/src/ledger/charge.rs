@@ -46,7 +46,8 @@ impl ChargeTerms {
 }
 
 /// What a run was charged, for its receipt.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Settlement {
     /// The payer's account.
     pub payer: Account,
@@ -57,7 +58,7 @@ pub struct Settlement {
     /// The credits held before the run (the most it could have cost).
     pub held: u64,
     /// The journal's run id.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub run: Option<u64>,
 }
 

@@ -11,6 +11,7 @@
 
 mod build;
 mod check;
+mod credit;
 mod examine;
 mod init;
 mod inspect;
@@ -19,6 +20,7 @@ mod new;
 mod plan;
 mod registry;
 mod run;
+mod run_charge;
 mod run_io;
 mod sign;
 mod target;
@@ -26,6 +28,9 @@ mod verify_receipt;
 
 pub use build::{ArtifactMessage, BuiltSpirit, build};
 pub use check::{CheckMessage, CheckOptions, CheckedModule, check};
+pub use credit::{
+    Balance, History, account, credit_balance, credit_history, credit_mint, credit_transfer,
+};
 pub use init::{InitOptions, init};
 pub use inspect::{Inspected, PackageInspection, inspect, inspect_package, inspect_target};
 pub use installed::{SpiritInfo, SpiritList, info, list, search, uninstall};
@@ -33,6 +38,7 @@ pub use new::{NewOptions, new_spirit};
 pub use plan::{BuildOptions, artifact_dir, built_dirs};
 pub use registry::{install, trust, upgrade};
 pub use run::{LimitOverrides, ReceiptRequest, RunOptions, RunTarget, run};
+pub use run_charge::CreditOptions;
 pub use run_io::{InputError, TerminalIo, exit_code, read_input};
 pub use sign::{Verified, build_and_sign, keygen, pack, sign, verify, verify_requirements};
 pub use target::{Target, TargetError, split_run_positionals};

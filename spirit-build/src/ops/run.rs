@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use spirit_sdk::abi::Capability;
 
 use super::build::build;
+use super::run_charge::{self, CreditOptions, Prepare};
 use super::target::Target;
 use crate::manifest::Manifest;
 use crate::package::SpiritFiles;
@@ -88,8 +89,12 @@ pub struct RunOptions {
     pub invoke: Option<(String, Vec<String>)>,
     /// `--deterministic [--seed N]`: seeded time and randomness.
     pub seed: Option<u64>,
-    /// A price for the cost `-v` reports, instead of the manifest's.
+    /// A price instead of the manifest's: charged (for a signed spirit) and
+    /// reported by `-v`.
     pub pricing: Option<Pricing>,
+    /// Who pays, and what the spirit may spend (`--payer`,
+    /// `--spend-limit`).
+    pub credits: CreditOptions,
     /// Where storage and the code cache live ([`SandboxConfig::from_env`]
     /// for the command line).
     pub sandbox: SandboxConfig,
@@ -106,7 +111,8 @@ pub struct RunOptions {
 /// Fails when the spirit cannot be built or loaded, is refused by the
 /// policy, or its run ends in a limit, a trap or an abort.
 pub fn run(shell: &Shell, options: RunOptions) -> Result<Outcome, Error> {
-    let (name, wasm, manifest) = match &options.target {
+    // The author is known only for a spirit whose signature was checked.
+    let (name, wasm, manifest, author) = match &options.target {
         RunTarget::Crate(build_options) => {
             let built = build(shell, build_options)?;
             let spirit = match built.as_slice() {
@@ -121,14 +127,14 @@ pub fn run(shell: &Shell, options: RunOptions) -> Result<Outcome, Error> {
             };
             let manifest = Manifest::read(&spirit.manifest_path)?;
             let wasm = crate::fs::read(&spirit.wasm_path)?;
-            (manifest.name.clone(), wasm, Some(manifest))
+            (manifest.name.clone(), wasm, Some(manifest), None)
         }
         RunTarget::Wasm(path) => {
             let name = path
                 .file_stem()
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            (name, crate::fs::read(path)?, None)
+            (name, crate::fs::read(path)?, None, None)
         }
         RunTarget::Package(path) | RunTarget::BuildDir(path) => {
             let files = SpiritFiles::read(path)?;
@@ -153,6 +159,7 @@ pub fn run(shell: &Shell, options: RunOptions) -> Result<Outcome, Error> {
                 files.manifest.name.clone(),
                 files.wasm,
                 Some(files.manifest),
+                verdict.author(),
             )
         }
         RunTarget::PackageDir(_) => {
@@ -176,10 +183,13 @@ pub fn run(shell: &Shell, options: RunOptions) -> Result<Outcome, Error> {
                     ),
                 )
             });
+            // `load` checked the signature against the registry's record.
+            let author = files.signature.as_ref().map(|s| s.author);
             (
                 files.manifest.name.clone(),
                 files.wasm,
                 Some(files.manifest),
+                author,
             )
         }
     };
@@ -223,6 +233,20 @@ pub fn run(shell: &Shell, options: RunOptions) -> Result<Outcome, Error> {
             }
         }
     }
+    // Refused here, before the spirit starts, when the payer cannot cover
+    // the most the run can cost.
+    let mut billing = run_charge::prepare(
+        shell,
+        Prepare {
+            options: &options.credits,
+            spirit: &name,
+            wasm: &wasm,
+            author,
+            pricing,
+            fuel: limits.fuel,
+            policy: &policy,
+        },
+    )?;
     shell.status("Running", format_args!("spirit `{name}`"));
     let call = match options.invoke {
         Some((function, args)) => Call::Invoke { function, args },
@@ -244,8 +268,11 @@ pub fn run(shell: &Shell, options: RunOptions) -> Result<Outcome, Error> {
         input: options.input,
         io,
         seed: options.seed,
+        credits: billing.credits.take(),
     };
-    let mut outcome = sandbox.run(&spirit, request).map_err(|error| Error::Run {
+    let result = sandbox.run(&spirit, request);
+    let charged = run_charge::settle(shell, &mut billing, &result)?;
+    let mut outcome = result.map_err(|error| Error::Run {
         spirit: name.clone(),
         error,
     })?;
@@ -266,6 +293,7 @@ pub fn run(shell: &Shell, options: RunOptions) -> Result<Outcome, Error> {
             output_blake3: hasher.finalize(),
             fuel_used: outcome.fuel_used,
             status: outcome.status,
+            charge: charged,
         };
         let signed = Receipt::new(&facts, &receipt.key)?;
         crate::fs::write_atomic(&receipt.path, format!("{}\n", signed.to_json()).as_bytes())?;
@@ -372,6 +400,7 @@ mod tests {
                 pricing,
                 sandbox: SandboxConfig::in_home(dir.path()),
                 receipt: None,
+                credits: CreditOptions::default(),
             },
         )
         .unwrap();
@@ -384,6 +413,7 @@ mod tests {
         let priced = run_verbose(Some(Pricing {
             base_cost: 100,
             per_fuel_cost: 3,
+            min_balance: None,
         }));
         let finished = priced.lines().last().unwrap();
         // Fuel for two `nop`s and the return, whatever wasmtime counts:

@@ -78,7 +78,7 @@ const KEYS: &[&str] = &[
 ];
 const MEMORY_KEYS: &[&str] = &["initial", "maximum"];
 const RUN_KEYS: &[&str] = &["fuel", "max-memory", "timeout"];
-const PRICING_KEYS: &[&str] = &["base_cost", "per_fuel_cost"];
+const PRICING_KEYS: &[&str] = &["base_cost", "per_fuel_cost", "min-balance"];
 /// The most pages a 32-bit memory can have (4 GiB).
 const MAX_PAGES: u64 = 65536;
 
@@ -346,6 +346,8 @@ impl ConfigParser<'_> {
             let n = self.integer(&key, value, EXAMPLE)?;
             if key.key.ends_with(".base_cost") {
                 pricing.base_cost = n;
+            } else if key.key.ends_with(".min-balance") {
+                pricing.min_balance = Some(n);
             } else {
                 pricing.per_fuel_cost = n;
             }
@@ -447,7 +449,8 @@ mod tests {
             c.pricing,
             Some(Pricing {
                 base_cost: 100,
-                per_fuel_cost: 2
+                per_fuel_cost: 2,
+                min_balance: None,
             })
         );
     }
@@ -496,7 +499,8 @@ mod tests {
                 capabilities: vec![Capability::ActuatorLog],
                 pricing: Some(Pricing {
                     base_cost: 100,
-                    per_fuel_cost: 1
+                    per_fuel_cost: 1,
+                    min_balance: None,
                 }),
                 ..SpiritConfig::default()
             }

@@ -14,6 +14,7 @@ use super::io::{CollectingIo, SpiritIo};
 use super::load::{LoadedSpirit, function_type};
 use super::outcome::{self, Halt, LimitsHit, Outcome, RunError, Value};
 use super::state::{HostSetup, HostState};
+use crate::ledger::RunCredits;
 use crate::limits::{Limits, Policy};
 use crate::validate::{self, Grant};
 
@@ -58,6 +59,12 @@ pub struct RunRequest {
     /// (and storage) gives the same output. `None`: the real clock and the
     /// operating system's random generator.
     pub seed: Option<u64>,
+    /// The run's access to the credit ledger, for the `host_credit_*`
+    /// functions: who pays (the only account the spirit may debit), its
+    /// spend limit, and who its consumed reservations pay. `None`: every
+    /// credit call returns `-1`. What the spirit still holds when the run
+    /// ends is released.
+    pub credits: Option<RunCredits>,
 }
 
 impl fmt::Debug for RunRequest {
@@ -68,6 +75,7 @@ impl fmt::Debug for RunRequest {
             .field("limits", &self.limits)
             .field("input_len", &self.input.len())
             .field("seed", &self.seed)
+            .field("credits", &self.credits)
             .finish_non_exhaustive()
     }
 }
@@ -89,6 +97,7 @@ impl RunRequest {
             input: Vec::new(),
             io: Box::new(CollectingIo::default()),
             seed: None,
+            credits: None,
         }
     }
 }
@@ -132,6 +141,7 @@ impl Sandbox {
             input,
             io,
             seed,
+            credits,
         } = request;
         let started = Instant::now();
         let state = HostState::new(HostSetup {
@@ -143,6 +153,7 @@ impl Sandbox {
             seed,
             stores: self.stores.clone(),
             deadline: started + limits.timeout,
+            credits,
         });
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| s);
