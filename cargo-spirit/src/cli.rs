@@ -91,6 +91,7 @@ pub(crate) enum Command {
     Info(commands::info::InfoArgs),
     Search(commands::search::SearchArgs),
     Upgrade(commands::upgrade::UpgradeArgs),
+    Credit(commands::credit::CreditArgs),
     Trust(commands::trust::TrustArgs),
     /// Stop trusting an author's key
     Untrust(commands::trust::TrustArgs),

@@ -3,6 +3,7 @@
 
 pub(crate) mod build;
 pub(crate) mod check;
+pub(crate) mod credit;
 pub(crate) mod info;
 pub(crate) mod init;
 pub(crate) mod inspect;
@@ -45,6 +46,7 @@ pub(crate) fn execute(command: Command, shell: &Shell) -> anyhow::Result<ExitCod
         Command::Info(args) => args.execute(shell),
         Command::Search(args) => args.execute(shell),
         Command::Upgrade(args) => args.execute(shell),
+        Command::Credit(args) => args.execute(shell),
         Command::Trust(args) => args.execute(shell, true),
         Command::Untrust(args) => args.execute(shell, false),
     }
