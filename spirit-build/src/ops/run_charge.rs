@@ -221,3 +221,274 @@ fn explain(pricing: &Pricing, fuel: u64) -> String {
         None => cost,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::path::Path;
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+    use crate::Verbosity;
+    use crate::ledger::EntryKind;
+    use crate::manifest::Manifest;
+    use crate::ops::{LimitOverrides, ReceiptRequest, RunOptions, RunTarget, run};
+    use crate::package::SpiritFiles;
+    use crate::sandbox::{CollectingIo, SandboxConfig};
+
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// A spirit that counts to 100, priced at 100 + 1 credit per unit of
+    /// fuel, with at most 1,000 units: it costs 100 + its fuel, at most
+    /// 1,100.
+    const COUNTER: &str = r#"(module (memory (export "memory") 1)
+        (func (export "run") (local $i i32)
+            (loop $l (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                (br_if $l (i32.lt_u (local.get $i) (i32.const 100))))))"#;
+
+    const PRICING: Pricing = Pricing {
+        base_cost: 100,
+        per_fuel_cost: 1_000,
+        min_balance: None,
+    };
+
+    struct World {
+        home: tempfile::TempDir,
+        author: Key,
+        payer: Account,
+        payer_key: PathBuf,
+    }
+
+    fn world() -> World {
+        let home = tempfile::tempdir().unwrap();
+        let payer = Key::generate().unwrap();
+        let payer_key = home.path().join("payer.key");
+        crate::fs::write_atomic(&payer_key, payer.to_hex().as_bytes()).unwrap();
+        World {
+            author: Key::generate().unwrap(),
+            payer: Account::from(payer.author()),
+            payer_key,
+            home,
+        }
+    }
+
+    impl World {
+        fn ledger(&self) -> Ledger {
+            Ledger::open(self.home.path()).unwrap()
+        }
+
+        fn author(&self) -> Account {
+            Account::from(self.author.author())
+        }
+
+        /// A package of `COUNTER` with `pricing`, signed by the author (or
+        /// by no one).
+        fn package(&self, pricing: Pricing, signed: bool) -> PathBuf {
+            let wasm = wat::parse_str(COUNTER).unwrap();
+            let mut manifest = Manifest::for_module("counter", "1.0.0".parse().unwrap(), &wasm);
+            manifest.pricing = Some(pricing);
+            let files = SpiritFiles::new(manifest, wasm, signed.then_some(&self.author));
+            let path = self.home.path().join(format!("counter-{signed}.spirit"));
+            crate::fs::write_atomic(&path, &files.to_package()).unwrap();
+            path
+        }
+
+        fn run(
+            &self,
+            package: &Path,
+            payer_key: &Path,
+            receipt: Option<ReceiptRequest>,
+        ) -> (Result<Outcome, Error>, String) {
+            let err = Captured::default();
+            let shell = Shell::from_writers(
+                Verbosity::Verbose,
+                Box::new(err.clone()),
+                Box::new(std::io::sink()),
+            );
+            let result = run(
+                &shell,
+                RunOptions {
+                    target: RunTarget::Package(package.to_owned()),
+                    allow: vec![],
+                    deny: vec![],
+                    limits: LimitOverrides {
+                        fuel: Some(1_000),
+                        ..LimitOverrides::default()
+                    },
+                    input: vec![],
+                    io: Box::new(CollectingIo::default()),
+                    invoke: None,
+                    seed: None,
+                    pricing: None,
+                    sandbox: SandboxConfig::in_home(self.home.path()),
+                    receipt,
+                    credits: CreditOptions {
+                        home: Some(self.home.path().to_owned()),
+                        payer: Some(payer_key.to_owned()),
+                        spend_limit: 0,
+                    },
+                },
+            );
+            let text = String::from_utf8(err.0.lock().unwrap().clone()).unwrap();
+            (result, text)
+        }
+    }
+
+    #[test]
+    fn a_priced_run_pays_the_author_exactly_its_cost() {
+        let w = world();
+        w.ledger()
+            .mint(&w.payer, 10_000, &Origin::operator())
+            .unwrap();
+        let package = w.package(PRICING, true);
+        let receipt_path = w.home.path().join("receipt.json");
+        let receipt = ReceiptRequest {
+            path: receipt_path.clone(),
+            key: Key::generate().unwrap(),
+        };
+        let (outcome, text) = w.run(&package, &w.payer_key, Some(receipt));
+        let fuel = outcome.unwrap().fuel_used;
+        let cost = 100 + fuel;
+        assert!(fuel > 100 && cost < 1_100, "{fuel}");
+        let ledger = w.ledger();
+        assert_eq!(ledger.balance(&w.payer).unwrap(), 10_000 - cost);
+        assert_eq!(ledger.balance(&w.author()).unwrap(), cost);
+        assert_eq!(ledger.holdings(&w.payer).unwrap().held, 0);
+        assert!(
+            text.contains("Reserved 1100 credits of"),
+            "the hold is the pricing at the fuel limit: {text}"
+        );
+        assert!(
+            text.contains(&format!(
+                "Charged {cost} credits to {} (paid to the author, {})",
+                w.payer,
+                w.author()
+            )),
+            "{text}"
+        );
+        let kinds: Vec<_> = ledger
+            .history(Some(&w.payer))
+            .unwrap()
+            .iter()
+            .map(|e| e.kind)
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                EntryKind::Mint,
+                EntryKind::Reserve,
+                EntryKind::Charge,
+                EntryKind::Release
+            ]
+        );
+        let charge = &ledger.history(Some(&w.author())).unwrap()[0];
+        assert_eq!(charge.spirit.as_deref(), Some("counter"));
+        assert_eq!(
+            charge.wasm.as_deref(),
+            Some(&*blake3::hash(&wat::parse_str(COUNTER).unwrap()).to_hex())
+        );
+        // The receipt records the charge, signed with the rest.
+        let text = std::fs::read_to_string(&receipt_path).unwrap();
+        let receipt = crate::receipt::Receipt::from_json(&text).unwrap();
+        receipt.verify().unwrap();
+        let settled = receipt.charge().unwrap();
+        assert_eq!((settled.cost, settled.held), (cost, 1_100));
+        assert_eq!((settled.payer, settled.payee), (w.payer, w.author()));
+        assert_eq!(settled.run, charge.run);
+    }
+
+    #[test]
+    fn a_payer_who_cannot_cover_the_maximum_is_refused_before_the_run() {
+        let w = world();
+        w.ledger()
+            .mint(&w.payer, 1_099, &Origin::operator())
+            .unwrap();
+        let package = w.package(PRICING, true);
+        let (result, text) = w.run(&package, &w.payer_key, None);
+        let error = result.unwrap_err().to_string();
+        assert_eq!(
+            error,
+            format!(
+                "spirit `counter` was not run: its payer cannot cover it: account {} has 1099 credits available (balance 1099, 0 reserved), not the 1100 needed\nhelp: the run may cost up to 1100 credits (base_cost 100 + fuel limit 1000 × per_fuel_cost 1000 / 1000); lower `--fuel`, or move credits to the payer with `cargo spirit credit transfer`",
+                w.payer
+            )
+        );
+        assert!(!text.contains("Running"), "{text}");
+        // Nothing was held or charged.
+        assert_eq!(w.ledger().history(None).unwrap().len(), 1);
+        // A min-balance above the maximum cost is refused the same way.
+        let strict = w.package(
+            Pricing {
+                min_balance: Some(5_000),
+                ..PRICING
+            },
+            true,
+        );
+        w.ledger()
+            .mint(&w.payer, 3_000, &Origin::operator())
+            .unwrap();
+        let (result, _) = w.run(&strict, &w.payer_key, None);
+        let error = result.unwrap_err().to_string();
+        assert!(error.contains("4099 credits available"), "{error}");
+        assert!(error.contains("not the 5000 needed"), "{error}");
+        assert!(error.contains("its min-balance is 5000"), "{error}");
+    }
+
+    #[test]
+    fn unsigned_spirits_and_authors_run_free() {
+        let w = world();
+        w.ledger().mint(&w.payer, 10, &Origin::operator()).unwrap();
+        // Unsigned: there is no author to pay, so nothing is charged (and
+        // the payer needs no credits).
+        let (outcome, text) = w.run(&w.package(PRICING, false), &w.payer_key, None);
+        outcome.unwrap();
+        assert!(text.contains("Free spirit `counter` is unsigned"), "{text}");
+        // The author running their own spirit pays nothing.
+        let author_key = w.home.path().join("author.key");
+        crate::fs::write_atomic(&author_key, w.author.to_hex().as_bytes()).unwrap();
+        let (outcome, text) = w.run(&w.package(PRICING, true), &author_key, None);
+        outcome.unwrap();
+        assert!(text.contains("the payer is its author"), "{text}");
+        assert_eq!(w.ledger().history(None).unwrap().len(), 1);
+        assert_eq!(w.ledger().balance(&w.payer).unwrap(), 10);
+    }
+
+    #[test]
+    fn a_run_out_of_fuel_costs_the_maximum() {
+        let w = world();
+        w.ledger()
+            .mint(&w.payer, 2_000, &Origin::operator())
+            .unwrap();
+        let wasm = wat::parse_str(
+            r#"(module (memory (export "memory") 1) (func (export "run") (loop $l (br $l))))"#,
+        )
+        .unwrap();
+        let mut manifest = Manifest::for_module("spin", "1.0.0".parse().unwrap(), &wasm);
+        manifest.pricing = Some(PRICING);
+        let files = SpiritFiles::new(manifest, wasm, Some(&w.author));
+        let package = w.home.path().join("spin.spirit");
+        crate::fs::write_atomic(&package, &files.to_package()).unwrap();
+        let (result, _) = w.run(&package, &w.payer_key, None);
+        assert!(matches!(
+            result,
+            Err(Error::Run {
+                error: RunError::OutOfFuel(1_000),
+                ..
+            })
+        ));
+        assert_eq!(w.ledger().balance(&w.payer).unwrap(), 900);
+        assert_eq!(w.ledger().balance(&w.author()).unwrap(), 1_100);
+    }
+}
