@@ -11,6 +11,7 @@ mod support;
 
 mod build;
 mod check;
+mod credit;
 mod hostile;
 mod new;
 mod registry;
