@@ -16,6 +16,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use spirit_build::ledger::{Account, ChargeTerms, Ledger, Origin};
+use spirit_build::sandbox::{Limits, Policy, RunRequest, Sandbox, SandboxConfig};
 
 const BATCHES: usize = 7;
 
@@ -98,7 +99,7 @@ fn main() {
         }),
     );
     report(
-        "kept open: charge a run: reserve + settle (two commits)",
+        "kept open: charge a run: reserve (unflushed) + settle",
         measure(20, || {
             let charge = ledger
                 .hold_charge(terms, Origin::run("bench", None))
@@ -106,4 +107,44 @@ fn main() {
             charge.settle(600).unwrap();
         }),
     );
+
+    // A trivial spirit run unpriced, then priced (hold before, settle
+    // after), with the ledger opened per change as `cargo spirit run` does
+    // and kept open as an embedding host may.
+    drop(ledger);
+    let sandbox = Sandbox::with_config(SandboxConfig::in_memory()).unwrap();
+    let wasm =
+        wat::parse_str(r#"(module (memory (export "memory") 1) (func (export "run")))"#).unwrap();
+    let spirit = sandbox.load("trivial", &wasm).unwrap();
+    let run = || {
+        sandbox
+            .run(
+                &spirit,
+                RunRequest::new(Policy::default(), Limits::default()),
+            )
+            .unwrap()
+    };
+    let unpriced = measure(200, || {
+        run();
+    });
+    report("run a trivial spirit, unpriced", unpriced);
+    for (name, keep_open) in [
+        ("run a trivial spirit, priced (ledger per change)", false),
+        ("run a trivial spirit, priced (ledger kept open)", true),
+    ] {
+        let ledger = Arc::new(Ledger::open(home.path()).unwrap().keep_open(keep_open));
+        let priced = measure(20, || {
+            let charge = ledger
+                .hold_charge(terms, Origin::run("bench", None))
+                .unwrap();
+            let outcome = run();
+            charge.settle(100 + outcome.fuel_used / 1000).unwrap();
+        });
+        println!(
+            "{name:<58} {:>12.2?}  {:.0}x unpriced, +{:.2?}",
+            priced,
+            priced.as_secs_f64() / unpriced.as_secs_f64(),
+            priced.saturating_sub(unpriced)
+        );
+    }
 }

@@ -73,7 +73,7 @@ impl CreditArgs {
         match self.command {
             CreditCommand::Balance { account, format } => {
                 let balance = spirit_build::ops::credit_balance(&home, account.as_deref())?;
-                format.print(shell, &balance, &balance)?;
+                format.print(shell, balance, &balance)?;
             }
             CreditCommand::Mint {
                 account,
@@ -85,7 +85,7 @@ impl CreditArgs {
                     "Minted",
                     format_args!("{amount} credits to {}", balance.account),
                 );
-                format.print(shell, &balance, &balance)?;
+                format.print(shell, balance, &balance)?;
             }
             CreditCommand::Transfer {
                 to,
@@ -99,7 +99,7 @@ impl CreditArgs {
                     "Transferred",
                     format_args!("{amount} credits from {} to {to}", balance.account),
                 );
-                format.print(shell, &balance, &balance)?;
+                format.print(shell, balance, &balance)?;
             }
             CreditCommand::History { account, format } => {
                 let history = spirit_build::ops::credit_history(&home, account.as_deref())?;

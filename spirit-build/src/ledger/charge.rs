@@ -16,6 +16,12 @@
 //!
 //! A run whose payer is the spirit's author costs nothing: no hold, no
 //! charge.
+//!
+//! The hold is committed without flushing the disk (redb's
+//! `Durability::None`), the settlement with: a hold lost to a power cut is
+//! lost with the run that needed it, which is what releasing it would have
+//! done, and a ledger kept open ([`Ledger::keep_open`]) saves one flush per
+//! run. (A ledger opened per change flushes when it closes anyway.)
 
 use std::sync::Arc;
 
@@ -115,7 +121,7 @@ impl Ledger {
         } else {
             let needed = terms.max_cost.max(terms.min_balance.unwrap_or(0));
             if terms.max_cost > 0 {
-                Some(self.reserve_at_least(&terms.payer, terms.max_cost, needed, &origin)?)
+                Some(self.reserve_at_least(&terms.payer, terms.max_cost, needed, &origin, false)?)
             } else {
                 let holdings = self.holdings(&terms.payer)?;
                 if holdings.available() < needed {

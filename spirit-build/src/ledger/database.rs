@@ -243,20 +243,23 @@ impl Ledger {
         amount: u64,
         origin: &Origin,
     ) -> Result<u64, LedgerError> {
-        self.reserve_at_least(account, amount, amount, origin)
+        self.reserve_at_least(account, amount, amount, origin, true)
     }
 
     /// Reserves `amount` if `account` has at least `needed` (≥ `amount`)
     /// available, checked in the same transaction (a run's minimum balance).
+    /// Not `durable`: committed without flushing the disk (see
+    /// [`Ledger::commit`]).
     pub(super) fn reserve_at_least(
         &self,
         account: &Account,
         amount: u64,
         needed: u64,
         origin: &Origin,
+        durable: bool,
     ) -> Result<u64, LedgerError> {
         nonzero(amount)?;
-        self.transact(|t| {
+        self.commit(durable, |t| {
             t.require_available(account, needed)?;
             let id = t.hold(account, amount, self.holder.id, origin.run.unwrap_or(0))?;
             t.record(
@@ -556,10 +559,26 @@ impl Ledger {
         result.map_err(|e| e.at(&self.file))
     }
 
-    /// Runs `change` in one write transaction: committed when it returns
-    /// `Ok`, rolled back (nothing written) when it returns `Err`.
+    /// Runs `change` in one write transaction: committed (and flushed to
+    /// disk) when it returns `Ok`, rolled back (nothing written) when it
+    /// returns `Err`.
     fn transact<R>(
         &self,
+        change: impl FnOnce(&mut Tables<'_>) -> Result<R, LedgerError>,
+    ) -> Result<R, LedgerError> {
+        self.commit(true, change)
+    }
+
+    /// [`Ledger::transact`], flushing the disk only when `durable`. A
+    /// commit that is not durable is atomic like any other and seen by
+    /// every later transaction, but until the next durable one (or the
+    /// database's close, which makes it durable) a power loss may undo it.
+    /// Only a charge's hold is committed so: losing it with the machine
+    /// loses the run that needed it too, which is what releasing it would
+    /// have done.
+    fn commit<R>(
+        &self,
+        durable: bool,
         change: impl FnOnce(&mut Tables<'_>) -> Result<R, LedgerError>,
     ) -> Result<R, LedgerError> {
         let mut held = self.db.lock().unwrap_or_else(|e| e.into_inner());
@@ -568,7 +587,10 @@ impl Ledger {
             None => self.writable()?,
         };
         let result = (|| {
-            let txn = db.begin_write()?;
+            let mut txn = db.begin_write()?;
+            if !durable {
+                txn.set_durability(redb::Durability::None)?;
+            }
             let result = {
                 let mut tables = Tables::open(&txn)?;
                 change(&mut tables)?

@@ -421,6 +421,21 @@ fn child_process() {
                 }
             }
         }
+        // With the database kept open (never closed cleanly), hold a
+        // charge without flushing, say so, and wait to be killed.
+        "hold-open" => {
+            let ledger = Arc::new(Ledger::open(home).unwrap().keep_open(true));
+            let terms = ChargeTerms {
+                payer: PAYER,
+                payee: AUTHOR,
+                max_cost: 400,
+                min_balance: None,
+            };
+            let _charge = ledger.hold_charge(terms, Origin::run("s", None)).unwrap();
+            assert_eq!(ledger.available(&PAYER).unwrap(), 600);
+            crate::fs::write_atomic(&home.join("held"), b"").unwrap();
+            std::thread::sleep(Duration::from_secs(60));
+        }
         // Hold a charge, say so, and wait to be killed.
         "hold" => {
             let terms = ChargeTerms {
@@ -528,6 +543,31 @@ fn a_killed_runs_hold_is_released_on_the_next_open() {
     let last = ledger.history(None).unwrap().pop().unwrap();
     assert_eq!((last.kind, last.amount), (EntryKind::Abandon, 400));
     consistent(&ledger);
+}
+
+/// The same with a ledger kept open: the process dies with the database
+/// open and its hold committed without a flush. The next open repairs the
+/// database, and the hold is gone either way (released as abandoned, or
+/// never flushed).
+#[test]
+fn a_killed_kept_open_ledgers_hold_is_gone_on_the_next_open() {
+    let home = tempfile::tempdir().unwrap();
+    open(home.path()).mint(&PAYER, 1_000, &op()).unwrap();
+    let mut child = spawn_child("hold-open", home.path());
+    wait_for(&home.path().join("held"));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let ledger = open(home.path());
+    assert_eq!(
+        ledger.holdings(&PAYER).unwrap(),
+        Holdings {
+            balance: 1_000,
+            held: 0
+        }
+    );
+    let audit = consistent(&ledger);
+    assert_eq!(audit.reservations, 0);
+    ledger.transfer(&PAYER, &OTHER, 1_000, &op()).unwrap();
 }
 
 /// A process killed at a random point while changing the ledger as fast as

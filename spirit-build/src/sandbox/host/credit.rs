@@ -245,7 +245,7 @@ mod tests {
             ));
             let outcome = self.sandbox.run(&self.spirit, request).unwrap();
             let io = outcome.io.into_any().downcast::<CollectingIo>().unwrap();
-            (outcome.results[0].clone(), io.warnings)
+            (outcome.results[0], io.warnings)
         }
 
         fn ok(&self, limit: u64, function: &str, args: &[&str]) -> Value {
