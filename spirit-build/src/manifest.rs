@@ -505,6 +505,22 @@ mod tests {
     }
 
     #[test]
+    fn a_minimum_balance_round_trips() {
+        let mut m = sample();
+        m.pricing = Some(Pricing {
+            base_cost: 100,
+            per_fuel_cost: 1,
+            min_balance: Some(1_000),
+        });
+        let text = m.to_toml();
+        assert!(
+            text.contains("per_fuel_cost = 1\nmin-balance = 1000\n"),
+            "{text}"
+        );
+        assert_eq!(Manifest::from_toml(&text).unwrap(), m);
+    }
+
+    #[test]
     fn optional_parts_round_trip_when_absent() {
         let mut m = sample();
         m.pricing = None;

@@ -456,6 +456,15 @@ mod tests {
     }
 
     #[test]
+    fn a_minimum_balance_is_read_from_min_balance() {
+        let c =
+            parse("pricing = { base_cost = 1, per_fuel_cost = 0, min-balance = 1000 }\n").unwrap();
+        assert_eq!(c.pricing.unwrap().min_balance, Some(1000));
+        let e = parse("pricing = { min_balance = 1000 }\n").unwrap_err();
+        assert_eq!(e.key, "package.metadata.spirit.pricing.min_balance");
+    }
+
+    #[test]
     fn nested_keys_are_named_with_their_line() {
         let e = parse("\n[package.metadata.spirit.run]\nfuel = 1\ntimout = \"5s\"\n").unwrap_err();
         assert_eq!(e.key, "package.metadata.spirit.run.timout");
