@@ -509,7 +509,7 @@ mod tests {
                 pricing: Some(Pricing {
                     base_cost: 100,
                     per_fuel_cost: 1,
-                    min_balance: None,
+                    min_balance: Some(1_000),
                 }),
                 ..SpiritConfig::default()
             }
