@@ -16,7 +16,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use spirit_build::ledger::{Account, ChargeTerms, Ledger, Origin};
-use spirit_build::sandbox::{Limits, Policy, RunRequest, Sandbox, SandboxConfig};
+use spirit_build::manifest::Manifest;
+use spirit_build::ops::{CreditOptions, LimitOverrides, RunOptions, RunTarget};
+use spirit_build::package::SpiritFiles;
+use spirit_build::sandbox::{
+    CollectingIo, Limits, Policy, Pricing, RunRequest, Sandbox, SandboxConfig,
+};
+use spirit_build::sign::Key;
+use spirit_build::{Shell, Verbosity};
 
 const BATCHES: usize = 7;
 
@@ -147,4 +154,71 @@ fn main() {
             priced.saturating_sub(unpriced)
         );
     }
+
+    // `cargo spirit run` of a signed package in process (no process start):
+    // the same package unpriced and priced, the ledger opened per change.
+    let author = Key::generate().unwrap();
+    let payer = Key::generate().unwrap();
+    let payer_key = home.path().join("payer.key");
+    spirit_build::fs::write_atomic(&payer_key, payer.to_hex().as_bytes()).unwrap();
+    Ledger::open(home.path())
+        .unwrap()
+        .mint(&Account::from(payer.author()), 1 << 50, &Origin::operator())
+        .unwrap();
+    let package = |name: &str, pricing: Option<Pricing>| {
+        let mut manifest = Manifest::for_module(name, "1.0.0".parse().unwrap(), &wasm);
+        manifest.pricing = pricing;
+        let files = SpiritFiles::new(manifest, wasm.clone(), Some(&author));
+        let path = home.path().join(format!("{name}.spirit"));
+        spirit_build::fs::write_atomic(&path, &files.to_package()).unwrap();
+        path
+    };
+    let shell = Shell::from_writers(
+        Verbosity::Quiet,
+        Box::new(std::io::sink()),
+        Box::new(std::io::sink()),
+    );
+    let run_package = |path: &std::path::Path| {
+        spirit_build::run(
+            &shell,
+            RunOptions {
+                target: RunTarget::Package(path.to_owned()),
+                allow: vec![],
+                deny: vec![],
+                limits: LimitOverrides::default(),
+                input: vec![],
+                io: Box::new(CollectingIo::default()),
+                invoke: None,
+                seed: None,
+                pricing: None,
+                sandbox: SandboxConfig::in_home(home.path()),
+                receipt: None,
+                credits: CreditOptions {
+                    home: Some(home.path().to_owned()),
+                    payer: Some(payer_key.clone()),
+                    spend_limit: 0,
+                },
+            },
+        )
+        .unwrap();
+    };
+    let free = package("free", None);
+    let priced = package(
+        "priced",
+        Some(Pricing {
+            base_cost: 100,
+            per_fuel_cost: 1,
+            min_balance: None,
+        }),
+    );
+    let unpriced = measure(20, || run_package(&free));
+    report("`run` of a signed package, unpriced", unpriced);
+    let charged = measure(20, || run_package(&priced));
+    println!(
+        "{:<58} {:>12.2?}  {:.1}x unpriced, +{:.2?}",
+        "`run` of the same package, priced",
+        charged,
+        charged.as_secs_f64() / unpriced.as_secs_f64(),
+        charged.saturating_sub(unpriced)
+    );
 }

@@ -4,6 +4,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata};
@@ -68,6 +69,9 @@ pub struct Ledger {
     /// file lock, which refuses a second open in the same process.
     db: Mutex<Option<Database>>,
     keep_open: bool,
+    /// Whether this handle ever made a reservation, so its drop knows
+    /// whether to look for what it still holds.
+    reserved: AtomicBool,
     wait: Duration,
 }
 
@@ -89,6 +93,7 @@ impl Ledger {
             holder: Holder::new(home)?,
             db: Mutex::new(None),
             keep_open: false,
+            reserved: AtomicBool::new(false),
             wait: DEFAULT_WAIT,
         };
         let found = ledger.read(|txn| match txn.open_table(META) {
@@ -259,6 +264,7 @@ impl Ledger {
         durable: bool,
     ) -> Result<u64, LedgerError> {
         nonzero(amount)?;
+        self.reserved.store(true, Ordering::Relaxed);
         self.commit(durable, |t| {
             t.require_available(account, needed)?;
             let id = t.hold(account, amount, self.holder.id, origin.run.unwrap_or(0))?;
@@ -614,8 +620,15 @@ enum Open {
 impl Drop for Ledger {
     fn drop(&mut self) {
         // What this handle still holds goes back to its accounts; if this
-        // fails (or never runs), the next `open` releases it.
+        // fails (or never runs), the next `open` releases it. A handle that
+        // holds nothing writes nothing (a write costs disk flushes).
         let holder = self.holder.id;
+        let holds = |ledger: &Ledger| -> Result<bool, LedgerError> {
+            Ok(ledger.reservations()?.iter().any(|r| r.holder == holder))
+        };
+        if !self.reserved.load(Ordering::Relaxed) || matches!(holds(self), Ok(false)) {
+            return;
+        }
         let _ = self.transact(|t| {
             for id in t.reservations_of(holder)? {
                 let r = t.unhold(id)?;
