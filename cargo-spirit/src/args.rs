@@ -222,3 +222,26 @@ pub(crate) fn capability(name: &str) -> Result<spirit_sdk::abi::Capability, Stri
 pub(crate) fn author(hex: &str) -> Result<spirit_build::sign::Author, String> {
     spirit_build::sign::Author::from_hex(hex).map_err(|e| e.to_string())
 }
+
+/// Parses `--fuel`: a number of units, at least 1.
+pub(crate) fn fuel(text: &str) -> Result<u64, String> {
+    let units: u64 = text.trim().parse().map_err(|_| {
+        format!(
+            "invalid fuel `{text}`: expected a whole number of units from 1 to {}, such as `1000000`",
+            u64::MAX
+        )
+    })?;
+    spirit_build::limits::check::fuel(units).map_err(|e| e.to_string())
+}
+
+/// Parses `--max-memory`: a size from 64 KiB to 4 GiB.
+pub(crate) fn max_memory(text: &str) -> Result<u64, String> {
+    let size = spirit_build::units::parse_size(text)?;
+    spirit_build::limits::check::max_memory(size).map_err(|e| e.to_string())
+}
+
+/// Parses `--max-input`: a size from 1 byte to 2 GiB − 1.
+pub(crate) fn max_input(text: &str) -> Result<u64, String> {
+    let size = spirit_build::units::parse_size(text)?;
+    spirit_build::limits::check::max_input(size).map_err(|e| e.to_string())
+}

@@ -11,6 +11,7 @@ Examples:
   cargo spirit init           Make the current directory a spirit crate
   cargo spirit build          Compile, validate and strip the spirit here
   cargo spirit run            Build it if needed and run it in the sandbox
+  cargo spirit test           Run its #[spirit_sdk::test]s in the sandbox
   cargo spirit check          Validate it as build does, writing nothing
   cargo spirit inspect F.wasm Show imports, capabilities, sections, largest functions
 
@@ -78,6 +79,7 @@ pub(crate) enum Command {
     Init(commands::init::InitArgs),
     Build(commands::build::BuildArgs),
     Run(commands::run::RunArgs),
+    Test(commands::test::TestArgs),
     Check(commands::check::CheckArgs),
     Inspect(commands::inspect::InspectArgs),
     Keygen(commands::keygen::KeygenArgs),

@@ -186,7 +186,7 @@ fn main() {
                 allow: vec![],
                 deny: vec![],
                 limits: LimitOverrides::default(),
-                input: vec![],
+                input: spirit_build::ops::RunInput::default(),
                 io: Box::new(CollectingIo::default()),
                 invoke: None,
                 seed: None,

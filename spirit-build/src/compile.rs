@@ -154,8 +154,25 @@ pub fn compile(
     units: &[CompileUnit],
     options: &CompileOptions,
 ) -> Result<Vec<WasmArtifact>, CompileError> {
+    compile_with_env(shell, dir, units, options, &[])
+}
+
+/// [`compile`], with these variables set for cargo (what `cargo spirit
+/// test` uses to build the sandbox tests).
+///
+/// # Errors
+///
+/// As [`compile`].
+pub fn compile_with_env(
+    shell: &Shell,
+    dir: &Path,
+    units: &[CompileUnit],
+    options: &CompileOptions,
+    env: &[(&str, &str)],
+) -> Result<Vec<WasmArtifact>, CompileError> {
     toolchain::ensure_wasm_target(shell, dir)?;
     let mut cmd = Command::new(toolchain::cargo());
+    cmd.envs(env.iter().copied());
     cmd.arg("build")
         .arg("--lib")
         .args(["--target", WASM_TARGET])

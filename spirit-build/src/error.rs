@@ -196,10 +196,41 @@ pub enum TargetError {
     },
 }
 
-/// Standard input could not be read.
+/// The input of a run could not be read, or was refused while it was read.
 #[derive(Debug, thiserror::Error)]
-#[error("failed to read the input from standard input")]
-pub struct InputError(#[source] pub std::io::Error);
+pub enum InputError {
+    /// Reading failed.
+    #[error("failed to read the input from {from}")]
+    Read {
+        /// `standard input`, or the file in backquotes.
+        from: String,
+        /// The reason.
+        #[source]
+        error: std::io::Error,
+    },
+    /// The input is larger than the run's input limit (refused as soon as
+    /// the limit is passed, before the rest is read).
+    #[error(
+        "the input from {from} is larger than the input limit of {}\nhelp: raise the limit with `--max-input SIZE` or the manifest's `run.max-input` (at most 2 GiB)",
+        crate::units::Bytes(*max)
+    )]
+    TooLarge {
+        /// `standard input`, or the file in backquotes.
+        from: String,
+        /// The limit, in bytes.
+        max: u64,
+    },
+    /// Reading took the whole run's timeout.
+    #[error(
+        "reading the input from {from} did not finish within the run's timeout of {timeout:?}\nhelp: raise the limit with `--timeout DURATION`, or give a file instead of a stream that does not end"
+    )]
+    TimedOut {
+        /// `standard input`, or the file in backquotes.
+        from: String,
+        /// The run's timeout.
+        timeout: std::time::Duration,
+    },
+}
 
 /// Why a receipt failed its check.
 #[derive(Debug, thiserror::Error)]

@@ -1,6 +1,8 @@
 //! Files written so that a crash never leaves a half-written one: write a
 //! temporary file in the same directory, flush it to disk, rename it into
-//! place.
+//! place; and small files read with a bound, so that a key given as
+//! `/dev/zero` or a multi-gigabyte `manifest.toml` is refused in words
+//! instead of read forever.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -16,6 +18,11 @@ pub struct FsError {
 }
 
 impl FsError {
+    /// The kind of the underlying I/O error (`NotFound`, …).
+    pub fn kind(&self) -> std::io::ErrorKind {
+        self.source.kind()
+    }
+
     /// Wraps an I/O error with what was being done to which path.
     pub fn new(action: &'static str, path: &Path, source: std::io::Error) -> FsError {
         FsError {
@@ -49,7 +56,10 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), FsError> {
         .file_name()
         .map(|n| n.to_string_lossy())
         .unwrap_or_default();
-    let tmp = dir.join(format!(".{file_name}.{}.tmp", std::process::id()));
+    let tmp = dir.join(format!(
+        ".{file_name}.{}{TEMPORARY_SUFFIX}",
+        std::process::id()
+    ));
     let result = (|| {
         let mut file = std::fs::File::create(&tmp)?;
         file.write_all(contents)?;
@@ -60,6 +70,28 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), FsError> {
         let _ = std::fs::remove_file(&tmp);
         FsError::new("write", path, e)
     })
+}
+
+const TEMPORARY_SUFFIX: &str = ".tmp";
+
+/// Whether `path` is named as [`write_atomic`] names its temporary files
+/// (`.<file>.<pid>.tmp`): one a killed process left behind when nobody else
+/// can be writing it (a repair under the registry's lock removes them).
+///
+/// ```
+/// use std::path::Path;
+/// assert!(spirit_build::fs::is_temporary(Path::new("/h/registry/.index.json.4242.tmp")));
+/// assert!(!spirit_build::fs::is_temporary(Path::new("/h/registry/index.json")));
+/// ```
+pub fn is_temporary(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .and_then(|n| n.strip_prefix('.'))
+        .and_then(|n| n.strip_suffix(TEMPORARY_SUFFIX))
+        .and_then(|n| n.rsplit_once('.'))
+        .is_some_and(|(file, pid)| {
+            !file.is_empty() && !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit())
+        })
 }
 
 /// Creates `dir` and its parents.
@@ -80,6 +112,58 @@ pub fn read(path: &Path) -> Result<Vec<u8>, FsError> {
     std::fs::read(path).map_err(|e| FsError::new("read", path, e))
 }
 
+/// The most bytes a key file may have (a key is 64 hex characters and a
+/// newline): 4 KiB.
+pub const MAX_KEY_FILE: u64 = 4 << 10;
+
+/// The most bytes a small text file may have: `manifest.toml`,
+/// `signature.toml`, `trusted.toml`, an execution receipt (1 MiB). Each of
+/// these is a few hundred bytes when cargo-spirit writes it.
+pub const MAX_TEXT_FILE: u64 = 1 << 20;
+
+/// Reads a whole file of at most `limit` bytes, stopping as soon as it is
+/// larger: an endless file (`/dev/zero`, a FIFO that keeps writing) costs
+/// at most `limit + 1` bytes. `what` names the file's kind in the error
+/// (`a key file`).
+///
+/// ```
+/// use spirit_build::fs::read_bounded;
+/// let dir = tempfile::tempdir().unwrap();
+/// let path = dir.path().join("k");
+/// std::fs::write(&path, b"0123456789").unwrap();
+/// assert_eq!(read_bounded(&path, 10, "a key file").unwrap(), b"0123456789");
+/// let error = read_bounded(&path, 9, "a key file").unwrap_err();
+/// let cause = std::error::Error::source(&error).unwrap().to_string();
+/// assert_eq!(cause, "it is more than the 9 bytes a key file may have; is it the right file?");
+/// ```
+///
+/// # Errors
+///
+/// Fails with the path when the file cannot be read or is larger than
+/// `limit`.
+pub fn read_bounded(path: &Path, limit: u64, what: &str) -> Result<Vec<u8>, FsError> {
+    use std::io::Read;
+    let read = || {
+        let mut bytes = Vec::new();
+        std::fs::File::open(path)?
+            .take(limit.saturating_add(1))
+            .read_to_end(&mut bytes)?;
+        Ok(bytes)
+    };
+    let bytes = read().map_err(|e| FsError::new("read", path, e))?;
+    if bytes.len() as u64 > limit {
+        return Err(FsError {
+            action: "read",
+            path: path.to_owned(),
+            source: std::io::Error::new(
+                std::io::ErrorKind::FileTooLarge,
+                format!("it is more than the {limit} bytes {what} may have; is it the right file?"),
+            ),
+        });
+    }
+    Ok(bytes)
+}
+
 /// Whether `path` itself is a symbolic link (not followed; `false` when it
 /// does not exist).
 ///
@@ -90,4 +174,51 @@ pub fn read(path: &Path) -> Result<Vec<u8>, FsError> {
 /// ```
 pub fn is_symlink(path: &std::path::Path) -> bool {
     std::fs::symlink_metadata(path).is_ok_and(|meta| meta.file_type().is_symlink())
+}
+
+/// The first symbolic link on the way from `base` to `path`, checking each
+/// component below `base` (and `path` itself) without following any; `None`
+/// when there is none. Components that do not exist yet are fine: nothing
+/// below them can be a link. `base` itself may be a link (a `VUDO_HOME` on
+/// another disk is), what is below it may not. A `path` that is not below
+/// `base`, or that climbs out with `..`, is returned as it is: it is refused
+/// too.
+///
+/// This is the check every path under `VUDO_HOME/registry` passes before it
+/// is opened, created, renamed or removed, so that a link planted there
+/// never sends a write, a run or a deletion outside the home. It does not
+/// stop a process racing to plant a link between the check and the use:
+/// whoever can write inside `VUDO_HOME` already controls what its user runs
+/// (SECURITY.md's assumptions).
+///
+/// ```
+/// let home = tempfile::tempdir().unwrap();
+/// let deep = home.path().join("registry/spirits/hello/1.0.0");
+/// std::fs::create_dir_all(home.path().join("registry")).unwrap();
+/// assert_eq!(spirit_build::fs::symlink_below(home.path(), &deep), None);
+/// # #[cfg(unix)] {
+/// let outside = tempfile::tempdir().unwrap();
+/// let spirits = home.path().join("registry/spirits");
+/// std::os::unix::fs::symlink(outside.path(), &spirits).unwrap();
+/// assert_eq!(spirit_build::fs::symlink_below(home.path(), &deep), Some(spirits));
+/// # }
+/// ```
+pub fn symlink_below(base: &Path, path: &Path) -> Option<PathBuf> {
+    let Ok(relative) = path.strip_prefix(base) else {
+        return Some(path.to_owned());
+    };
+    let mut current = base.to_owned();
+    for component in relative.components() {
+        let std::path::Component::Normal(part) = component else {
+            return Some(path.to_owned());
+        };
+        current.push(part);
+        match std::fs::symlink_metadata(&current) {
+            Ok(meta) if meta.file_type().is_symlink() => return Some(current),
+            Ok(_) => {}
+            // Not there (yet): nothing below it exists either.
+            Err(_) => return None,
+        }
+    }
+    None
 }

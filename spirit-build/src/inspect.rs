@@ -7,6 +7,7 @@ use std::fmt;
 use spirit_sdk::abi::{self, Capability};
 use wasmparser::{ExternalKind, KnownCustom, Name, Parser, Payload, TypeRef};
 
+use crate::shell::escape;
 use crate::units::Bytes;
 
 /// A capability in JSON: its manifest name.
@@ -111,9 +112,10 @@ pub struct InspectError(String);
 pub fn inspect(wasm: &[u8]) -> Result<Inspection, InspectError> {
     let error = |e: wasmparser::BinaryReaderError| InspectError(e.to_string());
     if !wasm.starts_with(b"\0asm") {
-        return Err(InspectError(
-            "the file does not start with the WebAssembly magic bytes `\\0asm`".to_owned(),
-        ));
+        return Err(InspectError(format!(
+            "it starts with `{}` (expected the WebAssembly magic bytes `\\0asm`)",
+            crate::shell::escape_bytes(wasm, 4)
+        )));
     }
     let mut inspection = Inspection {
         size: wasm.len() as u64,
@@ -283,15 +285,18 @@ impl fmt::Display for Inspection {
             None => writeln!(f, "memory  none")?,
         }
 
+        // Every name below comes from the module, which a hostile author
+        // fills with escape sequences: each is escaped, and the columns are
+        // measured on what is printed.
+        let width_of = |s: &str| s.chars().count();
         writeln!(f, "\nimports ({})", self.imports.len())?;
-        let width = self
+        let imports: Vec<String> = self
             .imports
             .iter()
-            .map(|i| i.module.len() + i.name.len() + 1)
-            .max()
-            .unwrap_or(0);
-        for import in &self.imports {
-            let qualified = format!("{}.{}", import.module, import.name);
+            .map(|i| format!("{}.{}", escape(&i.module), escape(&i.name)))
+            .collect();
+        let width = imports.iter().map(|q| width_of(q)).max().unwrap_or(0);
+        for (import, qualified) in self.imports.iter().zip(&imports) {
             let needs = match (import.kind, import.known, import.capability) {
                 (_, true, Some(cap)) => format!("needs `{cap}`"),
                 (_, true, None) => "needs no capability".to_owned(),
@@ -302,23 +307,27 @@ impl fmt::Display for Inspection {
         }
 
         writeln!(f, "\nexports ({})", self.exports.len())?;
-        let width = self.exports.iter().map(|e| e.name.len()).max().unwrap_or(0);
-        for export in &self.exports {
-            writeln!(f, "  {:<width$}  {}", export.name, export.kind)?;
+        let exports: Vec<String> = self
+            .exports
+            .iter()
+            .map(|e| escape(&e.name).to_string())
+            .collect();
+        let width = exports.iter().map(|e| width_of(e)).max().unwrap_or(0);
+        for (export, name) in self.exports.iter().zip(&exports) {
+            writeln!(f, "  {name:<width$}  {}", export.kind)?;
         }
 
         writeln!(f, "\nsections")?;
-        let width = self
+        let sections: Vec<String> = self
             .sections
             .iter()
-            .map(|s| s.name.len())
-            .max()
-            .unwrap_or(0);
-        for section in &self.sections {
+            .map(|s| escape(&s.name).to_string())
+            .collect();
+        let width = sections.iter().map(|s| width_of(s)).max().unwrap_or(0);
+        for (section, name) in self.sections.iter().zip(&sections) {
             writeln!(
                 f,
-                "  {:<width$}  {:>10}  {:>5.1}%",
-                section.name,
+                "  {name:<width$}  {:>10}  {:>5.1}%",
                 Bytes(section.size).to_string(),
                 percent(section.size)
             )?;
@@ -339,7 +348,7 @@ impl fmt::Display for Inspection {
                 Bytes(function.size).to_string(),
                 percent(function.size),
                 "█".repeat(bar),
-                function.name
+                escape(&function.name)
             )?;
         }
         Ok(())

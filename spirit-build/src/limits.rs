@@ -5,7 +5,9 @@
 //!
 //! Both the file formats ([`manifest`](crate::manifest)) and the runtime
 //! ([`sandbox`](crate::sandbox)) use these types, so this module depends on
-//! neither, nor on anything else in the crate.
+//! neither, nor on anything else in the crate but [`units`](crate::units)
+//! (to show a limit in its errors). Each limit's range is [`check`]: the
+//! flags, the manifest keys and every run use it.
 
 use std::time::Duration;
 
@@ -20,6 +22,129 @@ pub const MAX_WASM_STACK: usize = 512 << 10;
 /// The most elements the pool reserves for one table; [`Limits::max_table_elements`]
 /// cannot usefully exceed it.
 pub const MAX_TABLE_ELEMENTS: usize = 100_000;
+
+/// The most linear memory a spirit can be given: 4 GiB, everything a 32-bit
+/// memory addresses (65 536 pages of 64 KiB).
+pub const MAX_MEMORY: u64 = 4 << 30;
+
+/// The longest a run may be allowed to take: 365 days, the longest
+/// duration [`units::parse_duration`](crate::units::parse_duration)
+/// accepts, and far from the point where adding it to a clock reading
+/// overflows.
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(365 * 24 * 3600);
+
+/// The largest input a run may be given: `i32::MAX` bytes, since
+/// `host_input_len` returns the length as an `i32`.
+pub const MAX_INPUT: u64 = i32::MAX as u64;
+
+/// The input cap when neither `--max-input` nor the manifest sets one.
+pub const DEFAULT_MAX_INPUT: u64 = 64 << 20;
+
+/// A limit out of its range, in words: which limit, the value, the range.
+///
+/// ```
+/// use spirit_build::limits::{LimitError, Limits};
+/// let limits = Limits { fuel: 0, ..Limits::default() };
+/// assert_eq!(limits.check(), Err(LimitError::Fuel));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum LimitError {
+    /// Zero fuel: the run could not execute a single instruction.
+    #[error("the fuel limit must be at least 1 unit, not 0")]
+    Fuel,
+    /// No memory, or more than a 32-bit memory can have.
+    #[error("the memory limit must be between 64 KiB and 4 GiB (all a 32-bit memory can address), not {}", crate::units::Bytes(*.0))]
+    Memory(u64),
+    /// A zero or overlong timeout.
+    #[error("the timeout must be between 1ms and 365 days, not {0:?}")]
+    Timeout(Duration),
+    /// An input cap of zero or past what `host_input_len` can report.
+    #[error("the input limit must be between 1 byte and {} (what `host_input_len` can report), not {}", crate::units::Bytes(MAX_INPUT), crate::units::Bytes(*.0))]
+    Input(u64),
+    /// More table elements than the pool reserves.
+    #[error("the table limit must be between 1 and {MAX_TABLE_ELEMENTS} elements, not {0}")]
+    Table(usize),
+}
+
+/// The range of each limit, as a flag or a manifest key gives it: each
+/// function returns the value when it is in range.
+///
+/// ```
+/// use spirit_build::limits::check;
+/// assert_eq!(check::max_memory(16 << 20), Ok(16 << 20));
+/// assert!(check::max_memory(99999 << 30).is_err());
+/// assert!(check::fuel(0).is_err());
+/// ```
+pub mod check {
+    use std::time::Duration;
+
+    use crate::limits::{LimitError, MAX_INPUT, MAX_MEMORY, MAX_TABLE_ELEMENTS, MAX_TIMEOUT};
+
+    /// Fuel: at least 1 unit.
+    ///
+    /// # Errors
+    ///
+    /// [`LimitError::Fuel`] for zero.
+    pub fn fuel(units: u64) -> Result<u64, LimitError> {
+        if units == 0 {
+            Err(LimitError::Fuel)
+        } else {
+            Ok(units)
+        }
+    }
+
+    /// Linear memory: one 64 KiB page to [`MAX_MEMORY`].
+    ///
+    /// # Errors
+    ///
+    /// [`LimitError::Memory`] outside the range.
+    pub fn max_memory(bytes: u64) -> Result<u64, LimitError> {
+        if (64 << 10..=MAX_MEMORY).contains(&bytes) {
+            Ok(bytes)
+        } else {
+            Err(LimitError::Memory(bytes))
+        }
+    }
+
+    /// A timeout: 1 ms to [`MAX_TIMEOUT`].
+    ///
+    /// # Errors
+    ///
+    /// [`LimitError::Timeout`] outside the range.
+    pub fn timeout(timeout: Duration) -> Result<Duration, LimitError> {
+        if (Duration::from_millis(1)..=MAX_TIMEOUT).contains(&timeout) {
+            Ok(timeout)
+        } else {
+            Err(LimitError::Timeout(timeout))
+        }
+    }
+
+    /// The input cap: 1 byte to [`MAX_INPUT`].
+    ///
+    /// # Errors
+    ///
+    /// [`LimitError::Input`] outside the range.
+    pub fn max_input(bytes: u64) -> Result<u64, LimitError> {
+        if (1..=MAX_INPUT).contains(&bytes) {
+            Ok(bytes)
+        } else {
+            Err(LimitError::Input(bytes))
+        }
+    }
+
+    /// Table elements: 1 to [`MAX_TABLE_ELEMENTS`].
+    ///
+    /// # Errors
+    ///
+    /// [`LimitError::Table`] outside the range.
+    pub fn max_table_elements(elements: usize) -> Result<usize, LimitError> {
+        if (1..=MAX_TABLE_ELEMENTS).contains(&elements) {
+            Ok(elements)
+        } else {
+            Err(LimitError::Table(elements))
+        }
+    }
+}
 
 /// Resource limits for one run. A manifest records `fuel`, `timeout` and
 /// `max_memory` as the spirit's run defaults (`[run]`); the table and
@@ -42,21 +167,48 @@ pub struct Limits {
     pub timeout: Duration,
     /// The most elements the spirit's table may have.
     pub max_table_elements: usize,
+    /// The largest input the run accepts, in bytes; a longer input is
+    /// refused while it is read, before it is all in memory.
+    pub max_input: u64,
     /// How much the spirit may keep in its persistent storage.
     pub storage: StorageQuota,
 }
 
 impl Default for Limits {
     /// 1 billion units of fuel, 64 MiB of memory, 30 seconds, 10 000 table
-    /// elements, and the default [`StorageQuota`].
+    /// elements, 64 MiB of input, and the default [`StorageQuota`].
     fn default() -> Limits {
         Limits {
             fuel: 1_000_000_000,
             max_memory: 64 << 20,
             timeout: Duration::from_secs(30),
             max_table_elements: 10_000,
+            max_input: DEFAULT_MAX_INPUT,
             storage: StorageQuota::default(),
         }
+    }
+}
+
+impl Limits {
+    /// Whether every limit is in its range ([`check`]); a run refuses
+    /// limits that are not, whichever flag, manifest or embedder set them.
+    ///
+    /// ```
+    /// use spirit_build::limits::Limits;
+    /// assert!(Limits::default().check().is_ok());
+    /// assert!(Limits { max_memory: 5 << 30, ..Limits::default() }.check().is_err());
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// The first limit out of range.
+    pub fn check(&self) -> Result<(), LimitError> {
+        check::fuel(self.fuel)?;
+        check::max_memory(self.max_memory)?;
+        check::timeout(self.timeout)?;
+        check::max_input(self.max_input)?;
+        check::max_table_elements(self.max_table_elements)?;
+        Ok(())
     }
 }
 

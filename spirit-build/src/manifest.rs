@@ -13,7 +13,7 @@ use std::time::Duration;
 use spirit_sdk::abi::Capability;
 use toml_edit::{Array, DocumentMut, Item, Table, value};
 
-use crate::limits::Limits;
+use crate::limits::{Limits, check};
 
 /// The file name of a manifest.
 pub const FILE_NAME: &str = "manifest.toml";
@@ -274,6 +274,11 @@ impl Manifest {
             int(u64::try_from(self.run.timeout.as_millis()).unwrap_or(u64::MAX)),
         );
         run.insert("max-memory", int(self.run.max_memory));
+        // Written only when set, so the manifests (and signatures) of
+        // spirits that keep the default stay as they were.
+        if self.run.max_input != crate::limits::DEFAULT_MAX_INPUT {
+            run.insert("max-input", int(self.run.max_input));
+        }
         doc.insert("run", Item::Table(run));
 
         if let Some(pricing) = &self.pricing {
@@ -309,76 +314,117 @@ impl Manifest {
         )
     }
 
-    /// Reads a manifest from its text.
+    /// Reads a manifest from its text. Every key is checked: an error names
+    /// the key and its line. Text values must be one line of printable
+    /// characters (no [terminal control](crate::shell::is_terminal_control)),
+    /// and the run defaults are range-checked as `run`'s flags are.
+    ///
+    /// ```
+    /// use spirit_build::manifest::Manifest;
+    /// let mut manifest = Manifest::for_module("x", "1.0.0".parse().unwrap(), b"");
+    /// manifest.description = Some("fine\ncaps    none".into());
+    /// let error = Manifest::from_toml(&manifest.to_toml()).unwrap_err();
+    /// assert!(error.message.starts_with("`description` (line 4) holds a control character, U+000A"), "{error}");
+    /// ```
     ///
     /// # Errors
     ///
-    /// Names the missing or malformed key.
+    /// Names the missing or malformed key, and its line.
     pub fn from_toml(text: &str) -> Result<Manifest, ManifestError> {
-        let doc: DocumentMut = text
-            .parse()
-            .map_err(|e: toml_edit::TomlError| err(e.message().to_owned()))?;
+        let doc = toml_edit::Document::parse(text).map_err(|e| {
+            let at = e
+                .span()
+                .map(|span| {
+                    let line = line_of(text, span.start);
+                    match key_on_line(text, line) {
+                        Some(key) => format!("`{key}` (line {line}): "),
+                        None => format!("line {line}: "),
+                    }
+                })
+                .unwrap_or_default();
+            err(format!(
+                "{at}{}",
+                crate::shell::escape(e.message().trim_end())
+            ))
+        })?;
+        let fields = Fields { text };
         let root = doc.as_table();
-        let wasm = table(root, "wasm")?;
-        let build = table(root, "build")?;
-        let limits = table(root, "limits")?;
-        let run = table(root, "run")?;
-        let version = string(root, "version")?;
+        let wasm = fields.table(root, "wasm")?;
+        let build = fields.table(root, "build")?;
+        let limits = fields.table(root, "limits")?;
+        let run = fields.table(root, "run")?;
+        let version = fields.string(root, "", "version")?;
         Ok(Manifest {
-            name: string(root, "name")?,
-            version: version
-                .parse()
-                .map_err(|e| err(format!("`version` is not a semantic version: {e}")))?,
-            description: opt_string(root, "description")?,
-            authors: strings(root, "authors")?.unwrap_or_default(),
-            license: opt_string(root, "license")?,
-            repository: opt_string(root, "repository")?,
-            entry: string(root, "entry")?,
-            capabilities: strings(root, "capabilities")?
+            name: fields.string(root, "", "name")?,
+            version: version.parse().map_err(|e| {
+                err(format!(
+                    "`version` ({}) is not a semantic version: {}",
+                    fields.line(root, "version"),
+                    crate::shell::escape(&format!("{e}"))
+                ))
+            })?,
+            description: fields.opt_string(root, "", "description")?,
+            authors: fields.strings(root, "authors")?.unwrap_or_default(),
+            license: fields.opt_string(root, "", "license")?,
+            repository: fields.opt_string(root, "", "repository")?,
+            entry: fields.string(root, "", "entry")?,
+            capabilities: fields
+                .strings(root, "capabilities")?
                 .unwrap_or_default()
                 .iter()
                 .map(|c| {
-                    Capability::from_name(c).ok_or_else(|| err(format!("unknown capability `{c}`")))
+                    Capability::from_name(c).ok_or_else(|| {
+                        err(format!(
+                            "`capabilities` ({}): unknown capability `{c}`",
+                            fields.line(root, "capabilities")
+                        ))
+                    })
                 })
                 .collect::<Result<_, _>>()?,
             limits: ModuleLimits {
-                max_size: integer(limits, "limits", "max-size")?,
+                max_size: fields.integer(limits, "limits", "max-size")?,
                 memory: MemoryLimits {
-                    initial_pages: integer(limits, "limits", "memory-initial-pages")?,
-                    maximum_pages: integer(limits, "limits", "memory-maximum-pages")?,
+                    initial_pages: fields.integer(limits, "limits", "memory-initial-pages")?,
+                    maximum_pages: fields.integer(limits, "limits", "memory-maximum-pages")?,
                 },
             },
             run: Limits {
-                fuel: integer(run, "run", "fuel")?,
-                timeout: Duration::from_millis(integer(run, "run", "timeout-ms")?),
-                max_memory: integer(run, "run", "max-memory")?,
+                fuel: fields.limit(run, "fuel", check::fuel)?,
+                timeout: fields.limit(run, "timeout-ms", |ms| {
+                    check::timeout(Duration::from_millis(ms))
+                })?,
+                max_memory: fields.limit(run, "max-memory", check::max_memory)?,
+                max_input: match run.get("max-input") {
+                    None => crate::limits::DEFAULT_MAX_INPUT,
+                    Some(_) => fields.limit(run, "max-input", check::max_input)?,
+                },
                 ..Limits::default()
             },
             pricing: match root.get("pricing") {
                 None => None,
                 Some(_) => {
-                    let pricing = table(root, "pricing")?;
+                    let pricing = fields.table(root, "pricing")?;
                     Some(Pricing {
-                        base_cost: integer(pricing, "pricing", "base_cost")?,
-                        per_fuel_cost: integer(pricing, "pricing", "per_fuel_cost")?,
+                        base_cost: fields.integer(pricing, "pricing", "base_cost")?,
+                        per_fuel_cost: fields.integer(pricing, "pricing", "per_fuel_cost")?,
                         min_balance: match pricing.get("min-balance") {
                             None => None,
-                            Some(_) => Some(integer(pricing, "pricing", "min-balance")?),
+                            Some(_) => Some(fields.integer(pricing, "pricing", "min-balance")?),
                         },
                     })
                 }
             },
             wasm: WasmInfo {
-                file: string(wasm, "file")?,
-                size: integer(wasm, "wasm", "size")?,
-                blake3: string(wasm, "blake3")?,
+                file: fields.string(wasm, "wasm", "file")?,
+                size: fields.integer(wasm, "wasm", "size")?,
+                blake3: fields.string(wasm, "wasm", "blake3")?,
             },
             build: BuildInfo {
-                tool: string(build, "tool")?,
-                rustc: opt_string(build, "rustc")?,
-                target: string(build, "target")?,
-                profile: string(build, "profile")?,
-                cargo_lock: opt_string(build, "cargo-lock")?,
+                tool: fields.string(build, "build", "tool")?,
+                rustc: fields.opt_string(build, "build", "rustc")?,
+                target: fields.string(build, "build", "target")?,
+                profile: fields.string(build, "build", "profile")?,
+                cargo_lock: fields.opt_string(build, "build", "cargo-lock")?,
             },
         })
     }
@@ -389,7 +435,7 @@ impl Manifest {
     ///
     /// Fails when the file cannot be read or is not a manifest.
     pub fn read(path: &Path) -> Result<Manifest, ReadError> {
-        let bytes = crate::fs::read(path)?;
+        let bytes = crate::fs::read_bounded(path, crate::fs::MAX_TEXT_FILE, "a manifest")?;
         let invalid = |error| ReadError::Invalid {
             path: path.to_owned(),
             error,
@@ -399,54 +445,205 @@ impl Manifest {
     }
 }
 
+/// A `Cargo.toml` description as a manifest holds it: one line. A
+/// multi-line description (`description = """…"""`, common in crates) has
+/// its line breaks and tabs folded into single spaces; any other text is
+/// kept as it is (and a control character in it is refused when the
+/// manifest is read, in words).
+///
+/// ```
+/// use spirit_build::manifest::one_line;
+/// assert_eq!(one_line("Says hello\n  to the world.\n"), "Says hello to the world.");
+/// assert_eq!(one_line("two  spaces"), "two  spaces");
+/// ```
+pub fn one_line(text: &str) -> String {
+    if text.contains(['\n', '\r', '\t']) {
+        text.split_whitespace().collect::<Vec<_>>().join(" ")
+    } else {
+        text.to_owned()
+    }
+}
+
 /// TOML integers are i64; every count we record fits.
 fn int(n: u64) -> Item {
     value(i64::try_from(n).unwrap_or(i64::MAX))
 }
 
-fn integer(t: &Table, table: &str, key: &str) -> Result<u64, ManifestError> {
-    t.get(key)
-        .and_then(Item::as_integer)
-        .and_then(|n| u64::try_from(n).ok())
-        .ok_or_else(|| err(format!("`{table}.{key}` must be a non-negative integer")))
+/// The manifest's text, for the line of each key in messages.
+struct Fields<'a> {
+    text: &'a str,
 }
 
-fn table<'a>(root: &'a Table, key: &str) -> Result<&'a Table, ManifestError> {
-    root.get(key)
-        .and_then(Item::as_table)
-        .ok_or_else(|| err(format!("missing table `[{key}]`")))
-}
+impl Fields<'_> {
+    /// `line N` of `key` in `t`, from its span.
+    fn line(&self, t: &Table, key: &str) -> String {
+        t.key(key)
+            .and_then(|k| k.span())
+            .or_else(|| t.get(key).and_then(Item::span))
+            .map_or_else(
+                || "line unknown".to_owned(),
+                |span| format!("line {}", line_of(self.text, span.start)),
+            )
+    }
 
-fn opt_string(t: &Table, key: &str) -> Result<Option<String>, ManifestError> {
-    match t.get(key) {
-        None => Ok(None),
-        Some(item) => item
-            .as_str()
-            .map(|s| Some(s.to_owned()))
-            .ok_or_else(|| err(format!("`{key}` must be a string"))),
+    fn integer(&self, t: &Table, table: &str, key: &str) -> Result<u64, ManifestError> {
+        t.get(key)
+            .and_then(Item::as_integer)
+            .and_then(|n| u64::try_from(n).ok())
+            .ok_or_else(|| {
+                err(format!(
+                    "`{}` ({}) must be a non-negative integer",
+                    qualified(table, key),
+                    self.line(t, key)
+                ))
+            })
+    }
+
+    /// `run.<key>`, held to the range that flags, `Cargo.toml` and every
+    /// run share ([`crate::limits::check`]); an error names the key and line.
+    fn limit<T>(
+        &self,
+        run: &Table,
+        key: &str,
+        check: impl FnOnce(u64) -> Result<T, crate::limits::LimitError>,
+    ) -> Result<T, ManifestError> {
+        let n = self.integer(run, "run", key)?;
+        check(n).map_err(|why| {
+            err(format!(
+                "`{}` ({}): {why}",
+                qualified("run", key),
+                self.line(run, key)
+            ))
+        })
+    }
+
+    fn table<'t>(&self, root: &'t Table, key: &str) -> Result<&'t Table, ManifestError> {
+        root.get(key)
+            .and_then(Item::as_table)
+            .ok_or_else(|| err(format!("missing table `[{key}]`")))
+    }
+
+    fn opt_string(
+        &self,
+        t: &Table,
+        table: &str,
+        key: &str,
+    ) -> Result<Option<String>, ManifestError> {
+        match t.get(key) {
+            None => Ok(None),
+            Some(item) => {
+                let text = item.as_str().ok_or_else(|| {
+                    err(format!(
+                        "`{}` ({}) must be a string",
+                        qualified(table, key),
+                        self.line(t, key)
+                    ))
+                })?;
+                self.single_line(t, &qualified(table, key), key, text)?;
+                Ok(Some(text.to_owned()))
+            }
+        }
+    }
+
+    fn string(&self, t: &Table, table: &str, key: &str) -> Result<String, ManifestError> {
+        self.opt_string(t, table, key)?
+            .ok_or_else(|| err(format!("missing key `{}`", qualified(table, key))))
+    }
+
+    fn strings(&self, t: &Table, key: &str) -> Result<Option<Vec<String>>, ManifestError> {
+        let Some(item) = t.get(key) else {
+            return Ok(None);
+        };
+        let not_strings = || {
+            err(format!(
+                "`{key}` ({}) must be an array of strings",
+                self.line(t, key)
+            ))
+        };
+        let array = item.as_array().ok_or_else(not_strings)?;
+        array
+            .iter()
+            .map(|v| {
+                let text = v.as_str().ok_or_else(not_strings)?;
+                self.single_line(t, key, key, text)?;
+                Ok(text.to_owned())
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some)
+    }
+
+    /// Refuses text holding a terminal control: a manifest's text is shown
+    /// to people (`inspect`, `info`), where a newline forges a line and an
+    /// escape sequence hides one.
+    fn single_line(
+        &self,
+        t: &Table,
+        name: &str,
+        key: &str,
+        text: &str,
+    ) -> Result<(), ManifestError> {
+        let Some((position, c)) = text
+            .chars()
+            .enumerate()
+            .find(|&(_, c)| crate::shell::is_terminal_control(c))
+        else {
+            return Ok(());
+        };
+        Err(err(format!(
+            "`{name}` ({}) holds a control character, U+{:04X} at character {}: \
+             text in a manifest must be one line of printable characters\n\
+             help: remove it (a manifest's text comes from `[package]` in Cargo.toml) and build again",
+            self.line(t, key),
+            u32::from(c),
+            position + 1
+        )))
     }
 }
 
-fn string(t: &Table, key: &str) -> Result<String, ManifestError> {
-    opt_string(t, key)?.ok_or_else(|| err(format!("missing key `{key}`")))
+fn qualified(table: &str, key: &str) -> String {
+    if table.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{table}.{key}")
+    }
 }
 
-fn strings(t: &Table, key: &str) -> Result<Option<Vec<String>>, ManifestError> {
-    let Some(item) = t.get(key) else {
-        return Ok(None);
-    };
-    let array = item
-        .as_array()
-        .ok_or_else(|| err(format!("`{key}` must be an array of strings")))?;
-    array
+/// The 1-based line of byte `offset` in `text`.
+fn line_of(text: &str, offset: usize) -> usize {
+    text.as_bytes()[..offset.min(text.len())]
         .iter()
-        .map(|v| {
-            v.as_str()
-                .map(str::to_owned)
-                .ok_or_else(|| err(format!("`{key}` must be an array of strings")))
-        })
-        .collect::<Result<Vec<_>, _>>()
-        .map(Some)
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
+/// The key assigned on `line` (1-based), qualified by the `[table]` above
+/// it: what a TOML syntax error (an integer too large for TOML's i64, say)
+/// is about. `None` when the line is not a plain `key = value`.
+fn key_on_line(text: &str, line: usize) -> Option<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let here = lines.get(line.checked_sub(1)?)?;
+    let (key, _) = here.split_once('=')?;
+    let key = key.trim();
+    let bare = |k: &str| {
+        !k.is_empty()
+            && k.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    };
+    if !bare(key) {
+        return None;
+    }
+    let table = lines[..line - 1]
+        .iter()
+        .rev()
+        .map(|l| l.trim())
+        .find(|l| l.starts_with('[') && l.ends_with(']'))
+        .map(|l| l.trim_matches(['[', ']']).trim())
+        .filter(|t| bare(t));
+    Some(match table {
+        Some(table) => format!("{table}.{key}"),
+        None => key.to_owned(),
+    })
 }
 
 #[cfg(test)]
@@ -574,6 +771,80 @@ cargo-lock = \"{}\"
                 "ab".repeat(32),
                 "cd".repeat(32)
             )
+        );
+    }
+
+    #[test]
+    fn terminal_controls_are_refused_in_every_text_field() {
+        let hostile = [
+            "a\nb",
+            "a\x1b[2Jb",
+            "a\rb",
+            "a\x07b",
+            "a\u{202e}b",
+            "a\u{9b}b",
+            "a\tb",
+        ];
+        for text in hostile {
+            type Set = fn(&mut Manifest, &str);
+            let cases: [(&str, Set); 7] = [
+                ("name", |m, t| m.name = t.into()),
+                ("description", |m, t| m.description = Some(t.into())),
+                ("authors", |m, t| m.authors = vec![t.into()]),
+                ("license", |m, t| m.license = Some(t.into())),
+                ("entry", |m, t| m.entry = t.into()),
+                ("wasm.file", |m, t| m.wasm.file = t.into()),
+                ("build.rustc", |m, t| m.build.rustc = Some(t.into())),
+            ];
+            for (key, set) in cases {
+                let mut m = sample();
+                set(&mut m, text);
+                let message = Manifest::from_toml(&m.to_toml()).unwrap_err().message;
+                assert!(
+                    message.starts_with(&format!("`{key}` (line "))
+                        && message.contains("holds a control character, U+")
+                        && !message
+                            .lines()
+                            .next()
+                            .unwrap()
+                            .chars()
+                            .any(crate::shell::is_terminal_control),
+                    "{key} {text:?}: {message}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_multi_line_description_is_folded_into_one() {
+        let mut m = sample();
+        m.description = Some(one_line("Says hello\n\tto everyone.\n"));
+        assert_eq!(m.description.as_deref(), Some("Says hello to everyone."));
+        assert_eq!(Manifest::from_toml(&m.to_toml()).unwrap(), m);
+    }
+
+    #[test]
+    fn integers_out_of_range_name_their_key_and_line() {
+        let text = sample().to_toml();
+        let big = text.replace("fuel = 10000", "fuel = 99999999999999999999");
+        let message = Manifest::from_toml(&big).unwrap_err().message;
+        let line = text.lines().position(|l| l.starts_with("fuel")).unwrap() + 1;
+        assert!(
+            message.starts_with(&format!("`run.fuel` (line {line}): ")),
+            "{message}"
+        );
+        let negative = text.replace("max-size = 4096", "max-size = -1");
+        let message = Manifest::from_toml(&negative).unwrap_err().message;
+        assert!(
+            message.starts_with("`limits.max-size` (line ")
+                && message.ends_with("must be a non-negative integer"),
+            "{message}"
+        );
+        let zero = text.replace("timeout-ms = 1500", "timeout-ms = 0");
+        let message = Manifest::from_toml(&zero).unwrap_err().message;
+        assert!(
+            message.ends_with("the timeout must be between 1ms and 365 days, not 0ns"),
+            "{message}"
         );
     }
 

@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 
 use crate::fs::FsError;
 use crate::manifest::{self, Manifest};
+use crate::shell::escape;
 use crate::sign::{self, SpiritSignature};
 
 /// The file extension of packages.
@@ -26,6 +27,10 @@ pub const EXTENSION: &str = "spirit";
 pub const MAX_WASM: u64 = 64 << 20;
 /// The largest manifest or signature a package may hold (64 KiB).
 pub const MAX_TEXT: u64 = 64 << 10;
+
+/// The largest package file: the largest wasm and two text files, with
+/// their tar headers and padding.
+pub const MAX_PACKAGE: u64 = MAX_WASM + 2 * MAX_TEXT + 16 * 512;
 
 /// A spirit's files, from a build directory or a package.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -52,8 +57,14 @@ pub enum PackageError {
         reason: String,
     },
     /// A spirit directory without a manifest.
-    #[error("no spirit at `{}`: `manifest.toml` is missing\nhelp: build it with `cargo spirit build`, or give a `.spirit` package", .0.display())]
+    #[error("no spirit at `{}`: `{}` is missing\nhelp: build it with `cargo spirit build`, or give a `.spirit` package", .0.display(), .0.join(manifest::FILE_NAME).display())]
     NotASpirit(PathBuf),
+    /// The path given is nothing on disk.
+    #[error("`{}` does not exist\nhelp: give a build directory (`cargo spirit build` writes one) or a `.spirit` package", .0.display())]
+    NotFound(PathBuf),
+    /// A build directory whose manifest names a wasm that is not there.
+    #[error("`{}` is missing: the module `manifest.toml` names (its `wasm.file`)\nhelp: build the spirit again with `cargo spirit build`", .0.display())]
+    MissingWasm(PathBuf),
     /// The manifest cannot be read.
     #[error("invalid manifest `{}`: {reason}", path.display())]
     Manifest {
@@ -112,16 +123,28 @@ impl SpiritFiles {
         if path.is_file() {
             return read_package(path);
         }
+        if !path.exists() {
+            return Err(PackageError::NotFound(path.to_owned()));
+        }
         let manifest_path = path.join(manifest::FILE_NAME);
         if !manifest_path.is_file() {
             return Err(PackageError::NotASpirit(path.to_owned()));
         }
-        let manifest_bytes = crate::fs::read(&manifest_path)?;
+        let manifest_bytes =
+            crate::fs::read_bounded(&manifest_path, crate::fs::MAX_TEXT_FILE, "a manifest")?;
         let manifest = parse_manifest(&manifest_path, &manifest_bytes)?;
-        let wasm = crate::fs::read(&path.join(plain_name(&manifest_path, &manifest.wasm.file)?))?;
+        let wasm_path = path.join(plain_name(&manifest_path, &manifest)?);
+        if !wasm_path.exists() {
+            return Err(PackageError::MissingWasm(wasm_path));
+        }
+        let wasm = crate::fs::read_bounded(&wasm_path, MAX_WASM, "a spirit's module")?;
         let signature_path = path.join(sign::FILE_NAME);
         let signature = if signature_path.is_file() {
-            let text = crate::fs::read(&signature_path)?;
+            let text = crate::fs::read_bounded(
+                &signature_path,
+                crate::fs::MAX_TEXT_FILE,
+                "a signature file",
+            )?;
             Some(parse_signature(&signature_path, &text)?)
         } else {
             None
@@ -198,21 +221,56 @@ fn parse_signature(path: &Path, bytes: &[u8]) -> Result<SpiritSignature, Package
     })
 }
 
-/// The wasm file name from a manifest, refused unless it is a plain file
-/// name (no directories, no `..`), so a manifest cannot point outside.
-fn plain_name<'a>(manifest_path: &Path, name: &'a str) -> Result<&'a str, PackageError> {
-    let plain = !name.is_empty()
-        && name != "."
-        && name != ".."
-        && !name.contains(['/', '\\', '\0'])
-        && name.ends_with(".wasm");
-    if plain {
-        Ok(name)
-    } else {
-        Err(PackageError::Manifest {
+/// The file name a spirit's wasm has, beside its manifest, in a package and
+/// in the registry: `<name>.wasm`, as `cargo spirit build` writes it. A
+/// manifest's `wasm.file` must be exactly this, so what installs is what
+/// runs (one rule, checked when spirit files are read and at install).
+///
+/// ```
+/// assert_eq!(spirit_build::package::wasm_file_name("hello"), "hello.wasm");
+/// ```
+pub fn wasm_file_name(name: &str) -> String {
+    format!("{name}.wasm")
+}
+
+/// Why a manifest's `wasm.file` is refused, or `None` when it is
+/// [`wasm_file_name`] of its name.
+///
+/// ```
+/// use spirit_build::manifest::Manifest;
+/// let mut manifest = Manifest::for_module("hello", "1.0.0".parse().unwrap(), b"\0asm\x01\0\0\0");
+/// assert_eq!(spirit_build::package::wasm_file_problem(&manifest), None);
+/// manifest.wasm.file = "x.wasm".to_owned();
+/// assert!(spirit_build::package::wasm_file_problem(&manifest).unwrap().contains("must be `hello.wasm`"));
+/// ```
+pub fn wasm_file_problem(manifest: &Manifest) -> Option<String> {
+    let expected = wasm_file_name(&manifest.name);
+    let name = &manifest.wasm.file;
+    let plain = !name.contains(['/', '\\', '\0']) && name != "." && name != "..";
+    if !plain {
+        return Some(format!(
+            "`wasm.file` must be a plain `.wasm` file name, not `{}`",
+            name.escape_debug()
+        ));
+    }
+    (*name != expected).then(|| {
+        format!(
+            "`wasm.file` must be `{expected}` (the spirit's name and `.wasm`, as `cargo spirit build` writes it), not `{}`",
+            name.escape_debug()
+        )
+    })
+}
+
+/// The wasm file name from a manifest, refused unless it is the one rule's
+/// [`wasm_file_name`] (a plain file name, so a manifest cannot point
+/// outside).
+fn plain_name<'a>(manifest_path: &Path, manifest: &'a Manifest) -> Result<&'a str, PackageError> {
+    match wasm_file_problem(manifest) {
+        None => Ok(&manifest.wasm.file),
+        Some(reason) => Err(PackageError::Manifest {
             path: manifest_path.to_owned(),
-            reason: format!("`wasm.file` must be a plain `.wasm` file name, not `{name}`"),
-        })
+            reason,
+        }),
     }
 }
 
@@ -222,7 +280,7 @@ fn plain_name<'a>(manifest_path: &Path, name: &'a str) -> Result<&'a str, Packag
 ///
 /// Fails for anything but a package cargo-spirit wrote, unchanged.
 pub fn read_package(path: &Path) -> Result<SpiritFiles, PackageError> {
-    let bytes = crate::fs::read(path)?;
+    let bytes = crate::fs::read_bounded(path, MAX_PACKAGE, "a package")?;
     parse_package(path, &bytes)
 }
 
@@ -238,11 +296,20 @@ pub fn parse_package(path: &Path, bytes: &[u8]) -> Result<SpiritFiles, PackageEr
     };
     let mut entries: Vec<(String, Vec<u8>)> = Vec::new();
     let mut archive = tar::Archive::new(bytes);
-    let iter = archive
-        .entries()
-        .map_err(|e| invalid(format!("not a tar archive: {e}")))?;
+    // The tar reader's messages quote the header fields they could not
+    // read, which for a file that is not a package (`/etc/shadow` renamed)
+    // are its first bytes: they are never shown, only what the file is not.
+    let not_a_package = || {
+        invalid("it is not a `.spirit` package: it does not start with the tar header cargo-spirit writes (a damaged or truncated package, or another kind of file)".to_owned())
+    };
+    if bytes.len() < 512 || &bytes[257..262] != b"ustar" {
+        return Err(not_a_package());
+    }
+    let iter = archive.entries().map_err(|_| not_a_package())?;
     for entry in iter {
-        let entry = entry.map_err(|e| invalid(format!("truncated or corrupt: {e}")))?;
+        let entry = entry.map_err(|_| {
+            invalid("it is truncated or damaged: a tar header cannot be read".to_owned())
+        })?;
         if entry.header().entry_type() != tar::EntryType::Regular {
             return Err(invalid(
                 "it holds something other than regular files".to_owned(),
@@ -250,7 +317,7 @@ pub fn parse_package(path: &Path, bytes: &[u8]) -> Result<SpiritFiles, PackageEr
         }
         let name = entry
             .path()
-            .map_err(|e| invalid(format!("bad entry name: {e}")))?
+            .map_err(|_| invalid("an entry's name cannot be read".to_owned()))?
             .to_string_lossy()
             .into_owned();
         let limit = if name.ends_with(".wasm") {
@@ -260,7 +327,8 @@ pub fn parse_package(path: &Path, bytes: &[u8]) -> Result<SpiritFiles, PackageEr
         };
         if entry.size() > limit {
             return Err(invalid(format!(
-                "entry `{name}` is {} bytes, more than the {limit} allowed",
+                "entry `{}` is {} bytes, more than the {limit} allowed",
+                escape(&name),
                 entry.size()
             )));
         }
@@ -270,10 +338,9 @@ pub fn parse_package(path: &Path, bytes: &[u8]) -> Result<SpiritFiles, PackageEr
             ));
         }
         let mut data = Vec::with_capacity(usize::try_from(entry.size()).unwrap_or(0));
-        entry
-            .take(limit)
-            .read_to_end(&mut data)
-            .map_err(|e| invalid(format!("truncated or corrupt: {e}")))?;
+        entry.take(limit).read_to_end(&mut data).map_err(|_| {
+            invalid("it is truncated or damaged: an entry cannot be read".to_owned())
+        })?;
         entries.push((name, data));
     }
     let mut entries = entries.into_iter();
@@ -285,20 +352,24 @@ pub fn parse_package(path: &Path, bytes: &[u8]) -> Result<SpiritFiles, PackageEr
     };
     if first != manifest::FILE_NAME {
         return Err(invalid(format!(
-            "the first entry must be `manifest.toml`, not `{first}`"
+            "the first entry must be `manifest.toml`, not `{}`",
+            escape(&first)
         )));
     }
     let manifest = parse_manifest(path, &manifest_bytes)?;
-    if wasm_name != plain_name(path, &manifest.wasm.file)? {
+    if wasm_name != plain_name(path, &manifest)? {
         return Err(invalid(format!(
-            "the second entry must be the manifest's wasm `{}`, not `{wasm_name}`",
-            manifest.wasm.file
+            "the second entry must be the manifest's wasm `{}`, not `{}`",
+            escape(&manifest.wasm.file),
+            escape(&wasm_name)
         )));
     }
     let signature = match entries.next() {
         None => None,
         Some((name, data)) if name == sign::FILE_NAME => Some(parse_signature(path, &data)?),
-        Some((name, _)) => return Err(invalid(format!("unexpected entry `{name}`"))),
+        Some((name, _)) => {
+            return Err(invalid(format!("unexpected entry `{}`", escape(&name))));
+        }
     };
     let files = SpiritFiles {
         manifest_bytes,
@@ -343,6 +414,23 @@ mod tests {
                 parse_package(Path::new("x.spirit"), &bytes[..len]).is_err(),
                 "accepted {len} bytes"
             );
+        }
+    }
+
+    #[test]
+    fn a_wasm_name_other_than_the_spirits_is_refused_in_packages_and_directories() {
+        for name in ["y.wasm", "x.wasm.wasm", "X.wasm", "manifest.toml"] {
+            let mut files = files();
+            files.manifest.wasm.file = name.to_owned();
+            files.manifest_bytes = files.manifest.to_toml().into_bytes();
+            let error = parse_package(Path::new("x.spirit"), &files.to_package()).unwrap_err();
+            assert!(error.to_string().contains("must be `x.wasm`"), "{error}");
+            let dir = tempfile::tempdir().unwrap();
+            crate::fs::write_atomic(&dir.path().join(manifest::FILE_NAME), &files.manifest_bytes)
+                .unwrap();
+            crate::fs::write_atomic(&dir.path().join("y.wasm"), &files.wasm).unwrap();
+            let error = SpiritFiles::read(dir.path()).unwrap_err();
+            assert!(error.to_string().contains("must be `x.wasm`"), "{error}");
         }
     }
 

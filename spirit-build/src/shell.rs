@@ -5,6 +5,12 @@
 //! status word and a message (`   Compiling hello v0.1.0`); `warning:` and
 //! `error:` are never justified. `-q` silences status and warnings, never
 //! errors.
+//!
+//! Text that comes from a package, a manifest or a module (a description, a
+//! spirit's name, an export's name) is printed through [`escape`], so that
+//! it cannot move the cursor, forge a line, set the terminal's title or
+//! reverse what follows (as cargo escapes the strings of a crate it did not
+//! write).
 
 use std::fmt::Display;
 use std::io::{self, Write};
@@ -12,6 +18,86 @@ use std::sync::Mutex;
 
 use anstream::{AutoStream, ColorChoice as StreamChoice};
 use anstyle::{AnsiColor, Style};
+
+/// Whether `c` is a character a terminal acts on rather than shows: a C0
+/// control (newline and tab included), DEL, a C1 control, or a
+/// bidirectional formatting character (U+061C, U+200E, U+200F,
+/// U+202A–U+202E, U+2066–U+2069, which reorder what follows: "Trojan
+/// Source").
+///
+/// ```
+/// use spirit_build::shell::is_terminal_control;
+/// assert!(is_terminal_control('\x1b') && is_terminal_control('\n') && is_terminal_control('\u{9b}'));
+/// assert!(is_terminal_control('\u{202e}'));
+/// assert!(!is_terminal_control('é') && !is_terminal_control(' '));
+/// ```
+pub fn is_terminal_control(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
+        )
+}
+
+/// Text made safe to print: each [terminal control](is_terminal_control)
+/// is written as a visible escape (`\n`, `\r`, `\t`, else `\u{1b}`), the
+/// rest as it is. Every human output of text from a package, a manifest or
+/// a module goes through it.
+///
+/// ```
+/// use spirit_build::shell::escape;
+/// assert_eq!(escape("fine\n\x1b]0;owned\x07").to_string(), "fine\\n\\u{1b}]0;owned\\u{7}");
+/// assert_eq!(escape("caf\u{e9} \u{202e}txt").to_string(), "caf\u{e9} \\u{202e}txt");
+/// assert_eq!(escape("plain").to_string(), "plain");
+/// ```
+pub fn escape(text: &str) -> Escaped<'_> {
+    Escaped(text)
+}
+
+/// What [`escape`] returns: displays the text escaped; `{:<N}` pads the
+/// escaped text, so tables stay aligned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Escaped<'a>(pub &'a str);
+
+impl Display for Escaped<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use std::fmt::Write as _;
+        if !self.0.chars().any(is_terminal_control) {
+            return f.pad(self.0);
+        }
+        let mut escaped = String::with_capacity(self.0.len() + 8);
+        for c in self.0.chars() {
+            match c {
+                '\n' => escaped.push_str("\\n"),
+                '\r' => escaped.push_str("\\r"),
+                '\t' => escaped.push_str("\\t"),
+                c if is_terminal_control(c) => {
+                    let _ = write!(escaped, "\\u{{{:x}}}", u32::from(c));
+                }
+                c => escaped.push(c),
+            }
+        }
+        f.pad(&escaped)
+    }
+}
+
+/// Bytes that were expected to be something else (a module's magic
+/// number, a package's header), shown safely: printable ASCII as it is,
+/// anything else as `\xNN`, at most `limit` bytes.
+///
+/// ```
+/// use spirit_build::shell::escape_bytes;
+/// assert_eq!(escape_bytes(b"\0asm\x1b[2J", 8), "\\x00asm\\x1b[2J");
+/// assert_eq!(escape_bytes(b"root:x:0:0", 4), "root");
+/// ```
+pub fn escape_bytes(bytes: &[u8], limit: usize) -> String {
+    bytes
+        .iter()
+        .take(limit)
+        .flat_map(|&b| std::ascii::escape_default(b))
+        .map(char::from)
+        .collect()
+}
 
 /// How much the shell prints.
 ///

@@ -20,158 +20,35 @@
 //! `SPIRIT_SIGNING_KEY` environment variable for CI. No function here ever
 //! prints or logs a private key.
 
-use std::fmt;
-use std::path::{Path, PathBuf};
+mod error;
+mod hex;
+mod key;
 
-use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+use std::fmt;
+
+use ed25519_dalek::{Signature, VerifyingKey};
 use toml_edit::{DocumentMut, value};
 
-use crate::fs::FsError;
+pub use self::error::SignError;
+pub(crate) use self::hex::{decode_hex, encode_hex};
+pub use self::key::{Author, DEFAULT_KEY_NAME, KEY_ENV, Key, keygen};
 use crate::manifest::Manifest;
 
 /// The file name of a signature, beside `manifest.toml`.
 pub const FILE_NAME: &str = "signature.toml";
 
-/// The environment variable that holds a signing key for CI.
-pub const KEY_ENV: &str = "SPIRIT_SIGNING_KEY";
-
-const DOMAIN: &[u8; 26] = b"cargo-spirit/signature/v1\0";
-
-/// An author's public key: 32 bytes, written as 64 hex characters.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Author(pub [u8; 32]);
-
-impl Author {
-    /// Parses 64 hex characters.
-    ///
-    /// ```
-    /// use spirit_build::sign::Author;
-    /// let hex = "ab".repeat(32);
-    /// assert_eq!(hex.parse::<Author>().unwrap().to_string(), hex);
-    /// assert!("abc".parse::<Author>().is_err());
-    /// ```
-    pub fn from_hex(hex: &str) -> Result<Author, SignError> {
-        decode_hex::<32>(hex.trim())
-            .map(Author)
-            .ok_or_else(|| SignError::BadAuthor(hex.trim().chars().take(80).collect()))
-    }
-}
-
-impl std::str::FromStr for Author {
-    type Err = SignError;
-
-    fn from_str(s: &str) -> Result<Author, SignError> {
-        Author::from_hex(s)
-    }
-}
-
-impl fmt::Display for Author {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&encode_hex(&self.0))
-    }
-}
-
-impl fmt::Debug for Author {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Author({self})")
-    }
-}
-
-/// A private signing key. Its `Debug` never shows the key.
-pub struct Key(SigningKey);
-
-impl fmt::Debug for Key {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Key(author {})", self.author())
-    }
-}
-
 impl Key {
-    /// A new random key from the operating system's generator.
-    ///
-    /// # Errors
-    ///
-    /// Fails when the system has no randomness to give.
-    pub fn generate() -> Result<Key, SignError> {
-        let mut seed = [0u8; 32];
-        getrandom::fill(&mut seed).map_err(|e| SignError::Random(e.to_string()))?;
-        Ok(Key(SigningKey::from_bytes(&seed)))
-    }
-
-    /// The key in 64 hex characters (the format of key files and of
-    /// `SPIRIT_SIGNING_KEY`). Handle with care.
-    pub fn to_hex(&self) -> String {
-        encode_hex(&self.0.to_bytes())
-    }
-
-    /// Parses a key from 64 hex characters; `origin` says where it came
-    /// from for the error message (which never contains the key).
-    ///
-    /// # Errors
-    ///
-    /// Fails when the text is not 64 hex characters.
-    pub fn from_hex(text: &str, origin: &str) -> Result<Key, SignError> {
-        decode_hex::<32>(text.trim())
-            .map(|seed| Key(SigningKey::from_bytes(&seed)))
-            .ok_or_else(|| SignError::BadKey(origin.to_owned()))
-    }
-
-    /// Reads a key file.
-    ///
-    /// # Errors
-    ///
-    /// Fails when the file cannot be read or does not hold a key.
-    pub fn read(path: &Path) -> Result<Key, SignError> {
-        let text = crate::fs::read(path)?;
-        Key::from_hex(&String::from_utf8_lossy(&text), &path.display().to_string())
-    }
-
-    /// The key named by `path`, else the one in `SPIRIT_SIGNING_KEY`, else
-    /// the default key under `VUDO_HOME/keys/`.
-    ///
-    /// # Errors
-    ///
-    /// Fails when no key can be found or the one found is malformed.
-    pub fn find(path: Option<&Path>) -> Result<Key, SignError> {
-        if let Some(path) = path {
-            return Key::read(path);
-        }
-        if let Some(text) = std::env::var_os(KEY_ENV) {
-            return Key::from_hex(
-                &text.to_string_lossy(),
-                &format!("the {KEY_ENV} environment variable"),
-            );
-        }
-        let default = crate::home::private_key_file(&crate::home::vudo_home()?, DEFAULT_KEY_NAME);
-        if default.is_file() {
-            return Key::read(&default);
-        }
-        Err(SignError::NoKey(default))
-    }
-
-    /// The public key.
-    pub fn author(&self) -> Author {
-        Author(self.0.verifying_key().to_bytes())
-    }
-
-    /// Signs arbitrary bytes (an execution receipt, for example).
-    pub fn sign_bytes(&self, message: &[u8]) -> [u8; 64] {
-        self.0.sign(message).to_bytes()
-    }
-
     /// Signs a spirit's exact manifest bytes and wasm bytes.
     pub fn sign(&self, manifest: &[u8], wasm: &[u8]) -> SpiritSignature {
         let author = self.author();
-        let signature = self.0.sign(&message(&author, manifest, wasm));
         SpiritSignature {
             author,
-            signature: signature.to_bytes(),
+            signature: self.sign_bytes(&message(&author, manifest, wasm)),
         }
     }
 }
 
-/// The name of the key `keygen` makes when none is given.
-pub const DEFAULT_KEY_NAME: &str = "default";
+const DOMAIN: &[u8; 26] = b"cargo-spirit/signature/v1\0";
 
 /// The message an author signs for a spirit (see the module docs).
 pub fn message(author: &Author, manifest: &[u8], wasm: &[u8]) -> Vec<u8> {
@@ -535,152 +412,9 @@ pub enum VerifyError {
     Untrusted(Author),
 }
 
-/// Why keys or signatures could not be handled.
-#[derive(Debug, thiserror::Error)]
-pub enum SignError {
-    /// A public key that is not 64 hex characters.
-    #[error("invalid author key `{0}`: expected 64 hex characters (an ed25519 public key)")]
-    BadAuthor(String),
-    /// A private key that is not 64 hex characters.
-    #[error(
-        "the signing key in {0} is not 64 hex characters\nhelp: keys are made by `cargo spirit keygen`"
-    )]
-    BadKey(String),
-    /// No key anywhere.
-    #[error("no signing key: no --key, no {KEY_ENV}, and no default key at {}\nhelp: create one with `cargo spirit keygen`", .0.display())]
-    NoKey(PathBuf),
-    /// A key of that name exists.
-    #[error("a key named `{name}` already exists at {}\nhelp: cargo-spirit never overwrites a key; choose another name with `--name`", path.display())]
-    KeyExists {
-        /// The key's name.
-        name: String,
-        /// Its file.
-        path: PathBuf,
-    },
-    /// A key name that is not a plain file name.
-    #[error("invalid key name `{0}`: use letters, digits, `-` and `_`")]
-    BadKeyName(String),
-    /// `signature.toml` is malformed.
-    #[error("invalid signature file: {0}")]
-    BadSignatureFile(String),
-    /// The system could not provide randomness.
-    #[error("could not get random bytes for a key: {0}")]
-    Random(String),
-    /// `VUDO_HOME` is unknown.
-    #[error(transparent)]
-    Home(#[from] crate::home::HomeError),
-    /// A file operation failed.
-    #[error(transparent)]
-    Fs(#[from] FsError),
-}
-
-/// Creates a key pair called `name` under `home/keys/`: the private key
-/// (mode 0600, directory 0700) and `<name>.pub`. Never overwrites.
-///
-/// # Errors
-///
-/// Fails when a key of that name exists or the files cannot be written.
-pub fn keygen(home: &Path, name: &str) -> Result<(Author, PathBuf), SignError> {
-    if name.is_empty()
-        || !name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-    {
-        return Err(SignError::BadKeyName(name.to_owned()));
-    }
-    let dir = crate::home::keys_dir(home);
-    create_private_dir(&dir)?;
-    let path = crate::home::private_key_file(home, name);
-    if path.exists() {
-        return Err(SignError::KeyExists {
-            name: name.to_owned(),
-            path,
-        });
-    }
-    let key = Key::generate()?;
-    write_new_private(&path, format!("{}\n", key.to_hex()).as_bytes()).map_err(|e| {
-        match e.kind() {
-            std::io::ErrorKind::AlreadyExists => SignError::KeyExists {
-                name: name.to_owned(),
-                path: path.clone(),
-            },
-            _ => SignError::Fs(FsError::new("write", &path, e)),
-        }
-    })?;
-    let public = crate::home::public_key_file(home, name);
-    crate::fs::write_atomic(&public, format!("{}\n", key.author()).as_bytes())?;
-    Ok((key.author(), path))
-}
-
-fn create_private_dir(dir: &Path) -> Result<(), FsError> {
-    crate::fs::create_dir_all(dir)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
-            .map_err(|e| FsError::new("set permissions on", dir, e))?;
-    }
-    Ok(())
-}
-
-/// Writes a file readable only by its owner, atomically and without ever
-/// replacing an existing file: the temporary file is hard-linked into place,
-/// which fails if the name is taken.
-fn write_new_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let tmp = path.with_extension(format!("key.{}.tmp", std::process::id()));
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let result = (|| {
-        let mut file = options.open(&tmp)?;
-        file.write_all(contents)?;
-        file.sync_all()?;
-        std::fs::hard_link(&tmp, path)
-    })();
-    let _ = std::fs::remove_file(&tmp);
-    result
-}
-
-/// Lowercase hex, as keys, signatures and receipts are written.
-pub(crate) fn encode_hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push(DIGITS[usize::from(b >> 4)] as char);
-        s.push(DIGITS[usize::from(b & 15)] as char);
-    }
-    s
-}
-
-/// Exactly `N` bytes from `2N` hex digits.
-pub(crate) fn decode_hex<const N: usize>(hex: &str) -> Option<[u8; N]> {
-    let bytes = hex.as_bytes();
-    if bytes.len() != N * 2 {
-        return None;
-    }
-    let digit = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
-    let mut out = [0u8; N];
-    for (i, pair) in bytes.chunks_exact(2).enumerate() {
-        out[i] = digit(pair[0])? << 4 | digit(pair[1])?;
-    }
-    Some(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn hex_round_trips() {
-        let bytes: [u8; 32] = std::array::from_fn(|i| i as u8 * 7);
-        assert_eq!(decode_hex::<32>(&encode_hex(&bytes)), Some(bytes));
-        assert_eq!(decode_hex::<32>(&"zz".repeat(32)), None);
-    }
 
     #[test]
     fn signature_file_round_trips() {
@@ -752,44 +486,5 @@ mod tests {
                 author
             })
         );
-    }
-
-    #[test]
-    fn debug_never_shows_the_private_key() {
-        let key = Key::generate().unwrap();
-        assert!(!format!("{key:?}").contains(&key.to_hex()));
-    }
-
-    #[test]
-    fn keygen_never_overwrites_and_is_private() {
-        let home = tempfile::tempdir().unwrap();
-        let (author, path) = keygen(home.path(), "ci").unwrap();
-        assert_eq!(Key::read(&path).unwrap().author(), author);
-        let before = std::fs::read(&path).unwrap();
-        assert!(matches!(
-            keygen(home.path(), "ci"),
-            Err(SignError::KeyExists { .. })
-        ));
-        assert_eq!(std::fs::read(&path).unwrap(), before);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            assert_eq!(
-                std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
-                0o600
-            );
-            assert_eq!(
-                std::fs::metadata(crate::home::keys_dir(home.path()))
-                    .unwrap()
-                    .permissions()
-                    .mode()
-                    & 0o777,
-                0o700
-            );
-        }
-        assert!(matches!(
-            keygen(home.path(), "../x"),
-            Err(SignError::BadKeyName(_))
-        ));
     }
 }

@@ -108,16 +108,20 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         _ => return Err(bad()),
     };
     let millis = number.checked_mul(millis_per_unit).ok_or_else(too_long)?;
-    let duration = Duration::from_millis(millis);
+    check_duration(Duration::from_millis(millis))
+        .map_err(|why| format!("invalid duration `{text}`: {why}"))
+}
+
+/// Longer than zero and at most [`MAX_DURATION`] (the range
+/// `crate::limits::check::timeout` holds every run's timeout to).
+fn check_duration(duration: Duration) -> Result<Duration, &'static str> {
     if duration.is_zero() {
-        return Err(format!(
-            "invalid duration `{text}`: it must be longer than zero"
-        ));
+        Err("it must be longer than zero")
+    } else if duration > MAX_DURATION {
+        Err("it must be at most 365 days (`365d`)")
+    } else {
+        Ok(duration)
     }
-    if duration > MAX_DURATION {
-        return Err(too_long());
-    }
-    Ok(duration)
 }
 
 /// `"64MiB"` → `("64", "MiB")`: the leading digits and the rest.

@@ -297,6 +297,19 @@ pub fn check_limits(report: &mut Report, limits: &ModuleLimits, stripped_size: O
 }
 
 fn invalid_module(wasm: &[u8], e: &wasmparser::BinaryReaderError) -> Problem {
+    // Not a module at all: say what it starts with, safely (wasmparser's
+    // message prints the bytes as a Rust debug array).
+    if wasm.is_empty() {
+        return Problem::new("not a WebAssembly module: the file is empty")
+            .help("check that the file is a `.wasm` module built for wasm32-unknown-unknown");
+    }
+    if !wasm.starts_with(b"\0asm") {
+        return Problem::new(format!(
+            "not a WebAssembly module: it starts with `{}` (expected `\\0asm`)",
+            crate::shell::escape_bytes(wasm, 4)
+        ))
+        .help("check that the file is a `.wasm` module built for wasm32-unknown-unknown");
+    }
     // A module the sandbox's feature set rejects may still be valid with
     // every feature on: say which case it is.
     let all = WasmFeatures::all();

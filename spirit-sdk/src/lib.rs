@@ -64,6 +64,7 @@ pub mod number;
 pub mod output;
 pub mod panic;
 pub mod random;
+pub mod sandbox_test;
 pub mod storage;
 mod sys;
 pub mod time;
@@ -90,6 +91,38 @@ pub use error::HostError;
 /// ```
 #[cfg(feature = "macros")]
 pub use spirit_sdk_macros::main;
+
+/// Marks a sandbox test: `cargo spirit test` compiles it for wasm32 and
+/// runs it in the real sandbox (a fresh instance and a fresh storage per
+/// test, the capabilities and limits of `[package.metadata.spirit]`). In
+/// every other build, native `cargo test` included, it compiles to nothing.
+///
+/// The function takes no arguments and returns `()`, an `i32` status (`0`
+/// passes) or a `Result` whose `Err` fails the test with its message.
+/// `#[ignore]`, `#[ignore = "why"]`, `#[should_panic]` and
+/// `#[should_panic(expected = "text")]` work as in libtest. On a `mod`, it
+/// keeps the whole module out of every other build, as `#[cfg(test)]` does.
+///
+/// ```
+/// #[spirit_sdk::test]
+/// mod sandbox {
+///     use spirit_sdk::{HostError, storage};
+///
+///     #[spirit_sdk::test]
+///     fn storage_starts_empty() -> Result<(), HostError> {
+///         assert_eq!(storage::get_into("count", &mut [0; 8])?, None);
+///         Ok(())
+///     }
+///
+///     #[spirit_sdk::test]
+///     #[should_panic(expected = "overflow")]
+///     fn overflows() {
+///         let _ = [u8::MAX].map(|x| x.checked_add(1).expect("overflow"));
+///     }
+/// }
+/// ```
+#[cfg(feature = "macros")]
+pub use spirit_sdk_macros::test;
 
 /// What the SDK's exported macros expand to; not part of the API.
 #[doc(hidden)]

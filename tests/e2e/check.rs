@@ -157,7 +157,7 @@ largest functions ([..] of [..])
         .assert()
         .failure()
         .stderr_eq(str![[r#"
-error: not a WebAssembly module: the file does not start with the WebAssembly magic bytes `[..]0asm`
+error: not a WebAssembly module: it starts with `[pac` (expected the WebAssembly magic bytes `[..]0asm`)
 help: inspect a `.wasm` file, such as one `cargo spirit build` wrote
 
 "#]]);

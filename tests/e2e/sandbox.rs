@@ -299,7 +299,11 @@ fn storage_persists_across_runs_under_vudo_home() {
 435761734006
 
 "#]]);
-    assert!(tmp.path().join(".vudo/storage/probe.redb").is_file());
+    assert!(
+        tmp.path()
+            .join(".vudo/storage/unsigned/probe.redb")
+            .is_file()
+    );
 }
 
 /// A counter: `bump_n N` adds one N times, each a read and a write.
@@ -376,7 +380,7 @@ fn two_concurrent_writers_take_turns_and_lose_nothing() {
 fn a_run_that_cannot_get_the_storage_in_time_gets_minus_one() {
     let tmp = tempfile::tempdir().unwrap();
     let wasm = wasm_file(tmp.path(), "counter.wasm", COUNTER_WAT);
-    let storage = tmp.path().join(".vudo/storage");
+    let storage = tmp.path().join(".vudo/storage/unsigned");
     std::fs::create_dir_all(&storage).unwrap();
     // Another process holds the database for the whole of this run.
     let holder = std::process::Command::new(crate::support::bin())
@@ -817,8 +821,10 @@ fn the_second_run_uses_the_cached_code() {
     Finished in [..]: 4 units of fuel, peak memory 64 KiB
 
 "#]]);
+    // One entry (beside the cache's key).
     let entries = std::fs::read_dir(tmp.path().join(".vudo/cache"))
         .unwrap()
+        .filter(|e| e.as_ref().unwrap().path().extension() == Some("cwasm".as_ref()))
         .count();
     assert_eq!(entries, 1);
 }

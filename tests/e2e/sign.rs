@@ -157,7 +157,15 @@ error: [..]/wasm: wasm hash mismatch: manifest has [..], file has [..]
             "the manifest has no `{from}`:\n{manifest}"
         );
         let copy = copy_dir(&build_dir, &work.join(format!("field{i}")));
-        std::fs::write(copy.join("manifest.toml"), manifest.replace(from, to)).unwrap();
+        let mut edited = manifest.replace(from, to);
+        if to.starts_with("name =") {
+            // The wasm's file is named after the spirit (one rule, checked
+            // before the signature): rename both, so the signature is what
+            // refuses the new name.
+            edited = edited.replace("file = \"tamper.wasm\"", "file = \"tamperx.wasm\"");
+            std::fs::rename(copy.join("tamper.wasm"), copy.join("tamperx.wasm")).unwrap();
+        }
+        std::fs::write(copy.join("manifest.toml"), edited).unwrap();
         let stderr = verify(tmp.path(), &copy)
             .failure()
             .get_output()

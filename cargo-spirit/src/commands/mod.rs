@@ -15,6 +15,7 @@ pub(crate) mod pack;
 pub(crate) mod run;
 pub(crate) mod search;
 pub(crate) mod sign;
+pub(crate) mod test;
 pub(crate) mod trust;
 pub(crate) mod uninstall;
 pub(crate) mod upgrade;
@@ -33,6 +34,7 @@ pub(crate) fn execute(command: Command, shell: &Shell) -> anyhow::Result<ExitCod
         Command::Init(args) => args.execute(shell),
         Command::Build(args) => args.execute(shell),
         Command::Run(args) => args.execute(shell),
+        Command::Test(args) => args.execute(shell),
         Command::Check(args) => args.execute(shell),
         Command::Inspect(args) => args.execute(shell),
         Command::Keygen(args) => args.execute(shell),

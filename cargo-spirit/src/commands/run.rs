@@ -7,13 +7,15 @@ use std::time::Duration;
 
 use clap::Args;
 use spirit_build::Shell;
-use spirit_build::ops::{CreditOptions, LimitOverrides, ReceiptRequest, RunOptions, TerminalIo};
+use spirit_build::ops::{
+    CreditOptions, LimitOverrides, ReceiptRequest, RunInput, RunOptions, TerminalIo,
+};
 use spirit_build::sandbox::SandboxConfig;
 use spirit_build::sign::Key;
-use spirit_build::units::{parse_duration, parse_size};
+use spirit_build::units::parse_duration;
 use spirit_sdk::abi::Capability;
 
-use crate::args::{CargoArgs, capability, target};
+use crate::args::{CargoArgs, capability, fuel, max_input, max_memory, target};
 
 /// Run a spirit in the sandbox, building it first if needed
 #[derive(Debug, Args)]
@@ -55,17 +57,23 @@ pub(crate) struct RunArgs {
     #[arg(long, value_name = "CAP", value_parser = capability)]
     deny: Vec<Capability>,
     /// Fuel units the run may use [default: the manifest's `run.fuel`, else 1000000000]
-    #[arg(long, value_name = "UNITS")]
+    #[arg(long, value_name = "UNITS", value_parser = fuel)]
     fuel: Option<u64>,
-    /// The most memory the spirit may use, such as 16MiB [default: the manifest's, else 64MiB]
-    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    /// The most memory the spirit may use, 64KiB to 4GiB, such as 16MiB [default: the manifest's, else 64MiB]
+    #[arg(long, value_name = "SIZE", value_parser = max_memory)]
     max_memory: Option<u64>,
-    /// The longest the run may take, such as 500ms or 5s [default: the manifest's, else 30s]
+    /// The longest the run may take (reading the input and compiling
+    /// included), up to 365d, such as 500ms or 5s [default: the manifest's,
+    /// else 30s]
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     timeout: Option<Duration>,
     /// The input bytes: a file, or - for standard input
     #[arg(long, value_name = "FILE")]
     input: Option<PathBuf>,
+    /// The largest input accepted, at most 2GiB [default: the manifest's
+    /// `run.max-input`, else 64MiB]
+    #[arg(long, value_name = "SIZE", value_parser = max_input)]
+    max_input: Option<u64>,
     /// Seeded time and randomness: the same input gives the same output
     #[arg(long)]
     deterministic: bool,
@@ -119,8 +127,9 @@ impl RunArgs {
                 fuel: self.fuel,
                 max_memory: self.max_memory,
                 timeout: self.timeout,
+                max_input: self.max_input,
             },
-            input: spirit_build::ops::read_input(self.input.as_deref())?,
+            input: self.input.map_or_else(RunInput::default, RunInput::File),
             io: Box::new(TerminalIo::new(shell)),
             invoke: self.invoke.map(|f| (f, args)),
             seed: self.deterministic.then_some(self.seed),

@@ -309,7 +309,7 @@ impl Job<'_> {
         Manifest {
             name: spirit.name.clone(),
             version: spirit.version.clone(),
-            description: spirit.description.clone(),
+            description: spirit.description.as_deref().map(manifest::one_line),
             authors: spirit.authors.clone(),
             license: spirit.license.clone(),
             repository: spirit.repository.clone(),

@@ -5,6 +5,7 @@ use std::path::Path;
 use super::target::Target;
 use crate::Error;
 use crate::inspect::Inspection;
+use crate::shell::escape;
 
 /// Reads and inspects the module at `path`.
 ///
@@ -38,10 +39,12 @@ pub struct PackageInspection {
 
 impl std::fmt::Display for PackageInspection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The name and description are the package's text: escaped, so
+        // they cannot forge or hide the `caps` and `signed` lines.
         let m = &self.manifest;
-        writeln!(f, "spirit  {} v{}", m.name, m.version)?;
+        writeln!(f, "spirit  {} v{}", escape(&m.name), m.version)?;
         if let Some(d) = &m.description {
-            writeln!(f, "about   {d}")?;
+            writeln!(f, "about   {}", escape(d))?;
         }
         let caps: Vec<&str> = m.capabilities.iter().map(|c| c.as_str()).collect();
         writeln!(

@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use super::target::TargetError;
 use crate::registry::{Entry, Registry, split_spec};
+use crate::shell::escape;
 use crate::{Error, Shell};
 
 /// Installed spirit versions, by name then version: a table, or a JSON
@@ -50,17 +51,19 @@ impl Display for SpiritList {
             .0
             .iter()
             .map(|e| {
+                // Index entries hold a package's text: escaped, and the
+                // widths measured on what is printed.
                 [
-                    e.name.clone(),
+                    escape(&e.name).to_string(),
                     e.version.to_string(),
-                    author(e),
-                    e.capabilities.join(","),
+                    escape(&author(e)).to_string(),
+                    escape(&e.capabilities.join(",")).to_string(),
                 ]
             })
             .collect();
         let width = |i: usize| {
             rows.iter()
-                .map(|r| r[i].len())
+                .map(|r| r[i].chars().count())
                 .chain([header[i].len()])
                 .max()
                 .unwrap_or(0)
@@ -125,24 +128,28 @@ impl Display for SpiritInfo {
         } else {
             entry.capabilities.join(", ")
         };
+        // Everything but the path and versions is the package's text (or
+        // an index that may have been edited): escaped.
         let installed: Vec<String> = self.installed.iter().map(ToString::to_string).collect();
-        writeln!(f, "name:         {}", entry.name)?;
+        writeln!(f, "name:         {}", escape(&entry.name))?;
         writeln!(f, "version:      {}", entry.version)?;
         writeln!(
             f,
             "description:  {}",
-            entry.description.as_deref().unwrap_or("-")
+            escape(entry.description.as_deref().unwrap_or("-"))
         )?;
-        writeln!(f, "capabilities: {capabilities}")?;
+        writeln!(f, "capabilities: {}", escape(&capabilities))?;
         writeln!(
             f,
             "author:       {}",
-            entry
-                .author
-                .as_deref()
-                .unwrap_or("(unsigned, installed with --allow-unsigned)")
+            escape(
+                entry
+                    .author
+                    .as_deref()
+                    .unwrap_or("(unsigned, installed with --allow-unsigned)")
+            )
         )?;
-        writeln!(f, "blake3:       {}", entry.blake3)?;
+        writeln!(f, "blake3:       {}", escape(&entry.blake3))?;
         writeln!(f, "path:         {}", self.path.display())?;
         writeln!(f, "installed:    {}", installed.join(", "))
     }

@@ -13,6 +13,7 @@ mod build;
 mod check;
 mod credit;
 mod examine;
+mod grant;
 mod init;
 mod inspect;
 mod installed;
@@ -24,6 +25,8 @@ mod run_charge;
 mod run_io;
 mod sign;
 mod target;
+mod test;
+mod test_report;
 mod verify_receipt;
 
 pub use build::{ArtifactMessage, BuiltSpirit, build};
@@ -39,9 +42,11 @@ pub use plan::{BuildOptions, artifact_dir, built_dirs};
 pub use registry::{install, trust, upgrade};
 pub use run::{LimitOverrides, ReceiptRequest, RunOptions, RunTarget, run};
 pub use run_charge::CreditOptions;
-pub use run_io::{InputError, TerminalIo, exit_code, read_input};
+pub use run_io::{InputError, RunInput, TerminalIo, exit_code, read_input};
 pub use sign::{Verified, build_and_sign, keygen, pack, sign, verify, verify_requirements};
 pub use target::{Target, TargetError, split_run_positionals};
+pub use test::{Ignored, TestFilter, TestOptions, test, test_target_dir};
+pub use test_report::{Suite, SuiteMessage, TestMessage, TestResult, TestRun, TestStatus};
 pub use verify_receipt::{ReceiptCheck, ReceiptCheckError, VerifiedReceipt, verify_receipt};
 
 /// Serializes a value as its `Display` text (keys as their hex).

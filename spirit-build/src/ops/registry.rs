@@ -218,6 +218,13 @@ pub fn trust(shell: &Shell, registry: &Registry, author: Author, trust: bool) ->
     Ok(())
 }
 
+/// The trusted authors are the registry's: their errors are its errors.
+impl From<crate::trust::TrustError> for Error {
+    fn from(e: crate::trust::TrustError) -> Error {
+        Error::Registry(e.into())
+    }
+}
+
 impl From<crate::registry::RegistryError> for Error {
     fn from(e: crate::registry::RegistryError) -> Error {
         Error::Registry(e)

@@ -1,34 +1,39 @@
 //! `cargo spirit run`: build the spirit if needed, then run it in the sandbox.
 
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 use spirit_sdk::abi::Capability;
 
 use super::build::build;
+use super::grant::{self, Grant};
 use super::run_charge::{self, CreditOptions, Prepare};
+use super::run_io::{RunInput, read_input};
 use super::target::Target;
 use crate::manifest::Manifest;
 use crate::package::SpiritFiles;
 use crate::receipt::{Receipt, RunFacts};
 use crate::registry::Registry;
 use crate::sandbox::{
-    Call, CodeSource, Limits, Outcome, Policy, Pricing, RunRequest, Sandbox, SandboxConfig,
-    SpiritIo,
+    Call, CodeSource, Limits, Outcome, Policy, Pricing, RunError, RunRequest, Sandbox,
+    SandboxConfig, SandboxError, SpiritIo, StorageOwner,
 };
-use crate::sign::{self, Acceptance, Key, SignaturePolicy};
+use crate::sign::{self, Acceptance, Author, Key, SignaturePolicy, Verdict};
 use crate::units::Bytes;
 use crate::{Error, Shell};
 
 /// What `run` takes: any [`Target`] but a directory of packages. A crate
 /// is built first; a `.wasm` module gets only the `--allow`ed capabilities;
-/// a package or build directory has its hash and signature checked first
-/// (an unsigned one runs with a warning); an installed spirit is the
-/// highest matching version, its stored wasm re-checked against the
-/// registry.
+/// a package or build directory has its hash and signature checked first,
+/// and is granted what its manifest declares only when signed by a trusted
+/// author (otherwise it runs with `--allow` only, and a warning says so);
+/// an installed spirit is the highest matching version, its stored wasm
+/// re-checked against the registry and its author's trust against
+/// `trusted.toml` (see `ops/grant.rs` for the whole rule).
 pub type RunTarget = Target;
 
-/// Limits given by the caller (`--fuel`, `--max-memory`, `--timeout`), each
-/// replacing the spirit's own default.
+/// Limits given by the caller (`--fuel`, `--max-memory`, `--timeout`,
+/// `--max-input`), each replacing the spirit's own default.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct LimitOverrides {
     /// Fuel units.
@@ -37,6 +42,8 @@ pub struct LimitOverrides {
     pub max_memory: Option<u64>,
     /// Wall-clock time.
     pub timeout: Option<std::time::Duration>,
+    /// Bytes of input.
+    pub max_input: Option<u64>,
 }
 
 impl LimitOverrides {
@@ -55,6 +62,7 @@ impl LimitOverrides {
             fuel: self.fuel.unwrap_or(base.fuel),
             max_memory: self.max_memory.unwrap_or(base.max_memory),
             timeout: self.timeout.unwrap_or(base.timeout),
+            max_input: self.max_input.unwrap_or(base.max_input),
             ..base
         }
     }
@@ -81,8 +89,9 @@ pub struct RunOptions {
     /// The limits the caller sets; the others come from the spirit's
     /// manifest (`[run]`), or the sandbox's defaults for a bare module.
     pub limits: LimitOverrides,
-    /// The input bytes.
-    pub input: Vec<u8>,
+    /// The input: bytes, or a file read within the run's input limit and
+    /// timeout.
+    pub input: RunInput,
     /// Where logs and output go.
     pub io: Box<dyn SpiritIo>,
     /// `--invoke FUNC ARGS…`: call this function instead of the entry.
@@ -111,8 +120,12 @@ pub struct RunOptions {
 /// Fails when the spirit cannot be built or loaded, is refused by the
 /// policy, or its run ends in a limit, a trap or an abort.
 pub fn run(shell: &Shell, options: RunOptions) -> Result<Outcome, Error> {
-    // The author is known only for a spirit whose signature was checked.
-    let (name, wasm, manifest, author) = match &options.target {
+    // Whether the manifest's capabilities are granted, and what to call the
+    // spirit when they are not.
+    let mut withheld: Option<(String, String, Option<Author>, bool)> = None;
+    // Whose storage the run opens: the author whose signature verified,
+    // else the unsigned namespace (see `StorageOwner`).
+    let (name, wasm, manifest, owner) = match &options.target {
         RunTarget::Crate(build_options) => {
             let built = build(shell, build_options)?;
             let spirit = match built.as_slice() {
@@ -127,39 +140,43 @@ pub fn run(shell: &Shell, options: RunOptions) -> Result<Outcome, Error> {
             };
             let manifest = Manifest::read(&spirit.manifest_path)?;
             let wasm = crate::fs::read(&spirit.wasm_path)?;
-            (manifest.name.clone(), wasm, Some(manifest), None)
+            (
+                manifest.name.clone(),
+                wasm,
+                Some(manifest),
+                StorageOwner::Unsigned,
+            )
         }
         RunTarget::Wasm(path) => {
             let name = path
                 .file_stem()
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            (name, crate::fs::read(path)?, None, None)
+            (name, crate::fs::read(path)?, None, StorageOwner::Unsigned)
         }
         RunTarget::Package(path) | RunTarget::BuildDir(path) => {
             let files = SpiritFiles::read(path)?;
-            // Running a package needs no trust, only a warning when unsigned.
-            let policy = SignaturePolicy {
-                unsigned: Acceptance::Warn,
-                ..SignaturePolicy::CONSISTENT
+            let trusted = match crate::home::vudo_home() {
+                Ok(home) => crate::trust::trusted_authors(&home)?,
+                Err(_) => Vec::new(),
             };
-            let verdict = sign::check_signed(files.signed(), &policy, &[]).map_err(|error| {
-                Error::Verify {
+            let (grant, verdict) =
+                grant::for_files(&files, &trusted).map_err(|error| Error::Verify {
                     path: path.clone(),
                     error,
-                }
-            })?;
+                })?;
             if let Some(author) = verdict.author() {
                 shell.verbose(|s| s.status("Verified", format_args!("signed by {author}")));
             }
-            if let Some(warning) = policy.warning(verdict, &path.display()) {
-                shell.warn(warning);
+            if let Grant::Withheld { why, author } = grant {
+                let unsigned = verdict == Verdict::Unsigned;
+                withheld = Some((path.display().to_string(), why, author, unsigned));
             }
             (
                 files.manifest.name.clone(),
                 files.wasm,
                 Some(files.manifest),
-                verdict.author(),
+                owner_of(verdict.author()),
             )
         }
         RunTarget::PackageDir(_) => {
@@ -172,6 +189,15 @@ pub fn run(shell: &Shell, options: RunOptions) -> Result<Outcome, Error> {
             let registry = Registry::open_default()?;
             let entry = registry.resolve(name, req.as_deref())?;
             let files = registry.load(&entry)?;
+            let trusted = crate::trust::trusted_authors(registry.home())?;
+            if let Grant::Withheld { why, author } = grant::for_installed(&entry, &trusted) {
+                withheld = Some((
+                    format!("{}@{}", entry.name, entry.version),
+                    why,
+                    author,
+                    false,
+                ));
+            }
             shell.verbose(|s| {
                 s.status(
                     "Resolved",
@@ -183,35 +209,97 @@ pub fn run(shell: &Shell, options: RunOptions) -> Result<Outcome, Error> {
                     ),
                 )
             });
-            // `load` checked the signature against the registry's record.
-            let author = files.signature.as_ref().map(|s| s.author);
+            // `load` checked the signature against the index; its author
+            // (none for a spirit installed unsigned) owns the storage.
+            let verdict = sign::check_signed(
+                files.signed(),
+                &SignaturePolicy {
+                    unsigned: Acceptance::Allow,
+                    ..SignaturePolicy::CONSISTENT
+                },
+                &[],
+            )
+            .map_err(|error| Error::Verify {
+                path: crate::home::installed_version_dir(registry.home(), name, &entry.version),
+                error,
+            })?;
             (
                 files.manifest.name.clone(),
                 files.wasm,
                 Some(files.manifest),
-                author,
+                owner_of(verdict.author()),
             )
         }
     };
     // A manifest's `[run]` defaults and price apply unless the caller says
-    // otherwise; a bare module gets the sandbox's defaults and no grants.
-    let declared = manifest
+    // otherwise; a bare module gets the sandbox's defaults and no grants,
+    // and so does a spirit nobody trusted vouches for.
+    let mut declared = manifest
         .as_ref()
         .map(|m| m.capabilities.clone())
         .unwrap_or_default();
+    if let Some((what, why, author, unsigned)) = withheld {
+        match grant::warning(
+            &what,
+            &why,
+            author,
+            &declared,
+            &options.allow,
+            &options.deny,
+        ) {
+            Some(warning) => shell.warn(warning),
+            // Nothing declared is lost: still say it is unsigned.
+            None if unsigned => shell.warn(format_args!(
+                "`{what}` is unsigned: who made it cannot be checked"
+            )),
+            None => {}
+        }
+        declared.clear();
+    }
     let entry = manifest.as_ref().map_or_else(
         || spirit_sdk::abi::DEFAULT_ENTRY.to_owned(),
         |m| m.entry.clone(),
     );
-    let limits = options
+    let run_failed = |error| Error::Run {
+        spirit: name.clone(),
+        error,
+    };
+    if let Some(manifest) = &manifest {
+        manifest
+            .run
+            .check()
+            .map_err(|e| run_failed(RunError::ManifestLimits(e)))?;
+    }
+    let mut limits = options
         .limits
         .apply(manifest.as_ref().map_or_else(Limits::default, |m| m.run));
+    limits.check().map_err(|e| run_failed(e.into()))?;
     let pricing = options
         .pricing
         .or_else(|| manifest.as_ref().and_then(|m| m.pricing));
     let policy = Policy::from_declared(declared, options.allow, options.deny);
+    // The timeout covers the whole run from here: reading the input,
+    // compiling, and the call, which gets what is left.
+    let timeout = limits.timeout;
+    let started = Instant::now();
+    let input = match options.input {
+        RunInput::Bytes(bytes) => bytes,
+        RunInput::File(path) => read_input(&path, limits.max_input, timeout)?,
+    };
     let sandbox = Sandbox::with_config(options.sandbox)?;
-    let spirit = sandbox.load(&name, &wasm)?;
+    let spirit = sandbox
+        .load_within(&name, &wasm, remaining(started, timeout))
+        .map_err(|error| match error {
+            // What was left of the timeout ran out; the caller set all of it.
+            SandboxError::CompileTimeout { name, .. } => {
+                SandboxError::CompileTimeout { name, timeout }
+            }
+            error => error,
+        })?;
+    limits.timeout = remaining(started, timeout);
+    if limits.timeout.is_zero() {
+        return Err(run_failed(RunError::Timeout(timeout)));
+    }
     match spirit.source() {
         CodeSource::Cached(path) => shell.verbose(|s| {
             s.status(
@@ -234,7 +322,12 @@ pub fn run(shell: &Shell, options: RunOptions) -> Result<Outcome, Error> {
         }
     }
     // Refused here, before the spirit starts, when the payer cannot cover
-    // the most the run can cost.
+    // the most the run can cost. The author is known only for a spirit
+    // whose signature verified (the storage owner).
+    let author = match owner {
+        StorageOwner::Author(key) => Some(Author(key)),
+        StorageOwner::Unsigned => None,
+    };
     let mut billing = run_charge::prepare(
         shell,
         Prepare {
@@ -247,7 +340,10 @@ pub fn run(shell: &Shell, options: RunOptions) -> Result<Outcome, Error> {
             policy: &policy,
         },
     )?;
-    shell.status("Running", format_args!("spirit `{name}`"));
+    shell.status(
+        "Running",
+        format_args!("spirit `{}`", crate::shell::escape(&name)),
+    );
     let call = match options.invoke {
         Some((function, args)) => Call::Invoke { function, args },
         None => Call::Entry(entry),
@@ -260,21 +356,23 @@ pub fn run(shell: &Shell, options: RunOptions) -> Result<Outcome, Error> {
         }),
         None => options.io,
     };
-    let input_for_receipt = options.receipt.as_ref().map(|_| options.input.clone());
+    let input_for_receipt = options.receipt.as_ref().map(|_| input.clone());
     let request = RunRequest {
         call,
         policy,
         limits,
-        input: options.input,
+        input,
         io,
         seed: options.seed,
+        storage_owner: owner,
         credits: billing.credits.take(),
     };
     let result = sandbox.run(&spirit, request);
     let charged = run_charge::settle(shell, &mut billing, &result)?;
-    let mut outcome = result.map_err(|error| Error::Run {
-        spirit: name.clone(),
-        error,
+    let mut outcome = result.map_err(|error| match error {
+        // The call had what was left of the timeout; the caller set all of it.
+        RunError::Timeout(_) => run_failed(RunError::Timeout(timeout)),
+        error => run_failed(error),
     })?;
     if let Some(receipt) = options.receipt {
         let hashing = std::mem::replace(
@@ -295,6 +393,9 @@ pub fn run(shell: &Shell, options: RunOptions) -> Result<Outcome, Error> {
             status: outcome.status,
             charge: charged,
         };
+        if let Some(warning) = receipt.key.warning() {
+            shell.warn(warning);
+        }
         let signed = Receipt::new(&facts, &receipt.key)?;
         crate::fs::write_atomic(&receipt.path, format!("{}\n", signed.to_json()).as_bytes())?;
         shell.status(
@@ -321,6 +422,16 @@ pub fn run(shell: &Shell, options: RunOptions) -> Result<Outcome, Error> {
         );
     });
     Ok(outcome)
+}
+
+/// The storage owner of a spirit signed by `author` (or unsigned).
+fn owner_of(author: Option<sign::Author>) -> StorageOwner {
+    author.map_or(StorageOwner::Unsigned, |a| StorageOwner::Author(a.0))
+}
+
+/// What is left of `timeout` since `started` (zero when it has passed).
+fn remaining(started: Instant, timeout: Duration) -> Duration {
+    timeout.saturating_sub(started.elapsed())
 }
 
 /// Passes logs and output through, hashing the output for a receipt.
@@ -393,7 +504,7 @@ mod tests {
                 allow: vec![],
                 deny: vec![],
                 limits: LimitOverrides::default(),
-                input: vec![],
+                input: RunInput::default(),
                 io: Box::new(CollectingIo::default()),
                 invoke: None,
                 seed: None,

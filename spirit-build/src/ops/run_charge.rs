@@ -327,7 +327,7 @@ mod tests {
                         fuel: Some(1_000),
                         ..LimitOverrides::default()
                     },
-                    input: vec![],
+                    input: crate::ops::RunInput::default(),
                     io: Box::new(CollectingIo::default()),
                     invoke: None,
                     seed: None,

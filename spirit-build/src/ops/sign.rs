@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::target::Target;
 use crate::package::{PackageError, SpiritFiles};
+use crate::shell::escape;
 use crate::sign::{self, Author, Key, Requirements, SignaturePolicy, Signed};
 use crate::{Error, Shell};
 
@@ -43,6 +44,18 @@ pub fn keygen(shell: &Shell, name: &str) -> Result<Author, Error> {
 ///
 /// Fails when a spirit cannot be read, is inconsistent, or cannot be written.
 pub fn sign(shell: &Shell, target: &Target, key: &Key) -> Result<Vec<PathBuf>, Error> {
+    warn_about_key(shell, key);
+    sign_each(shell, target, key)
+}
+
+/// Shows the key's warning (a private key file others may read), if any.
+fn warn_about_key(shell: &Shell, key: &Key) {
+    if let Some(warning) = key.warning() {
+        shell.warn(warning);
+    }
+}
+
+fn sign_each(shell: &Shell, target: &Target, key: &Key) -> Result<Vec<PathBuf>, Error> {
     let mut signed = Vec::new();
     for path in target.spirit_paths("sign")? {
         let mut files = SpiritFiles::read(&path)?;
@@ -66,7 +79,9 @@ pub fn sign(shell: &Shell, target: &Target, key: &Key) -> Result<Vec<PathBuf>, E
             "Signed",
             format_args!(
                 "spirit `{}` v{} as {}",
-                files.manifest.name, files.manifest.version, signature.author
+                escape(&files.manifest.name),
+                files.manifest.version,
+                signature.author
             ),
         );
         signed.push(path);
@@ -132,7 +147,8 @@ pub fn verify(
             "Verified",
             format_args!(
                 "spirit `{}` v{} signed by {author}",
-                files.manifest.name, files.manifest.version
+                escape(&files.manifest.name),
+                files.manifest.version
             ),
         );
         verified.push(Verified {
@@ -210,9 +226,10 @@ pub fn build_and_sign(
     options: &crate::ops::BuildOptions,
     key: &Key,
 ) -> Result<Vec<crate::ops::BuiltSpirit>, Error> {
+    warn_about_key(shell, key);
     let built = crate::ops::build(shell, options)?;
     for spirit in &built {
-        sign(shell, &Target::BuildDir(spirit.dir.clone()), key)?;
+        sign_each(shell, &Target::BuildDir(spirit.dir.clone()), key)?;
     }
     Ok(built)
 }

@@ -66,8 +66,8 @@ pub struct VerifiedReceipt {
 /// signature does not verify, another node signed it, or a commitment does
 /// not match its file.
 pub fn verify_receipt(shell: &Shell, check: &ReceiptCheck) -> Result<VerifiedReceipt, Error> {
-    let text = std::fs::read_to_string(&check.file)
-        .map_err(|e| crate::fs::FsError::new("read the receipt", &check.file, e))?;
+    let bytes = crate::fs::read_bounded(&check.file, crate::fs::MAX_TEXT_FILE, "a receipt")?;
+    let text = String::from_utf8_lossy(&bytes);
     let receipt = Receipt::from_json(text.trim()).map_err(ReceiptCheckError::from)?;
     let node = receipt.verify().map_err(ReceiptCheckError::from)?;
     if let Some(expected) = check.node

@@ -77,7 +77,7 @@ const KEYS: &[&str] = &[
     "run",
 ];
 const MEMORY_KEYS: &[&str] = &["initial", "maximum"];
-const RUN_KEYS: &[&str] = &["fuel", "max-memory", "timeout"];
+const RUN_KEYS: &[&str] = &["fuel", "max-memory", "max-input", "timeout"];
 const PRICING_KEYS: &[&str] = &["base_cost", "per_fuel_cost", "min-balance"];
 /// The most pages a 32-bit memory can have (4 GiB).
 const MAX_PAGES: u64 = 65536;
@@ -333,7 +333,16 @@ impl ConfigParser<'_> {
                     run.timeout = crate::units::parse_duration(text)
                         .map_err(|message| self.error(&key, message, help()))?;
                 }
-                _ => run.max_memory = self.size(&key, value)?,
+                Some("max-input") => {
+                    run.max_input = self.size(&key, value)?;
+                    crate::limits::check::max_input(run.max_input)
+                        .map_err(|e| self.error(&key, e.to_string(), None))?;
+                }
+                _ => {
+                    run.max_memory = self.size(&key, value)?;
+                    crate::limits::check::max_memory(run.max_memory)
+                        .map_err(|e| self.error(&key, e.to_string(), None))?;
+                }
             }
         }
         Ok(run)
@@ -404,6 +413,60 @@ mod tests {
     fn parse(table: &str) -> Result<SpiritConfig, ConfigError> {
         let text = format!("[package]\nname = \"x\"\n\n[package.metadata.spirit]\n{table}");
         parse_config(Path::new("Cargo.toml"), &text)
+    }
+
+    #[test]
+    fn every_run_value_is_range_checked_naming_its_key() {
+        for (table, key, message) in [
+            ("run = { fuel = 0 }", "fuel", "must be larger than zero"),
+            (
+                "run = { fuel = -1 }",
+                "fuel",
+                "must be a non-negative integer",
+            ),
+            (
+                "run = { timeout = \"0s\" }",
+                "timeout",
+                "it must be longer than zero",
+            ),
+            (
+                "run = { timeout = \"99999999999d\" }",
+                "timeout",
+                "it must be at most 365 days",
+            ),
+            (
+                "run = { max-memory = \"99999G\" }",
+                "max-memory",
+                "the memory limit must be between 64 KiB and 4 GiB",
+            ),
+            (
+                "run = { max-memory = 1024 }",
+                "max-memory",
+                "the memory limit must be between 64 KiB and 4 GiB",
+            ),
+            (
+                "run = { max-input = \"3GiB\" }",
+                "max-input",
+                "the input limit must be between 1 byte and 2.0 GiB",
+            ),
+            (
+                "run = { max-input = 0 }",
+                "max-input",
+                "must be larger than zero",
+            ),
+            (
+                "memory = { maximum = 65537 }",
+                "maximum",
+                "must be between 1 and 65536 pages",
+            ),
+        ] {
+            let e = parse(&format!("{table}\n")).unwrap_err();
+            assert!(e.key.ends_with(&format!(".{key}")), "{table}: {}", e.key);
+            assert!(e.message.contains(message), "{table}: {}", e.message);
+        }
+        let c = parse("run = { max-input = \"1MiB\", max-memory = \"4GiB\" }\n").unwrap();
+        assert_eq!(c.run.max_input, 1 << 20);
+        assert_eq!(c.run.max_memory, 4 << 30);
     }
 
     #[test]

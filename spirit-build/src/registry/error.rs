@@ -112,9 +112,35 @@ pub enum RegistryError {
         /// Why it does not parse.
         error: String,
     },
+    /// The index is of a format this build does not understand.
+    #[error(
+        "the registry index `{}` has format version {found}, but this cargo-spirit understands only version {understood}\nhelp: a newer cargo-spirit wrote it: use that one; or move the index away and reinstall your spirits",
+        path.display()
+    )]
+    IndexFormat {
+        /// The index file.
+        path: PathBuf,
+        /// The `"version"` it has, as JSON.
+        found: String,
+        /// The one this build reads and writes.
+        understood: u32,
+    },
     /// A symbolic link where the registry keeps files.
-    #[error("refusing to follow the symbolic link `{}` inside the registry", .0.display())]
+    #[error(
+        "refusing to follow the symbolic link `{}` inside the registry: nothing below `VUDO_HOME` may be a link, so that no install, run or removal reaches outside it\nhelp: remove the link (and put a real directory there if you meant to keep its files); to keep `VUDO_HOME` on another disk, point `VUDO_HOME` (or the link `~/.vudo` itself) there",
+        .0.display()
+    )]
     Symlink(PathBuf),
+    /// A manifest whose `wasm.file` breaks the one rule for its name.
+    #[error(
+        "spirit `{name}` cannot be installed: {reason}\nhelp: rebuild it with `cargo spirit build`, which names the wasm this way"
+    )]
+    WasmFile {
+        /// The spirit.
+        name: String,
+        /// What is wrong with the name.
+        reason: String,
+    },
     /// Reading the spirit failed.
     #[error(transparent)]
     Package(#[from] crate::package::PackageError),
@@ -124,6 +150,9 @@ pub enum RegistryError {
     /// Reading the trusted authors failed.
     #[error(transparent)]
     Sign(#[from] sign::SignError),
+    /// The trusted authors' file is damaged or cannot be written.
+    #[error(transparent)]
+    Trust(#[from] crate::trust::TrustError),
     /// A file operation failed.
     #[error(transparent)]
     Fs(#[from] FsError),

@@ -57,13 +57,26 @@ impl Entry {
     }
 }
 
+/// Whether two versions are the same spirit version: equal but for build
+/// metadata, which is not part of a spirit's identity (as semver and cargo
+/// say). The registry records none today; an index written before may hold
+/// some, and `1.0.0+old` is still `1.0.0` then.
+///
+/// ```text
+/// 1.0.0 ≡ 1.0.0+evil    1.0.0 ≢ 1.0.0-rc.1
+/// ```
+pub(super) fn same_version(a: &Version, b: &Version) -> bool {
+    a.cmp_precedence(b).is_eq()
+}
+
 /// The versions of one name, lowest first.
 pub(super) type Versions = BTreeMap<Version, Entry>;
 
 /// `index.json`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub(super) struct Index {
-    version: u32,
+    /// [`FORMAT`]; anything else is refused when read (see `check_format`).
+    version: serde_json::Value,
     /// name → version → entry; ordered, so listing needs no sort.
     pub(super) spirits: BTreeMap<String, Versions>,
 }
@@ -75,12 +88,17 @@ impl Index {
     /// The whole index at `home` (empty when there is none yet).
     pub(super) fn read(home: &Path) -> Result<Index, RegistryError> {
         let path = crate::home::registry_index(home);
-        match read_bytes(&path)? {
+        match read_bytes(home, &path)? {
             None => Ok(Index {
-                version: FORMAT,
+                version: FORMAT.into(),
                 spirits: BTreeMap::new(),
             }),
-            Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| damaged(&path, &e)),
+            Some(bytes) => {
+                let index: Index =
+                    serde_json::from_slice(&bytes).map_err(|e| unreadable(&path, &bytes, &e))?;
+                check_format(&path, &index.version)?;
+                Ok(index)
+            }
         }
     }
 
@@ -93,14 +111,17 @@ impl Index {
     ) -> Result<Option<Versions>, RegistryError> {
         #[derive(Deserialize)]
         struct RawIndex<'a> {
+            version: serde_json::Value,
             #[serde(borrow)]
             spirits: BTreeMap<std::borrow::Cow<'a, str>, &'a serde_json::value::RawValue>,
         }
         let path = crate::home::registry_index(home);
-        let Some(bytes) = read_bytes(&path)? else {
+        let Some(bytes) = read_bytes(home, &path)? else {
             return Ok(None);
         };
-        let raw: RawIndex<'_> = serde_json::from_slice(&bytes).map_err(|e| damaged(&path, &e))?;
+        let raw: RawIndex<'_> =
+            serde_json::from_slice(&bytes).map_err(|e| unreadable(&path, &bytes, &e))?;
+        check_format(&path, &raw.version)?;
         raw.spirits
             .get(name)
             .map(|versions| serde_json::from_str(versions.get()).map_err(|e| damaged(&path, &e)))
@@ -109,8 +130,8 @@ impl Index {
 
     /// Writes the index through a temporary file and a rename.
     pub(super) fn write(&mut self, home: &Path) -> Result<(), RegistryError> {
-        let path = crate::home::registry_index(home);
-        self.version = FORMAT;
+        let path = super::path::checked(home, crate::home::registry_index(home))?;
+        self.version = FORMAT.into();
         // Compact: with thousands installed, every byte is written and
         // flushed on each change (`jq . index.json` reads it comfortably).
         let mut json = serde_json::to_vec(self).map_err(|e| damaged(&path, &e))?;
@@ -119,9 +140,14 @@ impl Index {
         Ok(())
     }
 
-    /// The entry of `name` at `version`, if installed.
+    /// The entry of `name` at `version` (build metadata ignored), if
+    /// installed.
     pub(super) fn get(&self, name: &str, version: &Version) -> Option<&Entry> {
-        self.spirits.get(name).and_then(|v| v.get(version))
+        self.spirits.get(name).and_then(|versions| {
+            versions
+                .values()
+                .find(|e| same_version(&e.version, version))
+        })
     }
 
     /// Records `entry`, replacing the same name and version.
@@ -140,15 +166,41 @@ impl Index {
 
 /// The one place `index.json` is read: `None` when it does not exist yet;
 /// a symbolic link is refused.
-fn read_bytes(path: &Path) -> Result<Option<Vec<u8>>, RegistryError> {
-    if crate::fs::is_symlink(path) {
-        return Err(RegistryError::Symlink(path.to_owned()));
-    }
+fn read_bytes(home: &Path, path: &Path) -> Result<Option<Vec<u8>>, RegistryError> {
+    super::path::checked(home, path.to_owned())?;
     match std::fs::read(path) {
         Ok(bytes) => Ok(Some(bytes)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(FsError::new("read", path, e).into()),
     }
+}
+
+/// Refuses an index of a format this build does not know (a newer
+/// cargo-spirit wrote it): read as if it were ours, it could be misread and
+/// then overwritten.
+fn check_format(path: &Path, version: &serde_json::Value) -> Result<(), RegistryError> {
+    if version.as_u64() == Some(u64::from(FORMAT)) {
+        return Ok(());
+    }
+    Err(RegistryError::IndexFormat {
+        path: path.to_owned(),
+        found: version.to_string().chars().take(40).collect(),
+        understood: FORMAT,
+    })
+}
+
+/// Why an index that does not parse could not be read: a format this build
+/// does not know (a newer one may have another schema), else damage.
+fn unreadable(path: &Path, bytes: &[u8], error: &serde_json::Error) -> RegistryError {
+    #[derive(Deserialize)]
+    struct Format {
+        version: serde_json::Value,
+    }
+    match serde_json::from_slice::<Format>(bytes) {
+        Ok(format) => check_format(path, &format.version).err(),
+        Err(_) => None,
+    }
+    .unwrap_or_else(|| damaged(path, error))
 }
 
 fn damaged(path: &Path, error: &serde_json::Error) -> RegistryError {

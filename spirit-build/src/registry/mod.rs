@@ -11,7 +11,8 @@
 //!
 //! [`Registry`] holds the operations and stays thin; each concern has its
 //! own file: `index` (the schema of `index.json`, its one reader, writing),
-//! `store` (the installed files on disk, staging), `transaction` (the lock,
+//! `store` (the installed files on disk, staging), `path` (the check every
+//! path passes: no symbolic link below `VUDO_HOME`), `transaction` (the lock,
 //! the marker of a change under way, repair), `resolve` (names, semver
 //! requirements, search). Signatures are checked with
 //! [`sign::check_signed`] against the authors of [`trust`](crate::trust);
@@ -30,6 +31,7 @@
 
 mod error;
 mod index;
+mod path;
 mod resolve;
 mod store;
 mod transaction;
@@ -203,7 +205,7 @@ impl Registry {
     /// Fails for an invalid name or an unreadable index.
     pub fn versions(&self, name: &str) -> Result<Vec<Entry>, RegistryError> {
         validate_name(name)?;
-        let _lock = transaction::lock(&self.home, false)?;
+        let _lock = transaction::lock_for_reading(&self.home)?;
         Ok(index::Index::read_versions(&self.home, name)?
             .map(|v| v.into_values().collect())
             .unwrap_or_default())
@@ -234,7 +236,7 @@ impl Registry {
     ///
     /// Fails when the index cannot be read.
     pub fn list(&self) -> Result<Vec<Entry>, RegistryError> {
-        let _lock = transaction::lock(&self.home, false)?;
+        let _lock = transaction::lock_for_reading(&self.home)?;
         Ok(index::Index::read(&self.home)?.into_entries().collect())
     }
 
@@ -304,7 +306,7 @@ impl Registry {
     pub fn resolve(&self, name: &str, req: Option<&str>) -> Result<Entry, RegistryError> {
         validate_name(name)?;
         let req = resolve::parse_req(name, req)?;
-        let _lock = transaction::lock(&self.home, false)?;
+        let _lock = transaction::lock_for_reading(&self.home)?;
         let versions = index::Index::read_versions(&self.home, name)?
             .ok_or_else(|| RegistryError::NotInstalled(name.to_owned()))?;
         resolve::highest_match(name, &versions, &req)
@@ -336,6 +338,7 @@ impl Registry {
     ///
     /// Fails when a file is missing, a link, or changed since install.
     pub fn load(&self, entry: &Entry) -> Result<SpiritFiles, RegistryError> {
+        let _lock = transaction::lock_for_reading(&self.home)?;
         let files = store::read(&self.home, entry)?;
         let tampered = |error: String| RegistryError::Tampered {
             name: entry.name.clone(),
@@ -437,9 +440,15 @@ impl Registry {
             .collect::<Result<Vec<Entry>, _>>()?;
 
         let mut change = Transaction::begin(&self.home)?;
-        // First every conflict, so that nothing is written when one is refused.
-        for entry in &entries {
-            if let Some(existing) = change.index.get(&entry.name, &entry.version)
+        // First every conflict, so that nothing is written when one is
+        // refused: with what is installed, and within the spirits given.
+        for (i, entry) in entries.iter().enumerate() {
+            let earlier = entries[..i]
+                .iter()
+                .rev()
+                .find(|e| e.name == entry.name && index::same_version(&e.version, &entry.version));
+            if let Some(existing) =
+                earlier.or_else(|| change.index.get(&entry.name, &entry.version))
                 && existing != entry
                 && !options.force
             {
@@ -495,10 +504,14 @@ impl Registry {
         validate_name(name)?;
         let mut change = Transaction::begin(&self.home)?;
         let removed = change.remove(name, |versions| match version {
-            Some(v) => versions
-                .remove(v)
-                .map(|entry| vec![entry])
-                .ok_or_else(|| resolve::no_match(name, format!("={v}"), versions)),
+            Some(v) => {
+                let removed = resolve::take_version(versions, v);
+                if removed.is_empty() {
+                    Err(resolve::no_match(name, format!("={v}"), versions))
+                } else {
+                    Ok(removed)
+                }
+            }
             None => Ok(std::mem::take(versions).into_values().collect()),
         })?;
         change.commit()?;
@@ -549,7 +562,7 @@ impl Registry {
             .map(|(version, _)| version.clone())
             .ok_or_else(|| RegistryError::NotInstalled(name.to_owned()))?;
         let new = resolve::version_of(files)?;
-        if new <= current {
+        if new.cmp_precedence(&current).is_le() {
             return Err(RegistryError::NotNewer {
                 name: name.to_owned(),
                 installed: current,
@@ -652,6 +665,9 @@ fn admit(
 ) -> Result<Entry, RegistryError> {
     let name = files.manifest.name.clone();
     validate_name(&name)?;
+    if let Some(reason) = crate::package::wasm_file_problem(&files.manifest) {
+        return Err(RegistryError::WasmFile { name, reason });
+    }
     let policy = SignaturePolicy {
         unsigned: if options.allow_unsigned {
             Acceptance::Allow

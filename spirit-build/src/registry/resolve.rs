@@ -5,6 +5,7 @@
 use semver::{Version, VersionReq};
 
 use super::index::Versions;
+use super::index::same_version;
 use super::{Entry, RegistryError};
 use crate::package::SpiritFiles;
 
@@ -40,14 +41,29 @@ pub(super) fn parse_req(name: &str, text: Option<&str>) -> Result<VersionReq, Re
     })
 }
 
-/// The manifest's version as a semantic version.
+/// The manifest's version as the registry records it: a semantic version
+/// without build metadata, which is not part of a spirit's identity (as
+/// semver and cargo say): `1.0.0+evil` is `1.0.0`.
 pub(super) fn version_of(files: &SpiritFiles) -> Result<Version, RegistryError> {
     let text = files.manifest.version.to_string();
-    Version::parse(&text).map_err(|e| RegistryError::BadRequirement {
+    let mut version = Version::parse(&text).map_err(|e| RegistryError::BadRequirement {
         name: files.manifest.name.clone(),
         req: text,
         error: e.to_string(),
-    })
+    })?;
+    version.build = semver::BuildMetadata::EMPTY;
+    Ok(version)
+}
+
+/// Takes the versions that are `version` (build metadata ignored) out of
+/// `versions`.
+pub(super) fn take_version(versions: &mut Versions, version: &Version) -> Vec<Entry> {
+    let keys: Vec<Version> = versions
+        .keys()
+        .filter(|k| same_version(k, version))
+        .cloned()
+        .collect();
+    keys.iter().filter_map(|k| versions.remove(k)).collect()
 }
 
 /// The highest of `versions` that matches `req`; the error lists them all.

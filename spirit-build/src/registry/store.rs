@@ -9,56 +9,58 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
+use super::path::checked;
 use super::{Entry, RegistryError};
 use crate::fs::FsError;
-use crate::fs::is_symlink;
 use crate::manifest;
-use crate::package::SpiritFiles;
+use crate::package::{SpiritFiles, wasm_file_name};
 use crate::sign;
 
-/// The wasm's file in an installed version's directory.
+/// The wasm's file in an installed version's directory (the one rule of
+/// [`wasm_file_name`]).
 fn wasm_file(dir: &Path, name: &str) -> PathBuf {
-    dir.join(format!("{name}.wasm"))
+    dir.join(wasm_file_name(name))
 }
 
 /// Reads an installed version's files, refusing symbolic links.
 pub(super) fn read(home: &Path, entry: &Entry) -> Result<SpiritFiles, RegistryError> {
-    let dir = crate::home::installed_version_dir(home, &entry.name, &entry.version);
-    for path in [
-        &dir,
-        &dir.join(manifest::FILE_NAME),
-        &wasm_file(&dir, &entry.name),
+    let dir = checked(
+        home,
+        crate::home::installed_version_dir(home, &entry.name, &entry.version),
+    )?;
+    for file in [
+        manifest::FILE_NAME.to_owned(),
+        wasm_file_name(&entry.name),
+        sign::FILE_NAME.to_owned(),
     ] {
-        if is_symlink(path) {
-            return Err(RegistryError::Symlink(path.to_owned()));
-        }
+        checked(home, dir.join(file))?;
     }
     Ok(SpiritFiles::read(&dir)?)
 }
 
-/// Whether `dir` holds the entry's files with the recorded wasm.
-pub(super) fn holds(dir: &Path, entry: &Entry) -> bool {
-    if is_symlink(dir) {
-        return false;
-    }
-    match std::fs::read(wasm_file(dir, &entry.name)) {
-        Ok(wasm) => {
-            blake3::hash(&wasm).to_hex().as_str() == entry.blake3
-                && dir.join(manifest::FILE_NAME).is_file()
-        }
+/// Whether `dir` holds the entry's files with the recorded wasm; a symbolic
+/// link on the way is an error, not a "no".
+pub(super) fn holds(home: &Path, dir: &Path, entry: &Entry) -> Result<bool, RegistryError> {
+    let wasm = checked(home, wasm_file(dir, &entry.name))?;
+    let manifest = checked(home, dir.join(manifest::FILE_NAME))?;
+    Ok(match std::fs::read(wasm) {
+        Ok(wasm) => blake3::hash(&wasm).to_hex().as_str() == entry.blake3 && manifest.is_file(),
         Err(_) => false,
-    }
+    })
 }
 
 /// Writes a spirit's files into a fresh staging directory, flushed, and
 /// returns it.
 pub(super) fn stage(home: &Path, files: &SpiritFiles) -> Result<PathBuf, RegistryError> {
-    let staging = crate::home::registry_staging_dir(home);
+    let staging = checked(home, crate::home::registry_staging_dir(home))?;
     crate::fs::create_dir_all(&staging)?;
     let mut nonce = [0u8; 8];
     getrandom::fill(&mut nonce)
         .map_err(|e| FsError::new("create", &staging, std::io::Error::other(e.to_string())))?;
-    let dir = crate::home::staged_dir(home, u64::from_le_bytes(nonce));
+    let dir = checked(
+        home,
+        crate::home::staged_dir(home, u64::from_le_bytes(nonce)),
+    )?;
     crate::fs::create_dir_all(&dir)?;
     crate::fs::write_atomic(&dir.join(manifest::FILE_NAME), &files.manifest_bytes)?;
     crate::fs::write_atomic(&wasm_file(&dir, &files.manifest.name), &files.wasm)?;
@@ -69,9 +71,19 @@ pub(super) fn stage(home: &Path, files: &SpiritFiles) -> Result<PathBuf, Registr
     Ok(dir)
 }
 
-/// Moves a staged or set-aside directory into place (or aside).
-pub(super) fn rename(from: &Path, to: &Path) -> Result<(), FsError> {
-    std::fs::rename(from, to).map_err(|e| FsError::new("move into place", to, e))
+/// Creates a directory under `home` and its parents, none of them a link.
+pub(super) fn create_dir_all(home: &Path, dir: PathBuf) -> Result<PathBuf, RegistryError> {
+    let dir = checked(home, dir)?;
+    crate::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
+/// Moves a staged or set-aside directory into place (or aside); neither
+/// path may pass through a link.
+pub(super) fn rename(home: &Path, from: &Path, to: &Path) -> Result<(), RegistryError> {
+    checked(home, from.to_owned())?;
+    checked(home, to.to_owned())?;
+    std::fs::rename(from, to).map_err(|e| FsError::new("move into place", to, e).into())
 }
 
 /// Flushes a directory's entries (the renames into it) to disk; best effort.
@@ -81,18 +93,28 @@ pub(super) fn sync_dir(dir: &Path) {
     }
 }
 
-/// The entries of a directory (none when it cannot be read).
-pub(super) fn read_dir_paths(dir: &Path) -> Vec<PathBuf> {
-    std::fs::read_dir(dir)
+/// The entries of a directory under `home` (none when it cannot be read);
+/// a link on the way is refused rather than listed through.
+pub(super) fn read_dir_paths(home: &Path, dir: &Path) -> Result<Vec<PathBuf>, RegistryError> {
+    let dir = checked(home, dir.to_owned())?;
+    Ok(std::fs::read_dir(dir)
         .map(|entries| entries.filter_map(|e| e.ok().map(|e| e.path())).collect())
-        .unwrap_or_default()
+        .unwrap_or_default())
 }
 
-/// Removes a directory or, without following it, a link or file.
-pub(super) fn remove_any(path: &Path) -> std::io::Result<()> {
-    match std::fs::symlink_metadata(path) {
+/// Removes a directory under `home` with everything in it, or a file, or
+/// a link itself (never what it points to); refused when a component on
+/// the way there is a link. Nothing outside `home` is ever removed: the
+/// last component is not followed and `remove_dir_all` does not follow the
+/// links inside.
+pub(super) fn remove_any(home: &Path, path: &Path) -> Result<(), RegistryError> {
+    let parent = path.parent().unwrap_or(path);
+    checked(home, parent.to_owned())?;
+    let removed = match std::fs::symlink_metadata(path) {
         Ok(meta) if meta.is_dir() => std::fs::remove_dir_all(path),
         Ok(_) => std::fs::remove_file(path),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(e),
-    }
+    };
+    removed.map_err(|e| FsError::new("remove", path, e).into())
 }

@@ -245,3 +245,245 @@ fn search_by_name_description_and_capability() {
     assert_eq!(registry.search("actuator_log").unwrap().len(), 2);
     assert_eq!(registry.search("storage_read").unwrap().len(), 0);
 }
+
+/// Every file and directory under `dir` with its contents, links not
+/// followed: what must not change outside a `VUDO_HOME`.
+#[cfg(unix)]
+fn snapshot(dir: &Path) -> Vec<(PathBuf, Option<Vec<u8>>)> {
+    let mut all = Vec::new();
+    let mut todo = vec![dir.to_owned()];
+    while let Some(dir) = todo.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let meta = std::fs::symlink_metadata(&path).unwrap();
+            if meta.is_dir() {
+                todo.push(path.clone());
+                all.push((path, None));
+            } else {
+                all.push((path.clone(), Some(std::fs::read(&path).unwrap())));
+            }
+        }
+    }
+    all.sort();
+    all
+}
+
+/// A link planted at each level below `VUDO_HOME/registry`, pointing at a
+/// copy of what was there: every operation refuses to go through it, and
+/// nothing outside the home is read, written or removed. With a leftover in
+/// `staging/`, every change repairs first and refuses there; without one,
+/// each operation's own path is checked.
+#[cfg(unix)]
+#[test]
+fn no_operation_goes_through_a_link_at_any_level() {
+    for leftover in [true, false] {
+        links_at_each_level_are_refused(leftover);
+    }
+}
+
+#[cfg(unix)]
+fn links_at_each_level_are_refused(leftover: bool) {
+    for level in [
+        "registry",
+        "registry/spirits",
+        "registry/spirits/victim",
+        "registry/spirits/victim/1.0.0",
+        "registry/staging",
+        "registry/index.json",
+    ] {
+        let (home, registry, key) = setup();
+        let victim = spirit("victim", "1.0.0", Some(&key), "");
+        registry
+            .install(&victim, InstallOptions::default())
+            .unwrap();
+        let entry = registry.resolve("victim", None).unwrap();
+        let staging = home.path().join("registry/staging");
+        if leftover {
+            std::fs::create_dir_all(staging.join("new-1")).unwrap();
+        } else if level.ends_with("staging") {
+            std::fs::create_dir_all(&staging).unwrap();
+        }
+        let outside = tempfile::tempdir().unwrap();
+        let target = outside.path().join("moved");
+        std::fs::rename(home.path().join(level), &target).unwrap();
+        std::os::unix::fs::symlink(&target, home.path().join(level)).unwrap();
+        let before = snapshot(outside.path());
+
+        let forced = InstallOptions {
+            force: true,
+            ..InstallOptions::default()
+        };
+        let results: Vec<(&str, Result<(), RegistryError>)> = vec![
+            ("resolve", registry.resolve("victim", None).map(drop)),
+            ("list", registry.list().map(drop)),
+            ("load", registry.load(&entry).map(drop)),
+            (
+                "install new version",
+                registry
+                    .install(
+                        &spirit("victim", "2.0.0", Some(&key), ""),
+                        InstallOptions::default(),
+                    )
+                    .map(drop),
+            ),
+            (
+                "install --force",
+                registry
+                    .install(&spirit("victim", "1.0.0", Some(&key), "nop"), forced)
+                    .map(drop),
+            ),
+            (
+                "upgrade",
+                registry
+                    .upgrade(
+                        &spirit("victim", "3.0.0", Some(&key), ""),
+                        InstallOptions::default(),
+                    )
+                    .map(drop),
+            ),
+            (
+                "uninstall one",
+                registry
+                    .uninstall("victim", Some(&Version::new(1, 0, 0)))
+                    .map(drop),
+            ),
+            (
+                "uninstall all",
+                registry.uninstall("victim", None).map(drop),
+            ),
+            ("repair", registry.repair().map(drop)),
+        ];
+        assert_eq!(snapshot(outside.path()), before, "link at {level}");
+        for (operation, result) in results {
+            let refused = matches!(result, Err(RegistryError::Symlink(_)));
+            // Without leftovers, an operation the link is not on the way of
+            // may succeed: a change to other files, `resolve` and `list`
+            // (the index only) with a link among the spirits, `load` (the
+            // files of an entry already resolved) with a linked index.
+            let may_pass = !leftover
+                && match operation {
+                    "resolve" | "list" => level.starts_with("registry/spirits"),
+                    "load" => level.ends_with("index.json"),
+                    _ => true,
+                };
+            assert!(
+                refused || (may_pass && result.is_ok()),
+                "{operation} with a link at {level} (leftover: {leftover}): {result:?}"
+            );
+        }
+        assert!(crate::fs::is_symlink(&home.path().join(level)), "{level}");
+    }
+}
+
+/// One rule for the stored wasm's name: a manifest naming another file is
+/// refused at install (it would install, then fail to run).
+#[test]
+fn a_manifest_naming_another_wasm_file_is_not_installed() {
+    let (_home, registry, key) = setup();
+    let mut files = spirit("renamed", "1.0.0", None, "");
+    files.manifest.wasm.file = "x.wasm".to_owned();
+    let files = SpiritFiles::new(files.manifest, files.wasm, Some(&key));
+    let error = registry
+        .install(&files, InstallOptions::default())
+        .unwrap_err();
+    assert!(matches!(error, RegistryError::WasmFile { .. }), "{error}");
+    assert!(
+        error.to_string().contains("must be `renamed.wasm`"),
+        "{error}"
+    );
+    assert!(registry.list().unwrap().is_empty());
+}
+
+/// Build metadata is not part of a spirit's identity: `1.0.0+evil` is
+/// `1.0.0` to install (different content needs `--force`), to resolution,
+/// to `upgrade` and to `uninstall`.
+#[test]
+fn build_metadata_does_not_make_another_version() {
+    let (_home, registry, key) = setup();
+    registry
+        .install(
+            &spirit("meta", "1.0.0", Some(&key), ""),
+            InstallOptions::default(),
+        )
+        .unwrap();
+    let evil = spirit("meta", "1.0.0+evil", Some(&key), "nop");
+    assert!(matches!(
+        registry.install(&evil, InstallOptions::default()),
+        Err(RegistryError::Conflict { .. })
+    ));
+    assert!(matches!(
+        registry.upgrade(&evil, InstallOptions::default()),
+        Err(RegistryError::NotNewer { .. })
+    ));
+    // Both at once: the second conflicts with the first.
+    let batch = [
+        spirit("pair", "2.0.0", Some(&key), ""),
+        spirit("pair", "2.0.0+b", Some(&key), "nop"),
+    ];
+    assert!(matches!(
+        registry.install_many(&batch, InstallOptions::default()),
+        Err(RegistryError::Conflict { .. })
+    ));
+    let versions = |r: &Registry| -> Vec<String> {
+        r.versions("meta")
+            .unwrap()
+            .iter()
+            .map(|e| e.version.to_string())
+            .collect()
+    };
+    assert_eq!(versions(&registry), ["1.0.0"]);
+    // Forced, it replaces 1.0.0 rather than sitting beside it.
+    let forced = InstallOptions {
+        force: true,
+        ..InstallOptions::default()
+    };
+    let replaced = registry.install(&evil, forced).unwrap();
+    assert!(matches!(replaced, Installed::Replaced(_)), "{replaced:?}");
+    assert_eq!(versions(&registry), ["1.0.0"]);
+    let entry = registry.resolve("meta", Some("=1.0.0")).unwrap();
+    assert_eq!(entry.blake3, evil.manifest.wasm.blake3);
+    assert_eq!(registry.load(&entry).unwrap().wasm, evil.wasm);
+    // Uninstalling either spelling removes it.
+    let removed = registry
+        .uninstall("meta", Some(&"1.0.0+other".parse().unwrap()))
+        .unwrap();
+    assert_eq!(removed.len(), 1);
+    assert!(registry.versions("meta").unwrap().is_empty());
+}
+
+/// An index of a format this build does not know is refused in words, for
+/// reading and for changes, and left as it is.
+#[test]
+fn an_index_of_an_unknown_format_is_refused_and_kept() {
+    let (home, registry, key) = setup();
+    let path = crate::home::registry_index(home.path());
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    for (version, spirits) in [
+        ("2", "{}"),
+        ("\"1\"", "{}"),
+        ("0", "{}"),
+        ("3", "[\"new\"]"),
+    ] {
+        let text = format!("{{\"version\":{version},\"spirits\":{spirits}}}\n");
+        crate::fs::write_atomic(&path, text.as_bytes()).unwrap();
+        for error in [
+            registry.list().unwrap_err(),
+            registry.resolve("x", None).unwrap_err(),
+            registry
+                .install(
+                    &spirit("x", "1.0.0", Some(&key), ""),
+                    InstallOptions::default(),
+                )
+                .unwrap_err(),
+        ] {
+            assert_eq!(
+                error.to_string(),
+                format!(
+                    "the registry index `{}` has format version {version}, but this cargo-spirit understands only version 1\nhelp: a newer cargo-spirit wrote it: use that one; or move the index away and reinstall your spirits",
+                    path.display()
+                )
+            );
+        }
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+    }
+}

@@ -22,6 +22,7 @@ use std::path::{Path, PathBuf};
 use semver::Version;
 
 use super::index::{Index, Versions};
+use super::path::checked;
 use super::store::{self, read_dir_paths, remove_any, rename, sync_dir};
 use super::{Entry, RegistryError};
 use crate::fs::FsError;
@@ -35,8 +36,8 @@ pub(super) struct Lock {
 
 /// Takes the registry's lock: exclusive for a change, shared for reading.
 pub(super) fn lock(home: &Path, exclusive: bool) -> Result<Lock, RegistryError> {
-    crate::fs::create_dir_all(&crate::home::registry_dir(home))?;
-    let path = crate::home::registry_lock(home);
+    store::create_dir_all(home, crate::home::registry_dir(home))?;
+    let path = checked(home, crate::home::registry_lock(home))?;
     let file = File::options()
         .create(true)
         .truncate(false)
@@ -50,6 +51,40 @@ pub(super) fn lock(home: &Path, exclusive: bool) -> Result<Lock, RegistryError> 
     };
     locked.map_err(|e| FsError::new("lock", &path, e))?;
     Ok(Lock { _file: file })
+}
+
+/// Takes the shared lock for reading, after completing or undoing a change
+/// that was interrupted (a process killed mid-change leaves files in
+/// `staging/`): a reader then sees the state the index describes, not a
+/// forced reinstall's half-replaced files reported as tampering. While a
+/// change is under way, this waits for it.
+pub(super) fn lock_for_reading(home: &Path) -> Result<Lock, RegistryError> {
+    let staging = crate::home::registry_staging_dir(home);
+    if !read_dir_paths(home, &staging)?.is_empty() {
+        let _exclusive = lock(home, true)?;
+        // Checked again under the lock: the change may have just finished.
+        if !read_dir_paths(home, &staging)?.is_empty() {
+            repair_locked(home)?;
+        }
+    }
+    lock(home, false)
+}
+
+/// Stops the process at `step` of a change, for tests that kill it there:
+/// only in debug builds, and only when `CARGO_SPIRIT_TEST_PAUSE_AT` names
+/// the step; the file `CARGO_SPIRIT_TEST_PAUSED` is created to say so.
+fn pause_point(step: &str) {
+    #[cfg(debug_assertions)]
+    if std::env::var_os("CARGO_SPIRIT_TEST_PAUSE_AT").is_some_and(|at| at == step) {
+        if let Some(paused) = std::env::var_os("CARGO_SPIRIT_TEST_PAUSED") {
+            let _ = crate::fs::write_atomic(std::path::Path::new(&paused), step.as_bytes());
+        }
+        loop {
+            std::thread::sleep(std::time::Duration::from_secs(60));
+        }
+    }
+    #[cfg(not(debug_assertions))]
+    let _ = step;
 }
 
 /// One change to the registry, under the exclusive lock from
@@ -74,7 +109,7 @@ impl<'h> Transaction<'h> {
     /// the index.
     pub(super) fn begin(home: &'h Path) -> Result<Transaction<'h>, RegistryError> {
         let lock = lock(home, true)?;
-        if !read_dir_paths(&crate::home::registry_staging_dir(home)).is_empty() {
+        if !read_dir_paths(home, &crate::home::registry_staging_dir(home))?.is_empty() {
             // Only then: a normal change does not re-read every installed spirit.
             repair_locked(home)?;
         }
@@ -92,8 +127,11 @@ impl<'h> Transaction<'h> {
     /// marker file in `staging/` that only [`Transaction::commit`] removes.
     fn mark(&mut self) -> Result<(), RegistryError> {
         if self.marker.is_none() {
-            crate::fs::create_dir_all(&crate::home::registry_staging_dir(self.home))?;
-            let marker = crate::home::change_marker(self.home, std::process::id());
+            store::create_dir_all(self.home, crate::home::registry_staging_dir(self.home))?;
+            let marker = checked(
+                self.home,
+                crate::home::change_marker(self.home, std::process::id()),
+            )?;
             crate::fs::write_atomic(&marker, b"a registry change is under way\n")?;
             self.marker = Some(marker);
         }
@@ -108,17 +146,43 @@ impl<'h> Transaction<'h> {
         files: &SpiritFiles,
         entry: Entry,
     ) -> Result<Installed, RegistryError> {
-        let existing = self.index.get(&entry.name, &entry.version);
-        if existing == Some(&entry) {
+        let existing = self.index.get(&entry.name, &entry.version).cloned();
+        if existing.as_ref() == Some(&entry) {
             return Ok(Installed::Unchanged(entry));
         }
         let replacing = existing.is_some();
         self.mark()?;
+        // An index written before build metadata stopped counting may hold
+        // this version under another name (`1.0.0+old`): set that aside too.
+        if let Some(old) = existing.filter(|old| old.version != entry.version) {
+            let old_dir = checked(
+                self.home,
+                crate::home::installed_version_dir(self.home, &old.name, &old.version),
+            )?;
+            if std::fs::symlink_metadata(&old_dir).is_ok() {
+                let aside = crate::home::set_aside_dir(
+                    self.home,
+                    &old.name,
+                    &old.version,
+                    std::process::id(),
+                );
+                rename(self.home, &old_dir, &aside)?;
+                self.set_aside.push(aside);
+            }
+            if let Some(versions) = self.index.spirits.get_mut(&old.name) {
+                versions.remove(&old.version);
+            }
+        }
         let staged = store::stage(self.home, files)?;
-        let dir = crate::home::installed_version_dir(self.home, &entry.name, &entry.version);
-        let parent = crate::home::installed_name_dir(self.home, &entry.name);
-        crate::fs::create_dir_all(&parent)?;
-        if dir.exists() {
+        let parent = store::create_dir_all(
+            self.home,
+            crate::home::installed_name_dir(self.home, &entry.name),
+        )?;
+        let dir = checked(
+            self.home,
+            crate::home::installed_version_dir(self.home, &entry.name, &entry.version),
+        )?;
+        if std::fs::symlink_metadata(&dir).is_ok() {
             if replacing {
                 let aside = crate::home::set_aside_dir(
                     self.home,
@@ -126,14 +190,14 @@ impl<'h> Transaction<'h> {
                     &entry.version,
                     std::process::id(),
                 );
-                rename(&dir, &aside)?;
+                rename(self.home, &dir, &aside)?;
                 self.set_aside.push(aside);
             } else {
                 // Not in the index: files an interrupted change left behind.
-                remove_any(&dir).map_err(|e| FsError::new("remove leftover", &dir, e))?;
+                remove_any(self.home, &dir)?;
             }
         }
-        rename(&staged, &dir)?;
+        rename(self.home, &staged, &dir)?;
         sync_dir(&parent);
         self.index.insert(entry.clone());
         Ok(if replacing {
@@ -157,6 +221,13 @@ impl<'h> Transaction<'h> {
             .get_mut(name)
             .ok_or_else(|| RegistryError::NotInstalled(name.to_owned()))?;
         let removed = select(versions)?;
+        // Refused before anything changes: a removal never goes through a link.
+        for entry in &removed {
+            checked(
+                self.home,
+                crate::home::installed_version_dir(self.home, &entry.name, &entry.version),
+            )?;
+        }
         if versions.is_empty() {
             self.index.spirits.remove(name);
         }
@@ -179,21 +250,28 @@ impl<'h> Transaction<'h> {
     /// Commits: writes the index, then deletes what it no longer names and
     /// removes the marker.
     pub(super) fn commit(mut self) -> Result<(), RegistryError> {
+        pause_point("before-index-write");
         self.write()?;
+        pause_point("after-index-write");
+        // Best effort from here: what is left, the next change repairs.
         for aside in &self.set_aside {
-            let _ = std::fs::remove_dir_all(aside);
+            let _ = remove_any(self.home, aside);
         }
         for entry in &self.removed {
-            let _ = std::fs::remove_dir_all(crate::home::installed_version_dir(
+            let _ = remove_any(
                 self.home,
-                &entry.name,
-                &entry.version,
-            ));
+                &crate::home::installed_version_dir(self.home, &entry.name, &entry.version),
+            );
             // Only when it is empty: the name's last version is gone.
-            let _ = std::fs::remove_dir(crate::home::installed_name_dir(self.home, &entry.name));
+            if let Ok(name_dir) = checked(
+                self.home,
+                crate::home::installed_name_dir(self.home, &entry.name),
+            ) {
+                let _ = std::fs::remove_dir(name_dir);
+            }
         }
         if let Some(marker) = self.marker.take() {
-            let _ = std::fs::remove_file(marker);
+            let _ = remove_any(self.home, &marker);
         }
         Ok(())
     }
@@ -209,64 +287,81 @@ pub(super) fn repair(home: &Path) -> Result<Vec<String>, RegistryError> {
 fn repair_locked(home: &Path) -> Result<Vec<String>, RegistryError> {
     let mut done = Vec::new();
     let staging = crate::home::registry_staging_dir(home);
+    let staged = read_dir_paths(home, &staging)?;
     let mut index = Index::read(home)?;
     let mut changed = false;
     // Every entry must have its files, with the recorded wasm.
     for versions in index.spirits.values_mut() {
-        versions.retain(|version, entry| {
+        let mut dropped = Vec::new();
+        for (version, entry) in versions.iter() {
             let dir = crate::home::installed_version_dir(home, &entry.name, version);
-            if store::holds(&dir, entry) {
-                return true;
+            if store::holds(home, &dir, entry)? {
+                continue;
             }
             // A forced reinstall moved the old version aside, then died.
-            let aside = read_dir_paths(&staging)
-                .into_iter()
-                .find(|p| crate::home::is_set_aside(p) && store::holds(p, entry));
-            if let Some(aside) = aside {
-                let _ = std::fs::remove_dir_all(&dir);
-                if rename(&aside, &dir).is_ok() {
-                    done.push(format!(
-                        "restored {}@{version} from an interrupted reinstall",
-                        entry.name
-                    ));
-                    return true;
+            let mut aside = None;
+            for path in staged.iter().filter(|p| crate::home::is_set_aside(p)) {
+                if store::holds(home, path, entry)? {
+                    aside = Some(path);
+                    break;
                 }
+            }
+            if let Some(aside) = aside {
+                remove_any(home, &dir)?;
+                rename(home, aside, &dir)?;
+                done.push(format!(
+                    "restored {}@{version} from an interrupted reinstall",
+                    entry.name
+                ));
+                continue;
             }
             done.push(format!(
                 "dropped {}@{version}: its files are missing or changed",
                 entry.name
             ));
+            dropped.push(version.clone());
+        }
+        for version in dropped {
+            versions.remove(&version);
             changed = true;
-            false
-        });
+        }
     }
     index.spirits.retain(|_, versions| !versions.is_empty());
     if changed {
         index.write(home)?;
     }
-    // Leftovers: staging, and directories the index does not name.
-    for path in read_dir_paths(&staging) {
-        let _ = remove_any(&path);
+    // Leftovers: staging, temporary files of a killed write, and
+    // directories the index does not name.
+    for path in read_dir_paths(home, &staging)? {
+        remove_any(home, &path)?;
         done.push(format!("removed leftover {}", path.display()));
     }
-    for name_dir in read_dir_paths(&crate::home::installed_spirits_dir(home)) {
+    for path in read_dir_paths(home, &crate::home::registry_dir(home))? {
+        if crate::fs::is_temporary(&path) {
+            remove_any(home, &path)?;
+            done.push(format!("removed leftover {}", path.display()));
+        }
+    }
+    for name_dir in read_dir_paths(home, &crate::home::installed_spirits_dir(home))? {
         let name = name_dir
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         let versions = index.spirits.get(&name);
-        for version_dir in read_dir_paths(&name_dir) {
+        if versions.is_none() {
+            remove_any(home, &name_dir)?;
+            done.push(format!("removed unreferenced {}", name_dir.display()));
+            continue;
+        }
+        for version_dir in read_dir_paths(home, &name_dir)? {
             let listed = version_dir
                 .file_name()
                 .and_then(|v| Version::parse(&v.to_string_lossy()).ok())
                 .is_some_and(|v| versions.is_some_and(|vs| vs.contains_key(&v)));
             if !listed {
-                let _ = remove_any(&version_dir);
+                remove_any(home, &version_dir)?;
                 done.push(format!("removed unreferenced {}", version_dir.display()));
             }
-        }
-        if versions.is_none() {
-            let _ = remove_any(&name_dir);
         }
     }
     Ok(done)
@@ -369,17 +464,20 @@ mod tests {
 
     /// The versions the index lists and the version directories on disk.
     fn state(registry: &Registry) -> (Vec<String>, Vec<String>) {
-        let listed = registry
-            .list()
+        // The index as it is, without the repair a reader would make first.
+        let listed = Index::read(registry.home())
             .unwrap()
-            .into_iter()
+            .into_entries()
             .map(|e| e.version.to_string())
             .collect();
-        let mut on_disk: Vec<String> =
-            read_dir_paths(&crate::home::installed_name_dir(registry.home(), "phoenix"))
-                .iter()
-                .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
-                .collect();
+        let mut on_disk: Vec<String> = read_dir_paths(
+            registry.home(),
+            &crate::home::installed_name_dir(registry.home(), "phoenix"),
+        )
+        .unwrap()
+        .iter()
+        .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .collect();
         on_disk.sort();
         (listed, on_disk)
     }
@@ -440,6 +538,36 @@ mod tests {
                 .is_ok()
         );
         assert!(!marker_left(home.path()));
+    }
+
+    /// A forced reinstall stopped before its index write (as SIGKILL leaves
+    /// it, with a temporary index file of a killed write beside): a reader
+    /// repairs first, so it gets the old version, not "changed on disk".
+    #[test]
+    fn a_reader_repairs_a_forced_reinstall_killed_before_its_index_write() {
+        let home = tempfile::tempdir().unwrap();
+        let key = Key::generate().unwrap();
+        let registry = Registry::new(home.path());
+        registry.trust(key.author()).unwrap();
+        let old = spirit("1.0.0", &key);
+        registry.install(&old, InstallOptions::default()).unwrap();
+        let wasm = wat::parse_str(
+            r#"(module (memory (export "memory") 1) (func (export "run")) (data (i32.const 0) "new"))"#,
+        )
+        .unwrap();
+        let manifest = Manifest::for_module("phoenix", Version::new(1, 0, 0), &wasm);
+        let new = SpiritFiles::new(manifest, wasm, Some(&key));
+        let entry = Entry::new(&new, Version::new(1, 0, 0), Some(key.author()));
+        let mut change = Transaction::begin(home.path()).unwrap();
+        change.install(&new, entry).unwrap();
+        drop(change);
+        let stale = crate::home::registry_dir(home.path()).join(".index.json.4000000.tmp");
+        crate::fs::write_atomic(&stale, b"{").unwrap();
+
+        let entry = registry.resolve("phoenix", None).unwrap();
+        assert_eq!(registry.load(&entry).unwrap().wasm, old.wasm);
+        assert!(!marker_left(home.path()));
+        assert!(!stale.exists());
     }
 
     /// Whether this process's change marker is still in `staging/`.

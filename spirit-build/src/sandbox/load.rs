@@ -11,6 +11,7 @@ use wasmtime::{ExternType, InstancePre, Module};
 use super::engine::Sandbox;
 use super::error::SandboxError;
 use super::state::HostState;
+use crate::limits::MAX_TABLE_ELEMENTS;
 use crate::validate::{self, FunctionType, Grant, ImportKind, ModuleImport};
 
 /// Where a loaded spirit's machine code came from.
@@ -81,6 +82,48 @@ impl Sandbox {
     /// Fails when the module does not compile or imports something the host
     /// does not define.
     pub fn load(&self, name: &str, wasm: &[u8]) -> Result<LoadedSpirit, SandboxError> {
+        self.load_bounded(name, wasm, None)
+    }
+
+    /// [`Sandbox::load`], giving up when compiling takes longer than
+    /// `timeout` (code from the cache takes no time to compile). Compiling
+    /// cannot be interrupted, so it runs on its own thread; one that
+    /// overruns is abandoned and finishes in the background, its code
+    /// dropped. `cargo spirit run` passes the run's timeout, so that a huge
+    /// module cannot hold the command past it.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use spirit_build::sandbox::{Sandbox, SandboxConfig, SandboxError};
+    ///
+    /// let sandbox = Sandbox::with_config(SandboxConfig::in_memory())?;
+    /// let wasm = wat::parse_str(r#"(module (memory (export "memory") 1) (func (export "run")))"#)?;
+    /// assert!(sandbox.load_within("quick", &wasm, Duration::from_secs(30)).is_ok());
+    /// assert!(matches!(
+    ///     sandbox.load_within("quick", &wasm, Duration::ZERO),
+    ///     Err(SandboxError::CompileTimeout { .. })
+    /// ));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`Sandbox::load`], and [`SandboxError::CompileTimeout`].
+    pub fn load_within(
+        &self,
+        name: &str,
+        wasm: &[u8],
+        timeout: Duration,
+    ) -> Result<LoadedSpirit, SandboxError> {
+        self.load_bounded(name, wasm, Some(timeout))
+    }
+
+    fn load_bounded(
+        &self,
+        name: &str,
+        wasm: &[u8],
+        timeout: Option<Duration>,
+    ) -> Result<LoadedSpirit, SandboxError> {
         let compile = |error| SandboxError::Compile {
             name: name.to_owned(),
             error,
@@ -92,6 +135,14 @@ impl Sandbox {
                 problems,
             });
         }
+        if let Some(elements) = initial_table_elements(wasm)
+            .filter(|n| *n > u64::try_from(MAX_TABLE_ELEMENTS).unwrap_or(u64::MAX))
+        {
+            return Err(SandboxError::TableLimit {
+                name: name.to_owned(),
+                elements,
+            });
+        }
         let cached = self
             .cache
             .as_ref()
@@ -100,7 +151,11 @@ impl Sandbox {
             Some((module, path)) => (module, CodeSource::Cached(path)),
             None => {
                 let started = Instant::now();
-                let module = Module::new(&self.engine, wasm).map_err(compile)?;
+                let module = match timeout {
+                    None => Module::new(&self.engine, wasm),
+                    Some(timeout) => self.compile_within(name, wasm, timeout)?,
+                }
+                .map_err(compile)?;
                 let duration = started.elapsed();
                 let cached = match &self.cache {
                     Some(cache) => cache.store(wasm, &module).map(Some),
@@ -128,6 +183,33 @@ impl Sandbox {
         })
     }
 
+    /// Compiles `wasm` on a thread of its own, waiting at most `timeout`.
+    fn compile_within(
+        &self,
+        name: &str,
+        wasm: &[u8],
+        timeout: Duration,
+    ) -> Result<wasmtime::Result<Module>, SandboxError> {
+        let timed_out = || SandboxError::CompileTimeout {
+            name: name.to_owned(),
+            timeout,
+        };
+        if timeout.is_zero() {
+            return Err(timed_out());
+        }
+        let (send, receive) = std::sync::mpsc::sync_channel(1);
+        let engine = self.engine.clone();
+        let wasm = wasm.to_vec();
+        std::thread::Builder::new()
+            .name("spirit-compile".into())
+            .spawn(move || {
+                // The receiver is gone when the load gave up waiting.
+                let _ = send.send(Module::new(&engine, &wasm));
+            })
+            .map_err(|e| SandboxError::Engine(wasmtime::Error::from(e)))?;
+        receive.recv_timeout(timeout).map_err(|_| timed_out())
+    }
+
     /// [`Sandbox::load`] from a file; the spirit is named after the file
     /// (`hello.wasm` is `hello`).
     ///
@@ -142,6 +224,28 @@ impl Sandbox {
             .unwrap_or_default();
         self.load(&name, &wasm)
     }
+}
+
+/// The most elements any table the module defines starts with, read from
+/// its sections before compiling (an imported table is refused at linking,
+/// as the host exports none): the pooling allocator refuses a module
+/// whose table is larger than it reserves, naming its own reservation
+/// instead of the run's table limit. `None` when it has no table or does
+/// not parse (compiling then says why).
+fn initial_table_elements(wasm: &[u8]) -> Option<u64> {
+    let mut largest = None;
+    for payload in wasmparser::Parser::new(0).parse_all(wasm) {
+        let sizes: Vec<u64> = match payload.ok()? {
+            wasmparser::Payload::TableSection(tables) => tables
+                .into_iter()
+                .filter_map(|t| t.ok().map(|t| t.ty.initial))
+                .collect(),
+            wasmparser::Payload::CodeSectionStart { .. } => break,
+            _ => continue,
+        };
+        largest = sizes.into_iter().chain(largest).max();
+    }
+    largest
 }
 
 /// A compiled module's imports, as the import check takes them.

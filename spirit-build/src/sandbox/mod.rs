@@ -63,7 +63,7 @@ pub use load::{CodeSource, LoadedSpirit};
 pub use outcome::{Outcome, RunError, Value};
 pub use run::{Call, RunRequest};
 pub use state::{DETERMINISTIC_EPOCH_MS, DETERMINISTIC_EPOCH_NS, DETERMINISTIC_STEP_NS};
-pub use storage::StorageError;
+pub use storage::{StorageError, StorageOwner};
 
 #[cfg(test)]
 mod tests {
@@ -202,6 +202,7 @@ mod tests {
         let limits = request.limits;
         let state = state::HostState::new(state::HostSetup {
             name: "sneaky".into(),
+            owner: Default::default(),
             policy: request.policy,
             limits,
             input: Vec::new(),

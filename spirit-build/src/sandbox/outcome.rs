@@ -143,6 +143,16 @@ pub enum RunError {
     /// The spirit asked for more memory than allowed, then failed.
     #[error("memory limit of {} reached\nhelp: raise the limit with `--max-memory SIZE`", crate::units::Bytes(*.0))]
     MemoryLimit(u64),
+    /// A limit is out of its range (zero fuel, more memory than 4 GiB, …):
+    /// refused before the run.
+    #[error("{0}")]
+    Limits(#[from] crate::limits::LimitError),
+    /// The spirit's manifest sets a `[run]` limit out of its range.
+    #[error("its manifest's `[run]` limits are out of range: {0}")]
+    ManifestLimits(crate::limits::LimitError),
+    /// The input is longer than the run's input limit.
+    #[error("the input is larger than the input limit of {}\nhelp: raise the limit with `--max-input SIZE` (at most 2 GiB)", crate::units::Bytes(*.0))]
+    InputTooLarge(u64),
     /// The spirit's table would grow past the limit.
     #[error("table limit of {0} elements reached")]
     TableLimit(usize),

@@ -4,6 +4,8 @@
 //! the call within the limits.
 
 use std::fmt;
+use std::path::Path;
+use std::sync::Arc;
 use std::time::Instant;
 
 use wasmtime::{ExternType, Store, Val, ValType};
@@ -14,6 +16,7 @@ use super::io::{CollectingIo, SpiritIo};
 use super::load::{LoadedSpirit, function_type};
 use super::outcome::{self, Halt, LimitsHit, Outcome, RunError, Value};
 use super::state::{HostSetup, HostState};
+use super::storage::{StorageOwner, Stores};
 use crate::ledger::RunCredits;
 use crate::limits::{Limits, Policy};
 use crate::validate::{self, Grant};
@@ -65,6 +68,10 @@ pub struct RunRequest {
     /// credit call returns `-1`. What the spirit still holds when the run
     /// ends is released.
     pub credits: Option<RunCredits>,
+    /// Whose storage the run opens: the spirit's store is the one of its
+    /// name and this owner ([`StorageOwner::Unsigned`] unless its
+    /// signature verified).
+    pub storage_owner: StorageOwner,
 }
 
 impl fmt::Debug for RunRequest {
@@ -76,6 +83,7 @@ impl fmt::Debug for RunRequest {
             .field("input_len", &self.input.len())
             .field("seed", &self.seed)
             .field("credits", &self.credits)
+            .field("storage_owner", &self.storage_owner)
             .finish_non_exhaustive()
     }
 }
@@ -98,6 +106,7 @@ impl RunRequest {
             io: Box::new(CollectingIo::default()),
             seed: None,
             credits: None,
+            storage_owner: StorageOwner::Unsigned,
         }
     }
 }
@@ -132,8 +141,39 @@ impl Sandbox {
     /// import, a missing function or bad arguments, a limit, a trap, an
     /// abort.
     pub fn run(&self, spirit: &LoadedSpirit, request: RunRequest) -> Result<Outcome, RunError> {
+        self.run_with_stores(spirit, request, self.stores.clone())
+    }
+
+    /// [`Sandbox::run`] with the run's storage in `storage_dir` instead of
+    /// the sandbox's own directory: a fresh directory is a fresh storage
+    /// (what `cargo spirit test` gives each test).
+    ///
+    /// # Errors
+    ///
+    /// As [`Sandbox::run`].
+    pub fn run_with_storage(
+        &self,
+        spirit: &LoadedSpirit,
+        request: RunRequest,
+        storage_dir: &Path,
+    ) -> Result<Outcome, RunError> {
+        let stores = Arc::new(Stores::new(Some(storage_dir.to_owned())));
+        self.run_with_stores(spirit, request, stores)
+    }
+
+    fn run_with_stores(
+        &self,
+        spirit: &LoadedSpirit,
+        request: RunRequest,
+        stores: Arc<Stores>,
+    ) -> Result<Outcome, RunError> {
+        request.limits.check()?;
+        if u64::try_from(request.input.len()).map_or(true, |n| n > request.limits.max_input) {
+            return Err(RunError::InputTooLarge(request.limits.max_input));
+        }
         check_policy(spirit, &request.policy)?;
         let args = check_call(spirit, &request.call)?;
+        check_initial_sizes(spirit, &request.limits)?;
         let RunRequest {
             call,
             policy,
@@ -142,17 +182,22 @@ impl Sandbox {
             io,
             seed,
             credits,
+            storage_owner,
         } = request;
         let started = Instant::now();
         let state = HostState::new(HostSetup {
             name: spirit.name.clone(),
+            owner: storage_owner,
             policy,
             limits,
             input,
             io,
             seed,
-            stores: self.stores.clone(),
-            deadline: started + limits.timeout,
+            stores,
+            // `limits.check` keeps the timeout to a year, so this cannot
+            // overflow; should a clock be that close to its end, the run
+            // gets no storage wait rather than a panic.
+            deadline: started.checked_add(limits.timeout).unwrap_or(started),
             credits,
         });
         let mut store = Store::new(&self.engine, state);
@@ -220,6 +265,22 @@ fn check_policy(spirit: &LoadedSpirit, policy: &Policy) -> Result<(), RunError> 
     } else {
         Err(RunError::Refused(refused))
     }
+}
+
+/// Refuses a module whose memory or table starts larger than the limits
+/// allow, in the limit's words (the pooling allocator would otherwise refuse
+/// it first, naming its own, larger, reservation).
+fn check_initial_sizes(spirit: &LoadedSpirit, limits: &Limits) -> Result<(), RunError> {
+    let required = spirit.module.resources_required();
+    let table_limit = u64::try_from(limits.max_table_elements).unwrap_or(u64::MAX);
+    if required.max_initial_table_size.unwrap_or(0) > table_limit {
+        return Err(RunError::TableLimit(limits.max_table_elements));
+    }
+    let pages = required.max_initial_memory_size.unwrap_or(0);
+    if pages.saturating_mul(64 << 10) > limits.max_memory {
+        return Err(RunError::MemoryLimit(limits.max_memory));
+    }
+    Ok(())
 }
 
 /// Checks that the function exists with a callable type, and parses the

@@ -9,7 +9,7 @@ use spirit_sdk::abi::{self, LogLevel};
 use wasmtime::ResourceLimiter;
 
 use super::io::{LogRecord, SpiritIo};
-use super::storage::{SpiritStore, StorageError, Stores};
+use super::storage::{SpiritStore, StorageError, StorageOwner, Stores};
 use crate::ledger::{CreditError, RunCredits};
 use crate::limits::{Limits, Policy};
 
@@ -29,6 +29,7 @@ pub const DETERMINISTIC_STEP_NS: i64 = 1_000_000;
 /// What a run's state is made from.
 pub(crate) struct HostSetup {
     pub(crate) name: String,
+    pub(crate) owner: StorageOwner,
     pub(crate) policy: Policy,
     pub(crate) limits: Limits,
     pub(crate) input: Vec<u8>,
@@ -42,6 +43,8 @@ pub(crate) struct HostSetup {
 /// Everything a store holds for one run.
 pub(crate) struct HostState {
     name: String,
+    /// Whose store this run opens (with `name`).
+    owner: StorageOwner,
     /// The capabilities granted; the linker's capability gate reads it.
     pub(super) policy: Policy,
     pub(super) limits: Limits,
@@ -103,6 +106,7 @@ impl HostState {
         };
         HostState {
             name: setup.name,
+            owner: setup.owner,
             policy: setup.policy,
             limits: setup.limits,
             input: setup.input,
@@ -179,8 +183,11 @@ impl HostState {
         if let Some(store) = &self.storage {
             return Ok(store.clone());
         }
-        let store = self.stores.open(&self.name, self.deadline)?;
+        let store = self.stores.open(self.owner, &self.name, self.deadline)?;
         self.storage = Some(store.clone());
+        for note in &store.notes {
+            self.io.warning(note.clone());
+        }
         Ok(store)
     }
 

@@ -1,8 +1,29 @@
 //! Each spirit's persistent key-value storage, behind `host_storage_read`,
 //! `host_storage_write` and `host_storage_delete`.
 //!
-//! One database file per spirit name, `<VUDO_HOME>/storage/<name>.redb`, in
-//! [`redb`]. Why redb: it is a pure-Rust embedded database (no C library to
+//! One database file per spirit name and owner, in [`redb`]:
+//! `<VUDO_HOME>/storage/<author>/<name>.redb` for a spirit whose signature
+//! verified (`<author>` is the 64 hex characters of its public key), and
+//! `<VUDO_HOME>/storage/unsigned/<name>.redb` for every other run (a bare
+//! module, an unsigned package, a crate run from source). A store belongs to
+//! the identity that signed the spirit, so a package that takes another
+//! author's spirit name never opens that author's store; unsigned runs share
+//! one namespace that no signed author's can be. The file name is
+//! [`file_stem`]'s: the name itself when it is plain, otherwise a distinct
+//! hashed form, so two names never share a file.
+//!
+//! Stores of earlier versions (`<VUDO_HOME>/storage/<name>.redb`, shared by
+//! every spirit of that name whoever signed it) are not opened; the first
+//! storage call of a spirit that has one says where it is and where to move
+//! it if it is this spirit's (opening it on the spirit's behalf would hand an
+//! impostor's writes to the real author).
+//!
+//! A store is created whole or not at all: a new database is made under a
+//! temporary name, flushed, and linked into place, so a full disk or a crash
+//! leaves no half-made file (the error names the real cause, such as
+//! `No space left on device`). An empty or zero-filled file, as an earlier
+//! version could leave, holds nothing and is replaced; any other file redb
+//! cannot open is reported as damaged with what to do, never overwritten. Why redb: it is a pure-Rust embedded database (no C library to
 //! build for the host), every commit is an atomic copy-on-write with
 //! checksummed pages so a crash (or a killed process) leaves the last
 //! committed state, and it locks its file so a second process cannot open
@@ -89,6 +110,20 @@ pub enum StorageError {
     /// This sandbox has no storage directory.
     #[error("this sandbox has no storage directory, so storage calls fail")]
     Disabled,
+    /// The file is there but is not a store redb can open, and holds bytes
+    /// that may be data, so it is left alone.
+    #[error(
+        "the storage of spirit `{spirit}` at `{}` is damaged: {error}\nhelp: it was probably left by a crash or a full disk; move it away to start with an empty store (what it held is lost)",
+        path.display()
+    )]
+    Damaged {
+        /// The spirit.
+        spirit: String,
+        /// The database file.
+        path: PathBuf,
+        /// redb's reason.
+        error: String,
+    },
     /// The directory or the database failed.
     #[error("storage of spirit `{spirit}` at `{}` failed: {error}", path.display())]
     Database {
@@ -101,17 +136,50 @@ pub enum StorageError {
     },
 }
 
-/// The open databases of one sandbox, by spirit name, so that runs in the
+/// Whose store a run opens: a spirit's storage belongs to its name and the
+/// identity that signed it.
+///
+/// ```
+/// use spirit_build::sandbox::StorageOwner;
+/// assert_eq!(StorageOwner::default(), StorageOwner::Unsigned);
+/// assert_eq!(StorageOwner::Unsigned.dir_name(), "unsigned");
+/// assert_eq!(StorageOwner::Author([0xab; 32]).dir_name(), "ab".repeat(32));
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum StorageOwner {
+    /// No verified signature (a bare module, an unsigned package, a crate
+    /// run from source): the namespace every unsigned run shares, which no
+    /// signed author's store is in.
+    #[default]
+    Unsigned,
+    /// The author (ed25519 public key) whose signature on the spirit
+    /// verified.
+    Author([u8; 32]),
+}
+
+impl StorageOwner {
+    /// The directory of this owner's stores under the storage directory:
+    /// `unsigned`, or the author's key in 64 lowercase hex characters (which
+    /// `unsigned` can never be).
+    pub fn dir_name(&self) -> String {
+        match self {
+            StorageOwner::Unsigned => "unsigned".to_owned(),
+            StorageOwner::Author(key) => blake3::Hash::from_bytes(*key).to_hex().to_string(),
+        }
+    }
+}
+
+/// The open databases of one sandbox, by owner and spirit name, so that runs in the
 /// same process share one handle instead of waiting for each other (redb
 /// locks the file per open file description, so a second handle in the same
 /// process is refused like one in another process).
 #[derive(Debug)]
 pub(crate) struct Stores {
     dir: Option<PathBuf>,
-    /// One slot per spirit name; a slot's own lock is held while opening,
-    /// so runs of one spirit queue behind the one waiting for another
-    /// process, and runs of other spirits are not held up.
-    slots: Mutex<HashMap<String, Arc<Mutex<Weak<SpiritStore>>>>>,
+    /// One slot per owner and spirit name; a slot's own lock is held while
+    /// opening, so runs of one spirit queue behind the one waiting for
+    /// another process, and runs of other spirits are not held up.
+    slots: Mutex<HashMap<(StorageOwner, String), Slot>>,
 }
 
 impl Stores {
@@ -123,31 +191,34 @@ impl Stores {
         }
     }
 
-    /// The database of `spirit`, opened (and created) if no run in this
-    /// process has it open; waits until `deadline` while another process
-    /// holds it.
+    /// The database of `spirit` signed by `owner`, opened (and created) if
+    /// no run in this process has it open; waits until `deadline` while
+    /// another process holds it.
     pub(crate) fn open(
         &self,
+        owner: StorageOwner,
         spirit: &str,
         deadline: Instant,
     ) -> Result<Arc<SpiritStore>, StorageError> {
         let dir = self.dir.as_deref().ok_or(StorageError::Disabled)?;
+        let key = (owner, spirit.to_owned());
         let slot = {
             let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
-            slots.retain(|name, slot| {
-                name == spirit || Arc::strong_count(slot) > 1 || slot_is_open(slot)
-            });
-            slots.entry(spirit.to_owned()).or_default().clone()
+            slots.retain(|k, slot| *k == key || Arc::strong_count(slot) > 1 || slot_is_open(slot));
+            slots.entry(key).or_default().clone()
         };
         let mut open = slot.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(store) = open.upgrade() {
             return Ok(store);
         }
-        let store = Arc::new(SpiritStore::open(dir, spirit, deadline)?);
+        let store = Arc::new(SpiritStore::open(dir, owner, spirit, deadline)?);
         *open = Arc::downgrade(&store);
         Ok(store)
     }
 }
+
+/// Where the one open handle of a spirit's database is kept.
+type Slot = Arc<Mutex<Weak<SpiritStore>>>;
 
 /// Whether a slot still holds an open database (a slot being opened is
 /// kept by its strong count instead).
@@ -161,19 +232,41 @@ pub(crate) struct SpiritStore {
     spirit: String,
     path: PathBuf,
     db: Database,
+    /// What the host should tell the person running the spirit once, on
+    /// opening (a store of an earlier version, a replaced empty file).
+    pub(crate) notes: Vec<String>,
 }
 
 impl SpiritStore {
-    fn open(dir: &Path, spirit: &str, deadline: Instant) -> Result<SpiritStore, StorageError> {
-        let path = dir.join(format!("{}.redb", file_stem(spirit)));
+    fn open(
+        dir: &Path,
+        owner: StorageOwner,
+        spirit: &str,
+        deadline: Instant,
+    ) -> Result<SpiritStore, StorageError> {
+        let owner_dir = dir.join(owner.dir_name());
+        let path = owner_dir.join(format!("{}.redb", file_stem(spirit)));
         let failed = |error: String| StorageError::Database {
             spirit: spirit.to_owned(),
             path: path.clone(),
             error,
         };
-        std::fs::create_dir_all(dir).map_err(|e| failed(e.to_string()))?;
+        std::fs::create_dir_all(&owner_dir).map_err(|e| failed(e.to_string()))?;
+        let mut notes = Vec::new();
+        let legacy = dir.join(format!("{}.redb", legacy_file_stem(spirit)));
+        if legacy.is_file() && !path.exists() {
+            notes.push(format!(
+                "spirit `{spirit}` has a store from an earlier version at `{}`, which is not opened: stores now belong to a spirit's name and its signing author, and that one was shared by every spirit named `{spirit}`\nhelp: if it is this spirit's, move it to `{}`",
+                legacy.display(),
+                path.display()
+            ));
+        }
+        if !path.exists() {
+            create_store(&path).map_err(|e| failed(format!("creating the store failed: {e}")))?;
+        }
         let started = Instant::now();
         let mut sleep = FIRST_RETRY_SLEEP;
+        let mut repaired = false;
         let db = loop {
             match Database::builder().set_cache_size(CACHE_SIZE).create(&path) {
                 Ok(db) => break db,
@@ -189,13 +282,41 @@ impl SpiritStore {
                     std::thread::sleep(sleep.min(deadline - now));
                     sleep = (sleep * 2).min(MAX_RETRY_SLEEP);
                 }
-                Err(e) => return Err(failed(e.to_string())),
+                Err(e) if !repaired && holds_nothing(&path) => {
+                    // An empty or zero-filled file: what an interrupted
+                    // creation leaves (a full disk), with no data to lose.
+                    repaired = true;
+                    replace_empty(&path).map_err(|io| {
+                        failed(format!(
+                            "replacing it failed: {io} (it was not a store: {e})"
+                        ))
+                    })?;
+                    notes.push(format!(
+                        "the storage of spirit `{spirit}` at `{}` was an empty file left by an interrupted creation (a crash or a full disk); it was replaced by an empty store",
+                        path.display()
+                    ));
+                }
+                // redb reports a file that is not a database as invalid
+                // data; any other I/O error is the disk's, not the file's.
+                Err(redb::DatabaseError::Storage(redb::StorageError::Io(e)))
+                    if e.kind() != std::io::ErrorKind::InvalidData =>
+                {
+                    return Err(failed(e.to_string()));
+                }
+                Err(e) => {
+                    return Err(StorageError::Damaged {
+                        spirit: spirit.to_owned(),
+                        path,
+                        error: e.to_string(),
+                    });
+                }
             }
         };
         Ok(SpiritStore {
             spirit: spirit.to_owned(),
             path,
             db,
+            notes,
         })
     }
 
@@ -249,7 +370,11 @@ impl SpiritStore {
                 .get(key)
                 .map_err(|e| self.failed(e))?
                 .map(|v| (key.len() + v.value().len()) as u64);
-            let new_total = total - old.unwrap_or(0) + (key.len() + value.len()) as u64;
+            // Saturating: the bookkeeping is read from a file, which a crash
+            // or a hand can have left inconsistent.
+            let new_total = total
+                .saturating_sub(old.unwrap_or(0))
+                .saturating_add((key.len() + value.len()) as u64);
             if new_total > quota.max_total {
                 // Dropping the transaction without committing aborts it.
                 return Err(StorageError::QuotaExceeded {
@@ -302,10 +427,116 @@ fn check_key(key: &[u8], quota: &StorageQuota) -> Result<(), StorageError> {
     Ok(())
 }
 
-/// The spirit's name as a file name: itself when it is made of ASCII
-/// letters, digits, `-` and `_` (every crate name is), otherwise a cleaned
-/// version with a hash of the real name, so two names never share a file.
+/// Makes an empty store at `path`, whole or not at all: the database is
+/// created under a temporary name beside it, flushed, and linked into place
+/// (which never replaces a store another process made meanwhile). On any
+/// failure the temporary file is removed and the error says why (a full
+/// disk is `No space left on device`).
+fn create_store(path: &Path) -> std::io::Result<()> {
+    let tmp = temporary_beside(path);
+    let result = (|| {
+        drop(
+            Database::builder()
+                .set_cache_size(CACHE_SIZE)
+                .create(&tmp)
+                .map_err(into_io)?,
+        );
+        std::fs::File::open(&tmp)?.sync_all()?;
+        match std::fs::hard_link(&tmp, path) {
+            Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => Err(e),
+            _ => Ok(()),
+        }
+    })();
+    let _ = std::fs::remove_file(&tmp);
+    result
+}
+
+/// Replaces the empty or zero-filled file at `path` by a new empty store,
+/// by a rename over it, checking again just before that it still holds
+/// nothing (so a store another process made meanwhile is kept).
+fn replace_empty(path: &Path) -> std::io::Result<()> {
+    let tmp = temporary_beside(path);
+    let result = (|| {
+        drop(
+            Database::builder()
+                .set_cache_size(CACHE_SIZE)
+                .create(&tmp)
+                .map_err(into_io)?,
+        );
+        std::fs::File::open(&tmp)?.sync_all()?;
+        if holds_nothing(path) {
+            std::fs::rename(&tmp, path)?;
+        }
+        Ok(())
+    })();
+    let _ = std::fs::remove_file(&tmp);
+    result
+}
+
+/// redb's error as the I/O error it wraps (so a full disk stays
+/// `No space left on device`), or as an error of its own.
+fn into_io(error: redb::DatabaseError) -> std::io::Error {
+    match error {
+        redb::DatabaseError::Storage(redb::StorageError::Io(e)) => e,
+        other => std::io::Error::other(other),
+    }
+}
+
+/// A temporary name in `path`'s directory, unique to this process and call.
+fn temporary_beside(path: &Path) -> PathBuf {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    path.with_file_name(format!(".{name}.{}.{n}.tmp", std::process::id()))
+}
+
+/// Whether the file at `path` is empty or all zero bytes: no data in it.
+fn holds_nothing(path: &Path) -> bool {
+    use std::io::Read;
+    let Ok(mut file) = std::fs::File::open(path) else {
+        return false;
+    };
+    let mut buf = vec![0; 64 << 10];
+    loop {
+        match file.read(&mut buf) {
+            Ok(0) => return true,
+            Ok(n) if buf[..n].iter().all(|b| *b == 0) => {}
+            _ => return false,
+        }
+    }
+}
+
+/// The longest spirit name kept as it is in a file name; longer names get
+/// the hashed form, so a file name stays far below the usual 255 bytes.
+const MAX_PLAIN_STEM: usize = 64;
+
+/// The spirit's name as a file name, one-to-one: the name itself when it is
+/// 1 to 64 lowercase ASCII letters, digits, `-` and `_` (nearly every crate
+/// name), otherwise the name with other characters as `_`, cut to 64, then
+/// `.` and 32 hex characters of its blake3. A plain name has no `.` and a
+/// hashed one has exactly one, so the two forms never meet, and two hashed
+/// names differ in their hashes; uppercase names are hashed, so a
+/// case-insensitive file system cannot fold two names into one file.
 fn file_stem(spirit: &str) -> String {
+    let plain = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_';
+    if !spirit.is_empty() && spirit.len() <= MAX_PLAIN_STEM && spirit.chars().all(plain) {
+        return spirit.to_owned();
+    }
+    let cleaned: String = spirit
+        .chars()
+        .map(|c| if plain(c) { c } else { '_' })
+        .take(MAX_PLAIN_STEM)
+        .collect();
+    let hash = blake3::hash(spirit.as_bytes()).to_hex();
+    format!("{cleaned}.{}", &hash[..32])
+}
+
+/// The file stem of earlier versions, to find their stores
+/// (`<storage>/<stem>.redb`).
+fn legacy_file_stem(spirit: &str) -> String {
     let clean = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
     if !spirit.is_empty() && spirit.chars().all(clean) {
         return spirit.to_owned();
@@ -325,7 +556,11 @@ mod tests {
     fn store(dir: &Path) -> (Stores, Arc<SpiritStore>) {
         let stores = Stores::new(Some(dir.to_owned()));
         let store = stores
-            .open("unit", Instant::now() + Duration::from_secs(5))
+            .open(
+                StorageOwner::Unsigned,
+                "unit",
+                Instant::now() + Duration::from_secs(5),
+            )
             .unwrap();
         (stores, store)
     }
@@ -391,7 +626,9 @@ mod tests {
     fn runs_in_one_process_share_the_handle() {
         let dir = tempfile::tempdir().unwrap();
         let (stores, first) = store(dir.path());
-        let second = stores.open("unit", Instant::now()).unwrap();
+        let second = stores
+            .open(StorageOwner::Unsigned, "unit", Instant::now())
+            .unwrap();
         assert!(Arc::ptr_eq(&first, &second));
     }
 
@@ -399,17 +636,24 @@ mod tests {
     fn a_busy_database_makes_its_runs_wait_and_no_one_else() {
         let dir = tempfile::tempdir().unwrap();
         // Another handle stands for another process holding `a`.
-        let _held = Database::create(dir.path().join("a.redb")).unwrap();
+        std::fs::create_dir(dir.path().join("unsigned")).unwrap();
+        let _held = Database::create(dir.path().join("unsigned/a.redb")).unwrap();
         let stores = Stores::new(Some(dir.path().to_owned()));
         std::thread::scope(|s| {
             let waiting = s.spawn(|| {
                 let started = Instant::now();
-                let result = stores.open("a", started + Duration::from_millis(400));
+                let result = stores.open(
+                    StorageOwner::Unsigned,
+                    "a",
+                    started + Duration::from_millis(400),
+                );
                 (result, started.elapsed())
             });
             std::thread::sleep(Duration::from_millis(50));
             // `b` opens while `a` is still waiting.
-            stores.open("b", Instant::now()).unwrap();
+            stores
+                .open(StorageOwner::Unsigned, "b", Instant::now())
+                .unwrap();
             assert!(!waiting.is_finished());
             let (result, waited) = waiting.join().unwrap();
             assert!(waited >= Duration::from_millis(400));
@@ -427,6 +671,162 @@ mod tests {
     fn odd_names_get_distinct_files() {
         assert_eq!(file_stem("hello-world_2"), "hello-world_2");
         assert_ne!(file_stem("a/b"), file_stem("a.b"));
-        assert!(file_stem("../x").starts_with("___x-"));
+        assert!(file_stem("../x").starts_with("___x."));
+        assert_ne!(file_stem("Hello"), file_stem("hello"));
+        assert!(file_stem(&"x".repeat(300)).len() < 100);
+    }
+
+    /// Names that collided before: `..` was stored as `__-<hash>`, which is
+    /// also a plain name of its own.
+    #[test]
+    fn the_name_to_file_mapping_is_one_to_one() {
+        let dotdot = file_stem("..");
+        let mut names = vec![
+            "..".to_owned(),
+            dotdot.clone(),
+            legacy_file_stem(".."),
+            format!("__-{}", &blake3::hash(b"..").to_hex()[..16]),
+            "__".to_owned(),
+            "a.b".to_owned(),
+            "a/b".to_owned(),
+            "A".to_owned(),
+            "a".to_owned(),
+            String::new(),
+            "x".repeat(64),
+            "x".repeat(65),
+            "x".repeat(66),
+        ];
+        names.dedup();
+        let stems: std::collections::HashSet<String> = names.iter().map(|n| file_stem(n)).collect();
+        assert_eq!(stems.len(), names.len(), "{names:?}");
+        // Every stem is a single, safe path component.
+        for stem in &stems {
+            assert!(!stem.contains('/') && stem != "." && stem != "..", "{stem}");
+        }
+    }
+
+    #[test]
+    fn each_owner_has_its_own_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let stores = Stores::new(Some(dir.path().to_owned()));
+        let quota = StorageQuota::default();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let author = StorageOwner::Author([7; 32]);
+        let impostor = StorageOwner::Author([8; 32]);
+        let real = stores.open(author, "victim", deadline).unwrap();
+        real.write(b"k", b"the author's", &quota).unwrap();
+        for other in [impostor, StorageOwner::Unsigned] {
+            let store = stores.open(other, "victim", deadline).unwrap();
+            assert_eq!(get(&store, b"k"), None, "{other:?}");
+            store.write(b"k", b"overwritten", &quota).unwrap();
+        }
+        assert_eq!(get(&real, b"k").as_deref(), Some(&b"the author's"[..]));
+        assert!(dir.path().join("unsigned/victim.redb").is_file());
+        assert!(
+            dir.path()
+                .join(format!("{}/victim.redb", "07".repeat(32)))
+                .is_file()
+        );
+    }
+
+    fn open_fresh(dir: &Path, spirit: &str) -> Result<Arc<SpiritStore>, StorageError> {
+        Stores::new(Some(dir.to_owned())).open(
+            StorageOwner::Unsigned,
+            spirit,
+            Instant::now() + Duration::from_secs(5),
+        )
+    }
+
+    /// What a full disk left while a store was created: a zero-filled (or
+    /// empty) file. The next run replaces it and says so; nothing else is
+    /// left behind.
+    #[test]
+    fn a_store_left_empty_by_an_interrupted_creation_is_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let quota = StorageQuota::default();
+        std::fs::create_dir(dir.path().join("unsigned")).unwrap();
+        for (name, len) in [("zeros", 1 << 20), ("empty", 0), ("short", 7)] {
+            let path = dir.path().join(format!("unsigned/{name}.redb"));
+            crate::fs::write_atomic(&path, &vec![0; len]).unwrap();
+            let store = open_fresh(dir.path(), name).unwrap();
+            assert!(
+                store
+                    .notes
+                    .iter()
+                    .all(|n| n.contains("interrupted creation")),
+                "{:?}",
+                store.notes
+            );
+            store.write(b"k", b"v", &quota).unwrap();
+            drop(store);
+            let store = open_fresh(dir.path(), name).unwrap();
+            assert_eq!(get(&store, b"k").as_deref(), Some(&b"v"[..]));
+            assert!(store.notes.is_empty());
+        }
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path().join("unsigned"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".tmp"))
+            .collect();
+        assert!(leftovers.is_empty(), "{leftovers:?}");
+    }
+
+    /// A file that holds bytes redb cannot read is not overwritten: the
+    /// error says it is damaged, the likely cause and what to do.
+    #[test]
+    fn a_damaged_store_is_reported_and_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("unsigned")).unwrap();
+        let path = dir.path().join("unsigned/torn.redb");
+        // A real store cut short, as a crash could leave one.
+        drop(Database::create(&path).unwrap());
+        let bytes = std::fs::read(&path).unwrap();
+        crate::fs::write_atomic(&path, b"not a database at all, but data").unwrap();
+        let error = open_fresh(dir.path(), "torn").unwrap_err().to_string();
+        assert!(error.contains("is damaged"), "{error}");
+        assert!(error.contains("move it away"), "{error}");
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            b"not a database at all, but data"
+        );
+        assert!(!bytes.is_empty());
+    }
+
+    /// Creation is whole or nothing: when it fails (here: the directory
+    /// is a file, standing for a full disk), the error names the cause
+    /// and no store file is left to break the next run.
+    #[test]
+    fn a_failed_creation_leaves_nothing_and_names_the_cause() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("missing-dir/x.redb");
+        let error = create_store(&path).unwrap_err();
+        assert_eq!(error.kind(), std::io::ErrorKind::NotFound);
+        assert!(!path.exists());
+        assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none());
+    }
+
+    #[test]
+    fn a_store_of_an_earlier_version_is_named_not_opened() {
+        let dir = tempfile::tempdir().unwrap();
+        let quota = StorageQuota::default();
+        {
+            let old = Database::create(dir.path().join("old.redb")).unwrap();
+            drop(old);
+        }
+        let store = open_fresh(dir.path(), "old").unwrap();
+        assert_eq!(store.notes.len(), 1);
+        assert!(
+            store.notes[0].contains("from an earlier version"),
+            "{:?}",
+            store.notes
+        );
+        assert!(
+            store.notes[0].contains("unsigned/old.redb"),
+            "{:?}",
+            store.notes
+        );
+        store.write(b"k", b"v", &quota).unwrap();
+        drop(store);
+        assert!(open_fresh(dir.path(), "old").unwrap().notes.is_empty());
     }
 }

@@ -30,7 +30,9 @@ impl Problem {
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)?;
+        // A message quotes names from the module (imports, exports), which
+        // a hostile module fills with escape sequences.
+        write!(f, "{}", crate::shell::escape(&self.message))?;
         if let Some(help) = &self.help {
             write!(f, "\nhelp: {help}")?;
         }

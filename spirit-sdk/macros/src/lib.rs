@@ -1,7 +1,11 @@
-//! `#[spirit_sdk::main]`: exports a function as a spirit's entry point.
+//! `#[spirit_sdk::main]`: exports a function as a spirit's entry point;
+//! `#[spirit_sdk::test]`: marks a sandbox test (see `test.rs`).
 //!
-//! Use it through `spirit_sdk::main`; see that crate's documentation.
+//! Use them through `spirit_sdk::main` and `spirit_sdk::test`; see that
+//! crate's documentation.
 #![deny(missing_docs)]
+
+mod test;
 
 use proc_macro::{Delimiter, Group, Ident, Literal, Punct, Spacing, Span, TokenStream, TokenTree};
 
@@ -13,6 +17,27 @@ use proc_macro::{Delimiter, Group, Ident, Literal, Punct, Spacing, Span, TokenSt
 #[proc_macro_attribute]
 pub fn main(attr: TokenStream, item: TokenStream) -> TokenStream {
     match expand(attr, item.clone()) {
+        Ok(tokens) => tokens,
+        Err((span, message)) => {
+            let mut out = compile_error(span, &message);
+            out.extend(item);
+            out
+        }
+    }
+}
+
+/// Marks a sandbox test: a function `cargo spirit test` runs in the real
+/// sandbox, compiled for wasm32. In any other build it compiles to nothing.
+///
+/// The function takes no arguments and returns `()`, an `i32` status or a
+/// `Result<(), E>` where `E: Display`. `#[ignore]` (or `#[ignore = "why"]`)
+/// and `#[should_panic]` (or `#[should_panic(expected = "text")]`) work as
+/// in libtest. On a `mod`, the attribute keeps the module (its imports and
+/// helpers included) out of every build but `cargo spirit test`, as
+/// `#[cfg(test)]` does for native tests.
+#[proc_macro_attribute]
+pub fn test(attr: TokenStream, item: TokenStream) -> TokenStream {
+    match test::expand(attr, item.clone()) {
         Ok(tokens) => tokens,
         Err((span, message)) => {
             let mut out = compile_error(span, &message);

@@ -76,3 +76,18 @@ mod tests {
         assert_eq!(super::increment(), Err(spirit_sdk::HostError::StorageWrite));
     }
 }
+
+// `cargo spirit test` runs these as WebAssembly in the real sandbox, with the
+// capabilities and limits of Cargo.toml; every other build leaves them out.
+#[spirit_sdk::test]
+mod sandbox {
+    use spirit_sdk::HostError;
+
+    // Each test starts with a storage of its own, empty.
+    #[spirit_sdk::test]
+    fn counts_from_one_in_real_storage() -> Result<(), HostError> {
+        assert_eq!(super::increment()?, 1);
+        assert_eq!(super::increment()?, 2);
+        Ok(())
+    }
+}

@@ -62,3 +62,15 @@ mod tests {
         assert!(mock::output().is_empty());
     }
 }
+
+// `cargo spirit test` runs these as WebAssembly in the real sandbox, with the
+// capabilities and limits of Cargo.toml; every other build leaves them out.
+#[spirit_sdk::test]
+mod sandbox {
+    // A sandbox test has no input: this is the real host's empty input.
+    #[spirit_sdk::test]
+    fn an_empty_input_is_copied() -> Result<(), spirit_sdk::HostError> {
+        assert_eq!(spirit_sdk::input::len(), 0);
+        super::run()
+    }
+}

@@ -24,3 +24,14 @@ mod tests {
         assert_eq!(spirit_sdk::mock::logs(), ["[INFO] Hello from {{name}}!"]);
     }
 }
+
+// `cargo spirit test` runs these as WebAssembly in the real sandbox, with the
+// capabilities and limits of Cargo.toml; every other build leaves them out.
+#[spirit_sdk::test]
+mod sandbox {
+    #[spirit_sdk::test]
+    fn greets_in_the_sandbox() {
+        // A log call the manifest did not grant would fail the build.
+        super::run();
+    }
+}

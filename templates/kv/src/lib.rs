@@ -142,3 +142,21 @@ mod tests {
         assert!(matches!(super::run(), Err(super::Error::Usage(_))));
     }
 }
+
+// `cargo spirit test` runs these as WebAssembly in the real sandbox, with the
+// capabilities and limits of Cargo.toml; every other build leaves them out.
+#[spirit_sdk::test]
+mod sandbox {
+    use spirit_sdk::storage;
+
+    // Each test starts with a storage of its own, empty.
+    #[spirit_sdk::test]
+    fn set_then_delete_in_real_storage() -> Result<(), super::Error> {
+        let mut value = [0u8; 16];
+        super::execute(b"set color deep blue")?;
+        assert_eq!(storage::get_into("color", &mut value)?, Some(9));
+        super::execute(b"delete color")?;
+        assert_eq!(storage::get_into("color", &mut value)?, None);
+        Ok(())
+    }
+}

@@ -145,6 +145,7 @@ mod tests {
     fn store(engine: &Engine, policy: Policy, stores: Arc<Stores>) -> Store<HostState> {
         let state = HostState::new(HostSetup {
             name: "abi".into(),
+            owner: Default::default(),
             policy,
             limits: Limits::default(),
             input: Vec::new(),
