@@ -78,7 +78,7 @@ pub(crate) enum Command {
     New(commands::new::NewArgs),
     Init(commands::init::InitArgs),
     Build(commands::build::BuildArgs),
-    Run(commands::run::RunArgs),
+    Run(Box<commands::run::RunArgs>),
     Test(commands::test::TestArgs),
     Check(commands::check::CheckArgs),
     Inspect(commands::inspect::InspectArgs),

@@ -33,7 +33,7 @@ pub(crate) fn execute(command: Command, shell: &Shell) -> anyhow::Result<ExitCod
         Command::New(args) => args.execute(shell),
         Command::Init(args) => args.execute(shell),
         Command::Build(args) => args.execute(shell),
-        Command::Run(args) => args.execute(shell),
+        Command::Run(args) => (*args).execute(shell),
         Command::Test(args) => args.execute(shell),
         Command::Check(args) => args.execute(shell),
         Command::Inspect(args) => args.execute(shell),
