@@ -42,6 +42,17 @@ run = { fuel = 1000000, max-memory = "4MiB", timeout = "2s" }
 pricing = { base_cost = 10, per_fuel_cost = 1 }
 "#;
 
+/// `json_path` inputs: a path, a newline, a document.
+const JSON_USER: &str = r#"$.user.langs[1]
+{"user": {"name": "Ada", "age": 36, "admin": true, "langs": ["en", "fr"], "address": null}}
+"#;
+const JSON_ESCAPES: &str = r#"$["k\u00e9y"]["a\"b"]
+{"k\u00e9y": {"a\"b": "\ud83d\ude00 \/ \\ \n", "a\"b": [{}, [], ""]}, "k\u00e9y": {"a\"b": "last"}}
+"#;
+const JSON_NUMBERS: &str = r#"$[2][0]
+[-0, 1.5e-7, [9223372036854775808, -1E+400], 0.000, 123456789012345678901234567890]
+"#;
+
 fn seeds() -> Vec<(&'static str, &'static str, Vec<u8>)> {
     let wasm = wat::parse_str(MODULE).expect("the module parses");
     let manifest = Manifest::for_module("hello", "0.1.0".parse().expect("a version"), &wasm);
@@ -63,6 +74,9 @@ fn seeds() -> Vec<(&'static str, &'static str, Vec<u8>)> {
         ("manifest", "Cargo.toml", CARGO_TOML.as_bytes().to_vec()),
         ("package", "unsigned.spirit", unsigned.to_package()),
         ("package", "signed.spirit", signed.to_package()),
+        ("json_path", "user.txt", JSON_USER.as_bytes().to_vec()),
+        ("json_path", "escapes.txt", JSON_ESCAPES.as_bytes().to_vec()),
+        ("json_path", "numbers.txt", JSON_NUMBERS.as_bytes().to_vec()),
     ]
 }
 
@@ -120,6 +134,13 @@ fn the_seeds_are_accepted_by_what_they_seed() {
             }
             "package" => {
                 parse_package(Path::new(name), &bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
+            }
+            "json_path" => {
+                let text = std::str::from_utf8(&bytes).expect("UTF-8");
+                let (path, doc) = text.split_once('\n').expect("a path line");
+                let output = spirit_primitives::json::Output::Json;
+                spirit_primitives::json::query(doc.as_bytes(), path.as_bytes(), output, &mut [])
+                    .unwrap_or_else(|e| panic!("{name}: {e}"));
             }
             other => panic!("no target `{other}`"),
         }

@@ -11,6 +11,25 @@
 //! lengths are offsets into the guest's exported `memory`; the host checks
 //! every one of them and returns `-1` for any range outside that memory.
 //!
+//! # Primitives
+//!
+//! `host_hash_*`, `host_json_path` and `host_base64_*` are pure: they need
+//! no capability, touch nothing but the spirit's memory, and give the same
+//! result for the same bytes. Each reads at most [`MAX_PRIMITIVE_INPUT`]
+//! bytes. A function writing into a buffer returns the length of its
+//! result and writes it only when it fits, so a result larger than the
+//! capacity is "buffer too small" with the size needed. The other errors
+//! have their own codes: [`NOT_FOUND`], [`INVALID_INPUT`], [`INVALID_PATH`],
+//! [`TOO_LARGE`], [`NOT_A_STRING`].
+//!
+//! # Fuel
+//!
+//! A primitive costs 100 units of fuel plus one per byte it reads and
+//! writes, charged before it reads (for the input) and after it writes (for
+//! the output); a spirit without that much fuel left stops with "out of
+//! fuel". The same work compiled into a spirit costs several instructions,
+//! each a unit, per byte.
+//!
 //! ```
 //! use spirit_sdk::abi::{self, Capability};
 //!
@@ -108,6 +127,31 @@ macro_rules! __host_abi {
             /// Ends the run with the UTF-8 message at `ptr..ptr+len` (a panic
             /// message, for example). Never returns.
             host_abort(ptr: i32, len: i32), None;
+            /// Writes the BLAKE3 hash of `ptr..ptr+len` to the 32 bytes at
+            /// `out_ptr`. `0`; `-5` when the data is over 16 MiB.
+            host_hash_commit(ptr: i32, len: i32, out_ptr: i32) -> i32, None;
+            /// Compares the BLAKE3 hash of `ptr..ptr+len` with the 32 bytes
+            /// at `hash_ptr`, in constant time. `1` equal, `0` different;
+            /// `-5` when the data is over 16 MiB.
+            host_hash_verify(ptr: i32, len: i32, hash_ptr: i32) -> i32, None;
+            /// Selects the value at the JSON path `path_ptr..+path_len` in
+            /// the JSON document `doc_ptr..+doc_len` and writes its JSON text
+            /// (`mode` 0) or a string's unquoted contents (`mode` 1) to
+            /// `out_ptr`. Returns the value's length, written only when it is
+            /// at most `out_cap` (so a larger result is the size needed);
+            /// `-2` not found, `-3` invalid JSON, `-4` invalid path, `-5`
+            /// over a limit, `-6` not a string (mode 1).
+            host_json_path(doc_ptr: i32, doc_len: i32, path_ptr: i32, path_len: i32, out_ptr: i32, out_cap: i32, mode: i32) -> i32, None;
+            /// Writes the base64 text (standard alphabet; `flags` 0 padded,
+            /// 1 unpadded) of `ptr..ptr+len` to `out_ptr`. Returns its
+            /// length, written only when it is at most `out_cap`; `-5` when
+            /// the input is over 16 MiB.
+            host_base64_encode(ptr: i32, len: i32, out_ptr: i32, out_cap: i32, flags: i32) -> i32, None;
+            /// Writes the bytes of the base64 text at `ptr..ptr+len` (`flags`
+            /// 0: padding required, 1: no padding) to `out_ptr`. Returns
+            /// their length, written only when it is at most `out_cap`; `-3`
+            /// not base64, `-5` when the text is over 16 MiB.
+            host_base64_decode(ptr: i32, len: i32, out_ptr: i32, out_cap: i32, flags: i32) -> i32, None;
         }
     };
 }
@@ -491,6 +535,28 @@ impl LogLevel {
     }
 }
 
+/// The largest input a primitive (`host_hash_*`, `host_json_path`,
+/// `host_base64_*`) reads: 16 MiB. Larger ones return [`TOO_LARGE`].
+pub const MAX_PRIMITIVE_INPUT: usize = 16 << 20;
+
+/// `host_json_path`: the path selects nothing.
+pub const NOT_FOUND: i32 = -2;
+
+/// `host_json_path`: the document is not JSON; `host_base64_decode`: the
+/// text is not base64.
+pub const INVALID_INPUT: i32 = -3;
+
+/// `host_json_path`: the path is not in the supported subset.
+pub const INVALID_PATH: i32 = -4;
+
+/// A primitive's input is over a limit: [`MAX_PRIMITIVE_INPUT`], or for
+/// `host_json_path`, 128 levels of nesting, a path over 4096 bytes or 128
+/// steps.
+pub const TOO_LARGE: i32 = -5;
+
+/// `host_json_path` in mode 1: the value is not a string.
+pub const NOT_A_STRING: i32 = -6;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -522,5 +588,24 @@ mod tests {
         assert_eq!(sig("host_log"), "(i32, i32, i32) -> i32");
         assert_eq!(sig("host_storage_read"), "(i32, i32, i32, i32) -> i32");
         assert_eq!(sig("host_abort"), "(i32, i32)");
+        assert_eq!(
+            sig("host_json_path"),
+            "(i32, i32, i32, i32, i32, i32, i32) -> i32"
+        );
+    }
+
+    /// The primitives' codes are the host's: `spirit-primitives` computes
+    /// them for the sandbox and the mock host alike.
+    #[cfg(not(target_arch = "wasm32"))]
+    #[test]
+    fn primitive_codes_are_the_hosts() {
+        use spirit_primitives::code;
+        assert_eq!(ERROR, code::BAD_ARGUMENT);
+        assert_eq!(NOT_FOUND, code::NOT_FOUND);
+        assert_eq!(INVALID_INPUT, code::INVALID_INPUT);
+        assert_eq!(INVALID_PATH, code::INVALID_PATH);
+        assert_eq!(TOO_LARGE, code::TOO_LARGE);
+        assert_eq!(NOT_A_STRING, code::NOT_A_STRING);
+        assert_eq!(MAX_PRIMITIVE_INPUT, spirit_primitives::MAX_INPUT);
     }
 }

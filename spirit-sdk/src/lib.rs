@@ -13,6 +13,9 @@
 //! | [`storage`] | persistent key-value storage | `storage_read`, `storage_write`, `storage_delete` |
 //! | [`credit`] | balances, transfers and reservations of credits | `actuator_credit` |
 //! | [`input`], [`output`] | the run's input and output bytes | none |
+//! | [`hash`] | BLAKE3 hashes and their constant-time check, by the host | none |
+//! | [`json`] | values out of a JSON document by path, by the host | none |
+//! | [`base64`] | base64 encoding and decoding, by the host | none |
 //!
 //! Every fallible call returns `Result<_, `[`HostError`]`>`. One attribute
 //! exports the entry point:
@@ -43,6 +46,7 @@
 //! | `alloc` | | `storage::get`, `input::read_all`, the formatting log macros |
 //! | `allocator` | | `alloc` plus a small bump [`allocator`] as `#[global_allocator]` |
 //! | `std` | | for spirits that link `std`: a panic hook instead of the SDK's panic handler |
+//! | `mock-hash` | | [`hash`] in native tests (the mock host builds the host's BLAKE3); no change to the wasm |
 #![no_std]
 #![deny(missing_docs)]
 
@@ -55,10 +59,13 @@ extern crate alloc;
 
 pub mod abi;
 pub mod allocator;
+pub mod base64;
 pub mod credit;
 pub mod entry;
 mod error;
+pub mod hash;
 pub mod input;
+pub mod json;
 pub mod log;
 pub mod number;
 pub mod output;

@@ -3,9 +3,13 @@
 //!
 //! Every SDK call works as it does in the sandbox, against this host: a
 //! settable clock, a seeded random generator, storage, input and output,
-//! and a record of every log message. Each test thread has its own host
-//! (the test harness runs each test on its own thread), so tests do not see
-//! each other's state; [`reset`] starts over within one.
+//! and a record of every log message. The pure primitives
+//! ([`hash`](crate::hash), [`json`](crate::json),
+//! [`base64`](crate::base64)) run the sandbox's own code (the
+//! `spirit-primitives` crate), so they give the same results and errors.
+//! Each test thread has its own host (the test harness runs each test on
+//! its own thread), so tests do not see each other's state; [`reset`]
+//! starts over within one.
 //!
 //! ```
 //! use spirit_sdk::{mock, storage};
@@ -542,6 +546,47 @@ pub(crate) mod host {
     pub(crate) fn output_write(bytes: &[u8]) -> i32 {
         with(|h| h.output.extend_from_slice(bytes));
         abi::SUCCESS
+    }
+
+    // The primitives are pure: the very functions the sandbox runs once it
+    // has checked the guest's ranges and charged fuel.
+
+    #[cfg(feature = "mock-hash")]
+    pub(crate) fn hash_commit(data: &[u8], out: &mut [u8; 32]) -> i32 {
+        spirit_primitives::abi::hash_commit(data, out)
+    }
+
+    #[cfg(feature = "mock-hash")]
+    pub(crate) fn hash_verify(data: &[u8], expected: &[u8; 32]) -> i32 {
+        spirit_primitives::abi::hash_verify(data, expected)
+    }
+
+    #[cfg(not(feature = "mock-hash"))]
+    pub(crate) fn hash_commit(_: &[u8], _: &mut [u8; 32]) -> i32 {
+        std::panic!("{NO_MOCK_HASH}")
+    }
+
+    #[cfg(not(feature = "mock-hash"))]
+    pub(crate) fn hash_verify(_: &[u8], _: &[u8; 32]) -> i32 {
+        std::panic!("{NO_MOCK_HASH}")
+    }
+
+    /// Why a native test cannot hash without `mock-hash`, and the fix.
+    #[cfg(not(feature = "mock-hash"))]
+    const NO_MOCK_HASH: &str = "the mock host hashes only with spirit-sdk's `mock-hash` feature \
+        (it runs the host's own BLAKE3): add `features = [\"mock-hash\"]` to the spirit-sdk \
+        dependency; the spirit's wasm does not change";
+
+    pub(crate) fn json_path(doc: &[u8], path: &[u8], out: &mut [u8], mode: i32) -> i32 {
+        spirit_primitives::abi::json_path(doc, path, out, mode)
+    }
+
+    pub(crate) fn base64_encode(input: &[u8], out: &mut [u8], flags: i32) -> i32 {
+        spirit_primitives::abi::base64_encode(input, out, flags)
+    }
+
+    pub(crate) fn base64_decode(text: &[u8], out: &mut [u8], flags: i32) -> i32 {
+        spirit_primitives::abi::base64_decode(text, out, flags)
     }
 
     pub(crate) fn record_abort(message: &[u8]) {

@@ -123,6 +123,45 @@ mod wasm {
         unsafe { raw::host_output_write(ptr, len) }
     }
 
+    pub(crate) fn hash_commit(data: &[u8], out: &mut [u8; 32]) -> i32 {
+        let (ptr, len) = ptr_len(data);
+        // SAFETY: the host reads inside `data` and writes the 32 bytes of
+        // `out`, which is borrowed mutably for the call.
+        unsafe { raw::host_hash_commit(ptr, len, out.as_mut_ptr() as i32) }
+    }
+
+    pub(crate) fn hash_verify(data: &[u8], expected: &[u8; 32]) -> i32 {
+        let (ptr, len) = ptr_len(data);
+        // SAFETY: the host only reads inside `data` and the 32 bytes of
+        // `expected`.
+        unsafe { raw::host_hash_verify(ptr, len, expected.as_ptr() as i32) }
+    }
+
+    pub(crate) fn json_path(doc: &[u8], path: &[u8], out: &mut [u8], mode: i32) -> i32 {
+        let (doc_ptr, doc_len) = ptr_len(doc);
+        let (path_ptr, path_len) = ptr_len(path);
+        let (out_ptr, out_cap) = ptr_len(out);
+        // SAFETY: the host reads inside `doc` and `path` and writes at most
+        // `out_cap` bytes inside `out`, which is borrowed mutably.
+        unsafe { raw::host_json_path(doc_ptr, doc_len, path_ptr, path_len, out_ptr, out_cap, mode) }
+    }
+
+    pub(crate) fn base64_encode(input: &[u8], out: &mut [u8], flags: i32) -> i32 {
+        let (ptr, len) = ptr_len(input);
+        let (out_ptr, out_cap) = ptr_len(out);
+        // SAFETY: the host reads inside `input` and writes at most
+        // `out_cap` bytes inside `out`, which is borrowed mutably.
+        unsafe { raw::host_base64_encode(ptr, len, out_ptr, out_cap, flags) }
+    }
+
+    pub(crate) fn base64_decode(text: &[u8], out: &mut [u8], flags: i32) -> i32 {
+        let (ptr, len) = ptr_len(text);
+        let (out_ptr, out_cap) = ptr_len(out);
+        // SAFETY: the host reads inside `text` and writes at most `out_cap`
+        // bytes inside `out`, which is borrowed mutably.
+        unsafe { raw::host_base64_decode(ptr, len, out_ptr, out_cap, flags) }
+    }
+
     pub(crate) fn abort(message: &[u8]) -> ! {
         let (ptr, len) = ptr_len(message);
         // SAFETY: the host reads `len` bytes at `ptr`, all inside `message`.

@@ -220,3 +220,67 @@ fn reset_forgets_everything() {
     assert!(mock::output().is_empty());
     assert!(time::now().is_ok());
 }
+
+#[test]
+fn primitives_need_no_capability() {
+    for &capability in Capability::ALL {
+        mock::deny(capability);
+    }
+    let digest = spirit_sdk::hash::commit(b"data").unwrap();
+    assert!(spirit_sdk::hash::verify(b"data", &digest).unwrap());
+    let mut buf = [0u8; 16];
+    assert_eq!(
+        spirit_sdk::json::get(b"[1]", "$[0]", &mut buf).unwrap(),
+        b"1"
+    );
+    let padding = spirit_sdk::base64::Padding::Padded;
+    assert_eq!(
+        spirit_sdk::base64::encode(b"data", padding, &mut buf).unwrap(),
+        b"ZGF0YQ=="
+    );
+}
+
+#[test]
+fn base64_round_trips_through_the_sdk() {
+    use spirit_sdk::base64::{self, Base64Error, Padding, encoded_len};
+    let data: Vec<u8> = (0..=255).collect();
+    for len in [0, 1, 2, 3, 4, 5, 254, 255, 256] {
+        for padding in [Padding::Padded, Padding::Unpadded] {
+            let mut text = vec![0u8; encoded_len(len, padding)];
+            let text = base64::encode(&data[..len], padding, &mut text).unwrap();
+            let mut back = vec![0u8; len];
+            assert_eq!(
+                base64::decode(text, padding, &mut back).unwrap(),
+                &data[..len]
+            );
+            if len > 0 {
+                let mut short = vec![0u8; text.len() - 1];
+                assert_eq!(
+                    base64::encode(&data[..len], padding, &mut short),
+                    Err(Base64Error::BufferTooSmall { needed: text.len() })
+                );
+            }
+        }
+    }
+    let mut buf = [0u8; 8];
+    assert_eq!(
+        base64::decode(b"not base64!", Padding::Padded, &mut buf),
+        Err(Base64Error::Invalid)
+    );
+}
+
+#[test]
+fn the_sdk_and_the_primitives_agree_on_encoded_lengths() {
+    use spirit_primitives::base64 as host;
+    use spirit_sdk::base64::{Padding, encoded_len};
+    for len in 0..100 {
+        assert_eq!(
+            encoded_len(len, Padding::Padded),
+            host::encoded_len(len, host::Padding::Padded)
+        );
+        assert_eq!(
+            encoded_len(len, Padding::Unpadded),
+            host::encoded_len(len, host::Padding::Unpadded)
+        );
+    }
+}

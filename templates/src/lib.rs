@@ -107,6 +107,11 @@ pub const TEMPLATES: &[Template] = &[
         description: "get/set/delete commands from its input on persistent storage (storage_read, storage_write, storage_delete)",
         files: files!("kv": "Cargo.toml.in", "src/lib.rs", "gitignore"),
     },
+    Template {
+        name: "json",
+        description: "reads fields of a JSON input with the host's JSON-path queries (no capabilities)",
+        files: files!("json": "Cargo.toml.in", "src/lib.rs", "gitignore"),
+    },
 ];
 
 /// The template called `name`, if there is one.

@@ -81,7 +81,7 @@ fn new_with_an_unknown_template_lists_them() {
         .code(2)
         .stderr_eq(str![[r#"
 error: invalid value 'helo' for '--template <TEMPLATE>'
-  [possible values: hello, counter, echo, kv]
+  [possible values: hello, counter, echo, kv, json]
 
   tip: a similar value exists: 'hello'
 
@@ -109,6 +109,8 @@ fn new_help_describes_every_template() {
           - echo:    copies its input to its output (no capabilities)
           - kv:      get/set/delete commands from its input on persistent storage (storage_read,
             storage_write, storage_delete)
+          - json:    reads fields of a JSON input with the host's JSON-path queries (no
+            capabilities)
 ...
 "#]]);
 }

@@ -3,7 +3,7 @@
 
 use snapbox::str;
 
-use crate::support::{cargo_spirit, new_spirit};
+use crate::support::{artifact_dir, cargo_spirit, new_spirit};
 
 #[test]
 fn hello_logs_its_greeting() {
@@ -99,8 +99,55 @@ error: spirit `tpl-kv` failed: expected `set KEY VALUE`, `get KEY` or `delete KE
 }
 
 #[test]
+fn json_reads_fields_through_the_host_and_stays_under_4_kib() {
+    let (_tmp, dir) = new_spirit("tpl-json", "json");
+    cargo_spirit(&dir)
+        .args(["build", "--release", "-q"])
+        .assert()
+        .success();
+    cargo_spirit(&dir)
+        .args(["run", "--release", "-q", "--input", "-"])
+        .stdin(r#"{"user": {"name": "Z\u00e9 \"Z\"", "age": 36, "langs": ["en", "fr"]}}"#)
+        .assert()
+        .success()
+        .stdout_eq(str![[r#"
+Zé "Z" (36) speaks en
+
+"#]])
+        .stderr_eq(str![""]);
+    cargo_spirit(&dir)
+        .args(["run", "--release", "-q", "--input", "-"])
+        .stdin(r#"{"user": {"name": "Ada", "age": "36"}}"#)
+        .assert()
+        .failure()
+        .stderr_eq(str![[r#"
+error: spirit `tpl-json` failed: the JSON value is not of the type asked for
+
+"#]]);
+    cargo_spirit(&dir)
+        .args(["run", "--release", "-q", "--input", "-"])
+        .stdin("{\"user\": ")
+        .assert()
+        .failure()
+        .stderr_eq(str![[r#"
+error: spirit `tpl-json` failed: the document is not valid JSON
+
+"#]]);
+    // The point of the host primitives: no JSON parser, no allocator.
+    let manifest = artifact_dir("release", "tpl-json").join("manifest.toml");
+    let manifest = std::fs::read_to_string(manifest).unwrap();
+    let size: u64 = manifest
+        .lines()
+        .find_map(|line| line.strip_prefix("size = "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(size < 4096, "the json template's spirit is {size} bytes");
+}
+
+#[test]
 fn every_template_passes_its_own_unit_tests_natively() {
-    for template in ["hello", "counter", "echo", "kv"] {
+    for template in ["hello", "counter", "echo", "kv", "json"] {
         let (_tmp, dir) = new_spirit(&format!("unit-{template}"), template);
         snapbox::cmd::Command::new(env!("CARGO"))
             .current_dir(&dir)

@@ -308,7 +308,7 @@ fn tests_leave_the_normal_build_alone() {
 
 #[test]
 fn every_template_passes_its_sandbox_tests() {
-    for template in ["hello", "counter", "echo", "kv"] {
+    for template in ["hello", "counter", "echo", "kv", "json"] {
         let (_tmp, dir) = new_spirit(&format!("t-tpl-{template}"), template);
         let output = cargo_spirit(&dir)
             .args(["test", "-q"])
@@ -319,7 +319,7 @@ fn every_template_passes_its_sandbox_tests() {
             .clone();
         let output = String::from_utf8(output).unwrap();
         assert!(
-            output.contains("test result: ok. 1 passed; 0 failed"),
+            output.contains("test result: ok.") && !output.contains("ok. 0 passed"),
             "{template}: {output}"
         );
     }

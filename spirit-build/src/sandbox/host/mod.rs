@@ -7,7 +7,8 @@
 //! entry's capability: a call without it returns the ABI's error value
 //! (`-1` in the function's result type) before the topic function runs. The
 //! topic function (same name as the entry, in `time`, `random`, `log`,
-//! `storage`, `credit` or `io`) then checks every guest pointer with `memory::range` before
+//! `storage`, `credit`, `io` or `primitives`) then checks every guest pointer with
+//! `memory::range` before
 //! it touches memory. Adding a host function is one line in the table and
 //! one function in its topic module; a missing one does not compile, and
 //! [`tests::the_linker_defines_exactly_the_abi`] holds the result to the
@@ -17,6 +18,7 @@ mod credit;
 mod io;
 mod log;
 mod memory;
+mod primitives;
 mod random;
 mod storage;
 mod time;
@@ -31,6 +33,7 @@ use memory::{memory, range, truncate, unsigned};
 use credit::*;
 use io::*;
 use log::*;
+use primitives::*;
 use random::*;
 use storage::*;
 use time::*;
