@@ -74,13 +74,11 @@ impl GlobalArgs {
 }
 
 #[derive(Debug, Subcommand)]
-// Parsed once per process; boxing `run`'s arguments would buy nothing.
-#[allow(clippy::large_enum_variant)]
 pub(crate) enum Command {
     New(commands::new::NewArgs),
     Init(commands::init::InitArgs),
     Build(commands::build::BuildArgs),
-    Run(commands::run::RunArgs),
+    Run(Box<commands::run::RunArgs>),
     Test(commands::test::TestArgs),
     Check(commands::check::CheckArgs),
     Inspect(commands::inspect::InspectArgs),
@@ -95,6 +93,7 @@ pub(crate) enum Command {
     Info(commands::info::InfoArgs),
     Search(commands::search::SearchArgs),
     Upgrade(commands::upgrade::UpgradeArgs),
+    Credit(commands::credit::CreditArgs),
     Trust(commands::trust::TrustArgs),
     /// Stop trusting an author's key
     Untrust(commands::trust::TrustArgs),

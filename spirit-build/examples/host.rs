@@ -3,8 +3,9 @@
 //! This loads a small spirit (written in WebAssembly text here, so the
 //! example is self-contained; an application would read a `.wasm` built by
 //! `cargo spirit build` with `Sandbox::load_file`), grants it two
-//! capabilities, runs it twice with limits and input, and reads its logs,
-//! output, storage and usage. Then it shows a refused capability and a limit.
+//! capabilities, runs it twice with limits and input, charging each run to a
+//! payer in a credit ledger, and reads its logs, output, storage and usage.
+//! Then it shows a refused capability and a limit.
 //!
 //! Run it with:
 //!
@@ -15,8 +16,10 @@
 // An example application prints its results.
 #![allow(clippy::print_stdout, clippy::unwrap_used)]
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use spirit_build::ledger::{Account, ChargeTerms, Ledger, Origin};
 use spirit_build::sandbox::{
     Call, CollectingIo, Limits, Policy, Pricing, RunError, RunRequest, Sandbox, SandboxConfig,
 };
@@ -72,22 +75,40 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let pricing = Pricing {
         base_cost: 10,
         per_fuel_cost: 1,
+        min_balance: None,
     };
 
+    // The credit ledger (under the same directory): the payer has 10,000
+    // credits; each run is charged to it and paid to the spirit's author.
+    // This process is the ledger's only user, so it keeps it open.
+    let ledger = Arc::new(Ledger::open(home.path())?.keep_open(true));
+    let (payer, author) = (Account([1; 32]), Account([2; 32]));
+    ledger.mint(&payer, 10_000, &Origin::operator())?;
+
     for input in ["world", "spirits"] {
+        // Hold the most the run can cost, run it, pay what it cost.
+        let terms = ChargeTerms {
+            payer,
+            payee: author,
+            max_cost: pricing.cost(limits.fuel),
+            min_balance: pricing.min_balance,
+        };
+        let charge = ledger.hold_charge(terms, Origin::run("greeter", None))?;
         let mut request = RunRequest::new(policy.clone(), limits);
         request.input = input.as_bytes().to_vec();
         let outcome = sandbox.run(&spirit, request)?;
+        let settled = charge.settle(pricing.cost(outcome.fuel_used))?;
         let io = outcome.io.into_any().downcast::<CollectingIo>().unwrap();
         println!("output:  {}", String::from_utf8_lossy(&io.output));
         println!("log:     {}", io.logs[0]);
         println!(
-            "usage:   status {}, {} units of fuel, {} bytes of memory, {:?}, cost {} credits",
+            "usage:   status {}, {} units of fuel, {} bytes of memory, {:?}, charged {} credits (the payer has {} left)",
             outcome.status,
             outcome.fuel_used,
             outcome.peak_memory,
             outcome.duration,
-            pricing.cost(outcome.fuel_used)
+            settled.cost,
+            ledger.balance(&payer)?
         );
     }
 

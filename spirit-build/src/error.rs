@@ -8,8 +8,8 @@ use std::path::PathBuf;
 use crate::receipt::ReceiptError;
 use crate::sign::Author;
 use crate::{
-    compile, fs, inspect, manifest, package, project, registry, sandbox, sign, strip, template,
-    validate, workspace,
+    compile, fs, inspect, ledger, manifest, package, project, registry, sandbox, sign, strip,
+    template, validate, workspace,
 };
 
 /// Any failure of an operation.
@@ -84,6 +84,41 @@ pub enum Error {
     /// An execution receipt could not be read or failed a check.
     #[error(transparent)]
     Receipt(#[from] ReceiptCheckError),
+    /// Text that names no account.
+    #[error(transparent)]
+    Account(#[from] ledger::AccountError),
+    /// The credit ledger refused or failed.
+    #[error(transparent)]
+    Ledger(#[from] ledger::LedgerError),
+    /// A priced run's payer cannot cover it: refused before it started.
+    #[error(
+        "spirit `{spirit}` was not run: its payer cannot cover it: {error}\nhelp: the run may cost up to {max_cost} credits ({pricing}); lower `--fuel`, or move credits to the payer with `cargo spirit credit transfer`"
+    )]
+    NotCovered {
+        /// The spirit.
+        spirit: String,
+        /// The most the run could cost.
+        max_cost: u64,
+        /// How the maximum was reached, in words.
+        pricing: String,
+        /// The ledger's refusal, with the payer's balance.
+        error: ledger::LedgerError,
+    },
+    /// A run that needs a payer has none.
+    #[error(
+        "spirit `{spirit}` {why}, but there is no payer: {error}\nhelp: name the payer's key with `--payer PATH`, or create the default key with `cargo spirit keygen`"
+    )]
+    NoPayer {
+        /// The spirit.
+        spirit: String,
+        /// Why it needs one.
+        why: &'static str,
+        /// Why no key was found.
+        error: sign::SignError,
+    },
+    /// `VUDO_HOME` could not be determined.
+    #[error(transparent)]
+    Home(#[from] crate::home::HomeError),
 }
 
 impl Error {

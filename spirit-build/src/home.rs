@@ -8,6 +8,9 @@
 //!   keys/<name>.key, <name>.pub     signing keys (cargo spirit keygen)
 //!   cache/                          compiled code, by blake3 and engine
 //!   storage/                        each spirit's database
+//!   ledger/
+//!     ledger.redb                   credit balances, reservations, journal
+//!     holders/<id>.lock             one per open ledger; its flock says it is alive
 //!   registry/
 //!     index.json                    every installed spirit (the source of truth)
 //!     registry.lock                 the lock that guards changes
@@ -74,6 +77,52 @@ pub fn storage_dir(home: &Path) -> PathBuf {
 /// ```
 pub fn cache_dir(home: &Path) -> PathBuf {
     home.join("cache")
+}
+
+/// The credit ledger's directory: `<home>/ledger`.
+///
+/// ```
+/// use std::path::Path;
+/// let dir = spirit_build::home::ledger_dir(Path::new("/srv/vudo"));
+/// assert_eq!(dir, Path::new("/srv/vudo/ledger"));
+/// ```
+pub fn ledger_dir(home: &Path) -> PathBuf {
+    home.join("ledger")
+}
+
+/// The credit ledger's database: `<home>/ledger/ledger.redb`.
+///
+/// ```
+/// use std::path::Path;
+/// let file = spirit_build::home::ledger_file(Path::new("/srv/vudo"));
+/// assert_eq!(file, Path::new("/srv/vudo/ledger/ledger.redb"));
+/// ```
+pub fn ledger_file(home: &Path) -> PathBuf {
+    ledger_dir(home).join("ledger.redb")
+}
+
+/// Where each open ledger keeps the lock that says it is alive:
+/// `<home>/ledger/holders`.
+///
+/// ```
+/// use std::path::Path;
+/// let dir = spirit_build::home::ledger_holders_dir(Path::new("/srv/vudo"));
+/// assert_eq!(dir, Path::new("/srv/vudo/ledger/holders"));
+/// ```
+pub fn ledger_holders_dir(home: &Path) -> PathBuf {
+    ledger_dir(home).join("holders")
+}
+
+/// The lock of the open ledger `id` (16 hex digits):
+/// `<home>/ledger/holders/<id>.lock`.
+///
+/// ```
+/// use std::path::Path;
+/// let file = spirit_build::home::ledger_holder_lock(Path::new("/srv/vudo"), "00000000000000ff");
+/// assert_eq!(file, Path::new("/srv/vudo/ledger/holders/00000000000000ff.lock"));
+/// ```
+pub fn ledger_holder_lock(home: &Path, id: &str) -> PathBuf {
+    ledger_holders_dir(home).join(format!("{id}.lock"))
 }
 
 /// The trusted authors' file: `<home>/trusted.toml`.

@@ -14,6 +14,7 @@ pub mod fingerprint;
 pub mod fs;
 pub mod home;
 pub mod inspect;
+pub mod ledger;
 pub mod limits;
 pub mod manifest;
 pub mod message;

@@ -302,11 +302,11 @@ impl Policy {
 ///
 /// ```
 /// use spirit_build::limits::Pricing;
-/// let pricing = Pricing { base_cost: 100, per_fuel_cost: 2 };
+/// let pricing = Pricing { base_cost: 100, per_fuel_cost: 2, min_balance: None };
 /// assert_eq!(pricing.cost(1_000), 102);
 /// assert_eq!(pricing.cost(499), 100);
 /// assert_eq!(pricing.cost(u64::MAX), 100 + u64::MAX / 500);
-/// let dear = Pricing { base_cost: u64::MAX, per_fuel_cost: u64::MAX };
+/// let dear = Pricing { base_cost: u64::MAX, per_fuel_cost: u64::MAX, min_balance: None };
 /// assert_eq!(dear.cost(u64::MAX), u64::MAX);
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -315,6 +315,10 @@ pub struct Pricing {
     pub base_cost: u64,
     /// Credits per thousand units of fuel used.
     pub per_fuel_cost: u64,
+    /// Credits the payer must have available before a run starts
+    /// (`min-balance`), beyond covering its maximum cost; `None`: only the
+    /// maximum cost.
+    pub min_balance: Option<u64>,
 }
 
 impl Pricing {

@@ -285,6 +285,9 @@ impl Manifest {
             let mut table = Table::new();
             table.insert("base_cost", int(pricing.base_cost));
             table.insert("per_fuel_cost", int(pricing.per_fuel_cost));
+            if let Some(min) = pricing.min_balance {
+                table.insert("min-balance", int(min));
+            }
             doc.insert("pricing", Item::Table(table));
         }
 
@@ -404,6 +407,10 @@ impl Manifest {
                     Some(Pricing {
                         base_cost: fields.integer(pricing, "pricing", "base_cost")?,
                         per_fuel_cost: fields.integer(pricing, "pricing", "per_fuel_cost")?,
+                        min_balance: match pricing.get("min-balance") {
+                            None => None,
+                            Some(_) => Some(fields.integer(pricing, "pricing", "min-balance")?),
+                        },
                     })
                 }
             },
@@ -669,6 +676,7 @@ mod tests {
             pricing: Some(Pricing {
                 base_cost: 100,
                 per_fuel_cost: 1,
+                min_balance: None,
             }),
             wasm: WasmInfo {
                 file: "hello.wasm".into(),
@@ -691,6 +699,22 @@ mod tests {
         let text = m.to_toml();
         assert_eq!(Manifest::from_toml(&text).unwrap(), m);
         assert_eq!(Manifest::from_toml(&text).unwrap().to_toml(), text);
+    }
+
+    #[test]
+    fn a_minimum_balance_round_trips() {
+        let mut m = sample();
+        m.pricing = Some(Pricing {
+            base_cost: 100,
+            per_fuel_cost: 1,
+            min_balance: Some(1_000),
+        });
+        let text = m.to_toml();
+        assert!(
+            text.contains("per_fuel_cost = 1\nmin-balance = 1000\n"),
+            "{text}"
+        );
+        assert_eq!(Manifest::from_toml(&text).unwrap(), m);
     }
 
     #[test]

@@ -5,7 +5,10 @@
 //! key over the message `"cargo-spirit/receipt/v1\0"` followed by the
 //! receipt's canonical JSON without the `signature` field (keys in the order
 //! below, no whitespace). The nonce (16 random bytes) makes every receipt
-//! unique, so a receipt cannot be replayed as a different run.
+//! unique, so a receipt cannot be replayed as a different run. A charged
+//! run's receipt also records the charge (payer, author, credits paid and
+//! held, the ledger's run id); a receipt without a charge has no `charge`
+//! field, so receipts of unpriced runs are as before.
 //!
 //! ```
 //! use spirit_build::receipt::{Receipt, RunFacts};
@@ -13,7 +16,7 @@
 //!
 //! let key = Key::generate().unwrap();
 //! let output = blake3::hash(b"hi");
-//! let facts = RunFacts { spirit: "hello", wasm: b"\0asm", input: b"", output_blake3: output, fuel_used: 42, status: 0 };
+//! let facts = RunFacts { spirit: "hello", wasm: b"\0asm", input: b"", output_blake3: output, fuel_used: 42, status: 0, charge: None };
 //! let receipt = Receipt::new(&facts, &key).unwrap();
 //! let json = receipt.to_json();
 //! assert_eq!(Receipt::from_json(&json).unwrap().verify(), Ok(key.author()));
@@ -24,6 +27,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use ed25519_dalek::{Signature, VerifyingKey};
 use serde::{Deserialize, Serialize};
 
+use crate::ledger::Settlement;
 use crate::sign::{Author, Key, SignError, decode_hex, encode_hex};
 
 const DOMAIN: &[u8] = b"cargo-spirit/receipt/v1\0";
@@ -43,6 +47,8 @@ pub struct RunFacts<'a> {
     pub fuel_used: u64,
     /// The entry's status.
     pub status: i32,
+    /// What the run was charged, if it was.
+    pub charge: Option<Settlement>,
 }
 
 /// The signed fields, in their canonical order.
@@ -59,6 +65,8 @@ struct Body {
     node: String,
     nonce: String,
     timestamp: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    charge: Option<Settlement>,
 }
 
 /// A signed execution receipt.
@@ -111,6 +119,7 @@ impl Receipt {
             node: key.author().to_string(),
             nonce: encode_hex(&nonce),
             timestamp: timestamp(SystemTime::now()),
+            charge: facts.charge,
         };
         let signature = key.sign_bytes(&message(&body));
         Ok(Receipt {
@@ -176,6 +185,11 @@ impl Receipt {
         &self.body.spirit
     }
 
+    /// What the run was charged, if it was.
+    pub fn charge(&self) -> Option<&Settlement> {
+        self.body.charge.as_ref()
+    }
+
     /// Fuel used by the run.
     pub fn fuel_used(&self) -> u64 {
         self.body.fuel_used
@@ -226,6 +240,7 @@ mod tests {
             output_blake3: blake3::hash(b"out"),
             fuel_used: 7,
             status: 0,
+            charge: None,
         };
         (Receipt::new(&facts, &key).unwrap(), key)
     }

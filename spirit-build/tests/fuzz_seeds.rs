@@ -62,6 +62,7 @@ fn seeds() -> Vec<(&'static str, &'static str, Vec<u8>)> {
     priced.pricing = Some(Pricing {
         base_cost: 10,
         per_fuel_cost: 1,
+        min_balance: None,
     });
     let key = Key::from_hex(SEED_KEY, "the seed key").expect("a key");
     let unsigned = SpiritFiles::new(manifest.clone(), wasm.clone(), None);

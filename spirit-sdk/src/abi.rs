@@ -92,6 +92,29 @@ macro_rules! __host_abi {
             host_storage_write(key_ptr: i32, key_len: i32, val_ptr: i32, val_len: i32) -> i32, Some(StorageWrite);
             /// Deletes the key. `1` deleted, `0` missing, `-1` error.
             host_storage_delete(key_ptr: i32, key_len: i32) -> i32, Some(StorageDelete);
+            /// The balance of the account whose 32-byte ed25519 public key
+            /// is at `account_ptr` (any account may be read; unknown ones
+            /// have 0), or `-1`.
+            host_credit_balance(account_ptr: i32) -> i64, Some(ActuatorCredit);
+            /// Moves `amount` (1 to 10^12) credits from the account at
+            /// `from_ptr` to the one at `to_ptr`. `0` / `-1`: `from` must be
+            /// the run's payer, the two must differ, and the amount must be
+            /// available and within the run's spend limit.
+            host_credit_transfer(from_ptr: i32, to_ptr: i32, amount: i64) -> i32, Some(ActuatorCredit);
+            /// Holds `amount` (1 to 10^11) of the account at `account_ptr`
+            /// (the run's payer), within the spend limit. Returns the
+            /// reservation's id (from 1), or `-1`. The run's reservations
+            /// still held when it ends are released.
+            host_credit_reserve(account_ptr: i32, amount: i64) -> i64, Some(ActuatorCredit);
+            /// Cancels a reservation this run made: its amount is available
+            /// again (and counts against the spend limit no more). `0` / `-1`.
+            host_credit_release(reservation_id: i64) -> i32, Some(ActuatorCredit);
+            /// Spends a reservation this run made: the held amount leaves the
+            /// payer's balance for the spirit's author. `0` / `-1`.
+            host_credit_consume(reservation_id: i64) -> i32, Some(ActuatorCredit);
+            /// The balance minus active reservations of the account at
+            /// `account_ptr`, or `-1`.
+            host_credit_available(account_ptr: i32) -> i64, Some(ActuatorCredit);
             /// The length in bytes of the run's input.
             host_input_len() -> i32, None;
             /// Copies up to `len` bytes of the input, starting at byte

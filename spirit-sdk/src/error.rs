@@ -52,6 +52,11 @@ pub enum HostError {
     /// `host_output_write` failed: the run's output limit was reached or the
     /// host could not write it.
     Output,
+    /// A `host_credit_*` call failed: `actuator_credit` is not granted, the
+    /// account debited is not the run's payer, the amount is out of range,
+    /// not available or past the run's spend limit, or the reservation is
+    /// not one of this run's.
+    Credit,
 }
 
 impl HostError {
@@ -80,6 +85,9 @@ impl HostError {
             }
             HostError::Input => "reading the input failed",
             HostError::Output => "writing the output failed: was the output limit reached?",
+            HostError::Credit => {
+                "a credit call failed: is `actuator_credit` declared, the account the run's payer, and the amount available and within the run's spend limit?"
+            }
         }
     }
 
@@ -99,6 +107,7 @@ impl HostError {
             }
             HostError::StorageWrite => Some(Capability::StorageWrite),
             HostError::StorageDelete => Some(Capability::StorageDelete),
+            HostError::Credit => Some(Capability::ActuatorCredit),
             HostError::Input | HostError::Output => None,
         }
     }

@@ -11,6 +11,7 @@
 //! | [`time`] | the wall clock | `sensor_time` |
 //! | [`random`] | random bytes and numbers | `sensor_random` |
 //! | [`storage`] | persistent key-value storage | `storage_read`, `storage_write`, `storage_delete` |
+//! | [`credit`] | balances, transfers and reservations of credits | `actuator_credit` |
 //! | [`input`], [`output`] | the run's input and output bytes | none |
 //! | [`hash`] | BLAKE3 hashes and their constant-time check, by the host | none |
 //! | [`json`] | values out of a JSON document by path, by the host | none |
@@ -59,6 +60,7 @@ extern crate alloc;
 pub mod abi;
 pub mod allocator;
 pub mod base64;
+pub mod credit;
 pub mod entry;
 mod error;
 pub mod hash;

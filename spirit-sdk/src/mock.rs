@@ -60,6 +60,21 @@ struct MockHost {
     output: Vec<u8>,
     denied: BTreeSet<Capability>,
     aborted: Option<String>,
+    credits: Credits,
+}
+
+/// The mock's ledger: balances, reservations, and the run's payer rule.
+#[derive(Debug, Default)]
+struct Credits {
+    balances: BTreeMap<[u8; 32], u64>,
+    /// id → (account, amount).
+    reservations: BTreeMap<i64, ([u8; 32], u64)>,
+    next_id: i64,
+    payer: Option<[u8; 32]>,
+    limit: u64,
+    /// Transferred, consumed, and held by active reservations.
+    committed: u64,
+    author: Option<[u8; 32]>,
 }
 
 impl Default for MockHost {
@@ -73,6 +88,7 @@ impl Default for MockHost {
             output: Vec::new(),
             denied: BTreeSet::new(),
             aborted: None,
+            credits: Credits::default(),
         }
     }
 }
@@ -216,6 +232,65 @@ pub fn store(key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) {
     with(|h| h.storage.insert(key, value));
 }
 
+/// Sets an account's balance, as the ledger holds it before the run.
+///
+/// ```
+/// use spirit_sdk::credit::{self, Account};
+/// spirit_sdk::mock::set_balance(Account([1; 32]), 500);
+/// assert_eq!(credit::balance(&Account([1; 32])), Ok(500));
+/// ```
+pub fn set_balance(account: crate::credit::Account, credits: u64) {
+    with(|h| h.credits.balances.insert(account.0, credits));
+}
+
+/// An account's balance now.
+///
+/// ```
+/// assert_eq!(spirit_sdk::mock::balance(spirit_sdk::credit::Account([9; 32])), 0);
+/// ```
+pub fn balance(account: crate::credit::Account) -> u64 {
+    with(|h| h.credits.balances.get(&account.0).copied().unwrap_or(0))
+}
+
+/// Makes `payer` the run's payer, whose account the spirit may debit by at
+/// most `spend_limit` credits (as `cargo spirit run --payer KEY
+/// --spend-limit N` does). Without a payer every debit fails.
+///
+/// ```
+/// use spirit_sdk::credit::{self, Account};
+/// let (payer, shop) = (Account([1; 32]), Account([2; 32]));
+/// spirit_sdk::mock::set_balance(payer, 100);
+/// spirit_sdk::mock::set_payer(payer, 30);
+/// credit::transfer(&payer, &shop, 30)?;
+/// assert!(credit::transfer(&payer, &shop, 1).is_err()); // past the limit
+/// assert!(credit::transfer(&shop, &payer, 1).is_err()); // not the payer
+/// # Ok::<(), spirit_sdk::HostError>(())
+/// ```
+pub fn set_payer(payer: crate::credit::Account, spend_limit: u64) {
+    with(|h| {
+        h.credits.payer = Some(payer.0);
+        h.credits.limit = spend_limit;
+        h.credits.committed = 0;
+    });
+}
+
+/// Makes `author` the account consumed reservations pay (the spirit's
+/// author); without one they are burned.
+///
+/// ```
+/// use spirit_sdk::credit::{self, Account};
+/// let (payer, author) = (Account([1; 32]), Account([2; 32]));
+/// spirit_sdk::mock::set_balance(payer, 100);
+/// spirit_sdk::mock::set_payer(payer, 100);
+/// spirit_sdk::mock::set_author(author);
+/// credit::reserve(&payer, 40)?.consume()?;
+/// assert_eq!(spirit_sdk::mock::balance(author), 40);
+/// # Ok::<(), spirit_sdk::HostError>(())
+/// ```
+pub fn set_author(author: crate::credit::Account) {
+    with(|h| h.credits.author = Some(author.0));
+}
+
 /// Withholds `capability`: calls that need it fail as they do when the
 /// host refuses them.
 ///
@@ -328,6 +403,127 @@ pub(crate) mod host {
                 return abi::ERROR;
             }
             i32::from(h.storage.remove(key).is_some())
+        })
+    }
+
+    const CREDIT_ERROR: i64 = abi::ERROR as i64;
+
+    fn credit_granted(h: &MockHost) -> bool {
+        granted(h, Capability::ActuatorCredit)
+    }
+
+    /// What may be debited from `account`: the payer's, within the limit.
+    fn may_debit(h: &MockHost, account: &[u8; 32], amount: u64) -> bool {
+        let c = &h.credits;
+        c.payer.as_ref() == Some(account) && c.committed.saturating_add(amount) <= c.limit
+    }
+
+    fn available(h: &MockHost, account: &[u8; 32]) -> u64 {
+        let held: u64 = h
+            .credits
+            .reservations
+            .values()
+            .filter(|(a, _)| a == account)
+            .map(|(_, n)| n)
+            .sum();
+        let balance = h.credits.balances.get(account).copied().unwrap_or(0);
+        balance.saturating_sub(held)
+    }
+
+    pub(crate) fn credit_balance(account: &[u8; 32]) -> i64 {
+        with(|h| {
+            if !credit_granted(h) {
+                return CREDIT_ERROR;
+            }
+            let balance = h.credits.balances.get(account).copied().unwrap_or(0);
+            i64::try_from(balance).unwrap_or(i64::MAX)
+        })
+    }
+
+    pub(crate) fn credit_available(account: &[u8; 32]) -> i64 {
+        with(|h| {
+            if !credit_granted(h) {
+                return CREDIT_ERROR;
+            }
+            i64::try_from(available(h, account)).unwrap_or(i64::MAX)
+        })
+    }
+
+    pub(crate) fn credit_transfer(from: &[u8; 32], to: &[u8; 32], amount: i64) -> i32 {
+        with(|h| {
+            let Ok(amount) = u64::try_from(amount) else {
+                return abi::ERROR;
+            };
+            if !credit_granted(h)
+                || amount == 0
+                || amount > 1_000_000_000_000
+                || from == to
+                || !may_debit(h, from, amount)
+                || available(h, from) < amount
+            {
+                return abi::ERROR;
+            }
+            let c = &mut h.credits;
+            *c.balances.entry(*from).or_default() -= amount;
+            *c.balances.entry(*to).or_default() += amount;
+            c.committed += amount;
+            abi::SUCCESS
+        })
+    }
+
+    pub(crate) fn credit_reserve(account: &[u8; 32], amount: i64) -> i64 {
+        with(|h| {
+            let Ok(amount) = u64::try_from(amount) else {
+                return CREDIT_ERROR;
+            };
+            if !credit_granted(h)
+                || amount == 0
+                || amount > 100_000_000_000
+                || !may_debit(h, account, amount)
+                || available(h, account) < amount
+            {
+                return CREDIT_ERROR;
+            }
+            let c = &mut h.credits;
+            c.next_id += 1;
+            c.reservations.insert(c.next_id, (*account, amount));
+            c.committed += amount;
+            c.next_id
+        })
+    }
+
+    pub(crate) fn credit_release(id: i64) -> i32 {
+        with(|h| {
+            if !credit_granted(h) {
+                return abi::ERROR;
+            }
+            let c = &mut h.credits;
+            match c.reservations.remove(&id) {
+                Some((_, amount)) => {
+                    c.committed -= amount;
+                    abi::SUCCESS
+                }
+                None => abi::ERROR,
+            }
+        })
+    }
+
+    pub(crate) fn credit_consume(id: i64) -> i32 {
+        with(|h| {
+            if !credit_granted(h) {
+                return abi::ERROR;
+            }
+            let c = &mut h.credits;
+            match c.reservations.remove(&id) {
+                Some((account, amount)) => {
+                    *c.balances.entry(account).or_default() -= amount;
+                    if let Some(author) = c.author {
+                        *c.balances.entry(author).or_default() += amount;
+                    }
+                    abi::SUCCESS
+                }
+                None => abi::ERROR,
+            }
         })
     }
 

@@ -74,6 +74,37 @@ mod wasm {
         unsafe { raw::host_storage_delete(key_ptr, key_len) }
     }
 
+    pub(crate) fn credit_balance(account: &[u8; 32]) -> i64 {
+        // SAFETY: the host reads 32 bytes at the pointer, all of `account`.
+        unsafe { raw::host_credit_balance(account.as_ptr() as i32) }
+    }
+
+    pub(crate) fn credit_available(account: &[u8; 32]) -> i64 {
+        // SAFETY: the host reads 32 bytes at the pointer, all of `account`.
+        unsafe { raw::host_credit_available(account.as_ptr() as i32) }
+    }
+
+    pub(crate) fn credit_transfer(from: &[u8; 32], to: &[u8; 32], amount: i64) -> i32 {
+        // SAFETY: the host reads 32 bytes at each pointer, all of `from`
+        // and `to`.
+        unsafe { raw::host_credit_transfer(from.as_ptr() as i32, to.as_ptr() as i32, amount) }
+    }
+
+    pub(crate) fn credit_reserve(account: &[u8; 32], amount: i64) -> i64 {
+        // SAFETY: the host reads 32 bytes at the pointer, all of `account`.
+        unsafe { raw::host_credit_reserve(account.as_ptr() as i32, amount) }
+    }
+
+    pub(crate) fn credit_release(id: i64) -> i32 {
+        // SAFETY: takes no pointers.
+        unsafe { raw::host_credit_release(id) }
+    }
+
+    pub(crate) fn credit_consume(id: i64) -> i32 {
+        // SAFETY: takes no pointers.
+        unsafe { raw::host_credit_consume(id) }
+    }
+
     pub(crate) fn input_len() -> i32 {
         // SAFETY: takes no pointers.
         unsafe { raw::host_input_len() }

@@ -11,6 +11,7 @@ mod support;
 
 mod build;
 mod check;
+mod credit;
 mod friction;
 mod hardening_registry;
 mod hardening_sandbox;

@@ -248,10 +248,16 @@ fn sandbox_tests_run_for_each_selected_spirit() {
     // Every spirit of the workspace, the ordinary crate left alone.
     let (suites, stderr) = results(&["--workspace"]);
     assert_eq!(suites, 2, "{stderr}");
-    assert!(stderr.contains("ws-alpha") && stderr.contains("ws-beta"), "{stderr}");
+    assert!(
+        stderr.contains("ws-alpha") && stderr.contains("ws-beta"),
+        "{stderr}"
+    );
     assert!(!stderr.contains("ws-plain"), "{stderr}");
     // One package.
     let (suites, stderr) = results(&["-p", "ws-beta"]);
     assert_eq!(suites, 1, "{stderr}");
-    assert!(stderr.contains("ws-beta") && !stderr.contains("ws-alpha"), "{stderr}");
+    assert!(
+        stderr.contains("ws-beta") && !stderr.contains("ws-alpha"),
+        "{stderr}"
+    );
 }

@@ -3,6 +3,7 @@
 
 pub(crate) mod build;
 pub(crate) mod check;
+pub(crate) mod credit;
 pub(crate) mod info;
 pub(crate) mod init;
 pub(crate) mod inspect;
@@ -32,7 +33,7 @@ pub(crate) fn execute(command: Command, shell: &Shell) -> anyhow::Result<ExitCod
         Command::New(args) => args.execute(shell),
         Command::Init(args) => args.execute(shell),
         Command::Build(args) => args.execute(shell),
-        Command::Run(args) => args.execute(shell),
+        Command::Run(args) => (*args).execute(shell),
         Command::Test(args) => args.execute(shell),
         Command::Check(args) => args.execute(shell),
         Command::Inspect(args) => args.execute(shell),
@@ -47,6 +48,7 @@ pub(crate) fn execute(command: Command, shell: &Shell) -> anyhow::Result<ExitCod
         Command::Info(args) => args.execute(shell),
         Command::Search(args) => args.execute(shell),
         Command::Upgrade(args) => args.execute(shell),
+        Command::Credit(args) => args.execute(shell),
         Command::Trust(args) => args.execute(shell, true),
         Command::Untrust(args) => args.execute(shell, false),
     }

@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use clap::Args;
 use spirit_build::Shell;
-use spirit_build::ops::{LimitOverrides, ReceiptRequest, RunInput, RunOptions, TerminalIo};
+use spirit_build::ops::{
+    CreditOptions, LimitOverrides, ReceiptRequest, RunInput, RunOptions, TerminalIo,
+};
 use spirit_build::sandbox::SandboxConfig;
 use spirit_build::sign::Key;
 use spirit_build::units::parse_duration;
@@ -31,6 +33,14 @@ Examples:
   cargo spirit run math.wasm --invoke add 2 3
                                            Call `add(2, 3)` and print its result
   cargo spirit run --deterministic --seed 7 --input data.bin
+  cargo spirit run shop@1 --payer ~/.vudo/keys/alice.key --spend-limit 500
+                                           Pay for a priced spirit as alice, and
+                                           let it move up to 500 of her credits
+
+A priced spirit (`[pricing]`) that is signed is charged to the payer and paid
+to its author: the most the run can cost (its pricing at the fuel limit) is
+reserved before it starts, and a payer who cannot cover it is refused; after
+the run the actual cost is paid and the rest released. See docs/credits.md.
 
 Storage and compiled code live under $VUDO_HOME (default ~/.vudo).")]
 pub(crate) struct RunArgs {
@@ -87,6 +97,14 @@ pub(crate) struct RunArgs {
     /// VUDO_HOME/keys/default.key]
     #[arg(long, value_name = "PATH", requires = "receipt")]
     key: Option<PathBuf>,
+    /// The private key of the account that pays for the run [default:
+    /// SPIRIT_SIGNING_KEY, else VUDO_HOME/keys/default.key]
+    #[arg(long, value_name = "PATH")]
+    payer: Option<PathBuf>,
+    /// Credits the spirit itself may move out of the payer's account through
+    /// the host_credit_* functions
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    spend_limit: u64,
     #[command(flatten)]
     cargo: CargoArgs,
 }
@@ -129,6 +147,11 @@ impl RunArgs {
             pricing: None,
             sandbox: SandboxConfig::from_env(),
             receipt,
+            credits: CreditOptions {
+                home: None,
+                payer: self.payer,
+                spend_limit: self.spend_limit,
+            },
         };
         let outcome = spirit_build::run(shell, options)?;
         if invoking {

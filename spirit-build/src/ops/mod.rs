@@ -11,6 +11,7 @@
 
 mod build;
 mod check;
+mod credit;
 mod examine;
 mod grant;
 mod init;
@@ -20,6 +21,7 @@ mod new;
 mod plan;
 mod registry;
 mod run;
+mod run_charge;
 mod run_io;
 mod sign;
 mod target;
@@ -29,6 +31,9 @@ mod verify_receipt;
 
 pub use build::{ArtifactMessage, BuiltSpirit, build};
 pub use check::{CheckMessage, CheckOptions, CheckedModule, check};
+pub use credit::{
+    Balance, History, account, credit_balance, credit_history, credit_mint, credit_transfer,
+};
 pub use init::{InitOptions, init};
 pub use inspect::{
     Inspected, PackageInspection, inspect, inspect_package, inspect_target, inspect_targets,
@@ -38,6 +43,7 @@ pub use new::{NewOptions, new_spirit};
 pub use plan::{BuildOptions, artifact_dir, built_dirs};
 pub use registry::{install, trust, upgrade};
 pub use run::{LimitOverrides, ReceiptRequest, RunOptions, RunTarget, run};
+pub use run_charge::CreditOptions;
 pub use run_io::{InputError, RunInput, TerminalIo, exit_code, read_input};
 pub use sign::{
     Packaged, SignedSpirit, Verified, build_and_sign, keygen, pack, sign, verify,

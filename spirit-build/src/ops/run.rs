@@ -7,6 +7,7 @@ use spirit_sdk::abi::Capability;
 
 use super::build::build;
 use super::grant::{self, Grant};
+use super::run_charge::{self, CreditOptions, Prepare};
 use super::run_io::{RunInput, read_input};
 use super::target::Target;
 use crate::manifest::Manifest;
@@ -97,8 +98,12 @@ pub struct RunOptions {
     pub invoke: Option<(String, Vec<String>)>,
     /// `--deterministic [--seed N]`: seeded time and randomness.
     pub seed: Option<u64>,
-    /// A price for the cost `-v` reports, instead of the manifest's.
+    /// A price instead of the manifest's: charged (for a signed spirit) and
+    /// reported by `-v`.
     pub pricing: Option<Pricing>,
+    /// Who pays, and what the spirit may spend (`--payer`,
+    /// `--spend-limit`).
+    pub credits: CreditOptions,
     /// Where storage and the code cache live ([`SandboxConfig::from_env`]
     /// for the command line).
     pub sandbox: SandboxConfig,
@@ -316,6 +321,25 @@ pub fn run(shell: &Shell, options: RunOptions) -> Result<Outcome, Error> {
             }
         }
     }
+    // Refused here, before the spirit starts, when the payer cannot cover
+    // the most the run can cost. The author is known only for a spirit
+    // whose signature verified (the storage owner).
+    let author = match owner {
+        StorageOwner::Author(key) => Some(Author(key)),
+        StorageOwner::Unsigned => None,
+    };
+    let mut billing = run_charge::prepare(
+        shell,
+        Prepare {
+            options: &options.credits,
+            spirit: &name,
+            wasm: &wasm,
+            author,
+            pricing,
+            fuel: limits.fuel,
+            policy: &policy,
+        },
+    )?;
     shell.status(
         "Running",
         format_args!("spirit `{}`", crate::shell::escape(&name)),
@@ -341,8 +365,11 @@ pub fn run(shell: &Shell, options: RunOptions) -> Result<Outcome, Error> {
         io,
         seed: options.seed,
         storage_owner: owner,
+        credits: billing.credits.take(),
     };
-    let mut outcome = sandbox.run(&spirit, request).map_err(|error| match error {
+    let result = sandbox.run(&spirit, request);
+    let charged = run_charge::settle(shell, &mut billing, &result)?;
+    let mut outcome = result.map_err(|error| match error {
         // The call had what was left of the timeout; the caller set all of it.
         RunError::Timeout(_) => run_failed(RunError::Timeout(timeout)),
         error => run_failed(error),
@@ -364,6 +391,7 @@ pub fn run(shell: &Shell, options: RunOptions) -> Result<Outcome, Error> {
             output_blake3: hasher.finalize(),
             fuel_used: outcome.fuel_used,
             status: outcome.status,
+            charge: charged,
         };
         if let Some(warning) = receipt.key.warning() {
             shell.warn(warning);
@@ -483,6 +511,7 @@ mod tests {
                 pricing,
                 sandbox: SandboxConfig::in_home(dir.path()),
                 receipt: None,
+                credits: CreditOptions::default(),
             },
         )
         .unwrap();
@@ -495,6 +524,7 @@ mod tests {
         let priced = run_verbose(Some(Pricing {
             base_cost: 100,
             per_fuel_cost: 3,
+            min_balance: None,
         }));
         let finished = priced.lines().last().unwrap();
         // Fuel for two `nop`s and the return, whatever wasmtime counts:

@@ -48,7 +48,7 @@ pub struct VerifiedReceipt {
 ///
 /// let dir = tempfile::tempdir().unwrap();
 /// let key = Key::generate().unwrap();
-/// let facts = RunFacts { spirit: "hello", wasm: b"\0asm", input: b"", output_blake3: blake3::hash(b"hi"), fuel_used: 42, status: 0 };
+/// let facts = RunFacts { spirit: "hello", wasm: b"\0asm", input: b"", output_blake3: blake3::hash(b"hi"), fuel_used: 42, status: 0, charge: None };
 /// let file = dir.path().join("run.json");
 /// spirit_build::fs::write_atomic(&file, Receipt::new(&facts, &key).unwrap().to_json().as_bytes()).unwrap();
 /// let output = dir.path().join("out.bin");

@@ -78,7 +78,7 @@ const KEYS: &[&str] = &[
 ];
 const MEMORY_KEYS: &[&str] = &["initial", "maximum"];
 const RUN_KEYS: &[&str] = &["fuel", "max-memory", "max-input", "timeout"];
-const PRICING_KEYS: &[&str] = &["base_cost", "per_fuel_cost"];
+const PRICING_KEYS: &[&str] = &["base_cost", "per_fuel_cost", "min-balance"];
 /// The most pages a 32-bit memory can have (4 GiB).
 const MAX_PAGES: u64 = 65536;
 
@@ -355,6 +355,8 @@ impl ConfigParser<'_> {
             let n = self.integer(&key, value, EXAMPLE)?;
             if key.key.ends_with(".base_cost") {
                 pricing.base_cost = n;
+            } else if key.key.ends_with(".min-balance") {
+                pricing.min_balance = Some(n);
             } else {
                 pricing.per_fuel_cost = n;
             }
@@ -510,9 +512,19 @@ mod tests {
             c.pricing,
             Some(Pricing {
                 base_cost: 100,
-                per_fuel_cost: 2
+                per_fuel_cost: 2,
+                min_balance: None,
             })
         );
+    }
+
+    #[test]
+    fn a_minimum_balance_is_read_from_min_balance() {
+        let c =
+            parse("pricing = { base_cost = 1, per_fuel_cost = 0, min-balance = 1000 }\n").unwrap();
+        assert_eq!(c.pricing.unwrap().min_balance, Some(1000));
+        let e = parse("pricing = { min_balance = 1000 }\n").unwrap_err();
+        assert_eq!(e.key, "package.metadata.spirit.pricing.min_balance");
     }
 
     #[test]
@@ -559,7 +571,8 @@ mod tests {
                 capabilities: vec![Capability::ActuatorLog],
                 pricing: Some(Pricing {
                     base_cost: 100,
-                    per_fuel_cost: 1
+                    per_fuel_cost: 1,
+                    min_balance: Some(1_000),
                 }),
                 ..SpiritConfig::default()
             }

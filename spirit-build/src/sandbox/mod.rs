@@ -210,6 +210,7 @@ mod tests {
             seed: None,
             stores: sandbox.stores.clone(),
             deadline: Instant::now() + limits.timeout,
+            credits: None,
         });
         let mut store = Store::new(&sandbox.engine, state);
         store.set_fuel(limits.fuel).unwrap();

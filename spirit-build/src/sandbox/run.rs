@@ -17,6 +17,7 @@ use super::load::{LoadedSpirit, function_type};
 use super::outcome::{self, Halt, LimitsHit, Outcome, RunError, Value};
 use super::state::{HostSetup, HostState};
 use super::storage::{StorageOwner, Stores};
+use crate::ledger::RunCredits;
 use crate::limits::{Limits, Policy};
 use crate::validate::{self, Grant};
 
@@ -61,6 +62,12 @@ pub struct RunRequest {
     /// (and storage) gives the same output. `None`: the real clock and the
     /// operating system's random generator.
     pub seed: Option<u64>,
+    /// The run's access to the credit ledger, for the `host_credit_*`
+    /// functions: who pays (the only account the spirit may debit), its
+    /// spend limit, and who its consumed reservations pay. `None`: every
+    /// credit call returns `-1`. What the spirit still holds when the run
+    /// ends is released.
+    pub credits: Option<RunCredits>,
     /// Whose storage the run opens: the spirit's store is the one of its
     /// name and this owner ([`StorageOwner::Unsigned`] unless its
     /// signature verified).
@@ -75,6 +82,7 @@ impl fmt::Debug for RunRequest {
             .field("limits", &self.limits)
             .field("input_len", &self.input.len())
             .field("seed", &self.seed)
+            .field("credits", &self.credits)
             .field("storage_owner", &self.storage_owner)
             .finish_non_exhaustive()
     }
@@ -97,6 +105,7 @@ impl RunRequest {
             input: Vec::new(),
             io: Box::new(CollectingIo::default()),
             seed: None,
+            credits: None,
             storage_owner: StorageOwner::Unsigned,
         }
     }
@@ -172,6 +181,7 @@ impl Sandbox {
             input,
             io,
             seed,
+            credits,
             storage_owner,
         } = request;
         let started = Instant::now();
@@ -188,6 +198,7 @@ impl Sandbox {
             // overflow; should a clock be that close to its end, the run
             // gets no storage wait rather than a panic.
             deadline: started.checked_add(limits.timeout).unwrap_or(started),
+            credits,
         });
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| s);

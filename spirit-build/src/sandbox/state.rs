@@ -10,6 +10,7 @@ use wasmtime::ResourceLimiter;
 
 use super::io::{LogRecord, SpiritIo};
 use super::storage::{SpiritStore, StorageError, StorageOwner, Stores};
+use crate::ledger::{CreditError, RunCredits};
 use crate::limits::{Limits, Policy};
 
 /// The most host warnings (why a call returned `-1`) one run reports.
@@ -36,6 +37,7 @@ pub(crate) struct HostSetup {
     pub(crate) seed: Option<u64>,
     pub(crate) stores: Arc<Stores>,
     pub(crate) deadline: Instant,
+    pub(crate) credits: Option<RunCredits>,
 }
 
 /// Everything a store holds for one run.
@@ -55,6 +57,10 @@ pub(crate) struct HostState {
     /// held until the run ends.
     storage: Option<Arc<SpiritStore>>,
     deadline: Instant,
+    /// The run's access to the credit ledger (`None`: every credit call
+    /// returns `-1`). Dropped with the state at the end of the run, which
+    /// releases the reservations the spirit left.
+    credits: Option<RunCredits>,
     pub(super) log_count: u32,
     warning_count: u32,
     pub(super) output_len: usize,
@@ -110,6 +116,7 @@ impl HostState {
             stores: setup.stores,
             storage: None,
             deadline: setup.deadline,
+            credits: setup.credits,
             log_count: 0,
             warning_count: 0,
             output_len: 0,
@@ -182,6 +189,28 @@ impl HostState {
             self.io.warning(note.clone());
         }
         Ok(store)
+    }
+
+    /// Calls `f` with the run's credits; `None` (the spirit gets `-1`) when
+    /// the run has none or `f` refuses, with the reason reported.
+    pub(super) fn credit<R>(
+        &mut self,
+        function: &str,
+        f: impl FnOnce(&mut RunCredits) -> Result<R, CreditError>,
+    ) -> Option<R> {
+        let Some(credits) = self.credits.as_mut() else {
+            self.warn(format!(
+                "`{function}` returned -1: this run has no credit ledger\nhelp: `cargo spirit run` gives one to a spirit granted `actuator_credit`; an embedding host sets `RunRequest::credits`"
+            ));
+            return None;
+        };
+        match f(credits) {
+            Ok(value) => Some(value),
+            Err(e) => {
+                self.warn(format!("`{function}` returned -1: {e}"));
+                None
+            }
+        }
     }
 
     /// `-1`, with the reason reported to the person running the spirit.

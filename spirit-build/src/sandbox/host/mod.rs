@@ -7,13 +7,14 @@
 //! entry's capability: a call without it returns the ABI's error value
 //! (`-1` in the function's result type) before the topic function runs. The
 //! topic function (same name as the entry, in `time`, `random`, `log`,
-//! `storage`, `io` or `primitives`) then checks every guest pointer with
+//! `storage`, `credit`, `io` or `primitives`) then checks every guest pointer with
 //! `memory::range` before
 //! it touches memory. Adding a host function is one line in the table and
 //! one function in its topic module; a missing one does not compile, and
 //! [`tests::the_linker_defines_exactly_the_abi`] holds the result to the
 //! table's names, types and capabilities.
 
+mod credit;
 mod io;
 mod log;
 mod memory;
@@ -29,6 +30,7 @@ use super::state::HostState;
 // The topic modules reach guest memory through these.
 use memory::{memory, range, truncate, unsigned};
 // The registration below calls each topic function by its table name.
+use credit::*;
 use io::*;
 use log::*;
 use primitives::*;
@@ -154,6 +156,7 @@ mod tests {
             seed: None,
             stores,
             deadline: Instant::now() + std::time::Duration::from_secs(30),
+            credits: None,
         });
         Store::new(engine, state)
     }
@@ -164,7 +167,9 @@ mod tests {
     enum Call {
         /// It returned the ABI's error value.
         Refused,
-        /// It returned something else, or returned nothing, or aborted.
+        /// It returned something else, or returned nothing, or aborted, or
+        /// returned the error value with a warning saying why (its body
+        /// ran: the capability gate refuses without one).
         Ran,
     }
 
@@ -205,11 +210,25 @@ mod tests {
                 );
                 Call::Ran
             }
-            Ok(()) => match results.as_slice() {
-                [Val::I32(v)] if *v == abi::ERROR => Call::Refused,
-                [Val::I64(v)] if *v == i64::from(abi::ERROR) => Call::Refused,
-                _ => Call::Ran,
-            },
+            Ok(()) => {
+                let error = match results.as_slice() {
+                    [Val::I32(v)] => *v == abi::ERROR,
+                    [Val::I64(v)] => *v == i64::from(abi::ERROR),
+                    _ => false,
+                };
+                // The gate refuses silently; a function that ran and
+                // refused for its own reason says why.
+                let (_, io) = store.into_data().finish();
+                let warned = io
+                    .into_any()
+                    .downcast::<CollectingIo>()
+                    .is_ok_and(|io| !io.warnings.is_empty());
+                if error && !warned {
+                    Call::Refused
+                } else {
+                    Call::Ran
+                }
+            }
         }
     }
 
