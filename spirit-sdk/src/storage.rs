@@ -4,6 +4,13 @@
 //! Each spirit (by name) has its own store, kept by the host across runs.
 //! Keys and values are bytes; `&str`, `&[u8]` and byte arrays all work.
 //!
+//! A run's storage calls are one transaction: the run reads its own writes,
+//! and they are saved together when the run returns; a run that panics,
+//! returns `Err` from its entry, traps or hits a limit saves none of them.
+//! Runs of the same spirit take turns (from a run's first storage call to
+//! its end), so reading a value and writing what depends on it loses no
+//! other run's update.
+//!
 //! The host does not tell an empty value from a missing key: reading a key
 //! whose value is empty gives `None`.
 //!
