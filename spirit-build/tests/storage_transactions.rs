@@ -131,3 +131,83 @@ fn a_run_reads_its_own_writes() {
     assert_eq!(invoke(&sandbox, &spirit, "write_then_read").unwrap(), 7);
     assert_eq!(invoke(&sandbox, &spirit, "count").unwrap(), 7);
 }
+
+/// `add N` calls `host_storage_increment` on `hits` and returns the sum it
+/// wrote (or `-1000` when the call failed); `cas OLD NEW` swaps the 4-byte
+/// value under `flag` (`OLD` 0: expect it missing) and returns the call's
+/// result.
+const ATOMICS: &str = r#"(module
+    (import "vudo" "host_storage_increment" (func $inc (param i32 i32 i64 i32) (result i32)))
+    (import "vudo" "host_storage_compare_and_swap" (func $cas (param i32 i32 i32 i32 i32 i32) (result i32)))
+    (memory (export "memory") 1)
+    (data (i32.const 0) "hits")
+    (data (i32.const 8) "flag")
+    (func (export "add") (param $n i64) (result i64)
+        (if (result i64) (i32.eqz (call $inc (i32.const 0) (i32.const 4) (local.get $n) (i32.const 32)))
+            (then (i64.load (i32.const 32)))
+            (else (i64.const -1000))))
+    (func (export "cas") (param $old i32) (param $new i32) (result i32)
+        (i32.store (i32.const 16) (local.get $old))
+        (i32.store (i32.const 20) (local.get $new))
+        (call $cas (i32.const 8) (i32.const 4)
+            (i32.const 16) (select (i32.const 0) (i32.const 4) (i32.eqz (local.get $old)))
+            (i32.const 20) (i32.const 4)))
+)"#;
+
+fn call_atomics(sandbox: &Sandbox, spirit: &LoadedSpirit, function: &str, args: &[&str]) -> Value {
+    let mut request = RunRequest::new(Policy::allow([Capability::StorageWrite]), Limits::default());
+    request.call = Call::Invoke {
+        function: function.into(),
+        args: args.iter().map(|a| (*a).to_owned()).collect(),
+    };
+    sandbox.run(spirit, request).unwrap().results[0]
+}
+
+#[test]
+fn increment_from_four_threads_is_exact() {
+    let home = tempfile::tempdir().unwrap();
+    let sandbox = Sandbox::with_config(SandboxConfig::in_home(home.path())).unwrap();
+    let spirit = sandbox
+        .load("atomics", &wat::parse_str(ATOMICS).unwrap())
+        .unwrap();
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(|| {
+                for _ in 0..25 {
+                    let Value::I64(n) = call_atomics(&sandbox, &spirit, "add", &["2"]) else {
+                        panic!("not an i64");
+                    };
+                    assert!(n > 0 && n % 2 == 0, "{n}");
+                }
+            });
+        }
+    });
+    assert_eq!(
+        call_atomics(&sandbox, &spirit, "add", &["0"]),
+        Value::I64(200)
+    );
+    assert_eq!(
+        call_atomics(&sandbox, &spirit, "add", &["-201"]),
+        Value::I64(-1)
+    );
+    assert_eq!(
+        call_atomics(&sandbox, &spirit, "add", &["-9223372036854775808"]),
+        Value::I64(-1000),
+        "an overflow is refused"
+    );
+}
+
+#[test]
+fn compare_and_swap_swaps_only_over_the_expected_value() {
+    let home = tempfile::tempdir().unwrap();
+    let sandbox = Sandbox::with_config(SandboxConfig::in_home(home.path())).unwrap();
+    let spirit = sandbox
+        .load("atomics", &wat::parse_str(ATOMICS).unwrap())
+        .unwrap();
+    let cas = |old: &str, new: &str| call_atomics(&sandbox, &spirit, "cas", &[old, new]);
+    assert_eq!(cas("0", "7"), Value::I32(1), "missing, as expected");
+    assert_eq!(cas("0", "8"), Value::I32(0), "no longer missing");
+    assert_eq!(cas("9", "8"), Value::I32(0), "not 9");
+    assert_eq!(cas("7", "8"), Value::I32(1));
+    assert_eq!(cas("8", "9"), Value::I32(1));
+}

@@ -98,6 +98,20 @@ pub enum StorageError {
         /// The quota.
         max: u64,
     },
+    /// `host_storage_increment` found a value that is not a counter.
+    #[error("the value under the key is {len} bytes, not a counter (8 bytes, a little-endian i64)")]
+    NotACounter {
+        /// The value's length.
+        len: usize,
+    },
+    /// `host_storage_increment` would overflow the counter.
+    #[error("incrementing the counter {value} by {delta} overflows an i64")]
+    CounterOverflow {
+        /// The stored value.
+        value: i64,
+        /// What was to be added.
+        delta: i64,
+    },
     /// Another process held the database for longer than the run could wait.
     #[error(
         "the storage of spirit `{spirit}` (`{}`) is in use by another run; gave up after {waited:?}",

@@ -137,6 +137,46 @@ impl StorageTransaction {
         Ok(removed)
     }
 
+    /// Adds `delta` to the counter under `key` (8 bytes, little-endian; a
+    /// missing key or an empty value is 0) and stores the sum, which it
+    /// returns.
+    pub(crate) fn increment(
+        &mut self,
+        key: &[u8],
+        delta: i64,
+        quota: &StorageQuota,
+    ) -> Result<i64, StorageError> {
+        check_key(key, quota)?;
+        let value = self.read(key, |value| match value {
+            None | Some([]) => Ok(0),
+            Some(bytes) => <[u8; 8]>::try_from(bytes)
+                .map(i64::from_le_bytes)
+                .map_err(|_| StorageError::NotACounter { len: bytes.len() }),
+        })??;
+        let sum = value
+            .checked_add(delta)
+            .ok_or(StorageError::CounterOverflow { value, delta })?;
+        self.write(key, &sum.to_le_bytes(), quota)?;
+        Ok(sum)
+    }
+
+    /// Stores `new` under `key` only if the value there is `old` (empty:
+    /// only if the key is missing or empty); whether it did.
+    pub(crate) fn compare_and_swap(
+        &mut self,
+        key: &[u8],
+        old: &[u8],
+        new: &[u8],
+        quota: &StorageQuota,
+    ) -> Result<bool, StorageError> {
+        check_key(key, quota)?;
+        if !self.read(key, |value| value.unwrap_or_default() == old)? {
+            return Ok(false);
+        }
+        self.write(key, new, quota)?;
+        Ok(true)
+    }
+
     /// Runs `f` on the data and bookkeeping tables; a redb failure inside it
     /// marks the transaction broken (a write may have been half done), so
     /// it is never committed.
@@ -277,6 +317,56 @@ mod tests {
         );
         drop(first);
         StorageTransaction::begin(store, Instant::now()).unwrap();
+    }
+
+    #[test]
+    fn increment_counts_from_zero_and_refuses_what_is_not_a_counter() {
+        let dir = tempfile::tempdir().unwrap();
+        let quota = StorageQuota::default();
+        let stores = stores(dir.path());
+        let mut txn = begin(&stores);
+        assert_eq!(txn.increment(b"n", 5, &quota).unwrap(), 5);
+        assert_eq!(txn.increment(b"n", -7, &quota).unwrap(), -2);
+        assert_eq!(get(&txn, b"n").unwrap(), (-2i64).to_le_bytes());
+        txn.write(b"text", b"abc", &quota).unwrap();
+        assert_eq!(
+            txn.increment(b"text", 1, &quota).unwrap_err().to_string(),
+            "the value under the key is 3 bytes, not a counter (8 bytes, a little-endian i64)"
+        );
+        txn.write(b"max", &i64::MAX.to_le_bytes(), &quota).unwrap();
+        assert!(matches!(
+            txn.increment(b"max", 1, &quota),
+            Err(StorageError::CounterOverflow { .. })
+        ));
+        assert_eq!(get(&txn, b"max").unwrap(), i64::MAX.to_le_bytes());
+        txn.commit().unwrap();
+        assert_eq!(begin(&stores).increment(b"n", 1, &quota).unwrap(), -1);
+    }
+
+    #[test]
+    fn compare_and_swap_writes_only_over_the_expected_value() {
+        let dir = tempfile::tempdir().unwrap();
+        let quota = StorageQuota::default();
+        let stores = stores(dir.path());
+        let mut txn = begin(&stores);
+        // Empty expected: only if missing.
+        assert!(txn.compare_and_swap(b"k", b"", b"one", &quota).unwrap());
+        assert!(!txn.compare_and_swap(b"k", b"", b"two", &quota).unwrap());
+        assert!(
+            !txn.compare_and_swap(b"k", b"two", b"three", &quota)
+                .unwrap()
+        );
+        assert_eq!(get(&txn, b"k").as_deref(), Some(&b"one"[..]));
+        assert!(txn.compare_and_swap(b"k", b"one", b"two", &quota).unwrap());
+        assert_eq!(get(&txn, b"k").as_deref(), Some(&b"two"[..]));
+        let small = StorageQuota {
+            max_value: 2,
+            ..quota
+        };
+        assert!(matches!(
+            txn.compare_and_swap(b"k", b"two", b"three", &small),
+            Err(StorageError::ValueTooLarge { .. })
+        ));
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! `host_storage_read`, `host_storage_write` and `host_storage_delete`: the
+//! `host_storage_read`, `host_storage_write`, `host_storage_delete` and the
+//! atomic `host_storage_increment` and `host_storage_compare_and_swap`: the
 //! host side of a spirit's key-value store. Each call works in the run's
 //! one transaction ([`sandbox::transaction`](crate::sandbox::transaction)),
 //! on the store of [`sandbox::storage`](crate::sandbox::storage).
@@ -90,6 +91,73 @@ pub(super) fn host_storage_delete(
     match state.storage().and_then(|txn| txn.delete(&key, &quota)) {
         Ok(true) => 1,
         Ok(false) => 0,
+        Err(e) => state.storage_failed(NAME, &e),
+    }
+}
+
+/// Adds `delta` to the counter under the key; writes the sum to the 8 bytes
+/// at `out_ptr`.
+pub(super) fn host_storage_increment(
+    caller: &mut Caller<'_, HostState>,
+    key_ptr: i32,
+    key_len: i32,
+    delta: i64,
+    out_ptr: i32,
+) -> i32 {
+    const NAME: &str = "host_storage_increment";
+    let key = match storage_call(caller, NAME, key_ptr, key_len) {
+        Ok(key) => key,
+        Err(status) => return status,
+    };
+    let Some((mem, state)) = memory(caller) else {
+        return abi::ERROR;
+    };
+    let Some(out) = range(mem.len(), out_ptr, 8) else {
+        return abi::ERROR;
+    };
+    let quota = state.limits.storage;
+    match state
+        .storage()
+        .and_then(|txn| txn.increment(&key, delta, &quota))
+    {
+        Ok(sum) => {
+            mem[out].copy_from_slice(&sum.to_le_bytes());
+            abi::SUCCESS
+        }
+        Err(e) => state.storage_failed(NAME, &e),
+    }
+}
+
+/// Stores the new value only over the expected one: `1` swapped, `0` not.
+pub(super) fn host_storage_compare_and_swap(
+    caller: &mut Caller<'_, HostState>,
+    key_ptr: i32,
+    key_len: i32,
+    old_ptr: i32,
+    old_len: i32,
+    new_ptr: i32,
+    new_len: i32,
+) -> i32 {
+    const NAME: &str = "host_storage_compare_and_swap";
+    let key = match storage_call(caller, NAME, key_ptr, key_len) {
+        Ok(key) => key,
+        Err(status) => return status,
+    };
+    let Some((mem, state)) = memory(caller) else {
+        return abi::ERROR;
+    };
+    let (Some(old), Some(new)) = (
+        range(mem.len(), old_ptr, old_len),
+        range(mem.len(), new_ptr, new_len),
+    ) else {
+        return abi::ERROR;
+    };
+    let quota = state.limits.storage;
+    match state
+        .storage()
+        .and_then(|txn| txn.compare_and_swap(&key, &mem[old], &mem[new], &quota))
+    {
+        Ok(swapped) => i32::from(swapped),
         Err(e) => state.storage_failed(NAME, &e),
     }
 }
