@@ -7,7 +7,8 @@
 use std::path::Path;
 
 use spirit_build::sandbox::{
-    Call, Limits, LoadedSpirit, Policy, RunError, RunRequest, Sandbox, SandboxConfig, Value,
+    Call, Limits, LoadedSpirit, Policy, RunError, RunRequest, Sandbox, SandboxConfig,
+    StorageDurability, Value,
 };
 use spirit_sdk::abi::Capability;
 
@@ -210,4 +211,32 @@ fn compare_and_swap_swaps_only_over_the_expected_value() {
     assert_eq!(cas("9", "8"), Value::I32(0), "not 9");
     assert_eq!(cas("7", "8"), Value::I32(1));
     assert_eq!(cas("8", "9"), Value::I32(1));
+}
+
+/// Eventual durability: the same exact count, visible at once, and on disk
+/// once the sandbox (and so the database) is closed.
+#[test]
+fn eventual_durability_loses_no_update_and_reaches_the_disk_on_close() {
+    let home = tempfile::tempdir().unwrap();
+    let sandbox = Sandbox::with_config(SandboxConfig {
+        storage_durability: StorageDurability::Eventual,
+        ..SandboxConfig::in_home(home.path())
+    })
+    .unwrap();
+    let spirit = sandbox
+        .load("counter", &wat::parse_str(COUNTER).unwrap())
+        .unwrap();
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(|| {
+                for _ in 0..25 {
+                    invoke(&sandbox, &spirit, "bump").unwrap();
+                }
+            });
+        }
+    });
+    assert_eq!(invoke(&sandbox, &spirit, "count").unwrap(), 100);
+    drop((spirit, sandbox));
+    let (sandbox, spirit) = self::sandbox(home.path());
+    assert_eq!(invoke(&sandbox, &spirit, "count").unwrap(), 100);
 }

@@ -65,7 +65,7 @@ pub use load::{CodeSource, LoadedSpirit};
 pub use outcome::{Outcome, RunError, Value};
 pub use run::{Call, RunRequest};
 pub use state::{DETERMINISTIC_EPOCH_MS, DETERMINISTIC_EPOCH_NS, DETERMINISTIC_STEP_NS};
-pub use storage::{StorageError, StorageOwner};
+pub use storage::{StorageDurability, StorageError, StorageOwner};
 
 #[cfg(test)]
 mod tests {

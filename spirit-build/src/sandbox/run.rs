@@ -157,7 +157,9 @@ impl Sandbox {
         request: RunRequest,
         storage_dir: &Path,
     ) -> Result<Outcome, RunError> {
-        let stores = Arc::new(Stores::new(Some(storage_dir.to_owned())));
+        let stores = Arc::new(
+            Stores::new(Some(storage_dir.to_owned())).with_durability(self.stores.durability()),
+        );
         self.run_with_stores(spirit, request, stores)
     }
 

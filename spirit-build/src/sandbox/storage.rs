@@ -154,6 +154,38 @@ pub enum StorageError {
     },
 }
 
+/// When a run's storage commit reaches the disk
+/// ([`SandboxConfig::storage_durability`](crate::sandbox::SandboxConfig::storage_durability)).
+/// Either way a commit is atomic and a crash leaves a consistent store, the
+/// state after some finished run.
+///
+/// ```
+/// use spirit_build::sandbox::{SandboxConfig, StorageDurability};
+/// let config = SandboxConfig {
+///     storage_durability: StorageDurability::Eventual,
+///     ..SandboxConfig::in_home("/srv/vudo".as_ref())
+/// };
+/// assert_eq!(SandboxConfig::in_memory().storage_durability, StorageDurability::Immediate);
+/// # let _ = config;
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum StorageDurability {
+    /// Each run's commit is flushed to the disk (fsync) before the run
+    /// returns: once `Sandbox::run` has returned, what the run stored
+    /// survives a crash or a power loss.
+    #[default]
+    Immediate,
+    /// A run's commit is visible to the next run at once but is not flushed
+    /// by itself (redb's `Durability::None`): it reaches the disk with the
+    /// next flush, which is made when the last run of the spirit in this
+    /// process ends (the database closes) or by a run of a sandbox with
+    /// [`StorageDurability::Immediate`]. A crash or a killed process may
+    /// lose the runs committed since the last flush, never part of one.
+    /// For hosts that run a spirit many times at once and can redo recent
+    /// work.
+    Eventual,
+}
+
 /// Whose store a run opens: a spirit's storage belongs to its name and the
 /// identity that signed it.
 ///
@@ -194,6 +226,7 @@ impl StorageOwner {
 #[derive(Debug)]
 pub(crate) struct Stores {
     dir: Option<PathBuf>,
+    durability: StorageDurability,
     /// One slot per owner and spirit name; a slot's own lock is held while
     /// opening, so runs of one spirit queue behind the one waiting for
     /// another process, and runs of other spirits are not held up.
@@ -205,8 +238,19 @@ impl Stores {
     pub(crate) fn new(dir: Option<PathBuf>) -> Stores {
         Stores {
             dir,
+            durability: StorageDurability::Immediate,
             slots: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The same stores, whose runs commit with `durability`.
+    pub(crate) fn with_durability(self, durability: StorageDurability) -> Stores {
+        Stores { durability, ..self }
+    }
+
+    /// When the runs' commits reach the disk.
+    pub(crate) fn durability(&self) -> StorageDurability {
+        self.durability
     }
 
     /// The database of `spirit` signed by `owner`, opened (and created) if
@@ -229,7 +273,9 @@ impl Stores {
         if let Some(store) = open.upgrade() {
             return Ok(store);
         }
-        let store = Arc::new(SpiritStore::open(dir, owner, spirit, deadline)?);
+        let mut store = SpiritStore::open(dir, owner, spirit, deadline)?;
+        store.durability = self.durability;
+        let store = Arc::new(store);
         *open = Arc::downgrade(&store);
         Ok(store)
     }
@@ -250,6 +296,8 @@ pub(crate) struct SpiritStore {
     spirit: String,
     path: PathBuf,
     pub(crate) db: Database,
+    /// When the runs' commits reach the disk.
+    pub(crate) durability: StorageDurability,
     /// Whether a run holds the writer lock: runs of this spirit in this
     /// process take turns, each for its whole run, so a read and the write
     /// that depends on it are never interleaved with another run's.
@@ -339,6 +387,7 @@ impl SpiritStore {
             spirit: spirit.to_owned(),
             path,
             db,
+            durability: StorageDurability::Immediate,
             writer: Mutex::new(false),
             writer_freed: Condvar::new(),
             notes,

@@ -9,9 +9,11 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use redb::{ReadableTable, WriteTransaction};
+use redb::{Durability, ReadableTable, WriteTransaction};
 
-use super::storage::{DATA, META, SpiritStore, StorageError, TOTAL_BYTES, check_key};
+use super::storage::{
+    DATA, META, SpiritStore, StorageDurability, StorageError, TOTAL_BYTES, check_key,
+};
 use crate::limits::StorageQuota;
 
 /// A run's open transaction on its spirit's store, holding the store's
@@ -43,11 +45,15 @@ impl StorageTransaction {
             dirty: false,
             broken: None,
         };
-        let txn = this
+        let mut txn = this
             .store
             .db
             .begin_write()
             .map_err(|e| this.store.failed(e))?;
+        if this.store.durability == StorageDurability::Eventual {
+            txn.set_durability(Durability::None)
+                .map_err(|e| this.store.failed(redb::Error::Io(std::io::Error::other(e))))?;
+        }
         this.txn = Some(txn);
         Ok(this)
     }
