@@ -92,6 +92,18 @@ macro_rules! __host_abi {
             host_storage_write(key_ptr: i32, key_len: i32, val_ptr: i32, val_len: i32) -> i32, Some(StorageWrite);
             /// Deletes the key. `1` deleted, `0` missing, `-1` error.
             host_storage_delete(key_ptr: i32, key_len: i32) -> i32, Some(StorageDelete);
+            /// Adds `delta` to the counter stored under the key (8 bytes, a
+            /// little-endian `i64`; a missing key or an empty value counts as
+            /// 0), stores the sum and writes it to the 8 bytes at `out_ptr`.
+            /// `0` / `-1` (the value is not 8 bytes, the sum overflows, bad
+            /// range, quota exceeded, storage failure).
+            host_storage_increment(key_ptr: i32, key_len: i32, delta: i64, out_ptr: i32) -> i32, Some(StorageWrite);
+            /// Stores `new_ptr..new_ptr+new_len` under the key only if the
+            /// value stored there now is `old_ptr..old_ptr+old_len`
+            /// (`old_len` 0: only if the key is missing or empty). `1`
+            /// swapped, `0` the value differed and nothing was written, `-1`
+            /// error (bad range, quota exceeded, storage failure).
+            host_storage_compare_and_swap(key_ptr: i32, key_len: i32, old_ptr: i32, old_len: i32, new_ptr: i32, new_len: i32) -> i32, Some(StorageWrite);
             /// The balance of the account whose 32-byte ed25519 public key
             /// is at `account_ptr` (any account may be read; unknown ones
             /// have 0), or `-1`.

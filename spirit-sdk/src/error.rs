@@ -41,8 +41,10 @@ pub enum HostError {
         /// The size of the buffer that was too small.
         capacity: usize,
     },
-    /// `host_storage_write` failed: `storage_write` is not granted, the key
-    /// or value is over the host's quota, or storage could not be written.
+    /// `host_storage_write` (or an atomic `host_storage_increment` or
+    /// `host_storage_compare_and_swap`) failed: `storage_write` is not
+    /// granted, the key or value is over the host's quota, a counter is not
+    /// 8 bytes or would overflow, or storage could not be written.
     StorageWrite,
     /// `host_storage_delete` failed: `storage_delete` is not granted, or
     /// storage could not be written.

@@ -406,6 +406,42 @@ pub(crate) mod host {
         })
     }
 
+    /// The sandbox's semantics: a missing key or an empty value is 0, any
+    /// other value must be 8 bytes; an overflow is refused.
+    pub(crate) fn storage_increment(key: &[u8], delta: i64, out: &mut [u8; 8]) -> i32 {
+        with(|h| {
+            if !granted(h, Capability::StorageWrite) {
+                return abi::ERROR;
+            }
+            let value = match h.storage.get(key).map(Vec::as_slice) {
+                None | Some([]) => 0,
+                Some(bytes) => match <[u8; 8]>::try_from(bytes) {
+                    Ok(bytes) => i64::from_le_bytes(bytes),
+                    Err(_) => return abi::ERROR,
+                },
+            };
+            let Some(sum) = value.checked_add(delta) else {
+                return abi::ERROR;
+            };
+            *out = sum.to_le_bytes();
+            h.storage.insert(key.to_vec(), out.to_vec());
+            abi::SUCCESS
+        })
+    }
+
+    pub(crate) fn storage_compare_and_swap(key: &[u8], old: &[u8], new: &[u8]) -> i32 {
+        with(|h| {
+            if !granted(h, Capability::StorageWrite) {
+                return abi::ERROR;
+            }
+            if h.storage.get(key).map_or(&[][..], Vec::as_slice) != old {
+                return 0;
+            }
+            h.storage.insert(key.to_vec(), new.to_vec());
+            1
+        })
+    }
+
     const CREDIT_ERROR: i64 = abi::ERROR as i64;
 
     fn credit_granted(h: &MockHost) -> bool {

@@ -1,8 +1,16 @@
 //! The spirit's persistent key-value storage (capabilities `storage_read`,
-//! `storage_write`, `storage_delete`).
+//! `storage_write`, `storage_delete`), with atomic [`increment`] and
+//! [`compare_and_swap`] (as wasi-keyvalue's `atomics`).
 //!
 //! Each spirit (by name) has its own store, kept by the host across runs.
 //! Keys and values are bytes; `&str`, `&[u8]` and byte arrays all work.
+//!
+//! A run's storage calls are one transaction: the run reads its own writes,
+//! and they are saved together when the run returns; a run that panics,
+//! returns `Err` from its entry, traps or hits a limit saves none of them.
+//! Runs of the same spirit take turns (from a run's first storage call to
+//! its end), so reading a value and writing what depends on it loses no
+//! other run's update.
 //!
 //! The host does not tell an empty value from a missing key: reading a key
 //! whose value is empty gives `None`.
@@ -142,5 +150,68 @@ pub fn delete(key: impl AsRef<[u8]>) -> Result<bool, HostError> {
         1 => Ok(true),
         0 => Ok(false),
         _ => Err(HostError::StorageDelete),
+    }
+}
+
+/// Adds `delta` to the counter stored under `key` and returns the new
+/// count, in one host call: a missing key counts from 0, and the counter is
+/// stored as 8 little-endian bytes. Needs `storage_write`.
+///
+/// ```
+/// use spirit_sdk::storage;
+/// assert_eq!(storage::increment("visits", 1)?, 1);
+/// assert_eq!(storage::increment("visits", 10)?, 11);
+/// assert_eq!(storage::increment("visits", -1)?, 10);
+/// assert_eq!(storage::get("visits")?.as_deref(), Some(&10i64.to_le_bytes()[..]));
+/// # Ok::<(), spirit_sdk::HostError>(())
+/// ```
+///
+/// # Errors
+///
+/// [`HostError::StorageWrite`] when the host refuses the call: capability
+/// not granted, the value under `key` is not 8 bytes, the sum overflows an
+/// `i64`, a quota, a storage failure.
+pub fn increment(key: impl AsRef<[u8]>, delta: i64) -> Result<i64, HostError> {
+    let mut out = [0u8; 8];
+    match crate::sys::storage_increment(key.as_ref(), delta, &mut out) {
+        crate::abi::SUCCESS => Ok(i64::from_le_bytes(out)),
+        _ => Err(HostError::StorageWrite),
+    }
+}
+
+/// Stores `new` under `key` only if the value stored there now is
+/// `expected` (`None`: only if the key is missing; the host does not tell a
+/// missing key from an empty value). `true` when it stored `new`, `false`
+/// when the value was something else and nothing was written. Needs
+/// `storage_write`.
+///
+/// A run's storage calls are already one transaction that no other run
+/// interleaves with, so within a run this is a convenience; it is the same
+/// operation as wasi-keyvalue's compare-and-swap.
+///
+/// ```
+/// use spirit_sdk::storage;
+/// assert!(storage::compare_and_swap("leader", None, "ada")?);
+/// assert!(!storage::compare_and_swap("leader", None, "bob")?);
+/// assert!(!storage::compare_and_swap("leader", Some(b"bob".as_slice()), "eve")?);
+/// assert!(storage::compare_and_swap("leader", Some(b"ada".as_slice()), "bob")?);
+/// assert_eq!(storage::get("leader")?.as_deref(), Some(&b"bob"[..]));
+/// # Ok::<(), spirit_sdk::HostError>(())
+/// ```
+///
+/// # Errors
+///
+/// [`HostError::StorageWrite`] when the host refuses the call (capability
+/// not granted, key or value over the quota, storage failure).
+pub fn compare_and_swap(
+    key: impl AsRef<[u8]>,
+    expected: Option<&[u8]>,
+    new: impl AsRef<[u8]>,
+) -> Result<bool, HostError> {
+    let expected = expected.unwrap_or_default();
+    match crate::sys::storage_compare_and_swap(key.as_ref(), expected, new.as_ref()) {
+        1 => Ok(true),
+        0 => Ok(false),
+        _ => Err(HostError::StorageWrite),
     }
 }

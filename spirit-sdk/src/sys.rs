@@ -74,6 +74,23 @@ mod wasm {
         unsafe { raw::host_storage_delete(key_ptr, key_len) }
     }
 
+    pub(crate) fn storage_increment(key: &[u8], delta: i64, out: &mut [u8; 8]) -> i32 {
+        let (key_ptr, key_len) = ptr_len(key);
+        // SAFETY: the host reads inside `key` and writes the 8 bytes of
+        // `out`, which is borrowed mutably for the call.
+        unsafe { raw::host_storage_increment(key_ptr, key_len, delta, out.as_mut_ptr() as i32) }
+    }
+
+    pub(crate) fn storage_compare_and_swap(key: &[u8], old: &[u8], new: &[u8]) -> i32 {
+        let (key_ptr, key_len) = ptr_len(key);
+        let (old_ptr, old_len) = ptr_len(old);
+        let (new_ptr, new_len) = ptr_len(new);
+        // SAFETY: the host only reads inside `key`, `old` and `new`.
+        unsafe {
+            raw::host_storage_compare_and_swap(key_ptr, key_len, old_ptr, old_len, new_ptr, new_len)
+        }
+    }
+
     pub(crate) fn credit_balance(account: &[u8; 32]) -> i64 {
         // SAFETY: the host reads 32 bytes at the pointer, all of `account`.
         unsafe { raw::host_credit_balance(account.as_ptr() as i32) }

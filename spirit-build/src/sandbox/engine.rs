@@ -14,6 +14,7 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, Linker, PoolingAlloca
 
 use super::error::SandboxError;
 use super::state::HostState;
+use super::storage::StorageDurability;
 use super::{cache, host, storage};
 use crate::limits::{MAX_TABLE_ELEMENTS, MAX_WASM_STACK};
 use crate::validate;
@@ -41,6 +42,10 @@ pub struct SandboxConfig {
     /// Whether to use wasmtime's pooling allocator (instances reuse
     /// pre-reserved memory instead of mapping their own).
     pub pooling: bool,
+    /// When a run's storage commit reaches the disk:
+    /// [`StorageDurability::Immediate`] (the default) or
+    /// [`StorageDurability::Eventual`].
+    pub storage_durability: StorageDurability,
 }
 
 impl SandboxConfig {
@@ -76,6 +81,7 @@ impl SandboxConfig {
             cache_dir: None,
             max_instances: 32,
             pooling: true,
+            storage_durability: StorageDurability::Immediate,
         }
     }
 }
@@ -240,7 +246,9 @@ impl Sandbox {
             engine,
             linker,
             cache,
-            stores: Arc::new(storage::Stores::new(config.storage_dir)),
+            stores: Arc::new(
+                storage::Stores::new(config.storage_dir).with_durability(config.storage_durability),
+            ),
             pooling,
             _ticker: ticker,
         })

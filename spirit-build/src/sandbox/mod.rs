@@ -18,7 +18,8 @@
 //! instantiating, the call), `state` (what a store holds for one run),
 //! `io` (where logs and output go), `outcome` (how a run ended), `host` (the
 //! host functions, one module per topic, registered from the ABI table),
-//! `storage` (each spirit's database) and `cache` (compiled code on disk).
+//! `storage` (each spirit's database), `transaction` (a run's storage as one
+//! transaction) and `cache` (compiled code on disk).
 //! The plain data a run is given ([`Policy`], [`Limits`], [`Pricing`]) lives
 //! in [`crate::limits`].
 //!
@@ -52,6 +53,7 @@ mod outcome;
 mod run;
 mod state;
 mod storage;
+mod transaction;
 
 pub use crate::limits::{
     Limits, MAX_TABLE_ELEMENTS, MAX_WASM_STACK, Policy, Pricing, StorageQuota,
@@ -63,7 +65,7 @@ pub use load::{CodeSource, LoadedSpirit};
 pub use outcome::{Outcome, RunError, Value};
 pub use run::{Call, RunRequest};
 pub use state::{DETERMINISTIC_EPOCH_MS, DETERMINISTIC_EPOCH_NS, DETERMINISTIC_STEP_NS};
-pub use storage::{StorageError, StorageOwner};
+pub use storage::{StorageDurability, StorageError, StorageOwner};
 
 #[cfg(test)]
 mod tests {

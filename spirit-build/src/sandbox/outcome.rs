@@ -176,6 +176,10 @@ pub enum RunError {
         "could not instantiate the spirit: {0}\nhelp: every instance slot of this sandbox is in use; run fewer spirits at once, or raise `SandboxConfig::max_instances`"
     )]
     PoolFull(String),
+    /// The spirit returned, but its storage writes could not be committed:
+    /// none of them was applied.
+    #[error("its storage writes were not saved (none of them): {0}")]
+    Storage(super::storage::StorageError),
     /// The sandbox could not instantiate the spirit.
     #[error("could not instantiate the spirit: {0}")]
     Instantiate(String),

@@ -157,7 +157,9 @@ impl Sandbox {
         request: RunRequest,
         storage_dir: &Path,
     ) -> Result<Outcome, RunError> {
-        let stores = Arc::new(Stores::new(Some(storage_dir.to_owned())));
+        let stores = Arc::new(
+            Stores::new(Some(storage_dir.to_owned())).with_durability(self.stores.durability()),
+        );
         self.run_with_stores(spirit, request, stores)
     }
 
@@ -226,9 +228,10 @@ impl Sandbox {
         })();
         let duration = started.elapsed();
         let fuel_used = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
-        let state = store.into_data();
+        let mut state = store.into_data();
         match result {
             Ok(results) => {
+                state.commit_storage().map_err(RunError::Storage)?;
                 let (status, results) = match call {
                     Call::Entry(_) => (results.first().and_then(Val::i32).unwrap_or(0), vec![]),
                     Call::Invoke { .. } => {
@@ -246,6 +249,8 @@ impl Sandbox {
                 })
             }
             Err(e) => {
+                // Dropping the state aborts the run's storage transaction:
+                // nothing it wrote is applied.
                 let hit = LimitsHit {
                     memory: state.memory_limit_hit,
                     table: state.table_limit_hit,

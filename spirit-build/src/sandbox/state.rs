@@ -9,7 +9,8 @@ use spirit_sdk::abi::{self, LogLevel};
 use wasmtime::ResourceLimiter;
 
 use super::io::{LogRecord, SpiritIo};
-use super::storage::{SpiritStore, StorageError, StorageOwner, Stores};
+use super::storage::{StorageError, StorageOwner, Stores};
+use super::transaction::StorageTransaction;
 use crate::ledger::{CreditError, RunCredits};
 use crate::limits::{Limits, Policy};
 
@@ -53,9 +54,11 @@ pub(crate) struct HostState {
     clock: Clock,
     entropy: Entropy,
     stores: Arc<Stores>,
-    /// This run's handle on its spirit's database, opened on first use and
-    /// held until the run ends.
-    storage: Option<Arc<SpiritStore>>,
+    /// This run's transaction on its spirit's database, begun on the first
+    /// storage call and held until the run ends: committed by
+    /// [`HostState::commit_storage`] when the run returns, aborted when the
+    /// state is dropped without it.
+    storage: Option<StorageTransaction>,
     deadline: Instant,
     /// The run's access to the credit ledger (`None`: every credit call
     /// returns `-1`). Dropped with the state at the end of the run, which
@@ -178,17 +181,30 @@ impl HostState {
         }
     }
 
-    /// The spirit's database, opened on first use.
-    pub(super) fn storage(&mut self) -> Result<Arc<SpiritStore>, StorageError> {
-        if let Some(store) = &self.storage {
-            return Ok(store.clone());
-        }
-        let store = self.stores.open(self.owner, &self.name, self.deadline)?;
-        self.storage = Some(store.clone());
-        for note in &store.notes {
-            self.io.warning(note.clone());
-        }
-        Ok(store)
+    /// The run's storage transaction, begun on first use (opening the
+    /// spirit's database and waiting, until the run's deadline, for other
+    /// runs of the spirit to end).
+    pub(super) fn storage(&mut self) -> Result<&mut StorageTransaction, StorageError> {
+        let txn = match self.storage.take() {
+            Some(txn) => txn,
+            None => {
+                let store = self.stores.open(self.owner, &self.name, self.deadline)?;
+                let txn = StorageTransaction::begin(store, self.deadline)?;
+                for note in &txn.store().notes {
+                    self.io.warning(note.clone());
+                }
+                txn
+            }
+        };
+        Ok(self.storage.insert(txn))
+    }
+
+    /// Commits what the run wrote and deleted, all together, and lets the
+    /// next run of the spirit in; called only when the run returned.
+    pub(crate) fn commit_storage(&mut self) -> Result<(), StorageError> {
+        self.storage
+            .take()
+            .map_or(Ok(()), StorageTransaction::commit)
     }
 
     /// Calls `f` with the run's credits; `None` (the spirit gets `-1`) when

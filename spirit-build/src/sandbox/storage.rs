@@ -30,32 +30,36 @@
 //! it for writing at the same time. A hand-rolled file format would have to
 //! earn all three.
 //!
-//! Every write and delete is its own committed, fsync'ed transaction, so what
-//! a spirit stored survives whatever happens to the run afterwards.
+//! A run's reads and writes go through one transaction
+//! ([`crate::sandbox::transaction`]), committed when the run returns; this
+//! module opens the database and holds the writer lock that makes runs of
+//! one spirit take turns.
 //!
 //! Concurrency: within one process, every run of the same spirit shares one
-//! open database ([`Stores`] hands out the same handle) and redb serialises
-//! their write transactions. Across processes redb's file lock admits one
-//! process at a time: a run opens its spirit's database on its first storage
-//! call and holds it until the run ends, and a second process waits for the
-//! lock (retrying, up to the rest of its own time limit) so two concurrent
-//! runs take turns instead of corrupting the file or failing at once.
+//! open database ([`Stores`] hands out the same handle), and a run takes the
+//! store's writer lock at its first storage call and keeps it until it ends,
+//! so the next run of the spirit waits there (until its own deadline).
+//! Across processes redb's file lock admits one process at a time: a run
+//! opens its spirit's database on its first storage call and holds it until
+//! the run ends, and a second process waits for the lock (retrying, up to
+//! the rest of its own time limit) so two concurrent runs take turns instead
+//! of corrupting the file, failing at once or losing an update.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Condvar, Mutex, Weak};
 use std::time::{Duration, Instant};
 
-use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use redb::{Database, TableDefinition};
 
 use crate::limits::StorageQuota;
 use crate::units::Bytes;
 
 /// Keys and values of the spirit's data.
-const DATA: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("data");
+pub(crate) const DATA: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("data");
 /// Bookkeeping: `total_bytes`, the sum of every key's and value's length.
-const META: TableDefinition<'_, &str, u64> = TableDefinition::new("meta");
-const TOTAL_BYTES: &str = "total_bytes";
+pub(crate) const META: TableDefinition<'_, &str, u64> = TableDefinition::new("meta");
+pub(crate) const TOTAL_BYTES: &str = "total_bytes";
 
 /// How long to sleep between attempts to open a database another process
 /// holds; doubled up to [`MAX_RETRY_SLEEP`].
@@ -93,6 +97,20 @@ pub enum StorageError {
         total: u64,
         /// The quota.
         max: u64,
+    },
+    /// `host_storage_increment` found a value that is not a counter.
+    #[error("the value under the key is {len} bytes, not a counter (8 bytes, a little-endian i64)")]
+    NotACounter {
+        /// The value's length.
+        len: usize,
+    },
+    /// `host_storage_increment` would overflow the counter.
+    #[error("incrementing the counter {value} by {delta} overflows an i64")]
+    CounterOverflow {
+        /// The stored value.
+        value: i64,
+        /// What was to be added.
+        delta: i64,
     },
     /// Another process held the database for longer than the run could wait.
     #[error(
@@ -136,6 +154,38 @@ pub enum StorageError {
     },
 }
 
+/// When a run's storage commit reaches the disk
+/// ([`SandboxConfig::storage_durability`](crate::sandbox::SandboxConfig::storage_durability)).
+/// Either way a commit is atomic and a crash leaves a consistent store, the
+/// state after some finished run.
+///
+/// ```
+/// use spirit_build::sandbox::{SandboxConfig, StorageDurability};
+/// let config = SandboxConfig {
+///     storage_durability: StorageDurability::Eventual,
+///     ..SandboxConfig::in_home("/srv/vudo".as_ref())
+/// };
+/// assert_eq!(SandboxConfig::in_memory().storage_durability, StorageDurability::Immediate);
+/// # let _ = config;
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum StorageDurability {
+    /// Each run's commit is flushed to the disk (fsync) before the run
+    /// returns: once `Sandbox::run` has returned, what the run stored
+    /// survives a crash or a power loss.
+    #[default]
+    Immediate,
+    /// A run's commit is visible to the next run at once but is not flushed
+    /// by itself (redb's `Durability::None`): it reaches the disk with the
+    /// next flush, which is made when the last run of the spirit in this
+    /// process ends (the database closes) or by a run of a sandbox with
+    /// [`StorageDurability::Immediate`]. A crash or a killed process may
+    /// lose the runs committed since the last flush, never part of one.
+    /// For hosts that run a spirit many times at once and can redo recent
+    /// work.
+    Eventual,
+}
+
 /// Whose store a run opens: a spirit's storage belongs to its name and the
 /// identity that signed it.
 ///
@@ -176,6 +226,7 @@ impl StorageOwner {
 #[derive(Debug)]
 pub(crate) struct Stores {
     dir: Option<PathBuf>,
+    durability: StorageDurability,
     /// One slot per owner and spirit name; a slot's own lock is held while
     /// opening, so runs of one spirit queue behind the one waiting for
     /// another process, and runs of other spirits are not held up.
@@ -187,8 +238,19 @@ impl Stores {
     pub(crate) fn new(dir: Option<PathBuf>) -> Stores {
         Stores {
             dir,
+            durability: StorageDurability::Immediate,
             slots: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The same stores, whose runs commit with `durability`.
+    pub(crate) fn with_durability(self, durability: StorageDurability) -> Stores {
+        Stores { durability, ..self }
+    }
+
+    /// When the runs' commits reach the disk.
+    pub(crate) fn durability(&self) -> StorageDurability {
+        self.durability
     }
 
     /// The database of `spirit` signed by `owner`, opened (and created) if
@@ -211,7 +273,9 @@ impl Stores {
         if let Some(store) = open.upgrade() {
             return Ok(store);
         }
-        let store = Arc::new(SpiritStore::open(dir, owner, spirit, deadline)?);
+        let mut store = SpiritStore::open(dir, owner, spirit, deadline)?;
+        store.durability = self.durability;
+        let store = Arc::new(store);
         *open = Arc::downgrade(&store);
         Ok(store)
     }
@@ -231,7 +295,14 @@ fn slot_is_open(slot: &Mutex<Weak<SpiritStore>>) -> bool {
 pub(crate) struct SpiritStore {
     spirit: String,
     path: PathBuf,
-    db: Database,
+    pub(crate) db: Database,
+    /// When the runs' commits reach the disk.
+    pub(crate) durability: StorageDurability,
+    /// Whether a run holds the writer lock: runs of this spirit in this
+    /// process take turns, each for its whole run, so a read and the write
+    /// that depends on it are never interleaved with another run's.
+    writer: Mutex<bool>,
+    writer_freed: Condvar,
     /// What the host should tell the person running the spirit once, on
     /// opening (a store of an earlier version, a replaced empty file).
     pub(crate) notes: Vec<String>,
@@ -316,108 +387,55 @@ impl SpiritStore {
             spirit: spirit.to_owned(),
             path,
             db,
+            durability: StorageDurability::Immediate,
+            writer: Mutex::new(false),
+            writer_freed: Condvar::new(),
             notes,
         })
     }
 
-    fn failed(&self, error: impl Into<redb::Error>) -> StorageError {
+    /// Takes this store's writer lock, which the run holds until it ends
+    /// ([`crate::sandbox::transaction::StorageTransaction`] releases it):
+    /// one run at a time in this process, waiting until `deadline`.
+    pub(crate) fn lock_writer(&self, deadline: Instant) -> Result<(), StorageError> {
+        let started = Instant::now();
+        let mut held = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        while *held {
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(StorageError::Busy {
+                    spirit: self.spirit.clone(),
+                    path: self.path.clone(),
+                    waited: now - started,
+                });
+            }
+            held = self
+                .writer_freed
+                .wait_timeout(held, deadline - now)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        *held = true;
+        Ok(())
+    }
+
+    /// Releases the writer lock [`SpiritStore::lock_writer`] took.
+    pub(crate) fn unlock_writer(&self) {
+        *self.writer.lock().unwrap_or_else(|e| e.into_inner()) = false;
+        self.writer_freed.notify_one();
+    }
+
+    /// The error of a failed redb call on this store.
+    pub(crate) fn failed(&self, error: impl Into<redb::Error>) -> StorageError {
         StorageError::Database {
             spirit: self.spirit.clone(),
             path: self.path.clone(),
             error: error.into().to_string(),
         }
     }
-
-    /// Calls `f` with the value stored under `key` (`None` when missing).
-    pub(crate) fn read<R>(
-        &self,
-        key: &[u8],
-        f: impl FnOnce(Option<&[u8]>) -> R,
-    ) -> Result<R, StorageError> {
-        let txn = self.db.begin_read().map_err(|e| self.failed(e))?;
-        let table = match txn.open_table(DATA) {
-            Ok(table) => table,
-            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(f(None)),
-            Err(e) => return Err(self.failed(e)),
-        };
-        let value = table.get(key).map_err(|e| self.failed(e))?;
-        Ok(f(value.as_ref().map(|v| v.value())))
-    }
-
-    /// Stores `value` under `key`, within `quota`, durably.
-    pub(crate) fn write(
-        &self,
-        key: &[u8],
-        value: &[u8],
-        quota: &StorageQuota,
-    ) -> Result<(), StorageError> {
-        check_key(key, quota)?;
-        if value.len() > quota.max_value {
-            return Err(StorageError::ValueTooLarge {
-                len: value.len(),
-                max: quota.max_value,
-            });
-        }
-        let txn = self.db.begin_write().map_err(|e| self.failed(e))?;
-        {
-            let mut data = txn.open_table(DATA).map_err(|e| self.failed(e))?;
-            let mut meta = txn.open_table(META).map_err(|e| self.failed(e))?;
-            let total = meta
-                .get(TOTAL_BYTES)
-                .map_err(|e| self.failed(e))?
-                .map_or(0, |v| v.value());
-            let old = data
-                .get(key)
-                .map_err(|e| self.failed(e))?
-                .map(|v| (key.len() + v.value().len()) as u64);
-            // Saturating: the bookkeeping is read from a file, which a crash
-            // or a hand can have left inconsistent.
-            let new_total = total
-                .saturating_sub(old.unwrap_or(0))
-                .saturating_add((key.len() + value.len()) as u64);
-            if new_total > quota.max_total {
-                // Dropping the transaction without committing aborts it.
-                return Err(StorageError::QuotaExceeded {
-                    total: new_total,
-                    max: quota.max_total,
-                });
-            }
-            data.insert(key, value).map_err(|e| self.failed(e))?;
-            meta.insert(TOTAL_BYTES, new_total)
-                .map_err(|e| self.failed(e))?;
-        }
-        txn.commit().map_err(|e| self.failed(e))
-    }
-
-    /// Deletes `key`; whether it was there.
-    pub(crate) fn delete(&self, key: &[u8], quota: &StorageQuota) -> Result<bool, StorageError> {
-        check_key(key, quota)?;
-        let txn = self.db.begin_write().map_err(|e| self.failed(e))?;
-        let removed = {
-            let mut data = txn.open_table(DATA).map_err(|e| self.failed(e))?;
-            let mut meta = txn.open_table(META).map_err(|e| self.failed(e))?;
-            let removed = data
-                .remove(key)
-                .map_err(|e| self.failed(e))?
-                .map(|v| (key.len() + v.value().len()) as u64);
-            if let Some(freed) = removed {
-                let total = meta
-                    .get(TOTAL_BYTES)
-                    .map_err(|e| self.failed(e))?
-                    .map_or(0, |v| v.value());
-                meta.insert(TOTAL_BYTES, total.saturating_sub(freed))
-                    .map_err(|e| self.failed(e))?;
-            }
-            removed.is_some()
-        };
-        if removed {
-            txn.commit().map_err(|e| self.failed(e))?;
-        }
-        Ok(removed)
-    }
 }
 
-fn check_key(key: &[u8], quota: &StorageQuota) -> Result<(), StorageError> {
+pub(crate) fn check_key(key: &[u8], quota: &StorageQuota) -> Result<(), StorageError> {
     if key.is_empty() || key.len() > quota.max_key {
         return Err(StorageError::KeyLength {
             len: key.len(),
@@ -552,6 +570,7 @@ fn legacy_file_stem(spirit: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sandbox::transaction::StorageTransaction;
 
     fn store(dir: &Path) -> (Stores, Arc<SpiritStore>) {
         let stores = Stores::new(Some(dir.to_owned()));
@@ -565,61 +584,17 @@ mod tests {
         (stores, store)
     }
 
-    fn get(store: &SpiritStore, key: &[u8]) -> Option<Vec<u8>> {
-        store.read(key, |v| v.map(<[u8]>::to_vec)).unwrap()
+    /// The value under `key`, read in a transaction of its own.
+    fn get(store: &Arc<SpiritStore>, key: &[u8]) -> Option<Vec<u8>> {
+        let txn = StorageTransaction::begin(store.clone(), Instant::now()).unwrap();
+        txn.read(key, |v| v.map(<[u8]>::to_vec)).unwrap()
     }
 
-    #[test]
-    fn values_round_trip_and_persist() {
-        let dir = tempfile::tempdir().unwrap();
-        let quota = StorageQuota::default();
-        {
-            let (_stores, store) = store(dir.path());
-            assert_eq!(get(&store, b"k"), None);
-            store.write(b"k", b"one", &quota).unwrap();
-            store.write(b"k", b"two", &quota).unwrap();
-            assert_eq!(get(&store, b"k").as_deref(), Some(&b"two"[..]));
-        }
-        let (_stores, store) = store(dir.path());
-        assert_eq!(get(&store, b"k").as_deref(), Some(&b"two"[..]));
-        assert!(store.delete(b"k", &quota).unwrap());
-        assert!(!store.delete(b"k", &quota).unwrap());
-        assert_eq!(get(&store, b"k"), None);
-    }
-
-    #[test]
-    fn quotas_are_enforced_and_freed() {
-        let dir = tempfile::tempdir().unwrap();
-        let (_stores, store) = store(dir.path());
-        let quota = StorageQuota {
-            max_key: 4,
-            max_value: 8,
-            max_total: 20,
-        };
-        assert!(matches!(
-            store.write(b"", b"v", &quota),
-            Err(StorageError::KeyLength { len: 0, .. })
-        ));
-        assert!(matches!(
-            store.write(b"12345", b"v", &quota),
-            Err(StorageError::KeyLength { len: 5, .. })
-        ));
-        assert!(matches!(
-            store.write(b"k", &[0; 9], &quota),
-            Err(StorageError::ValueTooLarge { len: 9, .. })
-        ));
-        store.write(b"a", &[0; 8], &quota).unwrap(); // 9
-        store.write(b"b", &[0; 8], &quota).unwrap(); // 18
-        let err = store.write(b"c", &[0; 8], &quota).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "storage quota of 20 B exceeded: the write would bring the spirit's storage to 27 B"
-        );
-        // Replacing a value counts only the difference.
-        store.write(b"b", &[0; 2], &quota).unwrap(); // 12
-        store.write(b"c", &[0; 7], &quota).unwrap(); // 20
-        store.delete(b"a", &quota).unwrap(); // 11
-        store.write(b"d", &[0; 8], &quota).unwrap(); // 20
+    /// Stores `value` under `key` in a transaction of its own.
+    fn put(store: &Arc<SpiritStore>, key: &[u8], value: &[u8]) {
+        let mut txn = StorageTransaction::begin(store.clone(), Instant::now()).unwrap();
+        txn.write(key, value, &StorageQuota::default()).unwrap();
+        txn.commit().unwrap();
     }
 
     #[test]
@@ -709,16 +684,15 @@ mod tests {
     fn each_owner_has_its_own_store() {
         let dir = tempfile::tempdir().unwrap();
         let stores = Stores::new(Some(dir.path().to_owned()));
-        let quota = StorageQuota::default();
         let deadline = Instant::now() + Duration::from_secs(5);
         let author = StorageOwner::Author([7; 32]);
         let impostor = StorageOwner::Author([8; 32]);
         let real = stores.open(author, "victim", deadline).unwrap();
-        real.write(b"k", b"the author's", &quota).unwrap();
+        put(&real, b"k", b"the author's");
         for other in [impostor, StorageOwner::Unsigned] {
             let store = stores.open(other, "victim", deadline).unwrap();
             assert_eq!(get(&store, b"k"), None, "{other:?}");
-            store.write(b"k", b"overwritten", &quota).unwrap();
+            put(&store, b"k", b"overwritten");
         }
         assert_eq!(get(&real, b"k").as_deref(), Some(&b"the author's"[..]));
         assert!(dir.path().join("unsigned/victim.redb").is_file());
@@ -743,7 +717,6 @@ mod tests {
     #[test]
     fn a_store_left_empty_by_an_interrupted_creation_is_replaced() {
         let dir = tempfile::tempdir().unwrap();
-        let quota = StorageQuota::default();
         std::fs::create_dir(dir.path().join("unsigned")).unwrap();
         for (name, len) in [("zeros", 1 << 20), ("empty", 0), ("short", 7)] {
             let path = dir.path().join(format!("unsigned/{name}.redb"));
@@ -757,7 +730,7 @@ mod tests {
                 "{:?}",
                 store.notes
             );
-            store.write(b"k", b"v", &quota).unwrap();
+            put(&store, b"k", b"v");
             drop(store);
             let store = open_fresh(dir.path(), name).unwrap();
             assert_eq!(get(&store, b"k").as_deref(), Some(&b"v"[..]));
@@ -808,7 +781,6 @@ mod tests {
     #[test]
     fn a_store_of_an_earlier_version_is_named_not_opened() {
         let dir = tempfile::tempdir().unwrap();
-        let quota = StorageQuota::default();
         {
             let old = Database::create(dir.path().join("old.redb")).unwrap();
             drop(old);
@@ -825,7 +797,7 @@ mod tests {
             "{:?}",
             store.notes
         );
-        store.write(b"k", b"v", &quota).unwrap();
+        put(&store, b"k", b"v");
         drop(store);
         assert!(open_fresh(dir.path(), "old").unwrap().notes.is_empty());
     }
