@@ -48,18 +48,7 @@ impl FsError {
 /// Fails when the directory cannot be written or the rename fails; the
 /// existing file, if any, is then left as it was.
 pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), FsError> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let file_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(
-        ".{file_name}.{}{TEMPORARY_SUFFIX}",
-        std::process::id()
-    ));
+    let tmp = temporary_path(path);
     let result = (|| {
         let mut file = std::fs::File::create(&tmp)?;
         file.write_all(contents)?;
@@ -70,6 +59,60 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), FsError> {
         let _ = std::fs::remove_file(&tmp);
         FsError::new("write", path, e)
     })
+}
+
+/// Writes a new file readable only by its owner (mode 0600 on Unix),
+/// never replacing an existing one: the contents go to a temporary file
+/// (named as [`write_atomic`] names its own), which is flushed and then
+/// hard-linked into place, so the name either does not exist or holds the
+/// whole file. Used for secrets: private keys and the code cache's key.
+///
+/// ```
+/// let dir = tempfile::tempdir().unwrap();
+/// let path = dir.path().join("secret");
+/// spirit_build::fs::write_new_private(&path, b"k").unwrap();
+/// let again = spirit_build::fs::write_new_private(&path, b"other").unwrap_err();
+/// assert_eq!(again.kind(), std::io::ErrorKind::AlreadyExists);
+/// assert_eq!(std::fs::read(&path).unwrap(), b"k");
+/// ```
+///
+/// # Errors
+///
+/// `AlreadyExists` when the name is taken; any other I/O error of writing.
+pub fn write_new_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    let tmp = temporary_path(path);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let result = (|| {
+        let mut file = options.open(&tmp)?;
+        file.write_all(contents)?;
+        file.sync_all()?;
+        std::fs::hard_link(&tmp, path)
+    })();
+    let _ = std::fs::remove_file(&tmp);
+    result
+}
+
+/// `dir/.<file>.<pid>.tmp`: where this process writes `dir/<file>` before
+/// moving it into place (recognised by [`is_temporary`]).
+fn temporary_path(path: &Path) -> PathBuf {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    dir.join(format!(
+        ".{file_name}.{}{TEMPORARY_SUFFIX}",
+        std::process::id()
+    ))
 }
 
 const TEMPORARY_SUFFIX: &str = ".tmp";

@@ -161,7 +161,7 @@ fn cache_key(dir: &Path) -> Result<[u8; KEY_LEN], String> {
         crate::fs::create_dir_all(dir).map_err(|e| error_chain(&e))?;
         let mut key = [0; KEY_LEN];
         getrandom::fill(&mut key).map_err(|e| off(format!("could not be made: {e}")))?;
-        match write_new_private(&path, &key) {
+        match crate::fs::write_new_private(&path, &key) {
             Ok(()) => return Ok(key),
             // Another process made it first: use theirs.
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
@@ -186,28 +186,6 @@ fn cache_key(dir: &Path) -> Result<[u8; KEY_LEN], String> {
     let bytes = std::fs::read(&path).map_err(|e| off(format!("could not be read: {e}")))?;
     <[u8; KEY_LEN]>::try_from(bytes.as_slice())
         .map_err(|_| off("is damaged (not 32 bytes); remove it, a new one is made".to_owned()))
-}
-
-/// Writes a new file readable only by its owner, without ever replacing an
-/// existing one: the temporary file is hard-linked into place.
-fn write_new_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let tmp = path.with_extension(format!("{}.tmp", std::process::id()));
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let result = (|| {
-        let mut file = options.open(&tmp)?;
-        file.write_all(contents)?;
-        file.sync_all()?;
-        std::fs::hard_link(&tmp, path)
-    })();
-    let _ = std::fs::remove_file(&tmp);
-    result
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {

@@ -291,7 +291,7 @@ pub fn keygen(home: &Path, name: &str) -> Result<(Author, PathBuf), SignError> {
         });
     }
     let key = Key::generate()?;
-    write_new_private(&path, format!("{}\n", key.to_hex()).as_bytes()).map_err(|e| {
+    crate::fs::write_new_private(&path, format!("{}\n", key.to_hex()).as_bytes()).map_err(|e| {
         match e.kind() {
             std::io::ErrorKind::AlreadyExists => SignError::KeyExists {
                 name: name.to_owned(),
@@ -314,29 +314,6 @@ fn create_private_dir(dir: &Path) -> Result<(), FsError> {
             .map_err(|e| FsError::new("set permissions on", dir, e))?;
     }
     Ok(())
-}
-
-/// Writes a file readable only by its owner, atomically and without ever
-/// replacing an existing file: the temporary file is hard-linked into place,
-/// which fails if the name is taken.
-fn write_new_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let tmp = path.with_extension(format!("key.{}.tmp", std::process::id()));
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let result = (|| {
-        let mut file = options.open(&tmp)?;
-        file.write_all(contents)?;
-        file.sync_all()?;
-        std::fs::hard_link(&tmp, path)
-    })();
-    let _ = std::fs::remove_file(&tmp);
-    result
 }
 
 #[cfg(test)]
