@@ -453,13 +453,7 @@ pub(crate) fn check_key(key: &[u8], quota: &StorageQuota) -> Result<(), StorageE
 fn create_store(path: &Path) -> std::io::Result<()> {
     let tmp = temporary_beside(path);
     let result = (|| {
-        drop(
-            Database::builder()
-                .set_cache_size(CACHE_SIZE)
-                .create(&tmp)
-                .map_err(into_io)?,
-        );
-        std::fs::File::open(&tmp)?.sync_all()?;
+        write_empty_store(&tmp)?;
         match std::fs::hard_link(&tmp, path) {
             Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => Err(e),
             _ => Ok(()),
@@ -469,19 +463,25 @@ fn create_store(path: &Path) -> std::io::Result<()> {
     result
 }
 
+/// Makes a new, empty store at `tmp` and flushes it to disk, to be moved
+/// into place by the caller.
+fn write_empty_store(tmp: &Path) -> std::io::Result<()> {
+    drop(
+        Database::builder()
+            .set_cache_size(CACHE_SIZE)
+            .create(tmp)
+            .map_err(into_io)?,
+    );
+    std::fs::File::open(tmp)?.sync_all()
+}
+
 /// Replaces the empty or zero-filled file at `path` by a new empty store,
 /// by a rename over it, checking again just before that it still holds
 /// nothing (so a store another process made meanwhile is kept).
 fn replace_empty(path: &Path) -> std::io::Result<()> {
     let tmp = temporary_beside(path);
     let result = (|| {
-        drop(
-            Database::builder()
-                .set_cache_size(CACHE_SIZE)
-                .create(&tmp)
-                .map_err(into_io)?,
-        );
-        std::fs::File::open(&tmp)?.sync_all()?;
+        write_empty_store(&tmp)?;
         if holds_nothing(path) {
             std::fs::rename(&tmp, path)?;
         }
