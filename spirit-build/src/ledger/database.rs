@@ -459,21 +459,7 @@ impl Ledger {
         }
         self.transact(|t| {
             for (holder, _) in &gone {
-                for id in t.reservations_of(*holder)? {
-                    let r = t.unhold(id)?;
-                    let origin = Origin {
-                        run: (r.run != 0).then_some(r.run),
-                        ..Origin::default()
-                    };
-                    t.record(
-                        EntryKind::Abandon,
-                        Some(&r.account),
-                        None,
-                        r.amount,
-                        Some(id),
-                        &origin,
-                    )?;
-                }
+                t.release_all_of(*holder, EntryKind::Abandon)?;
             }
             Ok(())
         })?;
@@ -629,24 +615,7 @@ impl Drop for Ledger {
         if !self.reserved.load(Ordering::Relaxed) || matches!(holds(self), Ok(false)) {
             return;
         }
-        let _ = self.transact(|t| {
-            for id in t.reservations_of(holder)? {
-                let r = t.unhold(id)?;
-                let origin = Origin {
-                    run: (r.run != 0).then_some(r.run),
-                    ..Origin::default()
-                };
-                t.record(
-                    EntryKind::Release,
-                    Some(&r.account),
-                    None,
-                    r.amount,
-                    Some(id),
-                    &origin,
-                )?;
-            }
-            Ok(())
-        });
+        let _ = self.transact(|t| t.release_all_of(holder, EntryKind::Release));
     }
 }
 

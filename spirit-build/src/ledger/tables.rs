@@ -179,6 +179,25 @@ impl<'t> Tables<'t> {
         Ok(ids)
     }
 
+    /// Lifts every active reservation of `holder`, journalling each as
+    /// `kind` (a release when its ledger closes, an abandon when a killed
+    /// process's are found).
+    pub(super) fn release_all_of(
+        &mut self,
+        holder: u64,
+        kind: EntryKind,
+    ) -> Result<(), LedgerError> {
+        for id in self.reservations_of(holder)? {
+            let r = self.unhold(id)?;
+            let origin = Origin {
+                run: (r.run != 0).then_some(r.run),
+                ..Origin::default()
+            };
+            self.record(kind, Some(&r.account), None, r.amount, Some(id), &origin)?;
+        }
+        Ok(())
+    }
+
     /// Appends one entry to the journal.
     pub(super) fn record(
         &mut self,
