@@ -12,8 +12,11 @@
 
 #![allow(clippy::print_stdout, clippy::unwrap_used)]
 
+mod support;
+
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use support::report;
 
 use spirit_build::ledger::{Account, ChargeTerms, Ledger, Origin};
 use spirit_build::manifest::Manifest;
@@ -25,27 +28,9 @@ use spirit_build::sandbox::{
 use spirit_build::sign::Key;
 use spirit_build::{Shell, Verbosity};
 
-const BATCHES: usize = 7;
-
-fn measure(iters: u32, mut f: impl FnMut()) -> Duration {
-    for _ in 0..iters.min(10) {
-        f();
-    }
-    let mut per_iter: Vec<Duration> = (0..BATCHES)
-        .map(|_| {
-            let start = Instant::now();
-            for _ in 0..iters {
-                f();
-            }
-            start.elapsed() / iters
-        })
-        .collect();
-    per_iter.sort();
-    per_iter[BATCHES / 2]
-}
-
-fn report(name: &str, d: Duration) {
-    println!("{name:<58} {:>12.2?}", d);
+/// [`support::per_iteration`] with this harness's warm-up.
+fn measure(iters: u32, f: impl FnMut()) -> Duration {
+    support::per_iteration(iters, iters.min(10), f)
 }
 
 fn main() {

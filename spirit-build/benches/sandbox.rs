@@ -12,8 +12,11 @@
 
 #![allow(clippy::print_stdout, clippy::unwrap_used)]
 
+mod support;
+
 use std::hint::black_box;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use support::report;
 
 use spirit_build::sandbox::{
     Call, Limits, MAX_WASM_STACK, Policy, RunRequest, Sandbox, SandboxConfig,
@@ -23,28 +26,9 @@ use wasmtime::{
     Config, Engine, InstanceAllocationStrategy, Linker, Module, PoolingAllocationConfig, Store,
 };
 
-const BATCHES: usize = 7;
-
-/// The median time per iteration of `batches` batches of `iters` calls.
-fn measure(iters: u32, mut f: impl FnMut()) -> Duration {
-    for _ in 0..iters.min(100) {
-        f();
-    }
-    let mut per_iter: Vec<Duration> = (0..BATCHES)
-        .map(|_| {
-            let start = Instant::now();
-            for _ in 0..iters {
-                f();
-            }
-            start.elapsed() / iters
-        })
-        .collect();
-    per_iter.sort();
-    per_iter[BATCHES / 2]
-}
-
-fn report(name: &str, d: Duration) {
-    println!("{name:<58} {:>12.2?}", d);
+/// [`support::per_iteration`] with this harness's warm-up.
+fn measure(iters: u32, f: impl FnMut()) -> Duration {
+    support::per_iteration(iters, iters.min(100), f)
 }
 
 const TRIVIAL: &str = r#"(module (memory (export "memory") 1) (func (export "run")))"#;

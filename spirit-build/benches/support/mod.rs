@@ -2,6 +2,9 @@
 //! after a warm-up, so that one noisy sample on a shared machine does not
 //! move the figure.
 
+// Each bench binary includes this module and uses only part of it.
+#![allow(dead_code)]
+
 use std::time::{Duration, Instant};
 
 /// The median of `rounds` timed runs of `f`, after one warm-up run.
@@ -16,4 +19,30 @@ pub(crate) fn median_of(rounds: usize, mut f: impl FnMut()) -> Duration {
         .collect();
     samples.sort();
     samples[samples.len() / 2]
+}
+
+/// The median time per call over 7 batches of `iters` calls of `f`, after
+/// `warmup` calls.
+pub(crate) fn per_iteration(iters: u32, warmup: u32, mut f: impl FnMut()) -> Duration {
+    const BATCHES: usize = 7;
+    for _ in 0..warmup {
+        f();
+    }
+    let mut per_iter: Vec<Duration> = (0..BATCHES)
+        .map(|_| {
+            let start = Instant::now();
+            for _ in 0..iters {
+                f();
+            }
+            start.elapsed() / iters
+        })
+        .collect();
+    per_iter.sort();
+    per_iter[BATCHES / 2]
+}
+
+/// One figure, as the plain harnesses print them.
+#[allow(clippy::print_stdout)]
+pub(crate) fn report(name: &str, d: Duration) {
+    println!("{name:<58} {:>12.2?}", d);
 }
