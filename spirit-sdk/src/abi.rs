@@ -620,4 +620,25 @@ mod tests {
         assert_eq!(NOT_A_STRING, code::NOT_A_STRING);
         assert_eq!(MAX_PRIMITIVE_INPUT, spirit_primitives::MAX_INPUT);
     }
+
+    /// The SDK keeps its own copy of base64's length rule (a guest links no
+    /// dependency); it must be the host's.
+    #[cfg(not(target_arch = "wasm32"))]
+    #[test]
+    fn base64_lengths_are_the_hosts() {
+        use crate::base64::{Padding, encoded_len};
+        use spirit_primitives::base64 as host;
+        for len in 0..64 {
+            assert_eq!(
+                encoded_len(len, Padding::Padded),
+                host::encoded_len(len, host::Padding::Padded)
+            );
+            assert_eq!(
+                encoded_len(len, Padding::Unpadded),
+                host::encoded_len(len, host::Padding::Unpadded)
+            );
+            assert_eq!(Padding::Padded.flags(), host::Padding::Padded.flags());
+            assert_eq!(Padding::Unpadded.flags(), host::Padding::Unpadded.flags());
+        }
+    }
 }

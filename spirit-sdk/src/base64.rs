@@ -31,7 +31,7 @@ pub enum Padding {
 
 impl Padding {
     /// The ABI's `flags` argument for this padding.
-    const fn flags(self) -> i32 {
+    pub(crate) const fn flags(self) -> i32 {
         match self {
             Padding::Padded => 0,
             Padding::Unpadded => 1,
