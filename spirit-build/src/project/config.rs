@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use spirit_sdk::abi::Capability;
 use toml_edit::{Item, TableLike};
 
-use crate::manifest::{MemoryLimits, ModuleLimits, Pricing, RunDefaults};
+use crate::manifest::{MemoryLimits, ModuleLimits, Pricing, RunDefaults, line_of};
 
 /// What `[package.metadata.spirit]` declares.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -363,14 +363,6 @@ impl ConfigParser<'_> {
         }
         Ok(pricing)
     }
-}
-
-fn line_of(text: &str, offset: usize) -> usize {
-    text.as_bytes()[..offset.min(text.len())]
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count()
-        + 1
 }
 
 /// "did you mean `x`?" when one of `accepted` is close, then the full list.
