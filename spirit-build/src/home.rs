@@ -12,7 +12,7 @@
 //!     ledger.redb                   credit balances, reservations, journal
 //!     holders/<id>.lock             one per open ledger; its flock says it is alive
 //!   registry/
-//!     index.json                    every installed spirit (the source of truth)
+//!     index.redb                    every installed spirit (the source of truth)
 //!     registry.lock                 the lock that guards changes
 //!     spirits/<name>/<version>/     an installed version's files
 //!     staging/                      a change under way: new-*, old-*, txn-*
@@ -180,14 +180,26 @@ pub fn registry_dir(home: &Path) -> PathBuf {
     home.join("registry")
 }
 
-/// The registry's index: `<home>/registry/index.json`.
+/// The registry's index, a redb database: `<home>/registry/index.redb`.
 ///
 /// ```
 /// use std::path::Path;
 /// let file = spirit_build::home::registry_index(Path::new("/srv/vudo"));
-/// assert_eq!(file, Path::new("/srv/vudo/registry/index.json"));
+/// assert_eq!(file, Path::new("/srv/vudo/registry/index.redb"));
 /// ```
 pub fn registry_index(home: &Path) -> PathBuf {
+    registry_dir(home).join("index.redb")
+}
+
+/// The index earlier versions wrote, migrated into
+/// [`registry_index`] on first open: `<home>/registry/index.json`.
+///
+/// ```
+/// use std::path::Path;
+/// let file = spirit_build::home::legacy_registry_index(Path::new("/srv/vudo"));
+/// assert_eq!(file, Path::new("/srv/vudo/registry/index.json"));
+/// ```
+pub fn legacy_registry_index(home: &Path) -> PathBuf {
     registry_dir(home).join("index.json")
 }
 

@@ -272,13 +272,21 @@ fn list_info_and_search_escape_what_the_index_holds() {
         .arg("--allow-unsigned")
         .assert()
         .success();
-    // An index written by an older version, or edited: JSON escapes keep
-    // the file valid while its strings hold controls.
-    let index = tmp.path().join(".vudo/registry/index.json");
-    let text = std::fs::read_to_string(&index).unwrap();
-    assert!(text.contains("PLACEHOLDER"), "{text}");
+    // An index written by an older version (`index.json`, migrated into the
+    // database by the next command), or edited: JSON escapes keep the file
+    // valid while its strings hold controls.
+    let listed = cargo_spirit(tmp.path())
+        .args(["list", "--json"])
+        .output()
+        .unwrap();
+    let entries = String::from_utf8(listed.stdout).unwrap();
+    assert!(entries.contains("PLACEHOLDER"), "{entries}");
+    let entry = entries.trim().trim_start_matches('[').trim_end_matches(']');
+    let text = format!("{{\"version\":1,\"spirits\":{{\"indexed\":{{\"1.0.0\":{entry}}}}}}}");
+    let registry = tmp.path().join(".vudo/registry");
+    std::fs::remove_file(registry.join("index.redb")).unwrap();
     std::fs::write(
-        &index,
+        registry.join("index.json"),
         text.replace(
             "PLACEHOLDER",
             r"pwned\u001b]0;title\u0007\ncapabilities: -\r\u202e\u009b",

@@ -89,6 +89,17 @@ pub fn list(registry: &Registry) -> Result<SpiritList, Error> {
     Ok(SpiritList(registry.list()?))
 }
 
+/// One page of the installed spirit versions: at most `limit`, after the
+/// first `offset` (by name then version), read without reading the rest of
+/// the index.
+///
+/// # Errors
+///
+/// Fails when the index cannot be read.
+pub fn list_page(registry: &Registry, offset: usize, limit: usize) -> Result<SpiritList, Error> {
+    Ok(SpiritList(registry.list_page(offset, limit)?))
+}
+
 /// The installed versions whose name or description contains `query`, or
 /// that declare a capability equal to it (case-insensitive).
 ///

@@ -38,7 +38,7 @@ pub use init::{InitOptions, init};
 pub use inspect::{
     Inspected, PackageInspection, inspect, inspect_package, inspect_target, inspect_targets,
 };
-pub use installed::{SpiritInfo, SpiritList, info, list, search, uninstall};
+pub use installed::{SpiritInfo, SpiritList, info, list, list_page, search, uninstall};
 pub use new::{NewOptions, new_spirit};
 pub use plan::{BuildOptions, artifact_dir, built_dirs};
 pub use registry::{install, trust, upgrade};

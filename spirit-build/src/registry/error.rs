@@ -112,6 +112,16 @@ pub enum RegistryError {
         /// Why it does not parse.
         error: String,
     },
+    /// The index database could not be opened, read or written.
+    #[error("could not {action} the registry index `{}`: {error}\nhelp: if it is damaged, move it away and reinstall your spirits", path.display())]
+    IndexDatabase {
+        /// What was being done: `open`, `read`, `write`.
+        action: &'static str,
+        /// The index file.
+        path: PathBuf,
+        /// redb's reason.
+        error: String,
+    },
     /// The index is of a format this build does not understand.
     #[error(
         "the registry index `{}` has format version {found}, but this cargo-spirit understands only version {understood}\nhelp: a newer cargo-spirit wrote it: use that one; or move the index away and reinstall your spirits",
@@ -120,7 +130,7 @@ pub enum RegistryError {
     IndexFormat {
         /// The index file.
         path: PathBuf,
-        /// The `"version"` it has, as JSON.
+        /// The format version it has (for `index.json`, its `"version"` as JSON).
         found: String,
         /// The one this build reads and writes.
         understood: u32,

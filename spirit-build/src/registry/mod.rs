@@ -3,14 +3,16 @@
 //!
 //! ```text
 //! registry/
-//!   index.json                    every installed spirit (the source of truth)
+//!   index.redb                    every installed spirit (the source of truth)
 //!   registry.lock                 the lock that guards changes
 //!   spirits/<name>/<version>/     manifest.toml, <name>.wasm, signature.toml
 //!   staging/                      a change under way; cleared by `repair`
 //! ```
 //!
 //! [`Registry`] holds the operations and stays thin; each concern has its
-//! own file: `index` (the schema of `index.json`, its one reader, writing),
+//! own file: `entry` (what the index records of a version), `index` (the
+//! redb index: its schema, reading, writing, migrating an `index.json`),
+//! `legacy` (the one reader of the `index.json` earlier versions wrote),
 //! `store` (the installed files on disk, staging), `path` (the check every
 //! path passes: no symbolic link below `VUDO_HOME`), `transaction` (the lock,
 //! the marker of a change under way, repair), `resolve` (names, semver
@@ -20,7 +22,8 @@
 //!
 //! Every change happens under an exclusive lock on `registry.lock` (std's
 //! `File::lock`, an advisory `flock`), writes files under temporary names
-//! and renames them into place, and rewrites `index.json` the same way, last.
+//! and renames them into place, and commits the names it changed to the
+//! index in one redb transaction, last.
 //! A process killed at any point therefore leaves either the old state or the
 //! new one plus leftovers, which the next change removes ([`Registry::repair`]).
 //! Readers take a shared lock, so they never see a half-made change.
@@ -29,8 +32,10 @@
 //! semantic versions, so no path built from them can leave the registry; and
 //! no symbolic link is followed inside it.
 
+mod entry;
 mod error;
 mod index;
+mod legacy;
 mod path;
 mod resolve;
 mod store;
@@ -40,8 +45,8 @@ use std::path::{Path, PathBuf};
 
 use semver::Version;
 
+pub use entry::Entry;
 pub use error::RegistryError;
-pub use index::Entry;
 pub use resolve::split_spec;
 
 use crate::package::SpiritFiles;
@@ -205,10 +210,11 @@ impl Registry {
     /// Fails for an invalid name or an unreadable index.
     pub fn versions(&self, name: &str) -> Result<Vec<Entry>, RegistryError> {
         validate_name(name)?;
-        let _lock = transaction::lock_for_reading(&self.home)?;
-        Ok(index::Index::read_versions(&self.home, name)?
-            .map(|v| v.into_values().collect())
-            .unwrap_or_default())
+        let (_lock, index) = transaction::read_index(&self.home)?;
+        Ok(match index {
+            Some(index) => index.versions(name)?.into_values().collect(),
+            None => Vec::new(),
+        })
     }
 
     /// Every installed version, by name then version.
@@ -236,8 +242,82 @@ impl Registry {
     ///
     /// Fails when the index cannot be read.
     pub fn list(&self) -> Result<Vec<Entry>, RegistryError> {
-        let _lock = transaction::lock_for_reading(&self.home)?;
-        Ok(index::Index::read(&self.home)?.into_entries().collect())
+        let mut all = Vec::new();
+        self.each(0, usize::MAX, |entry| all.push(entry))?;
+        Ok(all)
+    }
+
+    /// One page of [`Registry::list`]: at most `limit` entries, after the
+    /// first `offset`. It costs the rows it reads (those before `offset`
+    /// are skipped without being kept), not the whole index.
+    ///
+    /// ```
+    /// # use spirit_build::{manifest::Manifest, package::SpiritFiles, sign::Key};
+    /// # use spirit_build::registry::{InstallOptions, Registry};
+    /// # let home = tempfile::tempdir()?;
+    /// # let registry = Registry::new(home.path());
+    /// # let key = Key::generate()?;
+    /// # registry.trust(key.author())?;
+    /// # let spirit = |name: &str, version: &str| {
+    /// #     let wasm = b"\0asm\x01\0\0\0".to_vec();
+    /// #     let manifest = Manifest::for_module(name, version.parse().unwrap(), &wasm);
+    /// #     SpiritFiles::new(manifest, wasm, Some(&key))
+    /// # };
+    /// for name in ["alpha", "beta", "gamma"] {
+    ///     registry.install(&spirit(name, "1.0.0"), InstallOptions::default())?;
+    /// }
+    /// let page: Vec<String> = registry.list_page(1, 1)?.into_iter().map(|e| e.name).collect();
+    /// assert_eq!(page, ["beta"]);
+    /// assert!(registry.list_page(3, 10)?.is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// Fails when the index cannot be read.
+    pub fn list_page(&self, offset: usize, limit: usize) -> Result<Vec<Entry>, RegistryError> {
+        let mut page = Vec::new();
+        self.each(offset, limit, |entry| page.push(entry))?;
+        Ok(page)
+    }
+
+    /// Streams the installed versions, by name then version, to `each` as
+    /// they are read (skipping `offset`, at most `limit`): nothing but the
+    /// current row is held, whatever the number installed.
+    ///
+    /// ```
+    /// # use spirit_build::{manifest::Manifest, package::SpiritFiles, sign::Key};
+    /// # use spirit_build::registry::{InstallOptions, Registry};
+    /// # let home = tempfile::tempdir()?;
+    /// # let registry = Registry::new(home.path());
+    /// # let key = Key::generate()?;
+    /// # registry.trust(key.author())?;
+    /// # let spirit = |name: &str, version: &str| {
+    /// #     let wasm = b"\0asm\x01\0\0\0".to_vec();
+    /// #     let manifest = Manifest::for_module(name, version.parse().unwrap(), &wasm);
+    /// #     SpiritFiles::new(manifest, wasm, Some(&key))
+    /// # };
+    /// registry.install(&spirit("alpha", "1.0.0"), InstallOptions::default())?;
+    /// let mut count = 0;
+    /// registry.each(0, usize::MAX, |_| count += 1)?;
+    /// assert_eq!(count, 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// Fails when the index cannot be read.
+    pub fn each(
+        &self,
+        offset: usize,
+        limit: usize,
+        each: impl FnMut(Entry),
+    ) -> Result<(), RegistryError> {
+        let (_lock, index) = transaction::read_index(&self.home)?;
+        match index {
+            Some(index) => index.entries(offset, limit, each),
+            None => Ok(()),
+        }
     }
 
     /// Installed versions whose name or description contains `query`, or
@@ -266,11 +346,12 @@ impl Registry {
     /// Fails when the index cannot be read.
     pub fn search(&self, query: &str) -> Result<Vec<Entry>, RegistryError> {
         let query = query.to_lowercase();
-        Ok(self
-            .list()?
-            .into_iter()
-            .filter(|e| resolve::found(e, &query))
-            .collect())
+        let mut found = Vec::new();
+        let (_lock, index) = transaction::read_index(&self.home)?;
+        if let Some(index) = index {
+            index.search(&query, |e| resolve::found(e, &query), |e| found.push(e))?;
+        }
+        Ok(found)
     }
 
     /// The highest installed version of `name` that matches `req` (any
@@ -306,9 +387,14 @@ impl Registry {
     pub fn resolve(&self, name: &str, req: Option<&str>) -> Result<Entry, RegistryError> {
         validate_name(name)?;
         let req = resolve::parse_req(name, req)?;
-        let _lock = transaction::lock_for_reading(&self.home)?;
-        let versions = index::Index::read_versions(&self.home, name)?
-            .ok_or_else(|| RegistryError::NotInstalled(name.to_owned()))?;
+        let (_lock, index) = transaction::read_index(&self.home)?;
+        let versions = match index {
+            Some(index) => index.versions(name)?,
+            None => entry::Versions::new(),
+        };
+        if versions.is_empty() {
+            return Err(RegistryError::NotInstalled(name.to_owned()));
+        }
         resolve::highest_match(name, &versions, &req)
     }
 
@@ -404,9 +490,11 @@ impl Registry {
         Ok(installed.remove(0))
     }
 
-    /// Installs several spirits under one lock and one index write: all of
+    /// Installs several spirits under one lock and one index commit: all of
     /// them are verified first, so one that is refused leaves the registry
-    /// unchanged.
+    /// unchanged. Their files are flushed all at once before the commit
+    /// (`syncfs` on Linux), so a batch of thousands is not thousands of
+    /// flushes.
     ///
     /// ```
     /// # use spirit_build::{manifest::Manifest, package::SpiritFiles, sign::Key};
@@ -439,17 +527,22 @@ impl Registry {
             .map(|files| admit(files, options, &trusted))
             .collect::<Result<Vec<Entry>, _>>()?;
 
-        let mut change = Transaction::begin(&self.home)?;
+        let mut change =
+            Transaction::begin(&self.home)?.batched(store::Flush::for_batch(spirits.len()));
         // First every conflict, so that nothing is written when one is
         // refused: with what is installed, and within the spirits given.
         for (i, entry) in entries.iter().enumerate() {
             let earlier = entries[..i]
                 .iter()
                 .rev()
-                .find(|e| e.name == entry.name && index::same_version(&e.version, &entry.version));
-            if let Some(existing) =
-                earlier.or_else(|| change.index.get(&entry.name, &entry.version))
-                && existing != entry
+                .find(|e| e.name == entry.name && entry::same_version(&e.version, &entry.version))
+                .cloned();
+            let existing = match earlier {
+                Some(earlier) => Some(earlier),
+                None => change.get(&entry.name, &entry.version)?,
+            };
+            if let Some(existing) = existing
+                && existing != *entry
                 && !options.force
             {
                 return Err(RegistryError::Conflict {
@@ -555,10 +648,8 @@ impl Registry {
         validate_name(name)?;
         let mut change = Transaction::begin(&self.home)?;
         let current = change
-            .index
-            .spirits
-            .get(name)
-            .and_then(|versions| versions.last_key_value())
+            .versions(name)?
+            .last_key_value()
             .map(|(version, _)| version.clone())
             .ok_or_else(|| RegistryError::NotInstalled(name.to_owned()))?;
         let new = resolve::version_of(files)?;

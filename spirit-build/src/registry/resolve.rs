@@ -4,8 +4,7 @@
 
 use semver::{Version, VersionReq};
 
-use super::index::Versions;
-use super::index::same_version;
+use super::entry::{Versions, same_version};
 use super::{Entry, RegistryError};
 use crate::package::SpiritFiles;
 

@@ -49,9 +49,51 @@ pub(super) fn holds(home: &Path, dir: &Path, entry: &Entry) -> Result<bool, Regi
     })
 }
 
-/// Writes a spirit's files into a fresh staging directory, flushed, and
-/// returns it.
-pub(super) fn stage(home: &Path, files: &SpiritFiles) -> Result<PathBuf, RegistryError> {
+/// Whether staged files are flushed one by one, or all at once before the
+/// commit ([`flush_all`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Flush {
+    /// Each file and directory as it is written (one install).
+    Each,
+    /// Not yet: [`flush_all`] flushes the whole file system before the
+    /// index commit (a batch, where three flushes per spirit would cost
+    /// minutes for thousands).
+    Batched,
+}
+
+impl Flush {
+    /// How a change of `spirits` spirits flushes: batched for more than
+    /// one, where one call flushes a whole file system.
+    pub(super) fn for_batch(spirits: usize) -> Flush {
+        if spirits > 1 && cfg!(target_os = "linux") {
+            Flush::Batched
+        } else {
+            Flush::Each
+        }
+    }
+}
+
+/// Flushes every file written so far on the file system holding the
+/// registry (`syncfs`): what a batched change calls once before its commit
+/// point, so that what the index will name is on disk.
+pub(super) fn flush_all(home: &Path) -> Result<(), RegistryError> {
+    let dir = checked(home, crate::home::registry_dir(home))?;
+    let file = File::open(&dir).map_err(|e| FsError::new("open", &dir, e))?;
+    #[cfg(target_os = "linux")]
+    rustix::fs::syncfs(&file).map_err(|e| FsError::new("flush", &dir, e.into()))?;
+    #[cfg(not(target_os = "linux"))]
+    file.sync_all()
+        .map_err(|e| FsError::new("flush", &dir, e))?;
+    Ok(())
+}
+
+/// Writes a spirit's files into a fresh staging directory, flushed as
+/// `flush` says, and returns it.
+pub(super) fn stage(
+    home: &Path,
+    files: &SpiritFiles,
+    flush: Flush,
+) -> Result<PathBuf, RegistryError> {
     let staging = checked(home, crate::home::registry_staging_dir(home))?;
     crate::fs::create_dir_all(&staging)?;
     let mut nonce = [0u8; 8];
@@ -62,12 +104,20 @@ pub(super) fn stage(home: &Path, files: &SpiritFiles) -> Result<PathBuf, Registr
         crate::home::staged_dir(home, u64::from_le_bytes(nonce)),
     )?;
     crate::fs::create_dir_all(&dir)?;
-    crate::fs::write_atomic(&dir.join(manifest::FILE_NAME), &files.manifest_bytes)?;
-    crate::fs::write_atomic(&wasm_file(&dir, &files.manifest.name), &files.wasm)?;
+    // The directory is fresh and moves into place whole, so no reader sees
+    // a file half-written either way.
+    let write = |path: &Path, bytes: &[u8]| match flush {
+        Flush::Each => crate::fs::write_atomic(path, bytes),
+        Flush::Batched => std::fs::write(path, bytes).map_err(|e| FsError::new("write", path, e)),
+    };
+    write(&dir.join(manifest::FILE_NAME), &files.manifest_bytes)?;
+    write(&wasm_file(&dir, &files.manifest.name), &files.wasm)?;
     if let Some(signature) = &files.signature {
-        crate::fs::write_atomic(&dir.join(sign::FILE_NAME), signature.to_toml().as_bytes())?;
+        write(&dir.join(sign::FILE_NAME), signature.to_toml().as_bytes())?;
     }
-    sync_dir(&dir);
+    if flush == Flush::Each {
+        sync_dir(&dir);
+    }
     Ok(dir)
 }
 

@@ -289,7 +289,7 @@ fn links_at_each_level_are_refused(leftover: bool) {
         "registry/spirits/victim",
         "registry/spirits/victim/1.0.0",
         "registry/staging",
-        "registry/index.json",
+        "registry/index.redb",
     ] {
         let (home, registry, key) = setup();
         let victim = spirit("victim", "1.0.0", Some(&key), "");
@@ -363,7 +363,7 @@ fn links_at_each_level_are_refused(leftover: bool) {
             let may_pass = !leftover
                 && match operation {
                     "resolve" | "list" => level.starts_with("registry/spirits"),
-                    "load" => level.ends_with("index.json"),
+                    "load" => level.ends_with("index.redb"),
                     _ => true,
                 };
             assert!(
@@ -456,7 +456,7 @@ fn build_metadata_does_not_make_another_version() {
 #[test]
 fn an_index_of_an_unknown_format_is_refused_and_kept() {
     let (home, registry, key) = setup();
-    let path = crate::home::registry_index(home.path());
+    let path = crate::home::legacy_registry_index(home.path());
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     for (version, spirits) in [
         ("2", "{}"),
@@ -485,5 +485,148 @@ fn an_index_of_an_unknown_format_is_refused_and_kept() {
             );
         }
         assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+        // Nothing was migrated.
+        assert!(!crate::home::registry_index(home.path()).exists());
     }
+}
+
+/// The redb index refuses a format this build does not know, in the same
+/// words, and leaves it as it is.
+#[test]
+fn a_database_index_of_an_unknown_format_is_refused() {
+    let (home, registry, key) = setup();
+    registry
+        .install(
+            &spirit("x", "1.0.0", Some(&key), ""),
+            InstallOptions::default(),
+        )
+        .unwrap();
+    let path = crate::home::registry_index(home.path());
+    {
+        let db = redb::Database::create(&path).unwrap();
+        let txn = db.begin_write().unwrap();
+        txn.open_table(redb::TableDefinition::<&str, u64>::new("meta"))
+            .unwrap()
+            .insert("format", 2)
+            .unwrap();
+        txn.commit().unwrap();
+    }
+    let expected = format!(
+        "the registry index `{}` has format version 2, but this cargo-spirit understands only version 1\nhelp: a newer cargo-spirit wrote it: use that one; or move the index away and reinstall your spirits",
+        path.display()
+    );
+    assert_eq!(registry.list().unwrap_err().to_string(), expected);
+    assert_eq!(
+        registry.resolve("x", None).unwrap_err().to_string(),
+        expected
+    );
+    let error = registry
+        .install(
+            &spirit("y", "1.0.0", Some(&key), ""),
+            InstallOptions::default(),
+        )
+        .unwrap_err();
+    assert_eq!(error.to_string(), expected);
+}
+
+/// The `index.json` of an earlier version is migrated into the redb index
+/// once, on first open, by a reader as by a change: every entry kept, the
+/// file removed, the spirits still loadable; a leftover of a migration that
+/// was killed does not get in the way.
+#[test]
+fn an_index_json_is_migrated_once_on_first_open() {
+    for first in ["list", "install"] {
+        let (home, registry, key) = setup();
+        for (name, version) in [("alpha", "1.0.0"), ("alpha", "2.0.0"), ("beta", "0.1.0")] {
+            registry
+                .install(
+                    &spirit(name, version, Some(&key), ""),
+                    InstallOptions::default(),
+                )
+                .unwrap();
+        }
+        let before = registry.list().unwrap();
+        // What an earlier version left: `index.json`, no database.
+        let mut spirits = serde_json::Map::new();
+        for entry in &before {
+            spirits
+                .entry(entry.name.clone())
+                .or_insert_with(|| serde_json::json!({}))[entry.version.to_string()] =
+                serde_json::to_value(entry).unwrap();
+        }
+        let legacy = crate::home::legacy_registry_index(home.path());
+        let json = serde_json::json!({ "version": 1, "spirits": spirits });
+        std::fs::write(&legacy, serde_json::to_vec(&json).unwrap()).unwrap();
+        let index = crate::home::registry_index(home.path());
+        std::fs::remove_file(&index).unwrap();
+        let killed = crate::home::registry_dir(home.path()).join(".index.redb.4000000.tmp");
+        std::fs::write(&killed, b"half a database").unwrap();
+
+        match first {
+            "list" => assert_eq!(registry.list().unwrap(), before),
+            _ => {
+                registry
+                    .install(
+                        &spirit("gamma", "1.0.0", Some(&key), ""),
+                        InstallOptions::default(),
+                    )
+                    .unwrap();
+            }
+        }
+        assert!(!legacy.exists(), "{first}");
+        assert!(index.is_file(), "{first}");
+        assert!(!killed.exists(), "{first}");
+        let after: Vec<Entry> = registry
+            .list()
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.name != "gamma")
+            .collect();
+        assert_eq!(after, before, "{first}");
+        let entry = registry.resolve("alpha", Some("^1")).unwrap();
+        assert_eq!(entry.version.to_string(), "1.0.0");
+        assert!(registry.load(&entry).is_ok());
+        // Once: a new `index.json` is no longer read.
+        std::fs::write(&legacy, b"{\"version\":1,\"spirits\":{}}").unwrap();
+        assert_eq!(registry.versions("beta").unwrap().len(), 1);
+    }
+}
+
+/// Pages of `list` follow name then version order and cover every entry
+/// once; `search` finds by description and by capability.
+#[test]
+fn list_pages_and_search_read_the_index_in_order() {
+    let (_home, registry, key) = setup();
+    for (name, version) in [
+        ("b", "1.0.0"),
+        ("a", "2.0.0"),
+        ("a", "1.0.0"),
+        ("c", "1.0.0"),
+    ] {
+        registry
+            .install(
+                &spirit(name, version, Some(&key), ""),
+                InstallOptions::default(),
+            )
+            .unwrap();
+    }
+    let all: Vec<String> = registry
+        .list()
+        .unwrap()
+        .iter()
+        .map(|e| format!("{}@{}", e.name, e.version))
+        .collect();
+    assert_eq!(all, ["a@1.0.0", "a@2.0.0", "b@1.0.0", "c@1.0.0"]);
+    let mut paged = Vec::new();
+    for offset in (0..5).step_by(2) {
+        let page = registry.list_page(offset, 2).unwrap();
+        assert!(page.len() <= 2);
+        paged.extend(page.iter().map(|e| format!("{}@{}", e.name, e.version)));
+    }
+    assert_eq!(paged, all);
+    assert!(registry.list_page(0, 0).unwrap().is_empty());
+    assert_eq!(registry.search("A").unwrap().len(), 2);
+    assert_eq!(registry.search("actuator_log").unwrap().len(), 4);
+    assert_eq!(registry.search("THE C SPIRIT").unwrap().len(), 1);
+    assert!(registry.search("actuator").unwrap().is_empty());
 }

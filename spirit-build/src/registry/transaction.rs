@@ -3,14 +3,14 @@
 //! and [`repair`], which completes or undoes an interrupted one.
 //!
 //! A change stages files and renames them into place, moving a version it
-//! replaces aside into `staging/`; then it writes `index.json` once, through
-//! a temporary file and a rename: that rename is the change's commit point.
-//! Only after it are removed and set-aside versions deleted. So a process
-//! killed at any point leaves the index describing the old state or the new
-//! one, plus files the index does not name, and a marker in `staging/`. The
-//! next change sees the marker and repairs first: what the index names is
-//! kept (a set-aside version is restored if its directory is gone), and
-//! everything else is removed.
+//! replaces aside into `staging/`; then it commits the names it changed to
+//! the index in one redb transaction: that commit is the change's commit
+//! point. Only after it are removed and set-aside versions deleted. So a
+//! process killed at any point leaves the index describing the old state or
+//! the new one, plus files the index does not name, and a marker in
+//! `staging/`. The next change sees the marker and repairs first: what the
+//! index names is kept (a set-aside version is restored if its directory is
+//! gone), and everything else is removed.
 //!
 //! `upgrade` installs the new version and removes the older ones in one
 //! transaction, so an interrupted upgrade ends with the old versions (index
@@ -21,9 +21,12 @@ use std::path::{Path, PathBuf};
 
 use semver::Version;
 
-use super::index::{Index, Versions};
+use std::collections::BTreeMap;
+
+use super::entry::{Versions, same_version};
+use super::index::{Opened, Reader, Writer};
 use super::path::checked;
-use super::store::{self, read_dir_paths, remove_any, rename, sync_dir};
+use super::store::{self, Flush, read_dir_paths, remove_any, rename, sync_dir};
 use super::{Entry, RegistryError};
 use crate::fs::FsError;
 use crate::package::SpiritFiles;
@@ -70,6 +73,32 @@ pub(super) fn lock_for_reading(home: &Path) -> Result<Lock, RegistryError> {
     lock(home, false)
 }
 
+/// The index for reading, under the shared lock (see [`lock_for_reading`]);
+/// `None` when nothing was ever installed. An `index.json` to migrate, or a
+/// database a killed change left unrepaired, is first opened once under the
+/// exclusive lock.
+pub(super) fn read_index(home: &Path) -> Result<(Lock, Option<Reader>), RegistryError> {
+    for _ in 0..2 {
+        let shared = lock_for_reading(home)?;
+        match Reader::open(home)? {
+            Opened::Empty => return Ok((shared, None)),
+            Opened::Ready(reader) => return Ok((shared, Some(reader))),
+            Opened::NeedsWriter => {
+                drop(shared);
+                let _exclusive = lock(home, true)?;
+                Writer::open(home)?;
+            }
+        }
+    }
+    // A writer opened it and closed it cleanly; another change may have
+    // left it unrepaired again in between, so once more, at most.
+    let shared = lock_for_reading(home)?;
+    match Reader::open(home)? {
+        Opened::Ready(reader) => Ok((shared, Some(reader))),
+        _ => Ok((shared, None)),
+    }
+}
+
 /// Stops the process at `step` of a change, for tests that kill it there:
 /// only in debug builds, and only when `CARGO_SPIRIT_TEST_PAUSE_AT` names
 /// the step; the file `CARGO_SPIRIT_TEST_PAUSED` is created to say so.
@@ -93,19 +122,25 @@ fn pause_point(step: &str) {
 #[derive(Debug)]
 pub(super) struct Transaction<'h> {
     home: &'h Path,
+    /// Declared before the lock, so dropped (closed) while it is held.
+    index: Writer,
     _lock: Lock,
-    /// The index as it will be written.
-    pub(super) index: Index,
+    /// The versions of each name the change has read, as they will be
+    /// written: only these rows of the index are read and written.
+    names: BTreeMap<String, Versions>,
     /// The marker, once something on disk has changed.
     marker: Option<PathBuf>,
     /// Replaced versions, moved aside until the commit.
     set_aside: Vec<PathBuf>,
     /// Removed versions, deleted after the commit.
     removed: Vec<Entry>,
+    /// How staged files reach the disk: each as written, or all at once
+    /// before the commit.
+    flush: Flush,
 }
 
 impl<'h> Transaction<'h> {
-    /// Takes the exclusive lock, repairs an interrupted change, and reads
+    /// Takes the exclusive lock, repairs an interrupted change, and opens
     /// the index.
     pub(super) fn begin(home: &'h Path) -> Result<Transaction<'h>, RegistryError> {
         let lock = lock(home, true)?;
@@ -116,11 +151,47 @@ impl<'h> Transaction<'h> {
         Ok(Transaction {
             home,
             _lock: lock,
-            index: Index::read(home)?,
+            index: Writer::open(home)?,
+            names: BTreeMap::new(),
             marker: None,
             set_aside: Vec::new(),
             removed: Vec::new(),
+            flush: Flush::Each,
         })
+    }
+
+    /// Flushes staged files all at once before the commit instead of one
+    /// by one (see [`Flush`]): for a change that installs many spirits.
+    pub(super) fn batched(mut self, flush: Flush) -> Transaction<'h> {
+        self.flush = flush;
+        self
+    }
+
+    /// The versions of `name` as this change sees them, read from the index
+    /// the first time.
+    pub(super) fn versions(&mut self, name: &str) -> Result<&mut Versions, RegistryError> {
+        if !self.names.contains_key(name) {
+            let versions = self.index.reader()?.versions(name)?;
+            self.names.insert(name.to_owned(), versions);
+        }
+        Ok(self
+            .names
+            .get_mut(name)
+            .expect("the name's versions were just read"))
+    }
+
+    /// The entry of `name` at `version` (build metadata ignored), if
+    /// installed.
+    pub(super) fn get(
+        &mut self,
+        name: &str,
+        version: &Version,
+    ) -> Result<Option<Entry>, RegistryError> {
+        Ok(self
+            .versions(name)?
+            .values()
+            .find(|e| same_version(&e.version, version))
+            .cloned())
     }
 
     /// Marks the change as under way, before its first change on disk: a
@@ -146,7 +217,7 @@ impl<'h> Transaction<'h> {
         files: &SpiritFiles,
         entry: Entry,
     ) -> Result<Installed, RegistryError> {
-        let existing = self.index.get(&entry.name, &entry.version).cloned();
+        let existing = self.get(&entry.name, &entry.version)?;
         if existing.as_ref() == Some(&entry) {
             return Ok(Installed::Unchanged(entry));
         }
@@ -169,11 +240,9 @@ impl<'h> Transaction<'h> {
                 rename(self.home, &old_dir, &aside)?;
                 self.set_aside.push(aside);
             }
-            if let Some(versions) = self.index.spirits.get_mut(&old.name) {
-                versions.remove(&old.version);
-            }
+            self.versions(&old.name)?.remove(&old.version);
         }
-        let staged = store::stage(self.home, files)?;
+        let staged = store::stage(self.home, files, self.flush)?;
         let parent = store::create_dir_all(
             self.home,
             crate::home::installed_name_dir(self.home, &entry.name),
@@ -198,8 +267,11 @@ impl<'h> Transaction<'h> {
             }
         }
         rename(self.home, &staged, &dir)?;
-        sync_dir(&parent);
-        self.index.insert(entry.clone());
+        if self.flush == Flush::Each {
+            sync_dir(&parent);
+        }
+        self.versions(&entry.name)?
+            .insert(entry.version.clone(), entry.clone());
         Ok(if replacing {
             Installed::Replaced(entry)
         } else {
@@ -215,11 +287,10 @@ impl<'h> Transaction<'h> {
         name: &str,
         select: impl FnOnce(&mut Versions) -> Result<Vec<Entry>, RegistryError>,
     ) -> Result<Vec<Entry>, RegistryError> {
-        let versions = self
-            .index
-            .spirits
-            .get_mut(name)
-            .ok_or_else(|| RegistryError::NotInstalled(name.to_owned()))?;
+        let versions = self.versions(name)?;
+        if versions.is_empty() {
+            return Err(RegistryError::NotInstalled(name.to_owned()));
+        }
         let removed = select(versions)?;
         // Refused before anything changes: a removal never goes through a link.
         for entry in &removed {
@@ -228,9 +299,6 @@ impl<'h> Transaction<'h> {
                 crate::home::installed_version_dir(self.home, &entry.name, &entry.version),
             )?;
         }
-        if versions.is_empty() {
-            self.index.spirits.remove(name);
-        }
         if !removed.is_empty() {
             self.mark()?;
         }
@@ -238,11 +306,14 @@ impl<'h> Transaction<'h> {
         Ok(removed)
     }
 
-    /// Writes the index: the commit point (apart from `commit` so that the
-    /// tests can stop here, as a crash would).
+    /// Commits the names it changed to the index: the commit point (apart
+    /// from `commit` so that the tests can stop here, as a crash would).
     fn write(&mut self) -> Result<(), RegistryError> {
         if self.marker.is_some() {
-            self.index.write(self.home)?;
+            if self.flush == Flush::Batched {
+                store::flush_all(self.home)?;
+            }
+            self.index.commit(&self.names)?;
         }
         Ok(())
     }
@@ -288,10 +359,11 @@ fn repair_locked(home: &Path) -> Result<Vec<String>, RegistryError> {
     let mut done = Vec::new();
     let staging = crate::home::registry_staging_dir(home);
     let staged = read_dir_paths(home, &staging)?;
-    let mut index = Index::read(home)?;
-    let mut changed = false;
+    let index = Writer::open(home)?;
+    let mut names = index.reader()?.all()?;
+    let mut changed = BTreeMap::new();
     // Every entry must have its files, with the recorded wasm.
-    for versions in index.spirits.values_mut() {
+    for (name, versions) in &mut names {
         let mut dropped = Vec::new();
         for (version, entry) in versions.iter() {
             let dir = crate::home::installed_version_dir(home, &entry.name, version);
@@ -321,15 +393,18 @@ fn repair_locked(home: &Path) -> Result<Vec<String>, RegistryError> {
             ));
             dropped.push(version.clone());
         }
-        for version in dropped {
-            versions.remove(&version);
-            changed = true;
+        if !dropped.is_empty() {
+            for version in dropped {
+                versions.remove(&version);
+            }
+            changed.insert(name.clone(), versions.clone());
         }
     }
-    index.spirits.retain(|_, versions| !versions.is_empty());
-    if changed {
-        index.write(home)?;
+    names.retain(|_, versions| !versions.is_empty());
+    if !changed.is_empty() {
+        index.commit(&changed)?;
     }
+    drop(index);
     // Leftovers: staging, temporary files of a killed write, and
     // directories the index does not name.
     for path in read_dir_paths(home, &staging)? {
@@ -347,7 +422,7 @@ fn repair_locked(home: &Path) -> Result<Vec<String>, RegistryError> {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let versions = index.spirits.get(&name);
+        let versions = names.get(&name);
         if versions.is_none() {
             remove_any(home, &name_dir)?;
             done.push(format!("removed unreferenced {}", name_dir.display()));
@@ -465,10 +540,14 @@ mod tests {
     /// The versions the index lists and the version directories on disk.
     fn state(registry: &Registry) -> (Vec<String>, Vec<String>) {
         // The index as it is, without the repair a reader would make first.
-        let listed = Index::read(registry.home())
+        let listed = Writer::open(registry.home())
             .unwrap()
-            .into_entries()
-            .map(|e| e.version.to_string())
+            .reader()
+            .unwrap()
+            .versions("phoenix")
+            .unwrap()
+            .keys()
+            .map(ToString::to_string)
             .collect();
         let mut on_disk: Vec<String> = read_dir_paths(
             registry.home(),
@@ -561,7 +640,7 @@ mod tests {
         let mut change = Transaction::begin(home.path()).unwrap();
         change.install(&new, entry).unwrap();
         drop(change);
-        let stale = crate::home::registry_dir(home.path()).join(".index.json.4000000.tmp");
+        let stale = crate::home::registry_dir(home.path()).join(".index.redb.4000000.tmp");
         crate::fs::write_atomic(&stale, b"{").unwrap();
 
         let entry = registry.resolve("phoenix", None).unwrap();

@@ -1,0 +1,67 @@
+//! One installed spirit version as the index records it ([`Entry`]), and
+//! the versions of one name ([`Versions`]).
+
+use std::collections::BTreeMap;
+
+use semver::Version;
+use serde::{Deserialize, Serialize};
+
+use crate::package::SpiritFiles;
+use crate::sign::Author;
+
+/// One installed spirit version, as the index records it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    /// The spirit's name.
+    pub name: String,
+    /// Its version.
+    pub version: Version,
+    /// `description` from its manifest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Its capabilities, by name.
+    pub capabilities: Vec<String>,
+    /// The wasm's blake3.
+    pub blake3: String,
+    /// Who signed it, or `None` when installed with `--allow-unsigned`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author: Option<String>,
+    /// Whether it was installed unsigned, with `--allow-unsigned`.
+    #[serde(default)]
+    pub unsigned: bool,
+}
+
+impl Entry {
+    /// The entry for `files` at `version`, signed by `author` (or unsigned).
+    pub(super) fn new(files: &SpiritFiles, version: Version, author: Option<Author>) -> Entry {
+        Entry {
+            name: files.manifest.name.clone(),
+            version,
+            description: files.manifest.description.clone(),
+            capabilities: files
+                .manifest
+                .capabilities
+                .iter()
+                .map(|c| c.as_str().to_owned())
+                .collect(),
+            blake3: files.manifest.wasm.blake3.clone(),
+            author: author.map(|a| a.to_string()),
+            unsigned: author.is_none(),
+        }
+    }
+}
+
+/// Whether two versions are the same spirit version: equal but for build
+/// metadata, which is not part of a spirit's identity (as semver and cargo
+/// say). The registry records none today; an index written before may hold
+/// some, and `1.0.0+old` is still `1.0.0` then.
+///
+/// ```text
+/// 1.0.0 ≡ 1.0.0+evil    1.0.0 ≢ 1.0.0-rc.1
+/// ```
+pub(super) fn same_version(a: &Version, b: &Version) -> bool {
+    a.cmp_precedence(b).is_eq()
+}
+
+/// The versions of one name, lowest first.
+pub(super) type Versions = BTreeMap<Version, Entry>;
