@@ -146,6 +146,60 @@ pub mod check {
     }
 }
 
+/// How a run's CPU use is bounded.
+///
+/// ```
+/// use spirit_build::limits::Metering;
+/// assert_eq!(Metering::default(), Metering::Fuel);
+/// assert_eq!("time".parse::<Metering>(), Ok(Metering::Time));
+/// assert_eq!(Metering::Time.to_string(), "time");
+/// assert!("none".parse::<Metering>().unwrap_err().contains("`fuel` or `time`"));
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Metering {
+    /// Fuel (a count of WebAssembly operations) and the wall-clock
+    /// deadline: the run's cost is known, so it can be priced, and it ends
+    /// the same way on every machine, so it can be deterministic.
+    #[default]
+    Fuel,
+    /// The wall-clock deadline alone (epoch interruption), fuel off: no
+    /// counting in the compiled code, so a compute-bound run is faster, but
+    /// how far it gets depends on the machine. Refused for priced runs and
+    /// `--deterministic` ones, which need fuel.
+    Time,
+}
+
+impl Metering {
+    /// `fuel` or `time`, as the flag and the manifest spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Metering::Fuel => "fuel",
+            Metering::Time => "time",
+        }
+    }
+}
+
+impl std::fmt::Display for Metering {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Metering {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Metering, String> {
+        match s {
+            "fuel" => Ok(Metering::Fuel),
+            "time" => Ok(Metering::Time),
+            other => Err(format!(
+                "unknown metering `{}`: use `fuel` or `time`",
+                other.escape_default()
+            )),
+        }
+    }
+}
+
 /// Resource limits for one run. A manifest records `fuel`, `timeout` and
 /// `max_memory` as the spirit's run defaults (`[run]`); the table and
 /// storage limits are the host's.
@@ -172,11 +226,14 @@ pub struct Limits {
     pub max_input: u64,
     /// How much the spirit may keep in its persistent storage.
     pub storage: StorageQuota,
+    /// How its CPU use is bounded: fuel and time, or time alone.
+    pub metering: Metering,
 }
 
 impl Default for Limits {
     /// 1 billion units of fuel, 64 MiB of memory, 30 seconds, 10 000 table
-    /// elements, 64 MiB of input, and the default [`StorageQuota`].
+    /// elements, 64 MiB of input, the default [`StorageQuota`], metered by
+    /// fuel.
     fn default() -> Limits {
         Limits {
             fuel: 1_000_000_000,
@@ -185,6 +242,7 @@ impl Default for Limits {
             max_table_elements: 10_000,
             max_input: DEFAULT_MAX_INPUT,
             storage: StorageQuota::default(),
+            metering: Metering::Fuel,
         }
     }
 }

@@ -279,6 +279,9 @@ impl Manifest {
         if self.run.max_input != crate::limits::DEFAULT_MAX_INPUT {
             run.insert("max-input", int(self.run.max_input));
         }
+        if self.run.metering != crate::limits::Metering::Fuel {
+            run.insert("metering", value(self.run.metering.as_str()));
+        }
         doc.insert("run", Item::Table(run));
 
         if let Some(pricing) = &self.pricing {
@@ -397,6 +400,20 @@ impl Manifest {
                 max_input: match run.get("max-input") {
                     None => crate::limits::DEFAULT_MAX_INPUT,
                     Some(_) => fields.limit(run, "max-input", check::max_input)?,
+                },
+                metering: match run.get("metering") {
+                    None => crate::limits::Metering::Fuel,
+                    Some(_) => {
+                        fields
+                            .string(run, "run", "metering")?
+                            .parse()
+                            .map_err(|why: String| {
+                                err(format!(
+                                    "`run.metering` ({}): {why}",
+                                    fields.line(run, "metering")
+                                ))
+                            })?
+                    }
                 },
                 ..Limits::default()
             },
@@ -700,6 +717,30 @@ mod tests {
         let text = m.to_toml();
         assert_eq!(Manifest::from_toml(&text).unwrap(), m);
         assert_eq!(Manifest::from_toml(&text).unwrap().to_toml(), text);
+    }
+
+    /// `run.metering` is written only when it is not the default (so the
+    /// bytes, and signatures, of other manifests stay as they were), read
+    /// back, and a value that is neither `fuel` nor `time` is refused.
+    #[test]
+    fn time_only_metering_round_trips() {
+        let mut m = sample();
+        assert!(!m.to_toml().contains("metering"));
+        m.run.metering = crate::limits::Metering::Time;
+        let text = m.to_toml();
+        assert!(
+            text.contains("max-memory = 4194304\nmetering = \"time\"\n"),
+            "{text}"
+        );
+        assert_eq!(Manifest::from_toml(&text).unwrap(), m);
+        let bad = text.replace("metering = \"time\"", "metering = \"none\"");
+        let error = Manifest::from_toml(&bad).unwrap_err().to_string();
+        assert!(
+            error.contains(
+                "`run.metering` (line 19): unknown metering `none`: use `fuel` or `time`"
+            ),
+            "{error}"
+        );
     }
 
     #[test]

@@ -10,7 +10,7 @@ use spirit_build::Shell;
 use spirit_build::ops::{
     CreditOptions, LimitOverrides, ReceiptRequest, RunInput, RunOptions, TerminalIo,
 };
-use spirit_build::sandbox::SandboxConfig;
+use spirit_build::sandbox::{Metering, SandboxConfig};
 use spirit_build::sign::Key;
 use spirit_build::units::parse_duration;
 use spirit_sdk::abi::Capability;
@@ -30,6 +30,10 @@ Examples:
   cargo spirit run hello.wasm --allow actuator_log,sensor_time
   cargo spirit run --input-text 'get count'
   cargo spirit run --fuel 100000 --timeout 500ms
+  cargo spirit run --metering time --timeout 2s
+                                           Bound the run by its timeout alone
+                                           (fuel off: faster compute, not for
+                                           priced or --deterministic runs)
   cargo spirit run math.wasm --invoke add 2 3
                                            Call `add(2, 3)` and print its result
   cargo spirit run --deterministic --seed 7 --input data.bin
@@ -60,6 +64,11 @@ pub(crate) struct RunArgs {
     /// Fuel units the run may use [default: the manifest's `run.fuel`, else 1000000000]
     #[arg(long, value_name = "UNITS", value_parser = fuel)]
     fuel: Option<u64>,
+    /// How the run is bounded: `fuel` (fuel and the timeout) or `time` (the
+    /// timeout alone, fuel off; refused for priced and --deterministic runs)
+    /// [default: the manifest's `run.metering`, else fuel]
+    #[arg(long, value_name = "HOW")]
+    metering: Option<Metering>,
     /// The most memory the spirit may use, 64KiB to 4GiB, such as 16MiB [default: the manifest's, else 64MiB]
     #[arg(long, value_name = "SIZE", value_parser = max_memory)]
     max_memory: Option<u64>,
@@ -136,6 +145,7 @@ impl RunArgs {
                 max_memory: self.max_memory,
                 timeout: self.timeout,
                 max_input: self.max_input,
+                metering: self.metering,
             },
             input: match self.input_text {
                 Some(text) => RunInput::Bytes(text.into_bytes()),
@@ -145,7 +155,11 @@ impl RunArgs {
             invoke: self.invoke.map(|f| (f, args)),
             seed: self.deterministic.then_some(self.seed),
             pricing: None,
-            sandbox: SandboxConfig::from_env(),
+            // One run, one instance: the pool reserves a single slot.
+            sandbox: SandboxConfig {
+                max_instances: 1,
+                ..SandboxConfig::from_env()
+            },
             receipt,
             credits: CreditOptions {
                 home: None,

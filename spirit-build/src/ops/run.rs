@@ -10,6 +10,7 @@ use super::grant::{self, Grant};
 use super::run_charge::{self, CreditOptions, Prepare};
 use super::run_io::{RunInput, read_input};
 use super::target::Target;
+use crate::limits::Metering;
 use crate::manifest::Manifest;
 use crate::package::SpiritFiles;
 use crate::receipt::{Receipt, RunFacts};
@@ -18,7 +19,7 @@ use crate::sandbox::{
     Call, CodeSource, Limits, Outcome, Policy, Pricing, RunError, RunRequest, Sandbox,
     SandboxConfig, SandboxError, SpiritIo, StorageOwner,
 };
-use crate::sign::{self, Acceptance, Author, Key, SignaturePolicy, Verdict};
+use crate::sign::{self, Author, Key, Verdict};
 use crate::units::Bytes;
 use crate::{Error, Shell};
 
@@ -44,6 +45,8 @@ pub struct LimitOverrides {
     pub timeout: Option<std::time::Duration>,
     /// Bytes of input.
     pub max_input: Option<u64>,
+    /// How the run is bounded (`--metering fuel|time`).
+    pub metering: Option<Metering>,
 }
 
 impl LimitOverrides {
@@ -63,6 +66,7 @@ impl LimitOverrides {
             max_memory: self.max_memory.unwrap_or(base.max_memory),
             timeout: self.timeout.unwrap_or(base.timeout),
             max_input: self.max_input.unwrap_or(base.max_input),
+            metering: self.metering.unwrap_or(base.metering),
             ..base
         }
     }
@@ -209,25 +213,15 @@ pub fn run(shell: &Shell, options: RunOptions) -> Result<Outcome, Error> {
                     ),
                 )
             });
-            // `load` checked the signature against the index; its author
+            // `load` verified the signature (refusing a missing one unless
+            // installed unsigned), so it is not checked twice: its author
             // (none for a spirit installed unsigned) owns the storage.
-            let verdict = sign::check_signed(
-                files.signed(),
-                &SignaturePolicy {
-                    unsigned: Acceptance::Allow,
-                    ..SignaturePolicy::CONSISTENT
-                },
-                &[],
-            )
-            .map_err(|error| Error::Verify {
-                path: crate::home::installed_version_dir(registry.home(), name, &entry.version),
-                error,
-            })?;
+            let author = files.signature.as_ref().map(|s| s.author);
             (
                 files.manifest.name.clone(),
                 files.wasm,
                 Some(files.manifest),
-                owner_of(verdict.author()),
+                owner_of(author),
             )
         }
     };
@@ -277,6 +271,22 @@ pub fn run(shell: &Shell, options: RunOptions) -> Result<Outcome, Error> {
     let pricing = options
         .pricing
         .or_else(|| manifest.as_ref().and_then(|m| m.pricing));
+    if limits.metering == Metering::Time {
+        // Refused before anything runs or is charged; the sandbox refuses
+        // the same runs again.
+        let needs_fuel = if pricing.is_some() {
+            Some("a priced run (its cost is counted in fuel)")
+        } else if options.seed.is_some() {
+            Some("a deterministic run (where it stops must not depend on the machine's speed)")
+        } else if options.limits.fuel.is_some() {
+            Some("`--fuel`")
+        } else {
+            None
+        };
+        if let Some(what) = needs_fuel {
+            return Err(run_failed(RunError::NeedsFuel(what)));
+        }
+    }
     let policy = Policy::from_declared(declared, options.allow, options.deny);
     // The timeout covers the whole run from here: reading the input,
     // compiling, and the call, which gets what is left.
@@ -286,7 +296,10 @@ pub fn run(shell: &Shell, options: RunOptions) -> Result<Outcome, Error> {
         RunInput::Bytes(bytes) => bytes,
         RunInput::File(path) => read_input(&path, limits.max_input, timeout)?,
     };
-    let sandbox = Sandbox::with_config(options.sandbox)?;
+    let sandbox = Sandbox::with_config(SandboxConfig {
+        metering: limits.metering,
+        ..options.sandbox
+    })?;
     let spirit = sandbox
         .load_within(&name, &wasm, remaining(started, timeout))
         .map_err(|error| match error {
@@ -411,12 +424,15 @@ pub fn run(shell: &Shell, options: RunOptions) -> Result<Outcome, Error> {
         let cost = pricing
             .map(|p| format!(", cost {} credits", p.cost(outcome.fuel_used)))
             .unwrap_or_default();
+        let fuel = match limits.metering {
+            Metering::Fuel => format!("{} units of fuel", outcome.fuel_used),
+            Metering::Time => "metered by time alone".to_owned(),
+        };
         s.status(
             "Finished",
             format_args!(
-                "in {:.2?}: {} units of fuel, peak memory {}{cost}",
+                "in {:.2?}: {fuel}, peak memory {}{cost}",
                 outcome.duration,
-                outcome.fuel_used,
                 Bytes(outcome.peak_memory as u64)
             ),
         );

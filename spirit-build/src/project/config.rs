@@ -77,7 +77,7 @@ const KEYS: &[&str] = &[
     "run",
 ];
 const MEMORY_KEYS: &[&str] = &["initial", "maximum"];
-const RUN_KEYS: &[&str] = &["fuel", "max-memory", "max-input", "timeout"];
+const RUN_KEYS: &[&str] = &["fuel", "max-memory", "max-input", "metering", "timeout"];
 const PRICING_KEYS: &[&str] = &["base_cost", "per_fuel_cost", "min-balance"];
 /// The most pages a 32-bit memory can have (4 GiB).
 const MAX_PAGES: u64 = 65536;
@@ -333,6 +333,20 @@ impl ConfigParser<'_> {
                     run.timeout = crate::units::parse_duration(text)
                         .map_err(|message| self.error(&key, message, help()))?;
                 }
+                Some("metering") => {
+                    let help = || {
+                        Some(
+                            "`metering = \"time\"` bounds a run by its timeout alone (fuel off); `\"fuel\"` is the default"
+                                .to_owned(),
+                        )
+                    };
+                    let text = value.as_str().ok_or_else(|| {
+                        self.error(&key, "must be `\"fuel\"` or `\"time\"`", help())
+                    })?;
+                    run.metering = text
+                        .parse()
+                        .map_err(|message: String| self.error(&key, message, help()))?;
+                }
                 Some("max-input") => {
                     run.max_input = self.size(&key, value)?;
                     crate::limits::check::max_input(run.max_input)
@@ -405,6 +419,28 @@ mod tests {
     fn parse(table: &str) -> Result<SpiritConfig, ConfigError> {
         let text = format!("[package]\nname = \"x\"\n\n[package.metadata.spirit]\n{table}");
         parse_config(Path::new("Cargo.toml"), &text)
+    }
+
+    #[test]
+    fn run_metering_is_fuel_or_time() {
+        assert_eq!(
+            parse("run = { metering = \"time\" }").unwrap().run.metering,
+            crate::limits::Metering::Time
+        );
+        assert_eq!(
+            parse("").unwrap().run.metering,
+            crate::limits::Metering::Fuel
+        );
+        for table in ["run = { metering = \"wall\" }", "run = { metering = 1 }"] {
+            let error = parse(table).unwrap_err();
+            assert_eq!(error.key, "package.metadata.spirit.run.metering", "{table}");
+            assert!(
+                error
+                    .help
+                    .unwrap()
+                    .contains("bounds a run by its timeout alone")
+            );
+        }
     }
 
     #[test]

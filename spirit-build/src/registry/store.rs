@@ -108,7 +108,7 @@ pub(super) fn stage(
     // a file half-written either way.
     let write = |path: &Path, bytes: &[u8]| match flush {
         Flush::Each => crate::fs::write_atomic(path, bytes),
-        Flush::Batched => std::fs::write(path, bytes).map_err(|e| FsError::new("write", path, e)),
+        Flush::Batched => write_unflushed(path, bytes),
     };
     write(&dir.join(manifest::FILE_NAME), &files.manifest_bytes)?;
     write(&wasm_file(&dir, &files.manifest.name), &files.wasm)?;
@@ -119,6 +119,17 @@ pub(super) fn stage(
         sync_dir(&dir);
     }
     Ok(dir)
+}
+
+/// Writes a file of a fresh staging directory without flushing it: the
+/// directory moves into place whole (no reader sees a file half-written),
+/// and [`flush_all`] flushes it before the commit point.
+#[expect(
+    clippy::disallowed_methods,
+    reason = "inside a fresh staging directory that is renamed into place whole"
+)]
+fn write_unflushed(path: &Path, bytes: &[u8]) -> Result<(), FsError> {
+    std::fs::write(path, bytes).map_err(|e| FsError::new("write", path, e))
 }
 
 /// Creates a directory under `home` and its parents, none of them a link.

@@ -556,11 +556,11 @@ fn an_index_json_is_migrated_once_on_first_open() {
         }
         let legacy = crate::home::legacy_registry_index(home.path());
         let json = serde_json::json!({ "version": 1, "spirits": spirits });
-        std::fs::write(&legacy, serde_json::to_vec(&json).unwrap()).unwrap();
+        crate::fs::write_atomic(&legacy, &serde_json::to_vec(&json).unwrap()).unwrap();
         let index = crate::home::registry_index(home.path());
         std::fs::remove_file(&index).unwrap();
         let killed = crate::home::registry_dir(home.path()).join(".index.redb.4000000.tmp");
-        std::fs::write(&killed, b"half a database").unwrap();
+        crate::fs::write_atomic(&killed, b"half a database").unwrap();
 
         match first {
             "list" => assert_eq!(registry.list().unwrap(), before),
@@ -587,7 +587,7 @@ fn an_index_json_is_migrated_once_on_first_open() {
         assert_eq!(entry.version.to_string(), "1.0.0");
         assert!(registry.load(&entry).is_ok());
         // Once: a new `index.json` is no longer read.
-        std::fs::write(&legacy, b"{\"version\":1,\"spirits\":{}}").unwrap();
+        crate::fs::write_atomic(&legacy, b"{\"version\":1,\"spirits\":{}}").unwrap();
         assert_eq!(registry.versions("beta").unwrap().len(), 1);
     }
 }

@@ -16,7 +16,7 @@ use super::error::SandboxError;
 use super::state::HostState;
 use super::storage::StorageDurability;
 use super::{cache, host, storage};
-use crate::limits::{MAX_TABLE_ELEMENTS, MAX_WASM_STACK};
+use crate::limits::{MAX_TABLE_ELEMENTS, MAX_WASM_STACK, Metering};
 use crate::validate;
 
 /// How often the epoch ticker advances; the resolution of `--timeout`.
@@ -46,6 +46,11 @@ pub struct SandboxConfig {
     /// [`StorageDurability::Immediate`] (the default) or
     /// [`StorageDurability::Eventual`].
     pub storage_durability: StorageDurability,
+    /// How runs are bounded: [`Metering::Fuel`] (the default) compiles
+    /// fuel counting into the code, [`Metering::Time`] leaves it out and
+    /// bounds runs by their deadline alone. Every run's
+    /// `Limits::metering` must be this one.
+    pub metering: Metering,
 }
 
 impl SandboxConfig {
@@ -82,6 +87,7 @@ impl SandboxConfig {
             max_instances: 32,
             pooling: true,
             storage_durability: StorageDurability::Immediate,
+            metering: Metering::Fuel,
         }
     }
 }
@@ -100,19 +106,27 @@ impl Default for SandboxConfig {
 pub(crate) fn engine(config: &SandboxConfig) -> wasmtime::Result<(Engine, bool)> {
     let pooled = config
         .pooling
-        .then(|| Engine::new(&engine_config(Some(config.max_instances.max(1)))).ok())
+        .then(|| {
+            Engine::new(&engine_config(
+                Some(config.max_instances.max(1)),
+                config.metering,
+            ))
+            .ok()
+        })
         .flatten();
     match pooled {
         Some(engine) => Ok((engine, true)),
-        None => Ok((Engine::new(&engine_config(None))?, false)),
+        None => Ok((Engine::new(&engine_config(None, config.metering))?, false)),
     }
 }
 
-/// The engine configuration every sandbox shares; `pooling` adds the pool.
-pub(crate) fn engine_config(pooling: Option<u32>) -> Config {
+/// The engine configuration every sandbox shares; `pooling` adds the pool,
+/// and fuel is counted unless `metering` is [`Metering::Time`] (epoch
+/// interruption, the deadline, is on either way).
+pub(crate) fn engine_config(pooling: Option<u32>, metering: Metering) -> Config {
     let mut config = Config::new();
     config
-        .consume_fuel(true)
+        .consume_fuel(metering == Metering::Fuel)
         .epoch_interruption(true)
         .max_wasm_stack(MAX_WASM_STACK)
         // The same NaN bits on every machine: deterministic mode means the
@@ -197,6 +211,7 @@ pub struct Sandbox {
     pub(super) cache: Option<cache::CodeCache>,
     pub(super) stores: Arc<storage::Stores>,
     pub(super) pooling: bool,
+    pub(super) metering: Metering,
     /// Declared last: the ticker stops after everything else is dropped.
     _ticker: EpochTicker,
 }
@@ -250,6 +265,7 @@ impl Sandbox {
                 storage::Stores::new(config.storage_dir).with_durability(config.storage_durability),
             ),
             pooling,
+            metering: config.metering,
             _ticker: ticker,
         })
     }

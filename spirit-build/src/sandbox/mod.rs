@@ -56,7 +56,7 @@ mod storage;
 mod transaction;
 
 pub use crate::limits::{
-    Limits, MAX_TABLE_ELEMENTS, MAX_WASM_STACK, Policy, Pricing, StorageQuota,
+    Limits, MAX_TABLE_ELEMENTS, MAX_WASM_STACK, Metering, Policy, Pricing, StorageQuota,
 };
 pub use engine::{Sandbox, SandboxConfig};
 pub use error::SandboxError;
@@ -99,6 +99,67 @@ mod tests {
             args: vec![k.to_string()],
         };
         sandbox.run(spirit, request).unwrap().results[0]
+    }
+
+    /// Time-only metering: no fuel is set or counted, a loop is still ended
+    /// by the deadline, and what needs fuel is refused in words.
+    #[test]
+    fn time_only_metering_bounds_by_the_deadline_alone() {
+        let sandbox = Sandbox::with_config(SandboxConfig {
+            metering: Metering::Time,
+            ..SandboxConfig::in_memory()
+        })
+        .unwrap();
+        let wasm = wat::parse_str(
+            r#"(module (memory (export "memory") 1)
+                (func (export "run") (result i32) (i32.const 7))
+                (func (export "spin") (loop (br 0))))"#,
+        )
+        .unwrap();
+        let spirit = sandbox.load("timed", &wasm).unwrap();
+        let time = Limits {
+            metering: Metering::Time,
+            fuel: 1,
+            ..Limits::default()
+        };
+        // One unit of fuel would not be enough were fuel counted.
+        let outcome = sandbox
+            .run(&spirit, RunRequest::new(Policy::default(), time))
+            .unwrap();
+        assert_eq!((outcome.status, outcome.fuel_used), (7, 0));
+        let mut spin = RunRequest::new(
+            Policy::default(),
+            Limits {
+                timeout: Duration::from_millis(50),
+                ..time
+            },
+        );
+        spin.call = Call::Invoke {
+            function: "spin".into(),
+            args: vec![],
+        };
+        assert!(matches!(
+            sandbox.run(&spirit, spin),
+            Err(RunError::Timeout(_))
+        ));
+        let mut deterministic = RunRequest::new(Policy::default(), time);
+        deterministic.seed = Some(7);
+        assert_eq!(
+            sandbox.run(&spirit, deterministic).unwrap_err().to_string(),
+            "a deterministic run (where it stops must not depend on the machine's speed) needs fuel metering, but this run is metered by time alone\nhelp: run it with `--metering fuel` (the default), which overrides a manifest's `run.metering = \"time\"`"
+        );
+        // A run's metering must be its sandbox's, either way.
+        let fuel = RunRequest::new(Policy::default(), Limits::default());
+        assert_eq!(
+            sandbox.run(&spirit, fuel).unwrap_err().to_string(),
+            "the run asks for fuel metering, but this sandbox meters by time\nhelp: create the sandbox with `SandboxConfig::metering` set to the run's `Limits::metering`"
+        );
+        let fueled = Sandbox::with_config(SandboxConfig::in_memory()).unwrap();
+        let spirit = fueled.load("timed", &wasm).unwrap();
+        assert!(matches!(
+            fueled.run(&spirit, RunRequest::new(Policy::default(), time)),
+            Err(RunError::Metering { .. })
+        ));
     }
 
     /// Threads running the same spirit on one sandbox share its database

@@ -134,6 +134,21 @@ pub enum RunError {
     /// The module imports what the policy does not grant.
     #[error("refused before running ({} problem{})\n\n{}", .0.len(), if .0.len() == 1 { "" } else { "s" }, problems(.0))]
     Refused(Vec<validate::Problem>),
+    /// A time-only run (`--metering time`) that needs fuel.
+    #[error(
+        "{0} needs fuel metering, but this run is metered by time alone\nhelp: run it with `--metering fuel` (the default), which overrides a manifest's `run.metering = \"time\"`"
+    )]
+    NeedsFuel(&'static str),
+    /// The run's metering is not the one the sandbox's engine compiles for.
+    #[error(
+        "the run asks for {asked} metering, but this sandbox meters by {sandbox}\nhelp: create the sandbox with `SandboxConfig::metering` set to the run's `Limits::metering`"
+    )]
+    Metering {
+        /// The run's `Limits::metering`.
+        asked: crate::limits::Metering,
+        /// The sandbox's `SandboxConfig::metering`.
+        sandbox: crate::limits::Metering,
+    },
     /// The spirit used all its fuel.
     #[error("out of fuel after {0} units\nhelp: raise the limit with `--fuel UNITS`")]
     OutOfFuel(u64),

@@ -18,7 +18,7 @@ use super::outcome::{self, Halt, LimitsHit, Outcome, RunError, Value};
 use super::state::{HostSetup, HostState};
 use super::storage::{StorageOwner, Stores};
 use crate::ledger::RunCredits;
-use crate::limits::{Limits, Policy};
+use crate::limits::{Limits, Metering, Policy};
 use crate::validate::{self, Grant};
 
 /// What to call in a run.
@@ -170,6 +170,7 @@ impl Sandbox {
         stores: Arc<Stores>,
     ) -> Result<Outcome, RunError> {
         request.limits.check()?;
+        check_metering(self.metering, &request)?;
         if u64::try_from(request.input.len()).map_or(true, |n| n > request.limits.max_input) {
             return Err(RunError::InputTooLarge(request.limits.max_input));
         }
@@ -204,9 +205,12 @@ impl Sandbox {
         });
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| s);
-        store
-            .set_fuel(limits.fuel)
-            .map_err(|e| RunError::Trap(format!("{e:#}")))?;
+        let fuel = self.metering == Metering::Fuel;
+        if fuel {
+            store
+                .set_fuel(limits.fuel)
+                .map_err(|e| RunError::Trap(format!("{e:#}")))?;
+        }
         store.set_epoch_deadline(EpochTicker::ticks(limits.timeout));
         store.epoch_deadline_trap();
 
@@ -227,7 +231,11 @@ impl Sandbox {
             Ok(results)
         })();
         let duration = started.elapsed();
-        let fuel_used = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
+        let fuel_used = if fuel {
+            limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0))
+        } else {
+            0
+        };
         let mut state = store.into_data();
         match result {
             Ok(results) => {
@@ -259,6 +267,30 @@ impl Sandbox {
             }
         }
     }
+}
+
+/// Refuses a run whose metering is not the sandbox's (the engine's code
+/// counts fuel or does not), and a time-only run that needs fuel: a priced
+/// run (its cost is counted in fuel) or a deterministic one (where it stops
+/// must not depend on the machine's speed).
+fn check_metering(sandbox: Metering, request: &RunRequest) -> Result<(), RunError> {
+    let asked = request.limits.metering;
+    if asked != sandbox {
+        return Err(RunError::Metering { asked, sandbox });
+    }
+    if asked == Metering::Time {
+        if request.credits.is_some() {
+            return Err(RunError::NeedsFuel(
+                "a priced run (its cost is counted in fuel)",
+            ));
+        }
+        if request.seed.is_some() {
+            return Err(RunError::NeedsFuel(
+                "a deterministic run (where it stops must not depend on the machine's speed)",
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Refuses a module that imports a host function whose capability the

@@ -1,0 +1,104 @@
+//! Issue 19: `list` pages, and time-only metering on `run`.
+
+use snapbox::str;
+
+use crate::support::cargo_spirit;
+
+const SPIN: &str = r#"(module
+    (memory (export "memory") 1)
+    (func (export "run") (result i32) (i32.const 0))
+    (func (export "spin") (loop (br 0))))"#;
+
+/// `--metering time` runs with fuel off (`-v` says so), is still ended by
+/// its timeout, and is refused in words for a deterministic run and beside
+/// `--fuel`; an unknown value is refused by the flag.
+#[test]
+fn run_metering_time_is_bounded_by_the_timeout_and_refused_where_fuel_is_needed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let wasm = tmp.path().join("spin.wasm");
+    std::fs::write(&wasm, wat::parse_str(SPIN).unwrap()).unwrap();
+    let run = || {
+        cargo_spirit(tmp.path())
+            .arg("run")
+            .arg(&wasm)
+            .args(["--metering", "time"])
+    };
+    let output = run().arg("-v").output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(": metered by time alone, peak memory"),
+        "{stderr}"
+    );
+
+    run()
+        .args(["--invoke", "spin", "--timeout", "200ms"])
+        .assert()
+        .failure()
+        .stderr_eq(str![[r#"
+     Running spirit `spin`
+error: spirit `spin` failed: timed out after 200ms
+help: raise the limit with `--timeout DURATION`
+
+"#]]);
+    run().arg("--deterministic").assert().failure().stderr_eq(str![[r#"
+error: spirit `spin` failed: a deterministic run (where it stops must not depend on the machine's speed) needs fuel metering, but this run is metered by time alone
+help: run it with `--metering fuel` (the default), which overrides a manifest's `run.metering = "time"`
+
+"#]]);
+    run().args(["--fuel", "1000"]).assert().failure().stderr_eq(str![[r#"
+error: spirit `spin` failed: `--fuel` needs fuel metering, but this run is metered by time alone
+help: run it with `--metering fuel` (the default), which overrides a manifest's `run.metering = "time"`
+
+"#]]);
+    cargo_spirit(tmp.path())
+        .arg("run")
+        .arg(&wasm)
+        .args(["--metering", "wall"])
+        .assert()
+        .failure()
+        .stderr_eq(str![[r#"
+error: invalid value 'wall' for '--metering <HOW>': unknown metering `wall`: use `fuel` or `time`
+
+For more information, try '--help'.
+
+"#]]);
+}
+
+/// `list --limit N --offset M` prints one page, by name then version.
+#[test]
+fn list_prints_one_page() {
+    use spirit_build::manifest::Manifest;
+    use spirit_build::package::SpiritFiles;
+
+    let tmp = tempfile::tempdir().unwrap();
+    let wasm = wat::parse_str(SPIN).unwrap();
+    for name in ["gamma", "alpha", "beta"] {
+        let manifest = Manifest::for_module(name, "1.0.0".parse().unwrap(), &wasm);
+        let files = SpiritFiles::new(manifest, wasm.clone(), None);
+        let package = tmp.path().join(files.package_name());
+        std::fs::write(&package, files.to_package()).unwrap();
+        cargo_spirit(tmp.path())
+            .args(["install", "-q", "--allow-unsigned"])
+            .arg(&package)
+            .assert()
+            .success();
+    }
+    cargo_spirit(tmp.path())
+        .args(["list", "--limit", "1", "--offset", "1"])
+        .assert()
+        .success()
+        .stdout_eq(str![[r#"
+NAME  VERSION  AUTHOR      CAPABILITIES
+beta  1.0.0    (unsigned)  
+
+"#]]);
+    cargo_spirit(tmp.path())
+        .args(["list", "--offset", "3"])
+        .assert()
+        .success()
+        .stdout_eq(str![[r#"
+NAME  VERSION  AUTHOR  CAPABILITIES
+
+"#]]);
+}
