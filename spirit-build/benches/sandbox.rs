@@ -19,7 +19,7 @@ use std::time::Duration;
 use support::report;
 
 use spirit_build::sandbox::{
-    Call, Limits, MAX_WASM_STACK, Policy, RunRequest, Sandbox, SandboxConfig,
+    Call, Limits, MAX_WASM_STACK, Metering, Policy, RunRequest, Sandbox, SandboxConfig,
 };
 use spirit_sdk::abi::Capability;
 use wasmtime::{
@@ -36,6 +36,12 @@ const TRIVIAL: &str = r#"(module (memory (export "memory") 1) (func (export "run
 /// A raw wasmtime engine configured as the sandbox's is (fuel, epochs,
 /// stack, NaN canonicalisation, the same pool), with or without fuel.
 fn raw_engine(fuel: bool) -> Engine {
+    raw_engine_metered(fuel, true)
+}
+
+/// [`raw_engine`], with or without epoch interruption too: neither is no
+/// metering at all, epochs alone is the time-only mode.
+fn raw_engine_metered(fuel: bool, epochs: bool) -> Engine {
     let mut pool = PoolingAllocationConfig::new();
     pool.total_core_instances(32)
         .total_memories(32)
@@ -48,7 +54,7 @@ fn raw_engine(fuel: bool) -> Engine {
     let mut config = Config::new();
     config
         .consume_fuel(fuel)
-        .epoch_interruption(true)
+        .epoch_interruption(epochs)
         .max_wasm_stack(MAX_WASM_STACK)
         .cranelift_nan_canonicalization(true)
         .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
@@ -154,32 +160,69 @@ const COMPUTE: &str = r#"(module (memory (export "memory") 1)
 
 fn fuel_on_and_off() {
     let wasm = wat::parse_str(COMPUTE).unwrap();
-    let time = |fuel: bool| {
-        let engine = raw_engine(fuel);
-        let module = Module::new(&engine, &wasm).unwrap();
-        let pre = Linker::<()>::new(&engine).instantiate_pre(&module).unwrap();
-        measure(5, || {
-            let mut store = Store::new(&engine, ());
-            if fuel {
-                store.set_fuel(u64::MAX).unwrap();
-            }
-            store.set_epoch_deadline(1 << 40);
-            let instance = pre.instantiate(&mut store).unwrap();
-            let sum = instance
-                .get_typed_func::<i64, i64>(&mut store, "sum")
-                .unwrap();
-            black_box(sum.call(&mut store, 50_000_000).unwrap());
-        })
-    };
+    let time = |fuel: bool| time_compute(&wasm, fuel, true);
+    let none = time_compute(&wasm, false, false);
     let off = time(false);
     let on = time(true);
-    report("compute loop (50M iterations), fuel off", off);
-    report("compute loop (50M iterations), fuel on", on);
+    // The library's own time-only run, as `--metering time` makes it.
+    let sandbox = Sandbox::with_config(SandboxConfig {
+        metering: Metering::Time,
+        ..SandboxConfig::in_memory()
+    })
+    .unwrap();
+    let spirit = sandbox.load("compute", &wasm).unwrap();
+    let library = measure(5, || {
+        let mut request = RunRequest::new(
+            Policy::default(),
+            Limits {
+                metering: Metering::Time,
+                ..Limits::default()
+            },
+        );
+        request.call = Call::Invoke {
+            function: "sum".into(),
+            args: vec!["50000000".into()],
+        };
+        black_box(sandbox.run(&spirit, request).unwrap());
+    });
+    report(
+        "compute loop (50M iterations), no metering (baseline)",
+        none,
+    );
+    report("compute loop (50M iterations), time only (epochs)", off);
+    report("compute loop (50M iterations), fuel and epochs", on);
+    report("  the same, time only, through Sandbox::run", library);
+    let ratio = |name: &str, d: Duration| {
+        println!("{name:<58} {:>11.2}x", d.as_secs_f64() / none.as_secs_f64());
+    };
+    ratio("  ratio time only / no metering", off);
+    ratio("  ratio fuel / no metering", on);
     println!(
         "{:<58} {:>11.2}x",
-        "  ratio fuel on / off",
+        "  ratio fuel / time only",
         on.as_secs_f64() / off.as_secs_f64()
     );
+}
+
+/// The median time of the 50M-iteration compute loop on a raw engine.
+fn time_compute(wasm: &[u8], fuel: bool, epochs: bool) -> Duration {
+    let engine = raw_engine_metered(fuel, epochs);
+    let module = Module::new(&engine, wasm).unwrap();
+    let pre = Linker::<()>::new(&engine).instantiate_pre(&module).unwrap();
+    measure(5, || {
+        let mut store = Store::new(&engine, ());
+        if fuel {
+            store.set_fuel(u64::MAX).unwrap();
+        }
+        if epochs {
+            store.set_epoch_deadline(1 << 40);
+        }
+        let instance = pre.instantiate(&mut store).unwrap();
+        let sum = instance
+            .get_typed_func::<i64, i64>(&mut store, "sum")
+            .unwrap();
+        black_box(sum.call(&mut store, 50_000_000).unwrap());
+    })
 }
 
 fn main() {

@@ -1,0 +1,303 @@
+//! `cargo spirit run` against `wasmtime run` (the wasmtime CLI) and against
+//! the process's own start-up, on the same module, as processes.
+//!
+//! The module has no imports, so both runtimes run it as it is: `run`
+//! computes a little and returns. Measured, interleaved round by round so
+//! that the machine's load falls on every command alike:
+//!
+//! - `cargo-spirit --version`: the floor, the process's start-up;
+//! - `cargo-spirit run FILE.wasm --invoke run` (code cached after the first
+//!   run) against `wasmtime run --invoke run FILE.wasm` (wasmtime's own
+//!   cache on, its default);
+//! - `cargo-spirit run NAME` (installed: signature checked, code compiled
+//!   at install) against `wasmtime run --allow-precompiled --invoke run
+//!   FILE.cwasm` (compiled ahead with `wasmtime compile`).
+//!
+//! Needs the release binary and the wasmtime CLI (`cargo install
+//! wasmtime-cli --version 48.0.8 --locked`, found as `WASMTIME` or
+//! `wasmtime` on `PATH` or in `~/.cargo/bin`); without the CLI only
+//! cargo-spirit's figures are printed. Run with:
+//! `cargo build --release -p cargo-spirit && cargo bench -p spirit-build --bench run`
+//! (or `benches/run.sh`).
+
+mod support;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use spirit_build::manifest::Manifest;
+use spirit_build::package::SpiritFiles;
+use spirit_build::sign::Key;
+
+/// A small loop, so that the run does some work but start-up dominates.
+const MODULE: &str = r#"(module
+    (memory (export "memory") 1)
+    (func (export "run") (result i32)
+        (local $i i32) (local $acc i32)
+        (loop $l
+            (local.set $acc (i32.add (local.get $acc) (i32.mul (local.get $i) (local.get $i))))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br_if $l (i32.lt_u (local.get $i) (i32.const 1000))))
+        (i32.const 0)))"#;
+
+const ROUNDS: usize = 51;
+
+/// One command: its name and how to start it.
+struct Case {
+    name: &'static str,
+    program: PathBuf,
+    args: Vec<String>,
+    samples: Vec<Duration>,
+}
+
+fn wasmtime_cli() -> Option<PathBuf> {
+    let candidates = [
+        std::env::var_os("WASMTIME").map(PathBuf::from),
+        std::env::var_os("PATH").and_then(|path| {
+            std::env::split_paths(&path)
+                .map(|d| d.join("wasmtime"))
+                .find(|p| p.is_file())
+        }),
+        std::env::var_os("HOME").map(|h| Path::new(&h).join(".cargo/bin/wasmtime")),
+    ];
+    candidates.into_iter().flatten().find(|p| p.is_file())
+}
+
+fn run_once(program: &Path, args: &[String], home: &Path) -> Duration {
+    let start = Instant::now();
+    let status = Command::new(program)
+        .args(args)
+        .env("VUDO_HOME", home)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("starts");
+    let elapsed = start.elapsed();
+    assert!(
+        status.success(),
+        "`{} {}` failed",
+        program.display(),
+        args.join(" ")
+    );
+    elapsed
+}
+
+fn main() {
+    let mut out = std::io::stdout().lock();
+    let bin: PathBuf = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent()?.parent().map(|d| d.join("cargo-spirit")))
+        .filter(|b| b.is_file())
+        .unwrap_or_default();
+    if bin.as_os_str().is_empty() {
+        let _ = writeln!(
+            out,
+            "no release cargo-spirit binary: run `cargo build --release -p cargo-spirit` first"
+        );
+        return;
+    }
+    let home = tempfile::tempdir().expect("temp dir");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let wasm = wat::parse_str(MODULE).expect("valid wat");
+    let wasm_path = dir.path().join("loop.wasm");
+    spirit_build::fs::write_atomic(&wasm_path, &wasm).expect("write wasm");
+
+    // Installed, signed by a trusted key: `run NAME` checks the signature.
+    let key = Key::generate().expect("randomness");
+    spirit_build::registry::Registry::new(home.path())
+        .trust(key.author())
+        .expect("trust");
+    let manifest = Manifest::for_module("loop", "1.0.0".parse().expect("version"), &wasm);
+    let files = SpiritFiles::new(manifest, wasm.clone(), Some(&key));
+    let package = dir.path().join(files.package_name());
+    spirit_build::fs::write_atomic(&package, &files.to_package()).expect("write package");
+    let status = Command::new(&bin)
+        .args(["install", "-q"])
+        .arg(&package)
+        .env("VUDO_HOME", home.path())
+        .status()
+        .expect("install");
+    assert!(status.success(), "install failed");
+
+    let s = |a: &[&str]| a.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+    let file = wasm_path.to_string_lossy().into_owned();
+    let mut cases = vec![
+        Case {
+            name: "cargo-spirit --version (floor)",
+            program: bin.clone(),
+            args: s(&["--version"]),
+            samples: vec![],
+        },
+        Case {
+            name: "cargo-spirit run FILE.wasm --invoke run",
+            program: bin.clone(),
+            args: s(&["run", "-q", &file, "--invoke", "run"]),
+            samples: vec![],
+        },
+        Case {
+            name: "cargo-spirit run NAME",
+            program: bin.clone(),
+            args: s(&["run", "-q", "loop"]),
+            samples: vec![],
+        },
+    ];
+    let wasmtime = wasmtime_cli();
+    if let Some(wasmtime) = &wasmtime {
+        let cwasm = dir.path().join("loop.cwasm");
+        let status = Command::new(wasmtime)
+            .arg("compile")
+            .arg(&wasm_path)
+            .arg("-o")
+            .arg(&cwasm)
+            .status()
+            .expect("wasmtime compile");
+        assert!(status.success(), "wasmtime compile failed");
+        let version = Command::new(wasmtime)
+            .arg("--version")
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+            .unwrap_or_default();
+        let _ = writeln!(out, "wasmtime CLI: {version} ({})", wasmtime.display());
+        cases.push(Case {
+            name: "wasmtime run --invoke run FILE.wasm",
+            program: wasmtime.clone(),
+            args: s(&["run", "--invoke", "run", &file]),
+            samples: vec![],
+        });
+        cases.push(Case {
+            name: "wasmtime run --allow-precompiled FILE.cwasm",
+            program: wasmtime.clone(),
+            args: s(&[
+                "run",
+                "--allow-precompiled",
+                "--invoke",
+                "run",
+                &cwasm.to_string_lossy(),
+            ]),
+            samples: vec![],
+        });
+    } else {
+        let _ = writeln!(
+            out,
+            "(no wasmtime CLI: `cargo install wasmtime-cli --version 48.0.8 --locked`, or set WASMTIME)"
+        );
+    }
+    // Warm-up: caches filled, binaries in the page cache.
+    for case in &cases {
+        for _ in 0..3 {
+            run_once(&case.program, &case.args, home.path());
+        }
+    }
+    for _ in 0..ROUNDS {
+        for case in &mut cases {
+            let d = run_once(&case.program, &case.args, home.path());
+            case.samples.push(d);
+        }
+    }
+    let median = |case: &Case| {
+        let mut samples = case.samples.clone();
+        samples.sort();
+        samples[samples.len() / 2]
+    };
+    let floor = median(&cases[0]);
+    let _ = writeln!(
+        out,
+        "\nwall time per process, median of {ROUNDS} interleaved rounds:"
+    );
+    let _ = writeln!(
+        out,
+        "  {:<46} {:>10}  {:>10}",
+        "command", "time", "/ --version"
+    );
+    for case in &cases {
+        let m = median(case);
+        let _ = writeln!(
+            out,
+            "  {:<46} {:>10.2?}  {:>9.2}x",
+            case.name,
+            m,
+            m.as_secs_f64() / floor.as_secs_f64()
+        );
+    }
+    breakdown(&mut out, home.path());
+    if cases.len() == 5 {
+        let ratio =
+            |a: usize, b: usize| median(&cases[a]).as_secs_f64() / median(&cases[b]).as_secs_f64();
+        let _ = writeln!(
+            out,
+            "\n  run FILE.wasm / wasmtime run FILE.wasm:        {:.2}x",
+            ratio(1, 3)
+        );
+        let _ = writeln!(
+            out,
+            "  run NAME / wasmtime run --allow-precompiled:   {:.2}x",
+            ratio(2, 4)
+        );
+    }
+}
+
+/// What `run NAME` pays beyond the process's start-up, step by step, in
+/// process (median of 51 after a warm-up): the registry (resolve, then load:
+/// read the files, hash the wasm, verify the signature), the sandbox
+/// (engine with a pool of 32 slots, of 1, or none; the linker; the ticker
+/// thread) and the cached code (read, MAC check, deserialize).
+fn breakdown(out: &mut impl Write, home: &Path) {
+    use spirit_build::registry::Registry;
+    use spirit_build::sandbox::{Sandbox, SandboxConfig};
+
+    let registry = Registry::new(home);
+    let rounds = 51;
+    let mut entry = None;
+    let resolve = support::median_of(rounds, || {
+        entry = Some(registry.resolve("loop", None).expect("resolve"));
+    });
+    let entry = entry.expect("resolved");
+    let mut files = None;
+    let load = support::median_of(rounds, || {
+        files = Some(registry.load(&entry).expect("load"));
+    });
+    let files = files.expect("loaded");
+    let trusted = support::median_of(rounds, || {
+        std::hint::black_box(spirit_build::trust::trusted_authors(home).expect("trusted authors"));
+    });
+    let sandbox_with = |max_instances: u32, pooling: bool| {
+        support::median_of(rounds, || {
+            std::hint::black_box(
+                Sandbox::with_config(SandboxConfig {
+                    max_instances,
+                    pooling,
+                    ..SandboxConfig::in_home(home)
+                })
+                .expect("sandbox"),
+            );
+        })
+    };
+    let pool32 = sandbox_with(32, true);
+    let pool1 = sandbox_with(1, true);
+    let no_pool = sandbox_with(1, false);
+    let sandbox = Sandbox::with_config(SandboxConfig {
+        max_instances: 1,
+        ..SandboxConfig::in_home(home)
+    })
+    .expect("sandbox");
+    let cached = support::median_of(rounds, || {
+        std::hint::black_box(sandbox.load("loop", &files.wasm).expect("cached code"));
+    });
+    let _ = writeln!(
+        out,
+        "\nwhat `run NAME` pays beyond start-up, in process (median of {rounds}):"
+    );
+    for (name, d) in [
+        ("registry: resolve NAME", resolve),
+        ("registry: load (read, blake3, ed25519)", load),
+        ("trusted.toml", trusted),
+        ("sandbox, pool of 32 (engine, linker, ticker)", pool32),
+        ("sandbox, pool of 1", pool1),
+        ("sandbox, no pool", no_pool),
+        ("cached code: read, MAC, deserialize", cached),
+    ] {
+        let _ = writeln!(out, "  {name:<46} {d:>10.2?}");
+    }
+}
