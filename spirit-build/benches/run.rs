@@ -101,7 +101,7 @@ fn main() {
     let home = tempfile::tempdir().expect("temp dir");
     let dir = tempfile::tempdir().expect("temp dir");
     let wasm = wat::parse_str(MODULE).expect("valid wat");
-    let wasm_path = dir.path().join("loop.wasm");
+    let wasm_path = dir.path().join("counter.wasm");
     spirit_build::fs::write_atomic(&wasm_path, &wasm).expect("write wasm");
 
     // Installed, signed by a trusted key: `run NAME` checks the signature.
@@ -109,7 +109,7 @@ fn main() {
     spirit_build::registry::Registry::new(home.path())
         .trust(key.author())
         .expect("trust");
-    let manifest = Manifest::for_module("loop", "1.0.0".parse().expect("version"), &wasm);
+    let manifest = Manifest::for_module("counter", "1.0.0".parse().expect("version"), &wasm);
     let files = SpiritFiles::new(manifest, wasm.clone(), Some(&key));
     let package = dir.path().join(files.package_name());
     spirit_build::fs::write_atomic(&package, &files.to_package()).expect("write package");
@@ -139,13 +139,13 @@ fn main() {
         Case {
             name: "cargo-spirit run NAME",
             program: bin.clone(),
-            args: s(&["run", "-q", "loop"]),
+            args: s(&["run", "-q", "counter"]),
             samples: vec![],
         },
     ];
     let wasmtime = wasmtime_cli();
     if let Some(wasmtime) = &wasmtime {
-        let cwasm = dir.path().join("loop.cwasm");
+        let cwasm = dir.path().join("counter.cwasm");
         let status = Command::new(wasmtime)
             .arg("compile")
             .arg(&wasm_path)
@@ -251,7 +251,7 @@ fn breakdown(out: &mut impl Write, home: &Path) {
     let rounds = 51;
     let mut entry = None;
     let resolve = support::median_of(rounds, || {
-        entry = Some(registry.resolve("loop", None).expect("resolve"));
+        entry = Some(registry.resolve("counter", None).expect("resolve"));
     });
     let entry = entry.expect("resolved");
     let mut files = None;
@@ -283,7 +283,7 @@ fn breakdown(out: &mut impl Write, home: &Path) {
     })
     .expect("sandbox");
     let cached = support::median_of(rounds, || {
-        std::hint::black_box(sandbox.load("loop", &files.wasm).expect("cached code"));
+        std::hint::black_box(sandbox.load("counter", &files.wasm).expect("cached code"));
     });
     let _ = writeln!(
         out,

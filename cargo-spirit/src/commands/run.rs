@@ -155,11 +155,7 @@ impl RunArgs {
             invoke: self.invoke.map(|f| (f, args)),
             seed: self.deterministic.then_some(self.seed),
             pricing: None,
-            // One run, one instance: the pool reserves a single slot.
-            sandbox: SandboxConfig {
-                max_instances: 1,
-                ..SandboxConfig::from_env()
-            },
+            sandbox: SandboxConfig::from_env(),
             receipt,
             credits: CreditOptions {
                 home: None,
