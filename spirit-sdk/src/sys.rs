@@ -9,10 +9,11 @@ mod raw {
     macro_rules! imports {
         ($(
             $(#[doc = $doc:literal])*
-            $name:ident($($param:ident: $pty:ident),*) $(-> $rty:ident)?, $cap:ident$(($capv:ident))?;
+            $name:ident($($param:ident: $pty:ident),*) $(-> $rty:ident)?, $cap:ident$(($capv:ident))? $(, also($($also:ident),*))?;
         )*) => {
-            // Every host function is declared; an import no wrapper calls is
-            // not emitted, so it costs nothing.
+            // Every host function is declared, under `vudo` (a function's
+            // other modules are for modules other compilers emit); an import
+            // no wrapper calls is not emitted, so it costs nothing.
             #[allow(dead_code)]
             #[link(wasm_import_module = "vudo")]
             unsafe extern "C" {
