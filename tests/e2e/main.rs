@@ -21,6 +21,7 @@ mod new;
 mod registry;
 mod run;
 mod sandbox;
+mod seance;
 mod sign;
 mod templates;
 mod test;

@@ -301,8 +301,7 @@ impl LiveSpirit {
                     .map(|e| format!("`{}`", e.name()))
                     .collect();
                 RunError::Entry(format!(
-                    "`{}` does not export a function `{function}`\nhelp: it exports {}",
-                    self.name,
+                    "the spirit does not export a function `{function}`\nhelp: it exports {}",
                     if exports.is_empty() {
                         "no functions".to_owned()
                     } else {

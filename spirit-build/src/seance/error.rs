@@ -49,6 +49,19 @@ pub enum SeanceError {
         /// What happened.
         error: RunError,
     },
+    /// A `NAME=TARGET` or `NAME.FUNC [ARGS…]` that does not parse.
+    #[error("`{spec}` is not {expected}\nhelp: {help}")]
+    Spec {
+        /// The text given.
+        spec: String,
+        /// What it should be.
+        expected: &'static str,
+        /// An example.
+        help: &'static str,
+    },
+    /// Results could not be written to standard output.
+    #[error("could not write the results to standard output: {0}")]
+    Output(#[source] std::io::Error),
     /// The bus refused a message from the host.
     #[error(transparent)]
     Bus(#[from] BusError),
