@@ -339,7 +339,7 @@ impl HostFunction {
     /// assert!(!spirit_sdk::abi::host_function("host_log").unwrap().importable_from("loa"));
     /// ```
     pub fn importable_from(&self, module: &str) -> bool {
-        self.modules.iter().any(|m| *m == module)
+        self.modules.contains(&module)
     }
 }
 

@@ -145,12 +145,12 @@ impl HostHeap {
     /// (only blocks of the same region can touch: regions are separated by
     /// the module's pages, or adjacent when nothing grew in between).
     fn release(&mut self, mut start: u64, mut len: u64) {
-        if let Some((&before, &before_len)) = self.free.range(..start).next_back() {
-            if before + before_len == start {
-                self.free.remove(&before);
-                start = before;
-                len += before_len;
-            }
+        if let Some((&before, &before_len)) = self.free.range(..start).next_back()
+            && before + before_len == start
+        {
+            self.free.remove(&before);
+            start = before;
+            len += before_len;
         }
         if let Some(after_len) = self.free.remove(&(start + len)) {
             len += after_len;
