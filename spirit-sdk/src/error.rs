@@ -92,9 +92,7 @@ impl HostError {
             }
             HostError::Input => "reading the input failed",
             HostError::Output => "writing the output failed: was the output limit reached?",
-            HostError::Message => {
-                "a message call failed: is `network_broadcast` declared, the payload at most 64 KiB, and the receiver's queue not full?"
-            }
+            HostError::Message => "sending or receiving a message failed",
             HostError::Credit => {
                 "a credit call failed: is `actuator_credit` declared, the account the run's payer, and the amount available and within the run's spend limit?"
             }
