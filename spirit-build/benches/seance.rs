@@ -15,7 +15,7 @@ mod support;
 use std::hint::black_box;
 use std::time::Duration;
 
-use spirit_build::sandbox::{Bus, Limits, Policy, Sandbox, SandboxConfig, Value};
+use spirit_build::sandbox::{Bus, Limits, LiveRequest, Policy, Sandbox, SandboxConfig, Value};
 use spirit_build::seance::{Seance, Summons};
 use spirit_sdk::abi::Capability;
 use support::report;
@@ -71,6 +71,18 @@ fn main() {
         black_box(add.call(&mut store, black_box((2, 3))).unwrap());
     });
     report("raw wasmtime TypedFunc call (same engine)", raw);
+
+    // The live instance alone, without the séance's lookup by name.
+    let spirit = sandbox.load("calc", &wasm).unwrap();
+    let mut live = sandbox
+        .instantiate(&spirit, LiveRequest::new(Policy::default(), Limits::default()))
+        .unwrap();
+    let live_add = live.typed::<(i32, i32), i32>("add").unwrap();
+    let live_only = measure(iters, || {
+        black_box(live.call(&live_add, black_box((2, 3))).unwrap());
+    });
+    report("live instance typed call (LiveSpirit::call)", live_only);
+    drop(live);
 
     let mut seance = Seance::new(sandbox);
     seance
@@ -131,7 +143,8 @@ fn main() {
     report("bus alone: the same two messages", bus_only);
 
     println!(
-        "\nratios: typed call {:.2}x raw, invoke {:.2}x raw; round trip {:.2}x three typed calls",
+        "\nratios: live call {:.2}x raw, séance typed call {:.2}x raw, invoke {:.2}x raw; round trip {:.2}x three typed calls",
+        live_only.as_secs_f64() / raw.as_secs_f64(),
         live_typed.as_secs_f64() / raw.as_secs_f64(),
         live_invoke.as_secs_f64() / raw.as_secs_f64(),
         round_trip.as_secs_f64() / (3.0 * live_typed.as_secs_f64()),

@@ -223,12 +223,17 @@ impl Seance {
                 cause: cause.clone(),
             });
         }
-        let summoned = self.spirits();
+        if !self.spirits.contains_key(name) {
+            return Err(SeanceError::Unknown {
+                name: name.to_owned(),
+                summoned: self.spirits(),
+            });
+        }
         self.spirits
             .get_mut(name)
             .ok_or_else(|| SeanceError::Unknown {
                 name: name.to_owned(),
-                summoned,
+                summoned: Vec::new(),
             })
     }
 
