@@ -75,7 +75,10 @@ fn main() {
     // The live instance alone, without the séance's lookup by name.
     let spirit = sandbox.load("calc", &wasm).unwrap();
     let mut live = sandbox
-        .instantiate(&spirit, LiveRequest::new(Policy::default(), Limits::default()))
+        .instantiate(
+            &spirit,
+            LiveRequest::new(Policy::default(), Limits::default()),
+        )
         .unwrap();
     let live_add = live.typed::<(i32, i32), i32>("add").unwrap();
     let live_only = measure(iters, || {

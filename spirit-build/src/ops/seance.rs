@@ -11,7 +11,7 @@ use super::resolve::resolve;
 use super::run::LimitOverrides;
 use super::run_io::TerminalIo;
 use super::target::Target;
-use crate::sandbox::{Limits, Policy, RunError, Sandbox, SandboxConfig};
+use crate::sandbox::{Limits, Policy, RunError, Sandbox, SandboxConfig, SpiritIo};
 use crate::seance::{Seance, SeanceError, Summons};
 use crate::{Error, Shell};
 
@@ -116,6 +116,77 @@ pub struct SeanceReport {
     pub skipped: usize,
 }
 
+/// How a spirit is summoned from a target: the grants and limits of
+/// `run`'s flags.
+#[derive(Clone, Debug, Default)]
+pub struct SummonOptions {
+    /// Capabilities granted beyond the manifest's.
+    pub allow: Vec<Capability>,
+    /// Capabilities withheld, even declared ones.
+    pub deny: Vec<Capability>,
+    /// Limits replacing the spirit's own (fuel and time per invocation).
+    pub limits: LimitOverrides,
+    /// Deterministic mode.
+    pub seed: Option<u64>,
+}
+
+/// Summons `target` into `seance` as `name`, as `run` would run it: a
+/// crate is built, a package or build directory verified (its manifest's
+/// capabilities granted only when a trusted author signed it), an installed
+/// spirit resolved and re-checked; the manifest's `[run]` limits apply
+/// unless `options` replace them. Logs and output go to `io`.
+///
+/// # Errors
+///
+/// A target that cannot be built, verified or loaded, limits out of range,
+/// or a spirit the séance refuses (a taken name, an import not granted, a
+/// failing start).
+pub fn summon(
+    shell: &Shell,
+    seance: &mut Seance,
+    name: &str,
+    target: &Target,
+    options: &SummonOptions,
+    io: Box<dyn SpiritIo>,
+) -> Result<(), Error> {
+    let resolved = resolve(shell, target, "seance")?;
+    let declared = resolved.declared(shell, &options.allow, &options.deny);
+    let run_failed = |error: RunError| Error::Run {
+        spirit: name.to_owned(),
+        error,
+    };
+    if let Some(manifest) = &resolved.manifest {
+        manifest
+            .run
+            .check()
+            .map_err(|e| run_failed(RunError::ManifestLimits(e)))?;
+    }
+    let limits = options.limits.apply(
+        resolved
+            .manifest
+            .as_ref()
+            .map_or_else(Limits::default, |m| m.run),
+    );
+    limits.check().map_err(|e| run_failed(e.into()))?;
+    let summons = Summons {
+        policy: Policy::from_declared(declared, options.allow.clone(), options.deny.clone()),
+        limits,
+        io,
+        seed: options.seed,
+        storage_owner: resolved.owner,
+    };
+    seance.summon(name, &resolved.wasm, summons)?;
+    shell.status(
+        "Summoned",
+        format_args!(
+            "`{}` (spirit `{}`)",
+            crate::shell::escape(name),
+            crate::shell::escape(&resolved.name)
+        ),
+    );
+    Ok(())
+}
+
 /// Summons the spirits, runs the invocations, dismisses the séance.
 ///
 /// # Errors
@@ -132,42 +203,15 @@ pub fn seance(shell: &Shell, options: SeanceOptions) -> Result<SeanceReport, Err
         ..options.sandbox
     })?;
     let mut seance = Seance::new(sandbox);
+    let summon_options = SummonOptions {
+        allow: options.allow.clone(),
+        deny: options.deny.clone(),
+        limits: options.limits,
+        seed: options.seed,
+    };
     for (name, target) in &options.spirits {
-        let resolved = resolve(shell, target, "seance")?;
-        let declared = resolved.declared(shell, &options.allow, &options.deny);
-        let run_failed = |error: RunError| Error::Run {
-            spirit: name.clone(),
-            error,
-        };
-        if let Some(manifest) = &resolved.manifest {
-            manifest
-                .run
-                .check()
-                .map_err(|e| run_failed(RunError::ManifestLimits(e)))?;
-        }
-        let limits = options.limits.apply(
-            resolved
-                .manifest
-                .as_ref()
-                .map_or_else(Limits::default, |m| m.run),
-        );
-        limits.check().map_err(|e| run_failed(e.into()))?;
-        let summons = Summons {
-            policy: Policy::from_declared(declared, options.allow.clone(), options.deny.clone()),
-            limits,
-            io: Box::new(TerminalIo::new(shell)),
-            seed: options.seed,
-            storage_owner: resolved.owner,
-        };
-        seance.summon(name, &resolved.wasm, summons)?;
-        shell.status(
-            "Summoned",
-            format_args!(
-                "`{}` (spirit `{}`)",
-                crate::shell::escape(name),
-                crate::shell::escape(&resolved.name)
-            ),
-        );
+        let io = Box::new(TerminalIo::new(shell));
+        summon(shell, &mut seance, name, target, &summon_options, io)?;
     }
     let mut report = SeanceReport::default();
     for (i, spec) in options.invocations.iter().enumerate() {

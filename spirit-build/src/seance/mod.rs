@@ -10,7 +10,7 @@
 //! [`Bus`], capped (see `sandbox/bus.rs`); the host injects messages with
 //! [`Seance::send`] and reads what passed with [`Seance::take_events`].
 //!
-//! Summoning takes a module's bytes; `ops::seance` summons from any target
+//! Summoning takes a module's bytes; [`ops::summon`](crate::ops::summon) summons from any target
 //! (a crate, a `.wasm`, a `.spirit`, an installed `NAME[@REQ]`) with the
 //! usual verification and capability rules.
 //!
