@@ -508,3 +508,52 @@ fn dol_imports_under_loa_are_accepted_and_host_functions_are_not() {
         "imports `loa.host_abort`, but the host defines `host_abort` only in the `vudo` module\nhelp: import it as `vudo.host_abort`"
     );
 }
+
+#[test]
+fn a_seance_runs_ping_pong_and_keeps_state_between_invocations() {
+    use spirit_build::seance::{Seance, SeanceError, Summons};
+    let mut seance = Seance::new(sandbox());
+    let talk = || {
+        Summons::new(
+            Policy::allow([Capability::NetworkBroadcast]),
+            Limits::default(),
+        )
+    };
+    let wasm = wat::parse_str(PING).unwrap();
+    seance.summon("ping", &wasm, talk()).unwrap();
+    seance.summon("pong", &wasm, talk()).unwrap();
+    let pending =
+        |s: &mut Seance, name: &str| ints(&s.invoke(name, "pending", &[]).unwrap().results)[0];
+    assert_eq!(
+        ints(&seance.invoke("ping", "ping", &[]).unwrap().results),
+        [1]
+    );
+    assert_eq!(pending(&mut seance, "pong"), 1);
+    assert_eq!(
+        ints(&seance.invoke("pong", "broadcast", &[]).unwrap().results),
+        [1]
+    );
+    assert!(seance.send("ping", b"from the host").unwrap());
+    assert_eq!(pending(&mut seance, "ping"), 2);
+    // Typed: the record's sender and payload lengths, as the guest reads them.
+    let recv = seance
+        .typed::<(), (i32, i32, i32, i32)>("pong", "recv")
+        .unwrap();
+    assert_eq!(
+        seance.call(&recv, ()).unwrap(),
+        (4, i32::from(b'p'), 4, i32::from(b'p'))
+    );
+    assert_eq!(seance.call(&recv, ()).unwrap().0, -1);
+    assert_eq!(seance.take_events().len(), 3);
+    // Released, pong is no one; its handle is refused in words.
+    seance.release("pong").unwrap();
+    assert_eq!(
+        ints(&seance.invoke("ping", "ping", &[]).unwrap().results),
+        [0]
+    );
+    assert!(matches!(
+        seance.call(&recv, ()),
+        Err(SeanceError::Unknown { .. })
+    ));
+    seance.dismiss();
+}
