@@ -80,6 +80,7 @@ pub(crate) enum Command {
     Build(commands::build::BuildArgs),
     Run(Box<commands::run::RunArgs>),
     Test(commands::test::TestArgs),
+    Seance(commands::seance::SeanceArgs),
     Check(commands::check::CheckArgs),
     Inspect(commands::inspect::InspectArgs),
     Keygen(commands::keygen::KeygenArgs),

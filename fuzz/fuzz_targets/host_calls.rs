@@ -78,6 +78,7 @@ fn module(input: &Input) -> Vec<u8> {
     let val = |t: &abi::ValType| match t {
         abi::ValType::I32 => ValType::I32,
         abi::ValType::I64 => ValType::I64,
+        abi::ValType::F64 => ValType::F64,
     };
     for (i, f) in HOST_FUNCTIONS.iter().enumerate() {
         types
@@ -115,6 +116,7 @@ fn module(input: &Input) -> Vec<u8> {
             match ty {
                 abi::ValType::I32 => body.instruction(&Instruction::I32Const(v as i32)),
                 abi::ValType::I64 => body.instruction(&Instruction::I64Const(v)),
+                abi::ValType::F64 => body.instruction(&Instruction::F64Const((v as f64).into())),
             };
         }
         body.instruction(&Instruction::Call(f_index as u32));

@@ -49,6 +49,9 @@ pub enum Error {
         /// How the run ended.
         error: sandbox::RunError,
     },
+    /// A séance could not summon a spirit, or was given a bad spec.
+    #[error(transparent)]
+    Seance(#[from] crate::seance::SeanceError),
     /// Writing a new spirit failed.
     #[error(transparent)]
     Template(#[from] template::TemplateError),

@@ -151,8 +151,8 @@ pub fn inspect(wasm: &[u8]) -> Result<Inspection, InspectError> {
                     if is_function {
                         imported_functions += 1;
                     }
-                    let host = (import.module == abi::MODULE && is_function)
-                        .then(|| abi::host_function(import.name))
+                    let host = is_function
+                        .then(|| abi::host_import(import.module, import.name))
                         .flatten();
                     inspection.imports.push(ImportInfo {
                         module: import.module.to_owned(),

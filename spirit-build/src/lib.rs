@@ -25,6 +25,7 @@ pub mod receipt;
 pub mod registry;
 pub mod sandbox;
 pub mod sdk;
+pub mod seance;
 pub mod shell;
 pub mod sign;
 pub mod strip;

@@ -59,6 +59,11 @@ pub enum HostError {
     /// not available or past the run's spend limit, or the reservation is
     /// not one of this run's.
     Credit,
+    /// A `vudo_send`, `vudo_broadcast` or `vudo_recv` call failed:
+    /// `network_broadcast` is not granted (to send), the payload is over
+    /// 64 KiB, the receiver's queue is full, or the host could not hand a
+    /// message over.
+    Message,
 }
 
 impl HostError {
@@ -87,6 +92,7 @@ impl HostError {
             }
             HostError::Input => "reading the input failed",
             HostError::Output => "writing the output failed: was the output limit reached?",
+            HostError::Message => "sending or receiving a message failed",
             HostError::Credit => {
                 "a credit call failed: is `actuator_credit` declared, the account the run's payer, and the amount available and within the run's spend limit?"
             }
@@ -110,6 +116,7 @@ impl HostError {
             HostError::StorageWrite => Some(Capability::StorageWrite),
             HostError::StorageDelete => Some(Capability::StorageDelete),
             HostError::Credit => Some(Capability::ActuatorCredit),
+            HostError::Message => Some(Capability::NetworkBroadcast),
             HostError::Input | HostError::Output => None,
         }
     }

@@ -12,6 +12,7 @@
 //! | [`random`] | random bytes and numbers | `sensor_random` |
 //! | [`storage`] | persistent key-value storage | `storage_read`, `storage_write`, `storage_delete` |
 //! | [`credit`] | balances, transfers and reservations of credits | `actuator_credit` |
+//! | [`message`] | messages to the other spirits of a séance | `network_broadcast` (receiving: none) |
 //! | [`input`], [`output`] | the run's input and output bytes | none |
 //! | [`hash`] | BLAKE3 hashes and their constant-time check, by the host | none |
 //! | [`json`] | values out of a JSON document by path, by the host | none |
@@ -67,6 +68,7 @@ pub mod hash;
 pub mod input;
 pub mod json;
 pub mod log;
+pub mod message;
 pub mod number;
 pub mod output;
 pub mod panic;

@@ -33,7 +33,7 @@
 //! with `cargo spirit run --deny CAP`.
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::string::{String, ToString};
 use std::vec::Vec;
 
@@ -61,7 +61,17 @@ struct MockHost {
     denied: BTreeSet<Capability>,
     aborted: Option<String>,
     credits: Credits,
+    /// The spirit the code runs as ([`act_as`]).
+    spirit: String,
+    /// Each spirit's queue of `(sender, payload)`, as the séance's bus.
+    mailboxes: BTreeMap<String, VecDeque<(String, Vec<u8>)>>,
 }
+
+/// The spirit the mock host runs code as until [`act_as`] says otherwise.
+pub const DEFAULT_SPIRIT: &str = "spirit";
+/// The sandbox's caps on a message and a queue, kept by the mock too.
+const MAX_PAYLOAD: usize = crate::message::MAX_PAYLOAD;
+const MAX_QUEUED: usize = 256;
 
 /// The mock's ledger: balances, reservations, and the run's payer rule.
 #[derive(Debug, Default)]
@@ -89,6 +99,8 @@ impl Default for MockHost {
             denied: BTreeSet::new(),
             aborted: None,
             credits: Credits::default(),
+            spirit: DEFAULT_SPIRIT.to_string(),
+            mailboxes: BTreeMap::from([(DEFAULT_SPIRIT.to_string(), VecDeque::new())]),
         }
     }
 }
@@ -301,6 +313,44 @@ pub fn set_author(author: crate::credit::Account) {
 /// ```
 pub fn deny(capability: Capability) {
     with(|h| h.denied.insert(capability));
+}
+
+/// Puts a spirit named `name` in the mock's séance, with an empty queue
+/// (nothing changes if it is there).
+///
+/// ```
+/// spirit_sdk::mock::summon("pong");
+/// assert_eq!(spirit_sdk::message::send("pong", b"hi"), Ok(true));
+/// ```
+pub fn summon(name: &str) {
+    with(|h| {
+        h.mailboxes.entry(name.to_string()).or_default();
+    });
+}
+
+/// Runs the following SDK calls as the spirit `name` (summoning it if
+/// needed): its queue is the one [`message::recv`](crate::message::recv_into)
+/// reads, its name the sender of what it sends.
+pub fn act_as(name: &str) {
+    summon(name);
+    with(|h| h.spirit = name.to_string());
+}
+
+/// Queues `payload` for `to` from the host (sender `@host`), as a séance's
+/// embedder does; `false` when `to` is not summoned.
+///
+/// ```
+/// assert!(spirit_sdk::mock::inject(spirit_sdk::mock::DEFAULT_SPIRIT, b"tick"));
+/// assert_eq!(spirit_sdk::message::pending(), 1);
+/// ```
+pub fn inject(to: &str, payload: &[u8]) -> bool {
+    with(|h| match h.mailboxes.get_mut(to) {
+        Some(queue) => {
+            queue.push_back(("@host".to_string(), payload.to_vec()));
+            true
+        }
+        None => false,
+    })
 }
 
 /// The message the spirit aborted with (a returned error or a panic), if it
@@ -561,6 +611,73 @@ pub(crate) mod host {
                 None => abi::ERROR,
             }
         })
+    }
+
+    fn queue(h: &mut MockHost, to: &str, payload: &[u8]) -> Option<bool> {
+        let from = h.spirit.clone();
+        let Some(queue) = h.mailboxes.get_mut(to) else {
+            return Some(false);
+        };
+        if queue.len() >= MAX_QUEUED {
+            return None;
+        }
+        queue.push_back((from, payload.to_vec()));
+        Some(true)
+    }
+
+    pub(crate) fn message_send(to: &[u8], payload: &[u8]) -> i32 {
+        with(|h| {
+            if !granted(h, Capability::NetworkBroadcast) || payload.len() > MAX_PAYLOAD {
+                return abi::ERROR;
+            }
+            let Ok(to) = core::str::from_utf8(to) else {
+                return 0;
+            };
+            match queue(h, to, payload) {
+                Some(delivered) => i32::from(delivered),
+                None => abi::ERROR,
+            }
+        })
+    }
+
+    pub(crate) fn message_broadcast(payload: &[u8]) -> i32 {
+        with(|h| {
+            if !granted(h, Capability::NetworkBroadcast) || payload.len() > MAX_PAYLOAD {
+                return abi::ERROR;
+            }
+            let others: Vec<String> = h
+                .mailboxes
+                .keys()
+                .filter(|n| **n != h.spirit)
+                .cloned()
+                .collect();
+            let delivered = others
+                .iter()
+                .filter(|to| queue(h, to, payload) == Some(true))
+                .count();
+            i32::try_from(delivered).unwrap_or(i32::MAX)
+        })
+    }
+
+    pub(crate) fn message_pending() -> i32 {
+        with(|h| {
+            let n = h.mailboxes.get(&h.spirit).map_or(0, VecDeque::len);
+            i32::try_from(n).unwrap_or(i32::MAX)
+        })
+    }
+
+    pub(crate) fn message_recv(f: &mut dyn FnMut(&[u8], &[u8])) -> i32 {
+        let message = with(|h| {
+            let spirit = h.spirit.clone();
+            h.mailboxes.get_mut(&spirit).and_then(VecDeque::pop_front)
+        });
+        match message {
+            Some((from, payload)) => {
+                f(from.as_bytes(), &payload);
+                1
+            }
+            None => 0,
+        }
     }
 
     pub(crate) fn input_len() -> i32 {

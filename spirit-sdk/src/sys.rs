@@ -9,10 +9,11 @@ mod raw {
     macro_rules! imports {
         ($(
             $(#[doc = $doc:literal])*
-            $name:ident($($param:ident: $pty:ident),*) $(-> $rty:ident)?, $cap:ident$(($capv:ident))?;
+            $name:ident($($param:ident: $pty:ident),*) $(-> $rty:ident)?, $cap:ident$(($capv:ident))? $(, also($($also:ident),*))?;
         )*) => {
-            // Every host function is declared; an import no wrapper calls is
-            // not emitted, so it costs nothing.
+            // Every host function is declared, under `vudo` (a function's
+            // other modules are for modules other compilers emit); an import
+            // no wrapper calls is not emitted, so it costs nothing.
             #[allow(dead_code)]
             #[link(wasm_import_module = "vudo")]
             unsafe extern "C" {
@@ -177,6 +178,52 @@ mod wasm {
         // SAFETY: the host reads inside `text` and writes at most `out_cap`
         // bytes inside `out`, which is borrowed mutably.
         unsafe { raw::host_base64_decode(ptr, len, out_ptr, out_cap, flags) }
+    }
+
+    pub(crate) fn message_send(to: &[u8], payload: &[u8]) -> i32 {
+        let (to_ptr, to_len) = ptr_len(to);
+        let (ptr, len) = ptr_len(payload);
+        // SAFETY: the host only reads inside `to` and `payload`.
+        unsafe { raw::vudo_send(to_ptr, to_len, ptr, len) }
+    }
+
+    pub(crate) fn message_broadcast(payload: &[u8]) -> i32 {
+        let (ptr, len) = ptr_len(payload);
+        // SAFETY: the host only reads inside `payload`.
+        unsafe { raw::vudo_broadcast(ptr, len) }
+    }
+
+    pub(crate) fn message_pending() -> i32 {
+        // SAFETY: takes no pointers.
+        unsafe { raw::vudo_pending() }
+    }
+
+    /// Takes a message and shows `f` its sender and payload: `1`, `0` when
+    /// the queue is empty, `-1` on error.
+    pub(crate) fn message_recv(f: &mut dyn FnMut(&[u8], &[u8])) -> i32 {
+        // SAFETY: takes no pointers.
+        let record = unsafe { raw::vudo_recv() };
+        if record <= 0 {
+            return record;
+        }
+        let base = record as u32 as usize as *const u8;
+        // SAFETY: the host wrote the record at `base`, inside this
+        // module's memory, in pages it grew itself (no Rust object lives
+        // there): a little-endian u32 length, the sender, another length,
+        // the payload. It stays there until `vudo_free_message`, below.
+        unsafe {
+            let from_len =
+                u32::from_le_bytes(core::ptr::read_unaligned(base.cast::<[u8; 4]>())) as usize;
+            let from = core::slice::from_raw_parts(base.add(4), from_len);
+            let payload_at = base.add(4 + from_len);
+            let payload_len =
+                u32::from_le_bytes(core::ptr::read_unaligned(payload_at.cast::<[u8; 4]>()))
+                    as usize;
+            let payload = core::slice::from_raw_parts(payload_at.add(4), payload_len);
+            f(from, payload);
+            raw::vudo_free_message(record);
+        }
+        1
     }
 
     pub(crate) fn abort(message: &[u8]) -> ! {

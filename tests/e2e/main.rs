@@ -22,6 +22,7 @@ mod registry;
 mod run;
 mod sandbox;
 mod scale;
+mod seance;
 mod sign;
 mod templates;
 mod test;

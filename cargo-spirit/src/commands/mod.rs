@@ -13,6 +13,7 @@ pub(crate) mod list;
 pub(crate) mod new;
 pub(crate) mod pack;
 pub(crate) mod run;
+pub(crate) mod seance;
 pub(crate) mod search;
 pub(crate) mod sign;
 pub(crate) mod test;
@@ -35,6 +36,7 @@ pub(crate) fn execute(command: Command, shell: &Shell) -> anyhow::Result<ExitCod
         Command::Build(args) => args.execute(shell),
         Command::Run(args) => (*args).execute(shell),
         Command::Test(args) => args.execute(shell),
+        Command::Seance(args) => args.execute(shell),
         Command::Check(args) => args.execute(shell),
         Command::Inspect(args) => args.execute(shell),
         Command::Keygen(args) => args.execute(shell),

@@ -20,9 +20,11 @@ mod installed;
 mod new;
 mod plan;
 mod registry;
+mod resolve;
 mod run;
 mod run_charge;
 mod run_io;
+mod seance;
 mod sign;
 mod target;
 mod test;
@@ -45,6 +47,9 @@ pub use registry::{install, trust, upgrade};
 pub use run::{LimitOverrides, ReceiptRequest, RunOptions, RunTarget, run};
 pub use run_charge::CreditOptions;
 pub use run_io::{InputError, RunInput, TerminalIo, exit_code, read_input};
+pub use seance::{
+    InvocationSpec, SeanceOptions, SeanceReport, SummonOptions, parse_summons, seance, summon,
+};
 pub use sign::{
     Packaged, SignedSpirit, Verified, build_and_sign, keygen, pack, sign, verify,
     verify_requirements,

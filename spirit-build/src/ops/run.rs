@@ -5,21 +5,17 @@ use std::time::{Duration, Instant};
 
 use spirit_sdk::abi::Capability;
 
-use super::build::build;
-use super::grant::{self, Grant};
+use super::resolve::{Resolved, resolve};
 use super::run_charge::{self, CreditOptions, Prepare};
 use super::run_io::{RunInput, read_input};
 use super::target::Target;
 use crate::limits::Metering;
-use crate::manifest::Manifest;
-use crate::package::SpiritFiles;
 use crate::receipt::{Receipt, RunFacts};
-use crate::registry::Registry;
 use crate::sandbox::{
     Call, CodeSource, Limits, Outcome, Policy, Pricing, RunError, RunRequest, Sandbox,
     SandboxConfig, SandboxError, SpiritIo, StorageOwner,
 };
-use crate::sign::{self, Author, Key, Verdict};
+use crate::sign::{Author, Key};
 use crate::units::Bytes;
 use crate::{Error, Shell};
 
@@ -124,132 +120,18 @@ pub struct RunOptions {
 /// Fails when the spirit cannot be built or loaded, is refused by the
 /// policy, or its run ends in a limit, a trap or an abort.
 pub fn run(shell: &Shell, options: RunOptions) -> Result<Outcome, Error> {
-    // Whether the manifest's capabilities are granted, and what to call the
-    // spirit when they are not.
-    let mut withheld: Option<(String, String, Option<Author>, bool)> = None;
-    // Whose storage the run opens: the author whose signature verified,
-    // else the unsigned namespace (see `StorageOwner`).
-    let (name, wasm, manifest, owner) = match &options.target {
-        RunTarget::Crate(build_options) => {
-            let built = build(shell, build_options)?;
-            let spirit = match built.as_slice() {
-                [one] => one,
-                _ => {
-                    return Err(crate::project::ProjectError::NotASpirit {
-                        name: "(several)".to_owned(),
-                        reason: "more than one spirit was selected; run one at a time",
-                    }
-                    .into());
-                }
-            };
-            let manifest = Manifest::read(&spirit.manifest_path)?;
-            let wasm = crate::fs::read(&spirit.wasm_path)?;
-            (
-                manifest.name.clone(),
-                wasm,
-                Some(manifest),
-                StorageOwner::Unsigned,
-            )
-        }
-        RunTarget::Wasm(path) => {
-            let name = path
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            (name, crate::fs::read(path)?, None, StorageOwner::Unsigned)
-        }
-        RunTarget::Package(path) | RunTarget::BuildDir(path) => {
-            let files = SpiritFiles::read(path)?;
-            let trusted = match crate::home::vudo_home() {
-                Ok(home) => crate::trust::trusted_authors(&home)?,
-                Err(_) => Vec::new(),
-            };
-            let (grant, verdict) =
-                grant::for_files(&files, &trusted).map_err(|error| Error::Verify {
-                    path: path.clone(),
-                    error,
-                })?;
-            if let Some(author) = verdict.author() {
-                shell.verbose(|s| s.status("Verified", format_args!("signed by {author}")));
-            }
-            if let Grant::Withheld { why, author } = grant {
-                let unsigned = verdict == Verdict::Unsigned;
-                withheld = Some((path.display().to_string(), why, author, unsigned));
-            }
-            (
-                files.manifest.name.clone(),
-                files.wasm,
-                Some(files.manifest),
-                owner_of(verdict.author()),
-            )
-        }
-        RunTarget::PackageDir(_) => {
-            return Err(options.target.refuse(
-                "run",
-                "a spirit crate directory, a `.wasm` file, a `.spirit` package, a build directory or NAME[@REQ]",
-            ));
-        }
-        RunTarget::Installed { name, req } => {
-            let registry = Registry::open_default()?;
-            let entry = registry.resolve(name, req.as_deref())?;
-            let files = registry.load(&entry)?;
-            let trusted = crate::trust::trusted_authors(registry.home())?;
-            if let Grant::Withheld { why, author } = grant::for_installed(&entry, &trusted) {
-                withheld = Some((
-                    format!("{}@{}", entry.name, entry.version),
-                    why,
-                    author,
-                    false,
-                ));
-            }
-            shell.verbose(|s| {
-                s.status(
-                    "Resolved",
-                    format_args!(
-                        "{}@{} to {}",
-                        name,
-                        req.as_deref().unwrap_or("*"),
-                        entry.version
-                    ),
-                )
-            });
-            // `load` verified the signature (refusing a missing one unless
-            // installed unsigned), so it is not checked twice: its author
-            // (none for a spirit installed unsigned) owns the storage.
-            let author = files.signature.as_ref().map(|s| s.author);
-            (
-                files.manifest.name.clone(),
-                files.wasm,
-                Some(files.manifest),
-                owner_of(author),
-            )
-        }
-    };
+    let resolved = resolve(shell, &options.target, "run")?;
     // A manifest's `[run]` defaults and price apply unless the caller says
     // otherwise; a bare module gets the sandbox's defaults and no grants,
     // and so does a spirit nobody trusted vouches for.
-    let mut declared = manifest
-        .as_ref()
-        .map(|m| m.capabilities.clone())
-        .unwrap_or_default();
-    if let Some((what, why, author, unsigned)) = withheld {
-        match grant::warning(
-            &what,
-            &why,
-            author,
-            &declared,
-            &options.allow,
-            &options.deny,
-        ) {
-            Some(warning) => shell.warn(warning),
-            // Nothing declared is lost: still say it is unsigned.
-            None if unsigned => shell.warn(format_args!(
-                "`{what}` is unsigned: who made it cannot be checked"
-            )),
-            None => {}
-        }
-        declared.clear();
-    }
+    let declared = resolved.declared(shell, &options.allow, &options.deny);
+    let Resolved {
+        name,
+        wasm,
+        manifest,
+        owner,
+        ..
+    } = resolved;
     let entry = manifest.as_ref().map_or_else(
         || spirit_sdk::abi::DEFAULT_ENTRY.to_owned(),
         |m| m.entry.clone(),
@@ -438,11 +320,6 @@ pub fn run(shell: &Shell, options: RunOptions) -> Result<Outcome, Error> {
         );
     });
     Ok(outcome)
-}
-
-/// The storage owner of a spirit signed by `author` (or unsigned).
-fn owner_of(author: Option<sign::Author>) -> StorageOwner {
-    author.map_or(StorageOwner::Unsigned, |a| StorageOwner::Author(a.0))
 }
 
 /// What is left of `timeout` since `started` (zero when it has passed).

@@ -16,6 +16,9 @@
 //! By concern: `engine` (configuration, pool, epoch ticker), `load`
 //! (compile, code cache, pre-link), `run` (the request, the checks before
 //! instantiating, the call), `state` (what a store holds for one run),
+//! `session` (a live instance kept between invocations, for a séance),
+//! `bus` (a séance's messages and effects, capped), `heap` (the host's
+//! allocator in a spirit's memory),
 //! `io` (where logs and output go), `outcome` (how a run ended), `host` (the
 //! host functions, one module per topic, registered from the ABI table),
 //! `storage` (each spirit's database), `transaction` (a run's storage as one
@@ -43,14 +46,17 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod bus;
 mod cache;
 mod engine;
 mod error;
+mod heap;
 mod host;
 mod io;
 mod load;
 mod outcome;
 mod run;
+mod session;
 mod state;
 mod storage;
 mod transaction;
@@ -58,14 +64,20 @@ mod transaction;
 pub use crate::limits::{
     Limits, MAX_TABLE_ELEMENTS, MAX_WASM_STACK, Metering, Policy, Pricing, StorageQuota,
 };
+pub use bus::{
+    Bus, BusError, BusEvent, Effect, EffectHandler, HOST_SENDER, MAX_CHANNEL_NAME, MAX_EVENTS,
+    MAX_MESSAGE_BYTES, MAX_QUEUED_BYTES, MAX_QUEUED_MESSAGES, MAX_SUBSCRIPTIONS, Message,
+};
 pub use engine::{Sandbox, SandboxConfig};
 pub use error::SandboxError;
 pub use io::{CollectingIo, LogRecord, SpiritIo};
 pub use load::{CodeSource, LoadedSpirit};
 pub use outcome::{Outcome, RunError, Value};
 pub use run::{Call, RunRequest};
+pub use session::{Invocation, LiveRequest, LiveSpirit, TypedFunction};
 pub use state::{DETERMINISTIC_EPOCH_MS, DETERMINISTIC_EPOCH_NS, DETERMINISTIC_STEP_NS};
 pub use storage::{StorageDurability, StorageError, StorageOwner};
+pub use wasmtime::{WasmParams, WasmResults};
 
 #[cfg(test)]
 mod tests {

@@ -224,12 +224,18 @@ pub(crate) enum Halt {
     Aborted(String),
     /// The function to call is not there.
     Entry(String),
+    /// A host function without a result was called with arguments it
+    /// cannot use (a range outside memory): the call ends, since the
+    /// spirit could not be told.
+    HostCall(String),
 }
 
 impl fmt::Display for Halt {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Halt::Aborted(message) | Halt::Entry(message) => f.write_str(message),
+            Halt::Aborted(message) | Halt::Entry(message) | Halt::HostCall(message) => {
+                f.write_str(message)
+            }
         }
     }
 }
@@ -253,6 +259,7 @@ pub(crate) fn classify(
     match e.downcast_ref::<Halt>() {
         Some(Halt::Aborted(message)) => return RunError::Aborted(message.clone()),
         Some(Halt::Entry(message)) => return RunError::Entry(message.clone()),
+        Some(Halt::HostCall(message)) => return RunError::Trap(message.clone()),
         None => {}
     }
     if let Some(full) = e.downcast_ref::<wasmtime::PoolConcurrencyLimitError>() {

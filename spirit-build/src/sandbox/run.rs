@@ -295,7 +295,7 @@ fn check_metering(sandbox: Metering, request: &RunRequest) -> Result<(), RunErro
 
 /// Refuses a module that imports a host function whose capability the
 /// policy does not grant: validation's import check, with the run's grants.
-fn check_policy(spirit: &LoadedSpirit, policy: &Policy) -> Result<(), RunError> {
+pub(super) fn check_policy(spirit: &LoadedSpirit, policy: &Policy) -> Result<(), RunError> {
     let check = validate::check_imports(&spirit.imports, policy.granted(), Grant::Run);
     // Each refusal is one undeclared import, in order; one that `--deny`
     // withheld says so, instead of asking to declare what is declared.
@@ -326,7 +326,7 @@ fn check_policy(spirit: &LoadedSpirit, policy: &Policy) -> Result<(), RunError> 
 /// Refuses a module whose memory or table starts larger than the limits
 /// allow, in the limit's words (the pooling allocator would otherwise refuse
 /// it first, naming its own, larger, reservation).
-fn check_initial_sizes(spirit: &LoadedSpirit, limits: &Limits) -> Result<(), RunError> {
+pub(super) fn check_initial_sizes(spirit: &LoadedSpirit, limits: &Limits) -> Result<(), RunError> {
     let required = spirit.module.resources_required();
     let table_limit = u64::try_from(limits.max_table_elements).unwrap_or(u64::MAX);
     if required.max_initial_table_size.unwrap_or(0) > table_limit {
@@ -402,7 +402,7 @@ fn check_call(spirit: &LoadedSpirit, call: &Call) -> Result<Vec<Value>, RunError
     }
 }
 
-fn default_val(ty: &ValType) -> Val {
+pub(super) fn default_val(ty: &ValType) -> Val {
     match ty {
         ValType::I64 => Val::I64(0),
         ValType::F32 => Val::F32(0),

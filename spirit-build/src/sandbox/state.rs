@@ -8,6 +8,8 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use spirit_sdk::abi::{self, LogLevel};
 use wasmtime::ResourceLimiter;
 
+use super::bus::Bus;
+use super::heap::HostHeap;
 use super::io::{LogRecord, SpiritIo};
 use super::storage::{StorageError, StorageOwner, Stores};
 use super::transaction::StorageTransaction;
@@ -66,6 +68,13 @@ pub(crate) struct HostState {
     credits: Option<RunCredits>,
     pub(super) log_count: u32,
     warning_count: u32,
+    /// The host's allocations in the instance's memory (`vudo_alloc`).
+    pub(super) heap: HostHeap,
+    /// The séance's message bus, or one of its own with only this spirit
+    /// on it (a one-shot run).
+    bus: Arc<Bus>,
+    /// Where `vudo_monotonic_now` counts from.
+    monotonic_origin: Instant,
     pub(super) output_len: usize,
     peak_memory: usize,
     pub(crate) memory_limit_hit: bool,
@@ -107,7 +116,13 @@ impl HostState {
                 )
             }
         };
+        let bus = Arc::new(Bus::new());
+        // A fresh bus has no one on it, so the name is free.
+        let _ = bus.join(&setup.name);
         HostState {
+            heap: HostHeap::default(),
+            bus,
+            monotonic_origin: Instant::now(),
             name: setup.name,
             owner: setup.owner,
             policy: setup.policy,
@@ -127,6 +142,48 @@ impl HostState {
             memory_limit_hit: false,
             table_limit_hit: false,
         }
+    }
+
+    /// The spirit's name.
+    pub(crate) fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The bus the messaging and effect functions use.
+    pub(crate) fn bus(&self) -> &Arc<Bus> {
+        &self.bus
+    }
+
+    /// Puts the spirit on a séance's bus (which it has joined) instead of
+    /// its own.
+    pub(crate) fn use_bus(&mut self, bus: Arc<Bus>) {
+        self.bus = bus;
+    }
+
+    /// Starts another invocation of a live instance: a new deadline, and
+    /// the per-run caps (logs, warnings, output) counted afresh.
+    pub(crate) fn begin_invocation(&mut self, deadline: Instant) {
+        self.deadline = deadline;
+        self.memory_limit_hit = false;
+        self.table_limit_hit = false;
+        self.log_count = 0;
+        self.warning_count = 0;
+        self.output_len = 0;
+    }
+
+    /// Drops what the current invocation wrote to storage (it failed).
+    pub(crate) fn abort_storage(&mut self) {
+        self.storage = None;
+    }
+
+    /// The peak memory so far.
+    pub(crate) fn peak_memory(&self) -> usize {
+        self.peak_memory
+    }
+
+    /// Replaces the I/O sink, returning the old one.
+    pub(crate) fn replace_io(&mut self, io: Box<dyn SpiritIo>) -> Box<dyn SpiritIo> {
+        std::mem::replace(&mut self.io, io)
     }
 
     /// The peak memory and the I/O sink, at the end of a run.
@@ -165,6 +222,36 @@ impl HostState {
                 let now = *next_ns;
                 *next_ns = next_ns.saturating_add(DETERMINISTIC_STEP_NS);
                 now
+            }
+        }
+    }
+
+    /// Nanoseconds on a clock that never goes back: since the state was
+    /// made, or since the seeded clock's start in deterministic mode.
+    pub(super) fn monotonic_ns(&mut self) -> i64 {
+        match self.clock {
+            Clock::System => {
+                i64::try_from(self.monotonic_origin.elapsed().as_nanos()).unwrap_or(i64::MAX)
+            }
+            Clock::Seeded { .. } => self.now_ns().saturating_sub(DETERMINISTIC_EPOCH_NS),
+        }
+    }
+
+    /// Waits `ms` milliseconds, at most until the run's deadline; in
+    /// deterministic mode the seeded clock advances instead. `false` when
+    /// the wait was cut at the deadline.
+    pub(super) fn sleep(&mut self, ms: u32) -> bool {
+        let duration = std::time::Duration::from_millis(u64::from(ms));
+        match &mut self.clock {
+            Clock::Seeded { next_ns } => {
+                let step = i64::try_from(duration.as_nanos()).unwrap_or(i64::MAX);
+                *next_ns = next_ns.saturating_add(step);
+                true
+            }
+            Clock::System => {
+                let left = self.deadline.saturating_duration_since(Instant::now());
+                std::thread::sleep(duration.min(left));
+                duration <= left
             }
         }
     }

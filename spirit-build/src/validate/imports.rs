@@ -102,7 +102,9 @@ pub struct ImportCheck {
 }
 
 /// The one import check: each import against the host ABI (module, name,
-/// kind, exact signature) and against the `granted` capabilities. The build,
+/// kind, exact signature) and against the `granted` capabilities. A host
+/// function is found in [`abi::MODULE`] and in the other modules its entry
+/// names (`loa` for the @vudo/runtime functions). The build,
 /// `check` and the sandbox all call it; `grant` says where the capabilities
 /// come from, for the wording of a missing one.
 ///
@@ -145,7 +147,7 @@ pub fn check_imports(
                 ))
                 .help("a spirit defines and exports its own memory; tables and globals stay inside the module"),
             );
-        } else if module != abi::MODULE {
+        } else if !abi::is_import_module(module) {
             check.link.push(
                 Problem::new(format!(
                     "imports `{qualified}`, which is not a host function: spirits may import only from the `{}` module",
@@ -153,7 +155,9 @@ pub fn check_imports(
                 ))
                 .help(unknown_import_help(module)),
             );
-        } else if let (Some(f), ImportKind::Function(actual)) = (abi::host_function(name), kind) {
+        } else if let (Some(f), ImportKind::Function(actual)) =
+            (abi::host_import(module, name), kind)
+        {
             if !actual.is(f) {
                 check.link.push(
                     Problem::new(format!(
@@ -173,8 +177,22 @@ pub fn check_imports(
                     }
                 }
             }
+        } else if let Some(f) = abi::host_function(name) {
+            let modules: Vec<String> = f.modules.iter().map(|m| format!("`{m}`")).collect();
+            check.link.push(
+                Problem::new(format!(
+                    "imports `{qualified}`, but the host defines `{name}` only in the {} module{}",
+                    modules.join(" and "),
+                    if modules.len() == 1 { "" } else { "s" }
+                ))
+                .help(format!("import it as `{}.{name}`", abi::MODULE)),
+            );
         } else {
-            let names: Vec<&str> = abi::HOST_FUNCTIONS.iter().map(|f| f.name).collect();
+            let names: Vec<&str> = abi::HOST_FUNCTIONS
+                .iter()
+                .filter(|f| f.importable_from(module))
+                .map(|f| f.name)
+                .collect();
             check.link.push(
                 Problem::new(format!(
                     "imports `{qualified}`, which the host does not define"
