@@ -179,7 +179,7 @@ pub fn run(shell: &Shell, options: RunOptions) -> Result<Outcome, Error> {
                 owner_of(verdict.author()),
             )
         }
-        RunTarget::PackageDir(_) => {
+        RunTarget::PackageDir(_) | RunTarget::Oci(_) => {
             return Err(options.target.refuse(
                 "run",
                 "a spirit crate directory, a `.wasm` file, a `.spirit` package, a build directory or NAME[@REQ]",
