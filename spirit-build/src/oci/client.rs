@@ -467,11 +467,115 @@ fn percent_encode(value: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::io::{BufRead, BufReader, Write};
+    use std::net::TcpListener;
+
+    use base64::Engine as _;
+
+    use super::*;
+
     #[test]
     fn query_values_are_percent_encoded() {
         assert_eq!(
-            super::percent_encode("repository:a/b:pull,push"),
+            percent_encode("repository:a/b:pull,push"),
             "repository%3Aa%2Fb%3Apull%2Cpush"
+        );
+    }
+
+    /// A registry that only speaks the bearer-token flow, as Docker Hub,
+    /// GHCR and Harbor do: `/v2/` answers 401 with a challenge naming its
+    /// token service, which gives a token for `ci`/`s3cret` only. Returns
+    /// its `host:port`.
+    fn bearer_registry() -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let host = listener.local_addr().unwrap().to_string();
+        let realm = format!("http://{host}/token");
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut request_line = String::new();
+                let _ = reader.read_line(&mut request_line);
+                let mut authorization = String::new();
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                    if let Some(value) = line.to_ascii_lowercase().strip_prefix("authorization: ") {
+                        // Keep the original case of the credentials.
+                        authorization = line[line.len() - value.len()..].trim().to_owned();
+                    }
+                }
+                let path = request_line.split(' ').nth(1).unwrap_or("").to_owned();
+                let basic = format!(
+                    "Basic {}",
+                    base64::engine::general_purpose::STANDARD.encode("ci:s3cret")
+                );
+                let (status, headers, body) = if path.starts_with("/token?") {
+                    let scope_ok = path.contains("service=fake")
+                        && path.contains("scope=repository%3Ateam%2Fhello%3Apull");
+                    if authorization == basic && scope_ok {
+                        ("200 OK", String::new(), r#"{"token":"t0k"}"#.to_owned())
+                    } else {
+                        ("401 Unauthorized", String::new(), String::new())
+                    }
+                } else if authorization == "Bearer t0k" {
+                    let digest = Digest::of(b"{}");
+                    (
+                        "200 OK",
+                        format!("Docker-Content-Digest: {digest}\r\n"),
+                        "{}".to_owned(),
+                    )
+                } else {
+                    (
+                        "401 Unauthorized",
+                        format!(
+                            "WWW-Authenticate: Bearer realm=\"{realm}\",service=\"fake\",scope=\"repository:team/hello:pull\"\r\n"
+                        ),
+                        String::new(),
+                    )
+                };
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status}\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        host
+    }
+
+    fn pull_manifest(host: &str, credentials: Credentials) -> Result<Vec<u8>, OciError> {
+        let reference: Reference = format!("{host}/team/hello:1.0.0").parse().unwrap();
+        let options = ClientOptions {
+            plain_http: true,
+            credentials,
+        };
+        let mut client = Client::new(&reference, &options, false);
+        client.get_manifest("1.0.0").map(|(bytes, _)| bytes)
+    }
+
+    #[test]
+    fn the_bearer_token_flow_buys_a_token_with_the_credentials() {
+        let host = bearer_registry();
+        let basic = |password: &str| Credentials::Basic {
+            username: "ci".to_owned(),
+            password: password.to_owned(),
+        };
+        assert_eq!(pull_manifest(&host, basic("s3cret")).unwrap(), b"{}");
+        let wrong = pull_manifest(&host, basic("nope")).unwrap_err().to_string();
+        assert!(
+            wrong.contains("401 Unauthorized, the credentials given are wrong"),
+            "{wrong}"
+        );
+        let anonymous = pull_manifest(&host, Credentials::Anonymous)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            anonymous.contains("401 Unauthorized, it requires credentials")
+                && anonymous.contains("docker login"),
+            "{anonymous}"
         );
     }
 }

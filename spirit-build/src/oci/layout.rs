@@ -323,7 +323,7 @@ mod tests {
     fn what_is_not_the_layout_is_refused_in_words() {
         let files = files();
         let artifact = Artifact::new(&files);
-        let mut changed = |change: &dyn Fn(&mut serde_json::Value)| {
+        let changed = |change: &dyn Fn(&mut serde_json::Value)| {
             let mut value: serde_json::Value =
                 serde_json::from_slice(&artifact.manifest_bytes).unwrap();
             change(&mut value);

@@ -41,9 +41,10 @@ impl Reference {
     /// Whether a command-line argument that is nothing on disk is an OCI
     /// reference rather than an installed spirit's `NAME[@REQ]`: it holds a
     /// `/`, and the part before the first `/` is a registry host, that is
-    /// it holds a `.` or a `:`, or is `localhost` (Docker's rule for telling
-    /// a registry from a repository's namespace). A spirit's name holds no
-    /// `/`, so the two never overlap.
+    /// it starts with a letter or digit and holds a `.` or a `:`, or is
+    /// `localhost` (Docker's rule for telling a registry from a
+    /// repository's namespace). A spirit's name holds no `/`, so the two
+    /// never overlap; what exists on disk is classified before this rule.
     ///
     /// ```
     /// use spirit_build::oci::Reference;
@@ -52,16 +53,20 @@ impl Reference {
     /// assert!(Reference::looks_like("localhost/hello"));
     /// assert!(!Reference::looks_like("hello@^1.2"));
     /// assert!(!Reference::looks_like("spirits/hello"));
+    /// assert!(!Reference::looks_like("./missing/dir"));
+    /// assert!(!Reference::looks_like("../missing.spirit/x"));
     /// ```
     pub fn looks_like(arg: &str) -> bool {
-        match arg.split_once('/') {
-            Some((host, rest)) => {
-                !rest.is_empty()
-                    && !host.is_empty()
-                    && (host.contains(['.', ':']) || host == "localhost")
-            }
-            None => false,
-        }
+        let Some((host, rest)) = arg.split_once('/') else {
+            return false;
+        };
+        // `./x` and `../x` are paths; a host starts with a letter, a digit
+        // or `[` (an IPv6 address).
+        let starts_like_a_host = host
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric() || c == '[');
+        !rest.is_empty() && starts_like_a_host && (host.contains(['.', ':']) || host == "localhost")
     }
 
     /// The registry as written in the reference (`ghcr.io`,
