@@ -246,6 +246,22 @@ fn a_pushed_spirit_is_pulled_into_a_fresh_home_and_runs_by_name() {
         .success();
     assert!(stderr(run).contains("Hello from oci-hello!"));
 
+    // An installed spirit pushes as the very same artifact.
+    let out = cargo_spirit(home.path())
+        .args([
+            "push",
+            "--plain-http",
+            &format!("{}/again/oci-hello", server.host()),
+        ])
+        .args(["oci-hello@0.1", "--message-format", "json", "-q"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let message: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(message["pushed"]["digest"], digest.as_str());
+
     // The same content again, by tag or by digest: nothing changes.
     let again = stderr(
         cargo_spirit(home.path())
