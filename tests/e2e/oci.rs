@@ -544,6 +544,63 @@ help: log in with `docker login 127.0.0.1:[..]` (cargo-spirit reads Docker's cre
         .assert()
         .success();
     assert_eq!(installed(home.path()).len(), 1);
+
+    // Docker's credential helpers: `docker-credential-NAME get` on PATH,
+    // given the registry on standard input.
+    let helpers = tempfile::tempdir().unwrap();
+    for (name, script) in [
+        (
+            "docker-credential-spirit-test",
+            format!(
+                "#!/bin/sh\nread registry\n[ \"$1\" = get ] && [ \"$registry\" = \"{}\" ] || exit 1\necho '{{\"Username\":\"ci\",\"Secret\":\"s3cret\"}}'\n",
+                server.host()
+            ),
+        ),
+        (
+            "docker-credential-broken",
+            "#!/bin/sh\necho 'helper secret output' >&2\nexit 3\n".to_owned(),
+        ),
+    ] {
+        let path = helpers.path().join(name);
+        std::fs::write(&path, script).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let path = format!(
+        "{}:{}",
+        helpers.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let with_helper = |helper: &str| {
+        std::fs::write(
+            docker.path().join("config.json"),
+            format!(r#"{{"credHelpers":{{"{}":"{helper}"}}}}"#, server.host()),
+        )
+        .unwrap();
+    };
+    with_helper("spirit-test");
+    let fresh = trusting_home();
+    cargo_spirit(fresh.path())
+        .args(["pull", "--plain-http", &reference, "-q"])
+        .env("DOCKER_CONFIG", docker.path())
+        .env("PATH", &path)
+        .assert()
+        .success();
+    assert_eq!(installed(fresh.path()).len(), 1);
+    with_helper("broken");
+    let error = stderr(
+        cargo_spirit(fresh.path())
+            .args(["pull", "--plain-http", &reference])
+            .env("DOCKER_CONFIG", docker.path())
+            .env("PATH", &path)
+            .assert()
+            .failure(),
+    );
+    assert!(
+        error.contains("the credential helper `docker-credential-broken` failed")
+            && !error.contains("helper secret output"),
+        "{error}"
+    );
 }
 
 #[test]
