@@ -121,7 +121,7 @@ impl Target {
             Target::Package(_) => "a `.spirit` package",
             Target::BuildDir(_) => "a build directory",
             Target::PackageDir(_) => "a directory with neither `Cargo.toml` nor `manifest.toml`",
-            Target::Oci(_) => "a spirit in an OCI registry",
+            Target::Oci(_) => "a spirit in an OCI registry (`cargo spirit pull` installs it)",
             Target::Installed { .. } => {
                 "not a file or directory here, so an installed spirit's name"
             }
