@@ -558,7 +558,9 @@ help: log in with `docker login 127.0.0.1:[..]` (cargo-spirit reads Docker's cre
         ),
         (
             "docker-credential-broken",
-            "#!/bin/sh\necho 'helper secret output' >&2\nexit 3\n".to_owned(),
+            // It reads its input first, as helpers do, so the registry is
+            // always written before it exits.
+            "#!/bin/sh\nread registry\necho 'helper secret output' >&2\nexit 3\n".to_owned(),
         ),
     ] {
         let path = helpers.path().join(name);
