@@ -245,3 +245,64 @@ pub(crate) fn max_input(text: &str) -> Result<u64, String> {
     let size = spirit_build::units::parse_size(text)?;
     spirit_build::limits::check::max_input(size).map_err(|e| e.to_string())
 }
+
+/// How to reach an OCI registry: `push`, `pull`, and `install` of a
+/// reference.
+#[derive(Clone, Debug, Args)]
+pub(crate) struct RegistryArgs {
+    /// Speak plain HTTP to the registry (one on loopback or a lab network)
+    #[arg(long, help_heading = "Registry Options")]
+    plain_http: bool,
+    /// The registry user name (the password is read from standard input);
+    /// without it, Docker's credentials for the registry are used
+    #[arg(
+        long,
+        value_name = "USER",
+        requires = "password_stdin",
+        help_heading = "Registry Options"
+    )]
+    username: Option<String>,
+    /// Read the registry password (or token) from standard input
+    #[arg(long, requires = "username", help_heading = "Registry Options")]
+    password_stdin: bool,
+}
+
+impl RegistryArgs {
+    /// The client options for `reference`: the credentials given, else
+    /// those of Docker's configuration for its registry.
+    pub(crate) fn client_options(
+        &self,
+        reference: &spirit_build::oci::Reference,
+    ) -> anyhow::Result<spirit_build::oci::ClientOptions> {
+        use spirit_build::oci::Credentials;
+        let credentials = match &self.username {
+            Some(username) => {
+                use std::io::Read;
+                let mut password = String::new();
+                // A password or token is short; anything longer is not one.
+                std::io::stdin()
+                    .take(64 << 10)
+                    .read_to_string(&mut password)
+                    .map_err(|e| {
+                        anyhow::anyhow!("could not read the password from standard input: {e}")
+                    })?;
+                let password = password.trim_end_matches(['\n', '\r']).to_owned();
+                if password.is_empty() {
+                    anyhow::bail!(
+                        "`--password-stdin` read no password from standard input\nhelp: pipe it in, e.g. `echo \"$TOKEN\" | cargo spirit push --username USER --password-stdin …`"
+                    );
+                }
+                Credentials::Basic {
+                    username: username.clone(),
+                    password,
+                }
+            }
+            None => Credentials::from_docker_config(reference.registry())
+                .map_err(spirit_build::Error::from)?,
+        };
+        Ok(spirit_build::oci::ClientOptions {
+            plain_http: self.plain_http,
+            credentials,
+        })
+    }
+}

@@ -89,6 +89,8 @@ pub(crate) enum Command {
     VerifyReceipt(commands::verify_receipt::VerifyReceiptArgs),
     Pack(commands::pack::PackArgs),
     Install(commands::install::InstallArgs),
+    Push(commands::push::PushArgs),
+    Pull(commands::pull::PullArgs),
     Uninstall(commands::uninstall::UninstallArgs),
     List(commands::list::ListArgs),
     Info(commands::info::InfoArgs),

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use crate::receipt::ReceiptError;
 use crate::sign::Author;
 use crate::{
-    compile, fs, inspect, ledger, manifest, package, project, registry, sandbox, sign, strip,
+    compile, fs, inspect, ledger, manifest, oci, package, project, registry, sandbox, sign, strip,
     template, validate, workspace,
 };
 
@@ -70,6 +70,9 @@ pub enum Error {
     /// A registry operation failed.
     #[error(transparent)]
     Registry(registry::RegistryError),
+    /// Pushing to or pulling from an OCI registry failed.
+    #[error(transparent)]
+    Oci(oci::OciError),
     /// A spirit failed verification.
     #[error("{}: {error}", path.display())]
     Verify {
@@ -158,7 +161,7 @@ impl From<manifest::ManifestError> for Error {
 pub enum TargetError {
     /// Nothing of that name on disk, and not an installed spirit's name.
     #[error(
-        "no file or directory `{}`\nhelp: a TARGET is a spirit crate directory, a `.wasm` file, a `.spirit` package, a build directory, or an installed spirit as NAME[@REQ]",
+        "no file or directory `{}`\nhelp: a TARGET is a spirit crate directory, a `.wasm` file, a `.spirit` package, a build directory, an installed spirit as NAME[@REQ], or a spirit in an OCI registry as REGISTRY/REPOSITORY:TAG",
         .0.display()
     )]
     NotFound(PathBuf),
@@ -187,6 +190,9 @@ pub enum TargetError {
         #[source]
         source: semver::Error,
     },
+    /// An argument that starts like an OCI reference but is not one.
+    #[error(transparent)]
+    Reference(#[from] oci::OciError),
     /// Arguments after the target of `run` without `--invoke`.
     #[error(
         "unexpected argument `{first}`: arguments are passed to the function named by `--invoke`\nhelp: call a function with `cargo spirit run [TARGET] --invoke FUNC {all}`"
@@ -249,4 +255,10 @@ pub enum ReceiptCheckError {
         /// Who was required.
         expected: Author,
     },
+}
+
+impl From<oci::OciError> for Error {
+    fn from(e: oci::OciError) -> Error {
+        Error::Oci(e)
+    }
 }

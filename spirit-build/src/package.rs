@@ -169,29 +169,13 @@ impl SpiritFiles {
     /// The package's bytes: deterministic, so the same files always give the
     /// same package.
     pub fn to_package(&self) -> Vec<u8> {
-        let mut builder = tar::Builder::new(Vec::new());
-        let mut append = |name: &str, data: &[u8]| {
-            let mut header = tar::Header::new_ustar();
-            // Infallible for the short, plain names used here.
-            let _ = header.set_path(name);
-            header.set_size(data.len() as u64);
-            header.set_mode(0o644);
-            header.set_uid(0);
-            header.set_gid(0);
-            header.set_mtime(0);
-            let _ = header.set_username("");
-            let _ = header.set_groupname("");
-            header.set_entry_type(tar::EntryType::Regular);
-            header.set_cksum();
-            // Writing into a Vec cannot fail.
-            let _ = builder.append(&header, data);
-        };
-        append(manifest::FILE_NAME, &self.manifest_bytes);
-        append(&self.manifest.wasm.file, &self.wasm);
-        if let Some(signature) = &self.signature {
-            append(sign::FILE_NAME, signature.to_toml().as_bytes());
-        }
-        builder.into_inner().unwrap_or_default()
+        let signature = self.signature.as_ref().map(SpiritSignature::to_toml);
+        assemble(
+            &self.manifest_bytes,
+            &self.manifest.wasm.file,
+            &self.wasm,
+            signature.as_deref().map(str::as_bytes),
+        )
     }
 
     /// The package's file name: `<name>-<version>.spirit`.
@@ -201,6 +185,49 @@ impl SpiritFiles {
             self.manifest.name, self.manifest.version
         )
     }
+}
+
+/// A package's bytes from its parts, as they are (not parsed): the manifest,
+/// the wasm under `wasm_name`, and the signature's text when signed. What
+/// [`SpiritFiles::to_package`] writes, and what `pull` rebuilds from an OCI
+/// artifact before reading it back with [`parse_package`], so a pulled
+/// spirit passes the same checks as a package file.
+///
+/// ```
+/// use spirit_build::package::{assemble, parse_package};
+/// let package = assemble(b"not a manifest", "x.wasm", b"\0asm", None);
+/// assert!(parse_package("x.spirit".as_ref(), &package).unwrap_err().to_string().contains("invalid manifest"));
+/// ```
+pub fn assemble(
+    manifest_bytes: &[u8],
+    wasm_name: &str,
+    wasm: &[u8],
+    signature: Option<&[u8]>,
+) -> Vec<u8> {
+    let mut builder = tar::Builder::new(Vec::new());
+    let mut append = |name: &str, data: &[u8]| {
+        let mut header = tar::Header::new_ustar();
+        // Infallible for the short, plain names used here; a name that does
+        // not fit is refused when the package is read back.
+        let _ = header.set_path(name);
+        header.set_size(data.len() as u64);
+        header.set_mode(0o644);
+        header.set_uid(0);
+        header.set_gid(0);
+        header.set_mtime(0);
+        let _ = header.set_username("");
+        let _ = header.set_groupname("");
+        header.set_entry_type(tar::EntryType::Regular);
+        header.set_cksum();
+        // Writing into a Vec cannot fail.
+        let _ = builder.append(&header, data);
+    };
+    append(manifest::FILE_NAME, manifest_bytes);
+    append(wasm_name, wasm);
+    if let Some(signature) = signature {
+        append(sign::FILE_NAME, signature);
+    }
+    builder.into_inner().unwrap_or_default()
 }
 
 fn parse_manifest(path: &Path, bytes: &[u8]) -> Result<Manifest, PackageError> {

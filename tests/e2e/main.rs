@@ -18,6 +18,7 @@ mod hardening_sandbox;
 mod hardening_text;
 mod hostile;
 mod new;
+mod oci;
 mod registry;
 mod run;
 mod sandbox;

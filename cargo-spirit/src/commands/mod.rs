@@ -12,6 +12,8 @@ pub(crate) mod keygen;
 pub(crate) mod list;
 pub(crate) mod new;
 pub(crate) mod pack;
+pub(crate) mod pull;
+pub(crate) mod push;
 pub(crate) mod run;
 pub(crate) mod seance;
 pub(crate) mod search;
@@ -45,6 +47,8 @@ pub(crate) fn execute(command: Command, shell: &Shell) -> anyhow::Result<ExitCod
         Command::VerifyReceipt(args) => args.execute(shell),
         Command::Pack(args) => args.execute(shell),
         Command::Install(args) => args.execute(shell),
+        Command::Push(args) => args.execute(shell),
+        Command::Pull(args) => args.execute(shell),
         Command::Uninstall(args) => args.execute(shell),
         Command::List(args) => args.execute(shell),
         Command::Info(args) => args.execute(shell),

@@ -19,6 +19,8 @@ mod inspect;
 mod installed;
 mod new;
 mod plan;
+mod pull;
+mod push;
 mod registry;
 mod resolve;
 mod run;
@@ -43,6 +45,8 @@ pub use inspect::{
 pub use installed::{SpiritInfo, SpiritList, info, list, list_page, search, uninstall};
 pub use new::{NewOptions, new_spirit};
 pub use plan::{BuildOptions, artifact_dir, built_dirs};
+pub use pull::{PullOptions, Pulled, pull};
+pub use push::{PushOptions, Pushed, push};
 pub use registry::{install, trust, upgrade};
 pub use run::{LimitOverrides, ReceiptRequest, RunOptions, RunTarget, run};
 pub use run_charge::CreditOptions;

@@ -16,7 +16,7 @@ const INSTALLABLE: &str =
     "a spirit crate directory, a `.spirit` package, a build directory or a directory of packages";
 
 /// Reads what `source` names, building (and signing) a crate first.
-fn spirit_files(
+pub(super) fn spirit_files(
     shell: &Shell,
     source: &Target,
     command: &'static str,
@@ -75,7 +75,9 @@ fn spirit_files(
             }
             Ok(all)
         }
-        Target::Wasm(_) | Target::Installed { .. } => Err(source.refuse(command, INSTALLABLE)),
+        Target::Wasm(_) | Target::Installed { .. } | Target::Oci(_) => {
+            Err(source.refuse(command, INSTALLABLE))
+        }
     }
 }
 
@@ -92,7 +94,23 @@ pub fn install(
     options: InstallOptions,
 ) -> Result<Vec<Installed>, Error> {
     let spirits = spirit_files(shell, source, "install")?;
-    let installed = registry.install_many(&spirits, options)?;
+    install_files(shell, registry, &spirits, options)
+}
+
+/// Installs spirits already read (from files, or pulled from an OCI
+/// registry): the registry's one install transaction, the status lines,
+/// and the precompilation.
+///
+/// # Errors
+///
+/// As [`install`].
+pub(super) fn install_files(
+    shell: &Shell,
+    registry: &Registry,
+    spirits: &[SpiritFiles],
+    options: InstallOptions,
+) -> Result<Vec<Installed>, Error> {
+    let installed = registry.install_many(spirits, options)?;
     for result in &installed {
         let entry = result.entry();
         let what = match &result {
@@ -110,7 +128,7 @@ pub fn install(
             ),
         );
     }
-    precompile(shell, registry, &spirits, &installed);
+    precompile(shell, registry, spirits, &installed);
     Ok(installed)
 }
 

@@ -148,7 +148,7 @@ pub(super) fn resolve(
                 owner_of(verdict.author()),
             )
         }
-        Target::PackageDir(_) => {
+        Target::PackageDir(_) | Target::Oci(_) => {
             return Err(target.refuse(
                 verb,
                 "a spirit crate directory, a `.wasm` file, a `.spirit` package, a build directory or NAME[@REQ]",

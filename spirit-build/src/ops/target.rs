@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use super::plan::{BuildOptions, built_dirs};
 pub use crate::error::TargetError;
+use crate::oci::Reference;
 use crate::{Error, Shell, manifest, package, registry};
 
 /// A TARGET, classified: what a path on disk is, or the installed spirit a
@@ -23,6 +24,7 @@ use crate::{Error, Shell, manifest, package, registry};
 /// assert!(matches!(classify("hello.wasm".as_ref()), Target::Wasm(_)));
 /// assert!(matches!(classify("hello-0.1.0.spirit".as_ref()), Target::Package(_)));
 /// assert!(matches!(classify("hello@^1.2".as_ref()), Target::Installed { name, req } if name == "hello" && req.as_deref() == Some("^1.2")));
+/// assert!(matches!(classify("ghcr.io/team/hello:1.2.0".as_ref()), Target::Oci(r) if r.repository() == "team/hello"));
 /// assert!(Target::classify(Some("no/such/dir".as_ref()), BuildOptions::default()).is_err());
 /// ```
 #[derive(Clone, Debug)]
@@ -41,6 +43,9 @@ pub enum Target {
     BuildDir(PathBuf),
     /// Any other directory: one holding `.spirit` packages.
     PackageDir(PathBuf),
+    /// A spirit in an OCI registry, `REGISTRY/REPOSITORY[:TAG][@DIGEST]`
+    /// (see [`Reference::looks_like`] for the rule).
+    Oci(Reference),
     /// An installed spirit: the highest version matching the requirement.
     Installed {
         /// The spirit's name.
@@ -55,12 +60,15 @@ impl Target {
     /// A directory with a `Cargo.toml` is a crate, one with a
     /// `manifest.toml` a build directory, any other a directory of
     /// packages; a file is a package or a module by its extension, else by
-    /// its first bytes; a name that is nothing on disk is an installed
-    /// spirit's, `NAME[@REQ]`.
+    /// its first bytes; an argument that is nothing on disk is an OCI
+    /// reference when it starts with a registry host and a `/`
+    /// ([`Reference::looks_like`]), else an installed spirit's `NAME[@REQ]`
+    /// (a name holds no `/`, so the two never overlap).
     ///
     /// # Errors
     ///
-    /// Fails when the argument is nothing on disk and not a spirit's name.
+    /// Fails when the argument is nothing on disk and not a spirit's name
+    /// or a valid OCI reference.
     pub fn classify(arg: Option<&Path>, mut build: BuildOptions) -> Result<Target, TargetError> {
         let Some(path) = arg else {
             return Ok(Target::Crate(build));
@@ -89,6 +97,11 @@ impl Target {
                 Target::Wasm(path.to_owned())
             });
         }
+        if let Some(text) = path.to_str()
+            && Reference::looks_like(text)
+        {
+            return Ok(Target::Oci(text.parse()?));
+        }
         match path.to_str().map(registry::split_spec) {
             Some((name, req)) if crate::template::validate_name(name).is_ok() => {
                 Ok(Target::Installed {
@@ -108,6 +121,7 @@ impl Target {
             Target::Package(_) => "a `.spirit` package",
             Target::BuildDir(_) => "a build directory",
             Target::PackageDir(_) => "a directory with neither `Cargo.toml` nor `manifest.toml`",
+            Target::Oci(_) => "a spirit in an OCI registry (`cargo spirit pull` installs it)",
             Target::Installed { .. } => {
                 "not a file or directory here, so an installed spirit's name"
             }
@@ -125,6 +139,7 @@ impl Target {
             Target::Wasm(p) | Target::Package(p) | Target::BuildDir(p) | Target::PackageDir(p) => {
                 p.display().to_string()
             }
+            Target::Oci(reference) => reference.to_string(),
             Target::Installed { name, req } => match req {
                 Some(req) => format!("{name}@{req}"),
                 None => name.clone(),
