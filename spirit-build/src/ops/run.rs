@@ -11,6 +11,7 @@ use super::run_charge::{self, CreditOptions, Prepare};
 use super::run_io::{RunInput, read_input};
 use super::target::Target;
 use crate::manifest::Manifest;
+use crate::net::NetworkAccess;
 use crate::package::SpiritFiles;
 use crate::receipt::{Receipt, RunFacts};
 use crate::registry::Registry;
@@ -109,6 +110,11 @@ pub struct RunOptions {
     pub sandbox: SandboxConfig,
     /// Write a signed receipt of the run.
     pub receipt: Option<ReceiptRequest>,
+    /// Where the spirit may connect and listen beyond its manifest's
+    /// `[network]` (`--allow-net`, `--allow-listen`), the network limits
+    /// (`--net-timeout`, `--max-response`) and extra HTTPS roots
+    /// (`--net-ca`).
+    pub network: NetworkAccess,
 }
 
 /// Runs the spirit and returns how it went. With `-v`, reports where its
@@ -278,6 +284,7 @@ pub fn run(shell: &Shell, options: RunOptions) -> Result<Outcome, Error> {
         .pricing
         .or_else(|| manifest.as_ref().and_then(|m| m.pricing));
     let policy = Policy::from_declared(declared, options.allow, options.deny);
+    let network = options.network;
     // The timeout covers the whole run from here: reading the input,
     // compiling, and the call, which gets what is left.
     let timeout = limits.timeout;
@@ -366,6 +373,7 @@ pub fn run(shell: &Shell, options: RunOptions) -> Result<Outcome, Error> {
         seed: options.seed,
         storage_owner: owner,
         credits: billing.credits.take(),
+        network,
     };
     let result = sandbox.run(&spirit, request);
     let charged = run_charge::settle(shell, &mut billing, &result)?;
@@ -455,6 +463,10 @@ impl SpiritIo for HashingIo {
         self.inner.warning(message);
     }
 
+    fn network(&mut self, event: String) {
+        self.inner.network(event);
+    }
+
     fn into_any(self: Box<Self>) -> Box<dyn std::any::Any> {
         self
     }
@@ -512,6 +524,7 @@ mod tests {
                 sandbox: SandboxConfig::in_home(dir.path()),
                 receipt: None,
                 credits: CreditOptions::default(),
+                network: Default::default(),
             },
         )
         .unwrap();

@@ -7,7 +7,7 @@
 //! entry's capability: a call without it returns the ABI's error value
 //! (`-1` in the function's result type) before the topic function runs. The
 //! topic function (same name as the entry, in `time`, `random`, `log`,
-//! `storage`, `credit`, `io` or `primitives`) then checks every guest pointer with
+//! `storage`, `credit`, `net`, `io` or `primitives`) then checks every guest pointer with
 //! `memory::range` before
 //! it touches memory. Adding a host function is one line in the table and
 //! one function in its topic module; a missing one does not compile, and
@@ -18,6 +18,7 @@ mod credit;
 mod io;
 mod log;
 mod memory;
+mod net;
 mod primitives;
 mod random;
 mod storage;
@@ -33,6 +34,7 @@ use memory::{memory, range, truncate, unsigned};
 use credit::*;
 use io::*;
 use log::*;
+use net::*;
 use primitives::*;
 use random::*;
 use storage::*;
@@ -157,6 +159,7 @@ mod tests {
             stores,
             deadline: Instant::now() + std::time::Duration::from_secs(30),
             credits: None,
+            network: Default::default(),
         });
         Store::new(engine, state)
     }
