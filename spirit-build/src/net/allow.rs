@@ -390,6 +390,41 @@ impl Allowlist {
     }
 }
 
+/// Both lists on one line, as `inspect` and `info` show them:
+/// `connect A, B; listen C`.
+///
+/// ```
+/// use spirit_build::net::Allowlist;
+/// let list = Allowlist::parse(&["https://api.example.com"], &["127.0.0.1:8080"])?;
+/// assert_eq!(list.to_string(), "connect https://api.example.com; listen 127.0.0.1:8080");
+/// # Ok::<(), spirit_build::net::PatternError>(())
+/// ```
+impl fmt::Display for Allowlist {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fn list<T: fmt::Display>(f: &mut fmt::Formatter<'_>, items: &[T]) -> fmt::Result {
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    f.write_str(", ")?;
+                }
+                write!(f, "{item}")?;
+            }
+            Ok(())
+        }
+        if !self.connect.is_empty() {
+            f.write_str("connect ")?;
+            list(f, &self.connect)?;
+        }
+        if !self.listen.is_empty() {
+            if !self.connect.is_empty() {
+                f.write_str("; ")?;
+            }
+            f.write_str("listen ")?;
+            list(f, &self.listen)?;
+        }
+        Ok(())
+    }
+}
+
 /// Why an address is not a public one a name may resolve to, or `None`
 /// for a public address: loopback, private, carrier-grade NAT, link-local,
 /// unspecified, multicast, broadcast, unique-local, IPv4-mapped (checked as

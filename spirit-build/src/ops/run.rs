@@ -244,6 +244,8 @@ pub fn run(shell: &Shell, options: RunOptions) -> Result<Outcome, Error> {
         .as_ref()
         .map(|m| m.capabilities.clone())
         .unwrap_or_default();
+    // The manifest's network allowlist is granted with its capabilities.
+    let manifest_granted = withheld.is_none();
     if let Some((what, why, author, unsigned)) = withheld {
         match grant::warning(
             &what,
@@ -284,7 +286,11 @@ pub fn run(shell: &Shell, options: RunOptions) -> Result<Outcome, Error> {
         .pricing
         .or_else(|| manifest.as_ref().and_then(|m| m.pricing));
     let policy = Policy::from_declared(declared, options.allow, options.deny);
-    let network = options.network;
+    let mut network = options.network;
+    if let Some(manifest) = manifest.as_ref().filter(|_| manifest_granted) {
+        let flags = std::mem::replace(&mut network.allowlist, manifest.network.clone());
+        network.allowlist.extend(&flags);
+    }
     // The timeout covers the whole run from here: reading the input,
     // compiling, and the call, which gets what is left.
     let timeout = limits.timeout;
