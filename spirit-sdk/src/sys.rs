@@ -162,6 +162,8 @@ mod wasm {
         unsafe { raw::host_network_close(handle) }
     }
 
+    // Only `http` (with `alloc`) sends requests.
+    #[cfg_attr(not(feature = "alloc"), allow(dead_code))]
     pub(crate) fn http_request(request: &[u8]) -> i64 {
         let (ptr, len) = ptr_len(request);
         // SAFETY: the host only reads inside `request`.

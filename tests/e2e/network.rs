@@ -723,3 +723,88 @@ fn https_with_a_trusted_test_authority() {
         stderr_text(&out)
     );
 }
+
+#[test]
+fn the_fetch_template_gets_json_over_https_from_its_declared_host() {
+    let (ca_pem, config) = test_ca();
+    let port = https_server(config, br#"{"name":"spirit","tags":["wasm"]}"#);
+    let (tmp, dir) = crate::support::new_spirit("tpl-fetch", "fetch");
+    let ca = tmp.path().join("ca.pem");
+    std::fs::write(&ca, ca_pem).unwrap();
+    let manifest = dir.join("Cargo.toml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    assert!(
+        text.contains("connect = [\"https://httpbin.org\"]"),
+        "{text}"
+    );
+    let allowed = format!("https://localhost:{port}");
+    std::fs::write(&manifest, text.replace("https://httpbin.org", &allowed)).unwrap();
+    cargo_spirit(&dir).arg("build").assert().success();
+    // The allowlist is in the signed manifest, and shown.
+    let built = crate::support::artifact_dir("debug", "tpl-fetch").join("manifest.toml");
+    let written = std::fs::read_to_string(built).unwrap();
+    assert!(
+        written.contains(&format!(
+            "[network]\nconnect = [\"{allowed}\"]\nlisten = []\n"
+        )),
+        "{written}"
+    );
+    let out = cargo_spirit(&dir)
+        .arg("inspect")
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert!(
+        stdout_text(&out).contains(&format!("net     connect {allowed}\n")),
+        "{}",
+        stdout_text(&out)
+    );
+    let fetch = |input: &str| {
+        cargo_spirit(&dir)
+            .args(["run", "--input-text", input])
+            .env("SPIRIT_NET_CA_FILE", &ca)
+            .assert()
+    };
+    let out = fetch(&format!("{allowed}/data.json\n$.tags[0]"))
+        .success()
+        .get_output()
+        .clone();
+    assert_eq!(stdout_text(&out), "\"wasm\"\n", "{}", stderr_text(&out));
+    // A host the manifest does not name.
+    let out = fetch(&format!("https://127.0.0.1:{port}/data.json"))
+        .failure()
+        .get_output()
+        .clone();
+    let stderr = stderr_text(&out);
+    assert!(
+        stderr.contains(&format!("`--allow-net https://127.0.0.1:{port}`"))
+            && stderr.contains("error: spirit `tpl-fetch` failed: the HTTP request failed"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_network_capability_without_entries_is_a_build_warning() {
+    let (_tmp, dir) = crate::support::new_spirit("net-empty", "fetch");
+    let manifest = dir.join("Cargo.toml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    std::fs::write(
+        &manifest,
+        text.replace("connect = [\"https://httpbin.org\"]", "connect = []"),
+    )
+    .unwrap();
+    let out = cargo_spirit(&dir)
+        .arg("build")
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert!(
+        stderr_text(&out).contains(
+            "warning: spirit `net-empty`: declares `network_connect` but its `connect` list is empty, so it may reach nothing"
+        ),
+        "{}",
+        stderr_text(&out)
+    );
+}

@@ -253,6 +253,7 @@ pub(crate) mod host {
         })
     }
 
+    #[cfg_attr(not(feature = "alloc"), allow(dead_code))]
     pub(crate) fn http_request(request: &[u8]) -> i64 {
         if !super::super::granted(Capability::NetworkConnect) {
             return ERROR;
