@@ -19,8 +19,8 @@ use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
 
 use super::allow::{Allowlist, Host, Scheme};
 use super::error::NetError;
+use super::limits::NetLimits;
 use super::resolve::checked_addresses;
-use super::session::NetLimits;
 
 /// The largest file of extra trusted roots read.
 const MAX_ROOTS_FILE: u64 = 1 << 20;
@@ -182,8 +182,11 @@ fn target(uri: &Uri) -> Result<Target, NetError> {
 /// client's resolver gives.
 #[derive(Clone, Debug, Default)]
 struct PinnedResolver {
-    pins: Arc<Mutex<Vec<(String, u16, Vec<SocketAddr>)>>>,
+    pins: Arc<Mutex<Vec<Pin>>>,
 }
+
+/// The addresses checked for one host (as the URI writes it) and port.
+type Pin = (String, u16, Vec<SocketAddr>);
 
 impl PinnedResolver {
     fn pin(&self, host: &str, port: u16, addrs: Vec<SocketAddr>) {

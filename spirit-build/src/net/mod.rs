@@ -17,10 +17,12 @@ mod allow;
 mod error;
 mod handles;
 mod http;
+mod limits;
 mod resolve;
 mod session;
 
 pub use allow::{Allowlist, ConnectRule, Host, ListenRule, Scheme, special};
 pub use error::{NetError, PatternError};
 pub use http::{RootsError, read_roots};
-pub use session::{NetLimits, NetSession, NetworkAccess, Received};
+pub use limits::NetLimits;
+pub use session::{NetSession, NetworkAccess, Received};
