@@ -808,3 +808,72 @@ fn a_network_capability_without_entries_is_a_build_warning() {
         stderr_text(&out)
     );
 }
+
+#[test]
+fn a_packages_allowlist_is_shown_and_granted_only_with_its_capabilities() {
+    let port = echo_server();
+    let address = format!("127.0.0.1:{port}");
+    let tmp = tempfile::tempdir().unwrap();
+    let wasm = wat::parse_str(NET_WAT).unwrap();
+    let mut manifest = spirit_build::manifest::Manifest::for_module(
+        "netpkg",
+        "1.0.0".parse().unwrap(),
+        &wasm,
+    );
+    manifest.capabilities = vec![
+        spirit_sdk::abi::Capability::NetworkConnect,
+        spirit_sdk::abi::Capability::NetworkListen,
+        spirit_sdk::abi::Capability::NetworkBroadcast,
+    ];
+    manifest.network = spirit_build::net::Allowlist::parse(&[&address], &[]).unwrap();
+    let files = spirit_build::package::SpiritFiles::new(manifest, wasm, None);
+    let package = tmp.path().join(files.package_name());
+    std::fs::write(&package, files.to_package()).unwrap();
+
+    let out = cargo_spirit(tmp.path())
+        .arg("inspect")
+        .arg(&package)
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert!(
+        stdout_text(&out).contains(&format!("net     connect {address}\n")),
+        "{}",
+        stdout_text(&out)
+    );
+    // Unsigned: its capabilities are withheld, and so is its allowlist; the
+    // capabilities granted by hand reach nothing.
+    let out = cargo_spirit(tmp.path())
+        .arg("run")
+        .arg(&package)
+        .args(ALLOW_NET)
+        .args(["--input-text", &address, "--invoke", "connect"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert_eq!(stdout_text(&out), "-1\n");
+    assert!(
+        stderr_text(&out).contains("is not in the run's connect allowlist"),
+        "{}",
+        stderr_text(&out)
+    );
+    cargo_spirit(tmp.path())
+        .arg("install")
+        .arg(&package)
+        .arg("--allow-unsigned")
+        .assert()
+        .success();
+    let out = cargo_spirit(tmp.path())
+        .args(["info", "netpkg"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert!(
+        stdout_text(&out).contains(&format!("network:      connect {address}\n")),
+        "{}",
+        stdout_text(&out)
+    );
+}
