@@ -815,11 +815,8 @@ fn a_packages_allowlist_is_shown_and_granted_only_with_its_capabilities() {
     let address = format!("127.0.0.1:{port}");
     let tmp = tempfile::tempdir().unwrap();
     let wasm = wat::parse_str(NET_WAT).unwrap();
-    let mut manifest = spirit_build::manifest::Manifest::for_module(
-        "netpkg",
-        "1.0.0".parse().unwrap(),
-        &wasm,
-    );
+    let mut manifest =
+        spirit_build::manifest::Manifest::for_module("netpkg", "1.0.0".parse().unwrap(), &wasm);
     manifest.capabilities = vec![
         spirit_sdk::abi::Capability::NetworkConnect,
         spirit_sdk::abi::Capability::NetworkListen,
