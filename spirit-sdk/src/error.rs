@@ -59,25 +59,14 @@ pub enum HostError {
     /// not available or past the run's spend limit, or the reservation is
     /// not one of this run's.
     Credit,
-    /// `host_network_connect` failed: `network_connect` is not granted, the
-    /// address is not in the run's connect allowlist (or resolves to a
-    /// private address no entry names), or it could not be reached in time.
-    Connect,
-    /// `host_network_listen` or `host_network_accept` failed:
-    /// `network_listen` is not granted, the port is not in the run's listen
-    /// allowlist or is in use, or the listener failed.
-    Listen,
-    /// `host_network_broadcast` failed: `network_broadcast` is not granted,
-    /// or the message is empty or over 64 KiB.
-    Broadcast,
-    /// Sending on, receiving from or closing a connection failed: it was
-    /// closed, reset, or the run's time ran out.
+    /// A network call failed: connecting, listening, accepting,
+    /// broadcasting, sending, receiving or an HTTP request. The causes are
+    /// many (the `network_*` capability not granted, an address or a
+    /// redirect outside the run's allowlist, a timeout, a closed
+    /// connection, a response over the host's limit); the host's warning
+    /// to the person running the spirit names the one it was. One variant
+    /// keeps every spirit that formats a `HostError` small.
     Network,
-    /// `host_http_request` failed: `network_connect` is not granted, the URL
-    /// or a redirect is not in the run's connect allowlist, the request is
-    /// malformed or too large, the response is over the host's limit, or it
-    /// timed out.
-    Http,
 }
 
 impl HostError {
@@ -109,19 +98,7 @@ impl HostError {
             HostError::Credit => {
                 "a credit call failed: is `actuator_credit` declared, the account the run's payer, and the amount available and within the run's spend limit?"
             }
-            HostError::Connect => {
-                "connecting failed: is `network_connect` declared, and the address in the `connect` allowlist?"
-            }
-            HostError::Listen => {
-                "listening failed: is `network_listen` declared, and the address in the `listen` allowlist?"
-            }
-            HostError::Broadcast => {
-                "broadcasting failed: is `network_broadcast` declared, and the message 1 byte to 64 KiB?"
-            }
-            HostError::Network => "the connection failed: closed, reset, or out of time",
-            HostError::Http => {
-                "the HTTP request failed: is `network_connect` declared, and the URL (and every redirect) in the `connect` allowlist?"
-            }
+            HostError::Network => "a network call failed: the host's warning says why",
         }
     }
 
@@ -142,9 +119,7 @@ impl HostError {
             HostError::StorageWrite => Some(Capability::StorageWrite),
             HostError::StorageDelete => Some(Capability::StorageDelete),
             HostError::Credit => Some(Capability::ActuatorCredit),
-            HostError::Connect | HostError::Http => Some(Capability::NetworkConnect),
-            HostError::Listen => Some(Capability::NetworkListen),
-            HostError::Broadcast => Some(Capability::NetworkBroadcast),
+            // Which of the three it was, the host's warning says.
             HostError::Input | HostError::Output | HostError::Network => None,
         }
     }

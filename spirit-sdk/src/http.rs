@@ -102,13 +102,13 @@ impl Request {
     ///
     /// # Errors
     ///
-    /// [`HostError::Http`]: not allowed (the URL or a redirect), malformed
+    /// [`HostError::Network`]: not allowed (the URL or a redirect), malformed
     /// (a line break in a part), too large, timed out, failed.
     pub fn send(&self) -> Result<Response, HostError> {
-        let request = self.encode().ok_or(HostError::Http)?;
+        let request = self.encode().ok_or(HostError::Network)?;
         let handle = sys::http_request(&request);
         if handle < 0 {
-            return Err(HostError::Http);
+            return Err(HostError::Network);
         }
         let mut raw = Vec::new();
         let mut chunk = [0u8; 4096];
@@ -119,12 +119,12 @@ impl Request {
                     let n = usize::try_from(n).unwrap_or(0).min(chunk.len());
                     raw.extend_from_slice(&chunk[..n]);
                 }
-                _ => break Err(HostError::Http),
+                _ => break Err(HostError::Network),
             }
         };
         let _ = sys::network_close(handle);
         read?;
-        Response::parse(&raw).ok_or(HostError::Http)
+        Response::parse(&raw).ok_or(HostError::Network)
     }
 }
 
@@ -198,12 +198,12 @@ mod tests {
     #[test]
     fn a_line_break_in_a_header_is_refused_before_sending() {
         let request = Request::get("https://a.example/").header("x", "1\nHost: evil");
-        assert_eq!(request.send(), Err(HostError::Http));
+        assert_eq!(request.send(), Err(HostError::Network));
         assert!(mock::requests().is_empty());
     }
 
     #[test]
     fn a_url_not_scripted_fails_like_one_not_allowed() {
-        assert_eq!(get("https://elsewhere.example/"), Err(HostError::Http));
+        assert_eq!(get("https://elsewhere.example/"), Err(HostError::Network));
     }
 }

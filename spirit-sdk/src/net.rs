@@ -34,11 +34,11 @@ impl TcpStream {
     ///
     /// # Errors
     ///
-    /// [`HostError::Connect`]: not allowed, unresolvable, refused, timed out.
+    /// [`HostError::Network`]: not allowed, unresolvable, refused, timed out.
     pub fn connect(address: &str) -> Result<TcpStream, HostError> {
         match sys::network_connect(address.as_bytes()) {
             handle if handle >= 0 => Ok(TcpStream { handle }),
-            _ => Err(HostError::Connect),
+            _ => Err(HostError::Network),
         }
     }
 
@@ -116,11 +116,11 @@ impl TcpListener {
     ///
     /// # Errors
     ///
-    /// [`HostError::Listen`]: not allowed, or the port is in use.
+    /// [`HostError::Network`]: not allowed, or the port is in use.
     pub fn bind(port: u16) -> Result<TcpListener, HostError> {
         match sys::network_listen(i32::from(port)) {
             handle if handle >= 0 => Ok(TcpListener { handle }),
-            _ => Err(HostError::Listen),
+            _ => Err(HostError::Network),
         }
     }
 
@@ -128,9 +128,9 @@ impl TcpListener {
     ///
     /// # Errors
     ///
-    /// [`HostError::Listen`]: the listener failed or none came in time.
+    /// [`HostError::Network`]: the listener failed or none came in time.
     pub fn accept(&self) -> Result<TcpStream, HostError> {
-        self.accept_timeout(0)?.ok_or(HostError::Listen)
+        self.accept_timeout(0)?.ok_or(HostError::Network)
     }
 
     /// Waits at most `timeout_ms` milliseconds (`0`: until the run's
@@ -138,13 +138,13 @@ impl TcpListener {
     ///
     /// # Errors
     ///
-    /// [`HostError::Listen`]: the listener failed.
+    /// [`HostError::Network`]: the listener failed.
     pub fn accept_timeout(&self, timeout_ms: u32) -> Result<Option<TcpStream>, HostError> {
         let timeout = i32::try_from(timeout_ms).unwrap_or(i32::MAX);
         match sys::network_accept(self.handle, timeout) {
             abi::TIMED_OUT => Ok(None),
             handle if handle >= 0 => Ok(Some(TcpStream { handle })),
-            _ => Err(HostError::Listen),
+            _ => Err(HostError::Network),
         }
     }
 
@@ -152,11 +152,11 @@ impl TcpListener {
     ///
     /// # Errors
     ///
-    /// [`HostError::Listen`]: the host had no such listener open.
+    /// [`HostError::Network`]: the host had no such listener open.
     pub fn close(self) -> Result<(), HostError> {
         let handle = self.handle;
         core::mem::forget(self);
-        close(handle).map_err(|_| HostError::Listen)
+        close(handle)
     }
 }
 
@@ -187,7 +187,7 @@ fn close(handle: i64) -> Result<(), HostError> {
 ///
 /// # Errors
 ///
-/// [`HostError::Broadcast`]: not granted, or the message's size.
+/// [`HostError::Network`]: not granted, or the message's size.
 pub fn broadcast(message: &[u8]) -> Result<u64, HostError> {
-    u64::try_from(sys::network_broadcast(message)).map_err(|_| HostError::Broadcast)
+    u64::try_from(sys::network_broadcast(message)).map_err(|_| HostError::Network)
 }

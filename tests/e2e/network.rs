@@ -779,7 +779,7 @@ fn the_fetch_template_gets_json_over_https_from_its_declared_host() {
     let stderr = stderr_text(&out);
     assert!(
         stderr.contains(&format!("`--allow-net https://127.0.0.1:{port}`"))
-            && stderr.contains("error: spirit `tpl-fetch` failed: the HTTP request failed"),
+            && stderr.contains("error: spirit `tpl-fetch` failed: a network call failed: the host's warning says why"),
         "{stderr}"
     );
 }

@@ -124,7 +124,7 @@ mod tests {
         // The mock answers only what a test scripted, as the sandbox
         // answers only hosts in the allowlist.
         mock::set_input("https://elsewhere.example/");
-        assert_eq!(super::run(), Err(Error::Host(HostError::Http)));
+        assert_eq!(super::run(), Err(Error::Host(HostError::Network)));
     }
 
     #[test]
