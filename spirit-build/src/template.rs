@@ -349,7 +349,10 @@ mod tests {
                 template.name
             );
             assert!(
-                manifest.contains("spirit-sdk = \"0.1.0\""),
+                manifest.contains("spirit-sdk = \"0.1.0\"")
+                    || manifest.contains(
+                        "spirit-sdk = { version = \"0.1.0\", features = [\"allocator\"] }"
+                    ),
                 "{}",
                 template.name
             );

@@ -78,7 +78,7 @@ pub enum NetError {
     )]
     ListenNotAllowed {
         /// The port.
-        port: i64,
+        port: u16,
     },
     /// Every address the name resolved to is special and unnamed.
     #[error(

@@ -134,13 +134,14 @@ impl NetSession {
     /// Not allowed, out of range, in use, too many handles.
     pub fn listen(&mut self, port: i32) -> Result<i64, NetError> {
         self.open()?;
-        let rule = u16::try_from(port)
-            .ok()
-            .and_then(|p| self.access.allowlist.listen_rule(p))
+        let port = u16::try_from(port)
+            .map_err(|_| NetError::Invalid(format!("port {port} is outside 0 to 65535")))?;
+        let rule = self
+            .access
+            .allowlist
+            .listen_rule(port)
             .copied()
-            .ok_or(NetError::ListenNotAllowed {
-                port: i64::from(port),
-            })?;
+            .ok_or(NetError::ListenNotAllowed { port })?;
         self.handles.check_room()?;
         let listener = TcpListener::bind(rule.addr).map_err(|e| NetError::Io {
             target: rule.addr.to_string(),
