@@ -306,3 +306,25 @@ impl RegistryArgs {
         })
     }
 }
+
+/// Parses `--allow-net`: a connect allowlist entry.
+pub(crate) fn connect_rule(text: &str) -> Result<spirit_build::net::ConnectRule, String> {
+    spirit_build::net::ConnectRule::parse(text).map_err(|e| e.to_string())
+}
+
+/// Parses `--allow-listen`: `IP:PORT`.
+pub(crate) fn listen_rule(text: &str) -> Result<spirit_build::net::ListenRule, String> {
+    spirit_build::net::ListenRule::parse(text).map_err(|e| e.to_string())
+}
+
+/// Parses `--max-response`: a size from 1 byte to 1 GiB.
+pub(crate) fn max_response(text: &str) -> Result<u64, String> {
+    let size = spirit_build::units::parse_size(text)?;
+    if (1..=1 << 30).contains(&size) {
+        Ok(size)
+    } else {
+        Err(format!(
+            "the response limit must be between 1 byte and 1GiB, not {text}"
+        ))
+    }
+}

@@ -183,6 +183,7 @@ fn main() {
                     payer: Some(payer_key.clone()),
                     spend_limit: 0,
                 },
+                network: Default::default(),
             },
         )
         .unwrap();

@@ -18,6 +18,7 @@ pub mod ledger;
 pub mod limits;
 pub mod manifest;
 pub mod message;
+pub mod net;
 pub mod oci;
 pub mod ops;
 pub mod package;

@@ -14,6 +14,7 @@ use spirit_sdk::abi::Capability;
 use toml_edit::{Array, DocumentMut, Item, Table, value};
 
 use crate::limits::{Limits, check};
+use crate::net::{Allowlist, ConnectRule, ListenRule};
 
 /// The file name of a manifest.
 pub const FILE_NAME: &str = "manifest.toml";
@@ -43,6 +44,9 @@ pub struct Manifest {
     pub run: Limits,
     /// What a run costs, when the author set a price.
     pub pricing: Option<Pricing>,
+    /// Where the spirit may connect and listen (`[network]`, from
+    /// `[package.metadata.spirit.network]`); granted with its capabilities.
+    pub network: Allowlist,
     /// The stripped module.
     pub wasm: WasmInfo,
     /// How it was built.
@@ -211,6 +215,7 @@ impl Manifest {
             limits: ModuleLimits::default(),
             run: Limits::default(),
             pricing: None,
+            network: Allowlist::default(),
             wasm: WasmInfo {
                 file: format!("{name}.wasm"),
                 size: wasm.len() as u64,
@@ -292,6 +297,16 @@ impl Manifest {
                 table.insert("min-balance", int(min));
             }
             doc.insert("pricing", Item::Table(table));
+        }
+
+        // Written only when declared, so other manifests keep their bytes.
+        if !self.network.is_empty() {
+            let mut table = Table::new();
+            let connect = self.network.connect.iter().map(|r| r.to_string());
+            table.insert("connect", value(connect.collect::<Array>()));
+            let listen = self.network.listen.iter().map(|r| r.to_string());
+            table.insert("listen", value(listen.collect::<Array>()));
+            doc.insert("network", Item::Table(table));
         }
 
         let mut wasm = Table::new();
@@ -431,6 +446,10 @@ impl Manifest {
                     })
                 }
             },
+            network: match root.get("network") {
+                None => Allowlist::default(),
+                Some(_) => fields.network(fields.table(root, "network")?)?,
+            },
             wasm: WasmInfo {
                 file: fields.string(wasm, "wasm", "file")?,
                 size: fields.integer(wasm, "wasm", "size")?,
@@ -567,6 +586,31 @@ impl Fields<'_> {
             .ok_or_else(|| err(format!("missing key `{}`", qualified(table, key))))
     }
 
+    /// `[network]`: each entry parsed as `--allow-net` and `--allow-listen`
+    /// parse theirs.
+    fn network(&self, t: &Table) -> Result<Allowlist, ManifestError> {
+        let entries = |key: &str| -> Result<Vec<String>, ManifestError> {
+            Ok(self.strings(t, key)?.unwrap_or_default())
+        };
+        let bad = |key: &str, e: crate::net::PatternError| {
+            err(format!(
+                "`network.{key}` ({}): {}",
+                self.line(t, key),
+                crate::shell::escape(&e.to_string())
+            ))
+        };
+        Ok(Allowlist {
+            connect: entries("connect")?
+                .iter()
+                .map(|e| ConnectRule::parse(e).map_err(|e| bad("connect", e)))
+                .collect::<Result<_, _>>()?,
+            listen: entries("listen")?
+                .iter()
+                .map(|e| ListenRule::parse(e).map_err(|e| bad("listen", e)))
+                .collect::<Result<_, _>>()?,
+        })
+    }
+
     fn strings(&self, t: &Table, key: &str) -> Result<Option<Vec<String>>, ManifestError> {
         let Some(item) = t.get(key) else {
             return Ok(None);
@@ -696,6 +740,7 @@ mod tests {
                 per_fuel_cost: 1,
                 min_balance: None,
             }),
+            network: Allowlist::default(),
             wasm: WasmInfo {
                 file: "hello.wasm".into(),
                 size: 812,
@@ -709,6 +754,29 @@ mod tests {
                 cargo_lock: Some("cd".repeat(32)),
             },
         }
+    }
+
+    #[test]
+    fn a_network_allowlist_round_trips_and_bad_entries_name_their_key() {
+        let mut m = sample();
+        m.network = Allowlist::parse(
+            &[
+                "https://api.example.com",
+                "*.example.org:8443",
+                "127.0.0.1:6379",
+            ],
+            &["127.0.0.1:8080"],
+        )
+        .unwrap();
+        let text = m.to_toml();
+        assert!(text.contains(
+            "[network]\nconnect = [\"https://api.example.com\", \"*.example.org:8443\", \"127.0.0.1:6379\"]\nlisten = [\"127.0.0.1:8080\"]\n"
+        ), "{text}");
+        assert_eq!(Manifest::from_toml(&text).unwrap(), m);
+        let bad = text.replace("\"127.0.0.1:6379\"", "\"127.0.0.1\"");
+        let e = Manifest::from_toml(&bad).unwrap_err();
+        assert!(e.message.starts_with("`network.connect` (line "), "{e}");
+        assert!(e.message.contains("names no port"), "{e}");
     }
 
     #[test]

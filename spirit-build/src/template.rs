@@ -44,6 +44,21 @@ impl SdkSource {
             SdkSource::Version(v) => toml_edit::Value::from(v.as_str()).to_string(),
         }
     }
+
+    /// The dependency with the SDK's `allocator` feature (`{{sdk+allocator}}`
+    /// in a template), for a template that allocates (`fetch`).
+    fn to_toml_with_allocator(&self) -> String {
+        match self {
+            SdkSource::Path(path) => {
+                let path = toml_edit::Value::from(path.to_string_lossy().as_ref());
+                format!("{{ path = {path}, features = [\"allocator\"] }}")
+            }
+            SdkSource::Version(v) => {
+                let v = toml_edit::Value::from(v.as_str());
+                format!("{{ version = {v}, features = [\"allocator\"] }}")
+            }
+        }
+    }
 }
 
 /// Why a spirit could not be created.
@@ -280,13 +295,19 @@ pub fn write_into(
 /// The template's files for a crate called `name`: relative paths and
 /// contents, placeholders replaced.
 fn render(template: &Template, name: &str, sdk: &SdkSource) -> Vec<(&'static str, String)> {
+    let with_allocator = sdk.to_toml_with_allocator();
     let sdk = sdk.to_toml();
     template
         .files
         .iter()
         .map(|&File { path, contents }| {
             let (file, contents) = match path.strip_suffix(".in") {
-                Some(stem) => (stem, contents.replace("{{sdk}}", &sdk)),
+                Some(stem) => (
+                    stem,
+                    contents
+                        .replace("{{sdk+allocator}}", &with_allocator)
+                        .replace("{{sdk}}", &sdk),
+                ),
                 None => (path, contents.to_owned()),
             };
             let file = if file == "gitignore" {
@@ -328,7 +349,10 @@ mod tests {
                 template.name
             );
             assert!(
-                manifest.contains("spirit-sdk = \"0.1.0\""),
+                manifest.contains("spirit-sdk = \"0.1.0\"")
+                    || manifest.contains(
+                        "spirit-sdk = { version = \"0.1.0\", features = [\"allocator\"] }"
+                    ),
                 "{}",
                 template.name
             );

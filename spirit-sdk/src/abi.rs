@@ -130,6 +130,51 @@ macro_rules! __host_abi {
             /// The balance minus active reservations of the account at
             /// `account_ptr`, or `-1`.
             host_credit_available(account_ptr: i32) -> i64, Some(ActuatorCredit);
+            // ── network (issue 13) ──
+            /// Opens a TCP connection to the UTF-8 `host:port` at
+            /// `addr_ptr..+addr_len` (1 to 256 bytes), when the run's
+            /// connect allowlist names it and its resolved address. Returns
+            /// a connection handle (≥ 0), or `-1` (not allowed, unresolvable,
+            /// refused, timed out, too many handles, bad range).
+            host_network_connect(addr_ptr: i32, addr_len: i32) -> i64, Some(NetworkConnect);
+            /// Listens for TCP connections on `port` (0 to 65535) of the
+            /// address the run's listen allowlist names for it. Returns a
+            /// listener handle (≥ 0), or `-1` (not allowed, out of range, in
+            /// use, too many handles).
+            host_network_listen(port: i32) -> i64, Some(NetworkListen);
+            /// Sends the message at `msg_ptr..+msg_len` (1 byte to 64 KiB) on
+            /// every open connection of this run. Returns how many it
+            /// reached, or `-1`.
+            host_network_broadcast(msg_ptr: i32, msg_len: i32) -> i64, Some(NetworkBroadcast);
+            /// Sends all of `ptr..ptr+len` (at most 16 MiB) on the
+            /// connection `handle`, within the run's deadline. Returns the
+            /// number of bytes sent, or `-1`.
+            host_network_send(handle: i64, ptr: i32, len: i32) -> i64, None;
+            /// Receives at most `cap` bytes from the connection or HTTP
+            /// response `handle` into `ptr`, waiting at most `timeout_ms`
+            /// milliseconds (`0` or less: until the run's deadline; never
+            /// past it). Returns
+            /// the number of bytes received, `0` at the end of the stream,
+            /// `-7` when nothing arrived in time, or `-1`.
+            host_network_recv(handle: i64, ptr: i32, cap: i32, timeout_ms: i32) -> i64, None;
+            /// Waits at most `timeout_ms` milliseconds (`0` or less: until
+            /// the run's deadline; never past it) for a connection on the
+            /// listener `listener`.
+            /// Returns the new connection's handle, `-7` when none came in
+            /// time, or `-1`.
+            host_network_accept(listener: i64, timeout_ms: i32) -> i64, Some(NetworkListen);
+            /// Closes a connection, listener or HTTP response handle.
+            /// `0` / `-1` (no such handle).
+            host_network_close(handle: i64) -> i32, None;
+            /// Sends the HTTP(S) request at `req_ptr..+req_len`: the line
+            /// `METHOD URL`, then one `Name: value` line per header, an
+            /// empty line, then the body (every line ends with `\n`). The
+            /// URL and every redirect are checked against the connect
+            /// allowlist. Returns a handle to read the response from with
+            /// `host_network_recv`: the status line `200`, one `name:
+            /// value` line per header, an empty line, then the body; or
+            /// `-1` (not allowed, malformed, too large, timed out, failed).
+            host_http_request(req_ptr: i32, req_len: i32) -> i64, Some(NetworkConnect);
             /// The length in bytes of the run's input.
             host_input_len() -> i32, None;
             /// Copies up to `len` bytes of the input, starting at byte
@@ -621,12 +666,16 @@ capabilities! {
     StorageWrite = "storage_write",
     /// Delete keys from the spirit's persistent storage (`host_storage_delete`).
     StorageDelete = "storage_delete",
-    /// Open outgoing connections (reserved: no host function yet).
+    /// Open outgoing TCP connections and send HTTP(S) requests to the
+    /// hosts of the run's connect allowlist (`host_network_connect`,
+    /// `host_http_request`).
     NetworkConnect = "network_connect",
-    /// Accept incoming connections (reserved: no host function yet).
+    /// Listen on, and accept connections at, the addresses of the run's
+    /// listen allowlist (`host_network_listen`, `host_network_accept`).
     NetworkListen = "network_listen",
-    /// Send messages to the other spirits of a séance (`vudo_send`,
-    /// `vudo_broadcast`).
+    /// Send one message on every open connection of the run
+    /// (`host_network_broadcast`), and messages to the other spirits of a
+    /// séance (`vudo_send`, `vudo_broadcast`).
     NetworkBroadcast = "network_broadcast",
     /// Start other sandboxes (reserved: no host function yet).
     SpawnSandbox = "spawn_sandbox",
@@ -702,6 +751,16 @@ pub const TOO_LARGE: i32 = -5;
 
 /// `host_json_path` in mode 1: the value is not a string.
 pub const NOT_A_STRING: i32 = -6;
+
+/// `host_network_recv`, `host_network_accept`: nothing arrived within the
+/// timeout (the handle stays open; call again to wait more).
+pub const TIMED_OUT: i64 = -7;
+
+/// The largest message `host_network_broadcast` sends: 64 KiB.
+pub const MAX_BROADCAST: usize = 64 << 10;
+
+/// The longest `host:port` `host_network_connect` takes: 256 bytes.
+pub const MAX_NETWORK_ADDRESS: usize = 256;
 
 #[cfg(test)]
 mod tests {

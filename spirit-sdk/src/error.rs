@@ -64,6 +64,14 @@ pub enum HostError {
     /// 64 KiB, the receiver's queue is full, or the host could not hand a
     /// message over.
     Message,
+    /// A network call failed: connecting, listening, accepting,
+    /// broadcasting, sending, receiving or an HTTP request. The causes are
+    /// many (the `network_*` capability not granted, an address or a
+    /// redirect outside the run's allowlist, a timeout, a closed
+    /// connection, a response over the host's limit); the host's warning
+    /// to the person running the spirit names the one it was. One variant
+    /// keeps every spirit that formats a `HostError` small.
+    Network,
 }
 
 impl HostError {
@@ -96,6 +104,7 @@ impl HostError {
             HostError::Credit => {
                 "a credit call failed: is `actuator_credit` declared, the account the run's payer, and the amount available and within the run's spend limit?"
             }
+            HostError::Network => "a network call failed: the host's warning says why",
         }
     }
 
@@ -117,7 +126,8 @@ impl HostError {
             HostError::StorageDelete => Some(Capability::StorageDelete),
             HostError::Credit => Some(Capability::ActuatorCredit),
             HostError::Message => Some(Capability::NetworkBroadcast),
-            HostError::Input | HostError::Output => None,
+            // Which of the three it was, the host's warning says.
+            HostError::Input | HostError::Output | HostError::Network => None,
         }
     }
 }

@@ -13,6 +13,8 @@
 //! | [`storage`] | persistent key-value storage | `storage_read`, `storage_write`, `storage_delete` |
 //! | [`credit`] | balances, transfers and reservations of credits | `actuator_credit` |
 //! | [`message`] | messages to the other spirits of a séance | `network_broadcast` (receiving: none) |
+//! | [`net`] | TCP connections, listeners and broadcast | `network_connect`, `network_listen`, `network_broadcast` |
+//! | [`http`] (with `alloc`) | HTTP(S) requests | `network_connect` |
 //! | [`input`], [`output`] | the run's input and output bytes | none |
 //! | [`hash`] | BLAKE3 hashes and their constant-time check, by the host | none |
 //! | [`json`] | values out of a JSON document by path, by the host | none |
@@ -44,7 +46,7 @@
 //! | --- | --- | --- |
 //! | `macros` | yes | `#[spirit_sdk::main]` (without it, use [`entry!`]) |
 //! | `panic-message` | yes | formatted panic messages (about 2.5 KiB of `core::fmt`) |
-//! | `alloc` | | `storage::get`, `input::read_all`, the formatting log macros |
+//! | `alloc` | | `storage::get`, `input::read_all`, [`http`], the formatting log macros |
 //! | `allocator` | | `alloc` plus a small bump [`allocator`] as `#[global_allocator]` |
 //! | `std` | | for spirits that link `std`: a panic hook instead of the SDK's panic handler |
 //! | `mock-hash` | | [`hash`] in native tests (the mock host builds the host's BLAKE3); no change to the wasm |
@@ -65,10 +67,13 @@ pub mod credit;
 pub mod entry;
 mod error;
 pub mod hash;
+#[cfg(feature = "alloc")]
+pub mod http;
 pub mod input;
 pub mod json;
 pub mod log;
 pub mod message;
+pub mod net;
 pub mod number;
 pub mod output;
 pub mod panic;

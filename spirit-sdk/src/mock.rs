@@ -28,6 +28,10 @@
 //! # Ok::<(), spirit_sdk::HostError>(())
 //! ```
 //!
+//! The network is scripted: [`script_connection`], [`script_client`] and
+//! [`script_response`] say what a connection, a client of a listener and
+//! an HTTP request get; [`sent`] and [`requests`] what the spirit sent.
+//!
 //! Capabilities are all granted, so that a test exercises the spirit's
 //! logic; [`deny`] withholds one to test an error path, as the sandbox does
 //! with `cargo spirit run --deny CAP`.
@@ -38,6 +42,9 @@ use std::string::{String, ToString};
 use std::vec::Vec;
 
 use crate::abi::{self, Capability, LogLevel};
+
+mod net;
+pub use net::{requests, script_client, script_connection, script_response, sent};
 
 std::thread_local! {
     static HOST: RefCell<MockHost> = RefCell::new(MockHost::default());
@@ -118,6 +125,7 @@ fn with<T>(f: impl FnOnce(&mut MockHost) -> T) -> T {
 /// ```
 pub fn reset() {
     with(|h| *h = MockHost::default());
+    net::reset();
 }
 
 /// Sets the clock that [`time::now`](crate::time::now) reads, in
@@ -353,6 +361,11 @@ pub fn inject(to: &str, payload: &[u8]) -> bool {
     })
 }
 
+/// Whether [`deny`] left `capability` granted.
+fn granted(capability: Capability) -> bool {
+    with(|h| !h.denied.contains(&capability))
+}
+
 /// The message the spirit aborted with (a returned error or a panic), if it
 /// did. In tests an abort is a panic with the message `spirit aborted: …`,
 /// so use `#[should_panic]` or `std::panic::catch_unwind` to test one.
@@ -371,6 +384,8 @@ pub fn aborted() -> Option<String> {
 /// non-wasm targets.
 pub(crate) mod host {
     use super::*;
+
+    pub(crate) use super::net::host::*;
 
     fn granted(h: &MockHost, capability: Capability) -> bool {
         !h.denied.contains(&capability)

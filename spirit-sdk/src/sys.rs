@@ -123,6 +123,54 @@ mod wasm {
         unsafe { raw::host_credit_consume(id) }
     }
 
+    pub(crate) fn network_connect(address: &[u8]) -> i64 {
+        let (ptr, len) = ptr_len(address);
+        // SAFETY: the host only reads inside `address`.
+        unsafe { raw::host_network_connect(ptr, len) }
+    }
+
+    pub(crate) fn network_listen(port: i32) -> i64 {
+        // SAFETY: takes no pointers.
+        unsafe { raw::host_network_listen(port) }
+    }
+
+    pub(crate) fn network_broadcast(message: &[u8]) -> i64 {
+        let (ptr, len) = ptr_len(message);
+        // SAFETY: the host only reads inside `message`.
+        unsafe { raw::host_network_broadcast(ptr, len) }
+    }
+
+    pub(crate) fn network_send(handle: i64, bytes: &[u8]) -> i64 {
+        let (ptr, len) = ptr_len(bytes);
+        // SAFETY: the host only reads inside `bytes`.
+        unsafe { raw::host_network_send(handle, ptr, len) }
+    }
+
+    pub(crate) fn network_recv(handle: i64, buf: &mut [u8], timeout_ms: i32) -> i64 {
+        let (ptr, cap) = ptr_len(buf);
+        // SAFETY: the host writes at most `cap` bytes at `ptr`, all inside
+        // `buf`, which is borrowed mutably for the call.
+        unsafe { raw::host_network_recv(handle, ptr, cap, timeout_ms) }
+    }
+
+    pub(crate) fn network_accept(listener: i64, timeout_ms: i32) -> i64 {
+        // SAFETY: takes no pointers.
+        unsafe { raw::host_network_accept(listener, timeout_ms) }
+    }
+
+    pub(crate) fn network_close(handle: i64) -> i32 {
+        // SAFETY: takes no pointers.
+        unsafe { raw::host_network_close(handle) }
+    }
+
+    // Only `http` (with `alloc`) sends requests.
+    #[cfg_attr(not(feature = "alloc"), allow(dead_code))]
+    pub(crate) fn http_request(request: &[u8]) -> i64 {
+        let (ptr, len) = ptr_len(request);
+        // SAFETY: the host only reads inside `request`.
+        unsafe { raw::host_http_request(ptr, len) }
+    }
+
     pub(crate) fn input_len() -> i32 {
         // SAFETY: takes no pointers.
         unsafe { raw::host_input_len() }

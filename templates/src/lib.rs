@@ -5,7 +5,7 @@
 //! This crate only holds the files; `spirit_build::template` renders and
 //! writes them. Each template is a directory beside `src/` (`hello/`,
 //! `counter/`, …). A file whose path ends in `.in` has `{{name}}` and
-//! `{{sdk}}` placeholders, `gitignore` is written as `.gitignore` (cargo
+//! `{{sdk}}` (or `{{sdk+allocator}}`, the SDK with its `allocator` feature) placeholders, `gitignore` is written as `.gitignore` (cargo
 //! would not package a dotfile template), and the manifest is
 //! `Cargo.toml.in`, so cargo neither takes a template for a package nor
 //! leaves it out of this one.
@@ -111,6 +111,11 @@ pub const TEMPLATES: &[Template] = &[
         name: "json",
         description: "reads fields of a JSON input with the host's JSON-path queries (no capabilities)",
         files: files!("json": "Cargo.toml.in", "src/lib.rs", "gitignore"),
+    },
+    Template {
+        name: "fetch",
+        description: "fetches a JSON document over HTTPS from an allowed host and prints one field (network_connect)",
+        files: files!("fetch": "Cargo.toml.in", "src/lib.rs", "gitignore"),
     },
 ];
 

@@ -17,6 +17,7 @@ mod hardening_registry;
 mod hardening_sandbox;
 mod hardening_text;
 mod hostile;
+mod network;
 mod new;
 mod oci;
 mod registry;

@@ -15,7 +15,11 @@ use spirit_build::sign::Key;
 use spirit_build::units::parse_duration;
 use spirit_sdk::abi::Capability;
 
-use crate::args::{CargoArgs, capability, fuel, max_input, max_memory};
+use spirit_build::net::{Allowlist, ConnectRule, ListenRule, NetLimits, NetworkAccess};
+
+use crate::args::{
+    CargoArgs, capability, connect_rule, fuel, listen_rule, max_input, max_memory, max_response,
+};
 
 /// Run a spirit in the sandbox, building it first if needed
 #[derive(Debug, Args)]
@@ -37,6 +41,8 @@ Examples:
   cargo spirit run math.wasm --invoke add 2 3
                                            Call `add(2, 3)` and print its result
   cargo spirit run --deterministic --seed 7 --input data.bin
+  cargo spirit run fetch.wasm --allow network_connect --allow-net https://api.example.com
+                                           Let a bare module fetch from one host
   cargo spirit run shop@1 --payer ~/.vudo/keys/alice.key --spend-limit 500
                                            Pay for a priced spirit as alice, and
                                            let it move up to 500 of her credits
@@ -45,6 +51,12 @@ A priced spirit (`[pricing]`) that is signed is charged to the payer and paid
 to its author: the most the run can cost (its pricing at the fuel limit) is
 reserved before it starts, and a payer who cannot cover it is refused; after
 the run the actual cost is paid and the rest released. See docs/credits.md.
+
+The network: a granted network_* capability reaches only what the manifest's
+[network] lists and --allow-net/--allow-listen add. A name that resolves to a
+loopback, private or link-local address is refused unless an entry names that
+address (or `localhost`). HTTP redirects are checked at every hop (at most 5).
+A deterministic run may not use the network.
 
 Storage and compiled code live under $VUDO_HOME (default ~/.vudo).")]
 pub(crate) struct RunArgs {
@@ -114,6 +126,28 @@ pub(crate) struct RunArgs {
     /// the host_credit_* functions
     #[arg(long, value_name = "N", default_value_t = 0)]
     spend_limit: u64,
+    /// Let the spirit connect to (and send HTTP requests to) this entry:
+    /// `host:port`, `*.example.org:443`, `127.0.0.1:6379` or
+    /// `https://api.example.com`; repeatable, added to the manifest's
+    /// `[network] connect`. Needs `network_connect`
+    #[arg(long, value_name = "PATTERN", value_parser = connect_rule)]
+    allow_net: Vec<ConnectRule>,
+    /// Let the spirit listen on this IP:PORT; repeatable, added to the
+    /// manifest's `[network] listen`. Needs `network_listen`
+    #[arg(long, value_name = "ADDR:PORT", value_parser = listen_rule)]
+    allow_listen: Vec<ListenRule>,
+    /// The longest one network lookup, connect, send or HTTP request may
+    /// take, never past the run's timeout [default: 30s]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    net_timeout: Option<Duration>,
+    /// The largest HTTP response body a spirit may receive, up to 1GiB
+    /// [default: 8MiB]
+    #[arg(long, value_name = "SIZE", value_parser = max_response)]
+    max_response: Option<u64>,
+    /// Also trust the certificate authorities in this PEM file for HTTPS
+    /// (besides Mozilla's roots)
+    #[arg(long, value_name = "FILE", env = "SPIRIT_NET_CA_FILE")]
+    net_ca: Option<PathBuf>,
     #[command(flatten)]
     cargo: CargoArgs,
 }
@@ -136,6 +170,22 @@ impl RunArgs {
             None => None,
         };
         let invoking = self.invoke.is_some();
+        let defaults = NetLimits::default();
+        let network = NetworkAccess {
+            allowlist: Allowlist {
+                connect: self.allow_net,
+                listen: self.allow_listen,
+            },
+            limits: NetLimits {
+                timeout: self.net_timeout.unwrap_or(defaults.timeout),
+                max_response: self.max_response.unwrap_or(defaults.max_response),
+                ..defaults
+            },
+            extra_roots: match &self.net_ca {
+                Some(path) => spirit_build::net::read_roots(path)?,
+                None => Vec::new(),
+            },
+        };
         let options = RunOptions {
             target,
             allow: self.allow,
@@ -162,6 +212,7 @@ impl RunArgs {
                 payer: self.payer,
                 spend_limit: self.spend_limit,
             },
+            network,
         };
         let outcome = spirit_build::run(shell, options)?;
         if invoking {

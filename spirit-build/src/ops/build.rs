@@ -332,6 +332,7 @@ impl Job<'_> {
             limits: spirit.config.limits,
             run: spirit.config.run,
             pricing: spirit.config.pricing,
+            network: spirit.config.network.clone(),
             wasm,
             build: self.build.clone(),
         }
@@ -394,6 +395,9 @@ impl Job<'_> {
             self.strip,
             None,
         )?;
+        for warning in spirit.config.network_warnings() {
+            shell.warn(format_args!("spirit `{}`: {warning}", spirit.name));
+        }
         let file = self.file_name();
         let original = self.original;
         shell.status(

@@ -56,6 +56,9 @@ impl std::fmt::Display for PackageInspection {
                 caps.join(", ")
             }
         )?;
+        if !m.network.is_empty() {
+            writeln!(f, "net     {}", m.network)?;
+        }
         match &self.signature {
             Ok(author) => writeln!(f, "signed  by {author} (verified)")?,
             Err(e) => writeln!(f, "signed  NO: {e}")?,

@@ -9,6 +9,8 @@ use semver::Version;
 use serde::Serialize;
 
 use super::target::TargetError;
+use crate::manifest::Manifest;
+use crate::net::Allowlist;
 use crate::registry::{Entry, Registry, split_spec};
 use crate::shell::escape;
 use crate::{Error, Shell};
@@ -119,6 +121,8 @@ pub struct SpiritInfo {
     pub path: PathBuf,
     /// Every installed version of the spirit, lowest first.
     pub installed: Vec<Version>,
+    /// Where its manifest lets it connect and listen.
+    pub network: Allowlist,
 }
 
 /// The entry's fields and `path` (its JSON has always been the index
@@ -127,6 +131,13 @@ impl Serialize for SpiritInfo {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut value = serde_json::to_value(&self.entry).map_err(serde::ser::Error::custom)?;
         value["path"] = serde_json::json!(self.path);
+        if !self.network.is_empty() {
+            let strings = |items: Vec<String>| serde_json::json!(items);
+            value["network"] = serde_json::json!({
+                "connect": strings(self.network.connect.iter().map(ToString::to_string).collect()),
+                "listen": strings(self.network.listen.iter().map(ToString::to_string).collect()),
+            });
+        }
         value.serialize(serializer)
     }
 }
@@ -150,6 +161,9 @@ impl Display for SpiritInfo {
             escape(entry.description.as_deref().unwrap_or("-"))
         )?;
         writeln!(f, "capabilities: {}", escape(&capabilities))?;
+        if !self.network.is_empty() {
+            writeln!(f, "network:      {}", self.network)?;
+        }
         writeln!(
             f,
             "author:       {}",
@@ -182,10 +196,12 @@ pub fn info(registry: &Registry, spec: &str) -> Result<SpiritInfo, Error> {
         .into_iter()
         .map(|e| e.version)
         .collect();
+    let network = Manifest::read(&path.join(crate::manifest::FILE_NAME))?.network;
     Ok(SpiritInfo {
         entry,
         path,
         installed,
+        network,
     })
 }
 

@@ -38,7 +38,7 @@ pub(super) struct Resolved {
     /// the unsigned namespace.
     pub(super) owner: StorageOwner,
     /// Set when the manifest's capabilities are not granted.
-    withheld: Option<Withheld>,
+    pub(super) withheld: Option<Withheld>,
 }
 
 impl Resolved {

@@ -10,6 +10,7 @@ use super::run_charge::{self, CreditOptions, Prepare};
 use super::run_io::{RunInput, read_input};
 use super::target::Target;
 use crate::limits::Metering;
+use crate::net::NetworkAccess;
 use crate::receipt::{Receipt, RunFacts};
 use crate::sandbox::{
     Call, CodeSource, Limits, Outcome, Policy, Pricing, RunError, RunRequest, Sandbox,
@@ -109,6 +110,11 @@ pub struct RunOptions {
     pub sandbox: SandboxConfig,
     /// Write a signed receipt of the run.
     pub receipt: Option<ReceiptRequest>,
+    /// Where the spirit may connect and listen beyond its manifest's
+    /// `[network]` (`--allow-net`, `--allow-listen`), the network limits
+    /// (`--net-timeout`, `--max-response`) and extra HTTPS roots
+    /// (`--net-ca`).
+    pub network: NetworkAccess,
 }
 
 /// Runs the spirit and returns how it went. With `-v`, reports where its
@@ -124,6 +130,8 @@ pub fn run(shell: &Shell, options: RunOptions) -> Result<Outcome, Error> {
     // A manifest's `[run]` defaults and price apply unless the caller says
     // otherwise; a bare module gets the sandbox's defaults and no grants,
     // and so does a spirit nobody trusted vouches for.
+    // The manifest's network allowlist is granted with its capabilities.
+    let manifest_granted = resolved.withheld.is_none();
     let declared = resolved.declared(shell, &options.allow, &options.deny);
     let Resolved {
         name,
@@ -170,6 +178,11 @@ pub fn run(shell: &Shell, options: RunOptions) -> Result<Outcome, Error> {
         }
     }
     let policy = Policy::from_declared(declared, options.allow, options.deny);
+    let mut network = options.network;
+    if let Some(manifest) = manifest.as_ref().filter(|_| manifest_granted) {
+        let flags = std::mem::replace(&mut network.allowlist, manifest.network.clone());
+        network.allowlist.extend(&flags);
+    }
     // The timeout covers the whole run from here: reading the input,
     // compiling, and the call, which gets what is left.
     let timeout = limits.timeout;
@@ -261,6 +274,7 @@ pub fn run(shell: &Shell, options: RunOptions) -> Result<Outcome, Error> {
         seed: options.seed,
         storage_owner: owner,
         credits: billing.credits.take(),
+        network,
     };
     let result = sandbox.run(&spirit, request);
     let charged = run_charge::settle(shell, &mut billing, &result)?;
@@ -348,6 +362,10 @@ impl SpiritIo for HashingIo {
         self.inner.warning(message);
     }
 
+    fn network(&mut self, event: String) {
+        self.inner.network(event);
+    }
+
     fn into_any(self: Box<Self>) -> Box<dyn std::any::Any> {
         self
     }
@@ -405,6 +423,7 @@ mod tests {
                 sandbox: SandboxConfig::in_home(dir.path()),
                 receipt: None,
                 credits: CreditOptions::default(),
+                network: Default::default(),
             },
         )
         .unwrap();

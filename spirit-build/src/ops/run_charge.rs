@@ -339,6 +339,7 @@ mod tests {
                         payer: Some(payer_key.to_owned()),
                         spend_limit: 0,
                     },
+                    network: Default::default(),
                 },
             );
             let text = String::from_utf8(err.0.lock().unwrap().clone()).unwrap();

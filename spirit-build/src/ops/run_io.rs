@@ -178,6 +178,11 @@ impl SpiritIo for TerminalIo {
         self.shell.warn(message);
     }
 
+    fn network(&mut self, event: String) {
+        self.shell
+            .verbose(|s| s.status("Network", crate::shell::escape(&event)));
+    }
+
     fn into_any(self: Box<Self>) -> Box<dyn std::any::Any> {
         self
     }

@@ -8,6 +8,7 @@ use spirit_sdk::abi::Capability;
 use toml_edit::{Item, TableLike};
 
 use crate::manifest::{MemoryLimits, ModuleLimits, Pricing, RunDefaults, line_of};
+use crate::net::{Allowlist, ConnectRule, ListenRule};
 
 /// What `[package.metadata.spirit]` declares.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -22,6 +23,8 @@ pub struct SpiritConfig {
     pub run: RunDefaults,
     /// `pricing`, when set.
     pub pricing: Option<Pricing>,
+    /// `network`: where the spirit may connect and listen.
+    pub network: Allowlist,
 }
 
 impl Default for SpiritConfig {
@@ -32,7 +35,35 @@ impl Default for SpiritConfig {
             limits: ModuleLimits::default(),
             run: RunDefaults::default(),
             pricing: None,
+            network: Allowlist::default(),
         }
+    }
+}
+
+impl SpiritConfig {
+    /// A network capability declared with no allowlist entry to use it on:
+    /// it permits nothing, which is worth a build warning.
+    ///
+    /// ```
+    /// use spirit_build::project::SpiritConfig;
+    /// use spirit_sdk::abi::Capability;
+    /// let config = SpiritConfig { capabilities: vec![Capability::NetworkConnect], ..SpiritConfig::default() };
+    /// assert!(config.network_warnings()[0].contains("`connect` list is empty"));
+    /// ```
+    pub fn network_warnings(&self) -> Vec<String> {
+        let mut warnings = Vec::new();
+        let declared = |c| self.capabilities.contains(&c);
+        if declared(Capability::NetworkConnect) && self.network.connect.is_empty() {
+            warnings.push(
+                "declares `network_connect` but its `connect` list is empty, so it may reach nothing\nhelp: add the hosts under `[package.metadata.spirit.network]`, such as `connect = [\"https://api.example.com\"]`".to_owned(),
+            );
+        }
+        if declared(Capability::NetworkListen) && self.network.listen.is_empty() {
+            warnings.push(
+                "declares `network_listen` but its `listen` list is empty, so it may listen nowhere\nhelp: add addresses under `[package.metadata.spirit.network]`, such as `listen = [\"127.0.0.1:8080\"]`".to_owned(),
+            );
+        }
+        warnings
     }
 }
 
@@ -73,9 +104,11 @@ const KEYS: &[&str] = &[
     "entry",
     "max-size",
     "memory",
+    "network",
     "pricing",
     "run",
 ];
+const NETWORK_KEYS: &[&str] = &["connect", "listen"];
 const MEMORY_KEYS: &[&str] = &["initial", "maximum"];
 const RUN_KEYS: &[&str] = &["fuel", "max-memory", "max-input", "metering", "timeout"];
 const PRICING_KEYS: &[&str] = &["base_cost", "per_fuel_cost", "min-balance"];
@@ -172,6 +205,7 @@ pub fn parse_config(path: &Path, text: &str) -> Result<SpiritConfig, ConfigError
             "memory" => config.limits.memory = parser.memory(&at, item)?,
             "run" => config.run = parser.run(&at, item)?,
             "pricing" => config.pricing = Some(parser.pricing(&at, item)?),
+            "network" => config.network = parser.network(&at, item)?,
             _ => {
                 return Err(parser.error(&at, "unknown key", Some(did_you_mean(key, KEYS))));
             }
@@ -360,6 +394,44 @@ impl ConfigParser<'_> {
             }
         }
         Ok(run)
+    }
+
+    /// `network = { connect = [...], listen = [...] }`, each entry parsed as
+    /// `--allow-net` and `--allow-listen` parse theirs.
+    fn network(&self, at: &Located, item: &Item) -> Result<Allowlist, ConfigError> {
+        const EXAMPLE: &str =
+            "[package.metadata.spirit.network]\nconnect = [\"https://api.example.com\"]";
+        let mut network = Allowlist::default();
+        for (key, value) in self.entries(at, item, NETWORK_KEYS, EXAMPLE)? {
+            let not_strings = || {
+                self.error(
+                    &key,
+                    "must be an array of strings",
+                    Some(format!("for example `{EXAMPLE}`")),
+                )
+            };
+            let array = value.as_array().ok_or_else(not_strings)?;
+            for entry in array.iter() {
+                let entry_at = Located {
+                    key: key.key.clone(),
+                    span: entry.span().or(key.span.clone()),
+                };
+                let text = entry.as_str().ok_or_else(not_strings)?;
+                let bad = |e: crate::net::PatternError| self.error(&entry_at, e.to_string(), None);
+                if key.key.ends_with(".connect") {
+                    let rule = ConnectRule::parse(text).map_err(bad)?;
+                    if !network.connect.contains(&rule) {
+                        network.connect.push(rule);
+                    }
+                } else {
+                    let rule = ListenRule::parse(text).map_err(bad)?;
+                    if !network.listen.contains(&rule) {
+                        network.listen.push(rule);
+                    }
+                }
+            }
+        }
+        Ok(network)
     }
 
     fn pricing(&self, at: &Located, item: &Item) -> Result<Pricing, ConfigError> {
@@ -615,5 +687,27 @@ mod tests {
             c.capabilities,
             [Capability::ActuatorLog, Capability::StorageRead]
         );
+    }
+
+    #[test]
+    fn the_network_table_is_parsed_and_its_bad_entries_named_with_their_line() {
+        let c = parse(
+            "[package.metadata.spirit.network]\nconnect = [\"api.example.com:443\", \"*.example.org:8443\", \"https://api.example.com\", \"127.0.0.1:6379\"]\nlisten = [\"127.0.0.1:8080\"]\n",
+        )
+        .unwrap();
+        assert_eq!(c.network.connect.len(), 4);
+        assert_eq!(c.network.listen[0].to_string(), "127.0.0.1:8080");
+        let e = parse(
+            "[package.metadata.spirit.network]\nconnect = [\n  \"ok.example:1\",\n  \"bad\",\n]\n",
+        )
+        .unwrap_err();
+        assert_eq!(e.key, "package.metadata.spirit.network.connect");
+        assert_eq!(e.line, Some(8));
+        assert!(e.message.contains("names no port"), "{e}");
+        let e =
+            parse("[package.metadata.spirit.network]\nlisten = [\"localhost:80\"]\n").unwrap_err();
+        assert!(e.message.contains("not an IP address and port"), "{e}");
+        let e = parse("[package.metadata.spirit.network]\nconect = []\n").unwrap_err();
+        assert!(e.help.unwrap().contains("did you mean `connect`"));
     }
 }

@@ -22,6 +22,12 @@ pub trait SpiritIo: Send + Any + fmt::Debug {
     fn warning(&mut self, message: String) {
         let _ = message;
     }
+    /// A network attempt the run's allowlist let through (`cargo spirit
+    /// run -v` prints them; refusals are [`SpiritIo::warning`]s). Ignored
+    /// unless implemented.
+    fn network(&mut self, event: String) {
+        let _ = event;
+    }
     /// As `Any`, to get a concrete sink back from an [`Outcome`](super::Outcome).
     fn into_any(self: Box<Self>) -> Box<dyn Any>;
 }
@@ -35,6 +41,8 @@ pub struct CollectingIo {
     pub output: Vec<u8>,
     /// Every host warning, in order.
     pub warnings: Vec<String>,
+    /// Every network attempt allowed, in order.
+    pub network: Vec<String>,
 }
 
 impl SpiritIo for CollectingIo {
@@ -49,6 +57,10 @@ impl SpiritIo for CollectingIo {
 
     fn warning(&mut self, message: String) {
         self.warnings.push(message);
+    }
+
+    fn network(&mut self, event: String) {
+        self.network.push(event);
     }
 
     fn into_any(self: Box<Self>) -> Box<dyn Any> {

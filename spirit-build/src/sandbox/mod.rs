@@ -286,6 +286,7 @@ mod tests {
             stores: sandbox.stores.clone(),
             deadline: Instant::now() + limits.timeout,
             credits: None,
+            network: Default::default(),
         });
         let mut store = Store::new(&sandbox.engine, state);
         store.set_fuel(limits.fuel).unwrap();

@@ -8,6 +8,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
+use spirit_sdk::abi::Capability;
 use wasmtime::{ExternType, Store, Val, ValType};
 
 use super::engine::EpochTicker;
@@ -19,6 +20,7 @@ use super::state::{HostSetup, HostState};
 use super::storage::{StorageOwner, Stores};
 use crate::ledger::RunCredits;
 use crate::limits::{Limits, Metering, Policy};
+use crate::net::NetworkAccess;
 use crate::validate::{self, Grant};
 
 /// What to call in a run.
@@ -72,6 +74,10 @@ pub struct RunRequest {
     /// name and this owner ([`StorageOwner::Unsigned`] unless its
     /// signature verified).
     pub storage_owner: StorageOwner,
+    /// Where the `host_network_*` and `host_http_request` functions may
+    /// reach (granting `network_*` alone reaches nothing). A deterministic
+    /// run (`seed`) may not use the network at all.
+    pub network: NetworkAccess,
 }
 
 impl fmt::Debug for RunRequest {
@@ -84,6 +90,7 @@ impl fmt::Debug for RunRequest {
             .field("seed", &self.seed)
             .field("credits", &self.credits)
             .field("storage_owner", &self.storage_owner)
+            .field("network", &self.network)
             .finish_non_exhaustive()
     }
 }
@@ -107,6 +114,7 @@ impl RunRequest {
             seed: None,
             credits: None,
             storage_owner: StorageOwner::Unsigned,
+            network: NetworkAccess::default(),
         }
     }
 }
@@ -175,6 +183,9 @@ impl Sandbox {
             return Err(RunError::InputTooLarge(request.limits.max_input));
         }
         check_policy(spirit, &request.policy)?;
+        if request.seed.is_some() {
+            check_offline(spirit)?;
+        }
         let args = check_call(spirit, &request.call)?;
         check_initial_sizes(spirit, &request.limits)?;
         let RunRequest {
@@ -186,6 +197,7 @@ impl Sandbox {
             seed,
             credits,
             storage_owner,
+            network,
         } = request;
         let started = Instant::now();
         let state = HostState::new(HostSetup {
@@ -202,6 +214,7 @@ impl Sandbox {
             // gets no storage wait rather than a panic.
             deadline: started.checked_add(limits.timeout).unwrap_or(started),
             credits,
+            network,
         });
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| s);
@@ -314,6 +327,36 @@ pub(super) fn check_policy(spirit: &LoadedSpirit, policy: &Policy) -> Result<(),
             } else {
                 problem
             }
+        })
+        .collect();
+    if refused.is_empty() {
+        Ok(())
+    } else {
+        Err(RunError::Refused(refused))
+    }
+}
+
+/// Refuses, for a deterministic run, a module that imports a network
+/// function: its result would depend on the network.
+fn check_offline(spirit: &LoadedSpirit) -> Result<(), RunError> {
+    let refused: Vec<validate::Problem> = spirit
+        .imports
+        .iter()
+        .filter(|i| i.module == spirit_sdk::abi::MODULE)
+        .filter_map(|i| spirit_sdk::abi::host_function(&i.name))
+        .filter(|f| {
+            matches!(
+                f.capability,
+                Some(Capability::NetworkConnect | Capability::NetworkListen | Capability::NetworkBroadcast)
+            )
+        })
+        .map(|f| validate::Problem {
+            message: format!(
+                "imports `{}::{}`, but a deterministic run cannot use the network (its result would depend on it)",
+                spirit_sdk::abi::MODULE,
+                f.name
+            ),
+            help: Some("run it without `--deterministic`".to_owned()),
         })
         .collect();
     if refused.is_empty() {

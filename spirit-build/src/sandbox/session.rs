@@ -26,6 +26,7 @@ use super::run::{check_initial_sizes, check_policy, default_val};
 use super::state::{HostSetup, HostState};
 use super::storage::StorageOwner;
 use crate::limits::{Limits, Policy};
+use crate::net::NetworkAccess;
 
 /// What a live instance is made with.
 pub struct LiveRequest {
@@ -207,6 +208,10 @@ impl Sandbox {
             stores: self.stores.clone(),
             deadline: started.checked_add(limits.timeout).unwrap_or(started),
             credits: None,
+            // A séance's spirits get no network allowlist (yet): a granted
+            // `network_*` capability reaches nothing, as in a run without
+            // `[network]` entries.
+            network: NetworkAccess::default(),
         });
         state.use_bus(bus.clone());
         let mut store = Store::new(&self.engine, state);

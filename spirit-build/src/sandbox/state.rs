@@ -15,6 +15,7 @@ use super::storage::{StorageError, StorageOwner, Stores};
 use super::transaction::StorageTransaction;
 use crate::ledger::{CreditError, RunCredits};
 use crate::limits::{Limits, Policy};
+use crate::net::{NetSession, NetworkAccess};
 
 /// The most host warnings (why a call returned `-1`) one run reports.
 pub(crate) const MAX_WARNINGS: u32 = 10;
@@ -41,6 +42,7 @@ pub(crate) struct HostSetup {
     pub(crate) stores: Arc<Stores>,
     pub(crate) deadline: Instant,
     pub(crate) credits: Option<RunCredits>,
+    pub(crate) network: NetworkAccess,
 }
 
 /// Everything a store holds for one run.
@@ -66,6 +68,9 @@ pub(crate) struct HostState {
     /// returns `-1`). Dropped with the state at the end of the run, which
     /// releases the reservations the spirit left.
     credits: Option<RunCredits>,
+    /// The run's network: its allowlist and open handles (closed when the
+    /// state is dropped).
+    pub(super) net: NetSession,
     pub(super) log_count: u32,
     warning_count: u32,
     /// The host's allocations in the instance's memory (`vudo_alloc`).
@@ -135,6 +140,7 @@ impl HostState {
             storage: None,
             deadline: setup.deadline,
             credits: setup.credits,
+            net: NetSession::new(setup.network, setup.seed.is_some(), setup.deadline),
             log_count: 0,
             warning_count: 0,
             output_len: 0,

@@ -8,7 +8,7 @@
 //! entry's capability: a call without it returns the ABI's error value
 //! (`-1` in the function's result type) before the topic function runs. The
 //! topic function (same name as the entry, in `time`, `random`, `log`,
-//! `storage`, `credit`, `io`, `primitives`, or the @vudo/runtime's
+//! `storage`, `credit`, `net`, `io`, `primitives`, or the @vudo/runtime's
 //! `vudo_io`, `vudo_memory`, `vudo_time`, `vudo_message`, `vudo_random`,
 //! `vudo_effect` and `vudo_debug`) then checks every guest pointer with
 //! `memory::range` before
@@ -21,6 +21,7 @@ mod credit;
 mod io;
 mod log;
 mod memory;
+mod net;
 mod primitives;
 mod random;
 mod storage;
@@ -43,6 +44,7 @@ use memory::{memory, range, truncate, unsigned};
 use credit::*;
 use io::*;
 use log::*;
+use net::*;
 use primitives::*;
 use random::*;
 use storage::*;
@@ -179,6 +181,7 @@ mod tests {
             stores,
             deadline: Instant::now() + std::time::Duration::from_secs(30),
             credits: None,
+            network: Default::default(),
         });
         Store::new(engine, state)
     }
