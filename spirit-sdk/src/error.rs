@@ -102,7 +102,7 @@ impl HostError {
             HostError::Output => "writing the output failed: was the output limit reached?",
             HostError::Message => "sending or receiving a message failed",
             HostError::Credit => {
-                "a credit call failed: is `actuator_credit` declared, the account the run's payer, and the amount available and within the run's spend limit?"
+                "a credit call failed: check `actuator_credit`, the payer, the amount and the spend limit"
             }
             HostError::Network => "a network call failed: the host's warning says why",
         }
