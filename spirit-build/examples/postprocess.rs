@@ -71,6 +71,7 @@ fn main() {
             limits,
             run: RunDefaults::default(),
             pricing: None,
+            dependencies: Vec::new(),
             wasm: WasmInfo {
                 file: "json-spirit.wasm".into(),
                 size: stripped.len() as u64,

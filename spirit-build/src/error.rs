@@ -67,6 +67,18 @@ pub enum Error {
     /// A registry operation failed.
     #[error(transparent)]
     Registry(registry::RegistryError),
+    /// A dependency of a spirit being built does not resolve.
+    #[error("cannot resolve dependency `{dependency} = \"{req}\"` of spirit `{spirit}`: {error}")]
+    Dependency {
+        /// The spirit being built.
+        spirit: String,
+        /// The dependency's name.
+        dependency: String,
+        /// Its requirement.
+        req: String,
+        /// Why it does not resolve.
+        error: registry::RegistryError,
+    },
     /// A spirit failed verification.
     #[error("{}: {error}", path.display())]
     Verify {

@@ -28,6 +28,7 @@ use crate::{Error, Shell};
 ///     blake3: "ab".into(),
 ///     author: None,
 ///     unsigned: true,
+///     dependencies: vec![],
 /// };
 /// let list = SpiritList(vec![entry]);
 /// assert_eq!(

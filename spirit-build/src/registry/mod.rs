@@ -29,6 +29,7 @@
 //! semantic versions, so no path built from them can leave the registry; and
 //! no symbolic link is followed inside it.
 
+mod dependencies;
 mod error;
 mod index;
 mod path;
@@ -41,7 +42,7 @@ use std::path::{Path, PathBuf};
 use semver::Version;
 
 pub use error::RegistryError;
-pub use index::Entry;
+pub use index::{Entry, Pinned};
 pub use resolve::split_spec;
 
 use crate::package::SpiritFiles;
@@ -440,6 +441,13 @@ impl Registry {
             .collect::<Result<Vec<Entry>, _>>()?;
 
         let mut change = Transaction::begin(&self.home)?;
+        dependencies::check_installable(
+            spirits,
+            &entries,
+            &change.index,
+            &trusted,
+            options.allow_unsigned,
+        )?;
         // First every conflict, so that nothing is written when one is
         // refused: with what is installed, and within the spirits given.
         for (i, entry) in entries.iter().enumerate() {
@@ -495,14 +503,45 @@ impl Registry {
     ///
     /// # Errors
     ///
-    /// Fails when nothing matches.
+    /// Fails when nothing matches, and when installed spirits depend on
+    /// what would be removed ([`RegistryError::DependedOn`], naming them).
     pub fn uninstall(
         &self,
         name: &str,
         version: Option<&Version>,
     ) -> Result<Vec<Entry>, RegistryError> {
+        self.uninstall_with(name, version, false)
+    }
+
+    /// [`Registry::uninstall`]; with `force`, also what installed spirits
+    /// depend on (their calls to it then fail, naming it).
+    ///
+    /// # Errors
+    ///
+    /// As [`Registry::uninstall`], but for the dependents when forced.
+    pub fn uninstall_with(
+        &self,
+        name: &str,
+        version: Option<&Version>,
+        force: bool,
+    ) -> Result<Vec<Entry>, RegistryError> {
         validate_name(name)?;
         let mut change = Transaction::begin(&self.home)?;
+        if !force {
+            // Dependents of the versions removed, other than themselves.
+            let dependents: Vec<Entry> = dependencies::dependents_in(&change.index, name, |v| {
+                version.is_none_or(|wanted| index::same_version(v, wanted))
+            })
+            .into_iter()
+            .filter(|e| e.name != name)
+            .collect();
+            if !dependents.is_empty() {
+                return Err(RegistryError::DependedOn {
+                    name: name.to_owned(),
+                    dependents,
+                });
+            }
+        }
         let removed = change.remove(name, |versions| match version {
             Some(v) => {
                 let removed = resolve::take_version(versions, v);
