@@ -21,6 +21,7 @@ mod new;
 mod plan;
 mod registry;
 mod run;
+mod run_calls;
 mod run_charge;
 mod run_io;
 mod sign;

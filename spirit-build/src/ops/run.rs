@@ -7,6 +7,7 @@ use spirit_sdk::abi::Capability;
 
 use super::build::build;
 use super::grant::{self, Grant};
+use super::run_calls;
 use super::run_charge::{self, CreditOptions, Prepare};
 use super::run_io::{RunInput, read_input};
 use super::target::Target;
@@ -277,7 +278,7 @@ pub fn run(shell: &Shell, options: RunOptions) -> Result<Outcome, Error> {
     let pricing = options
         .pricing
         .or_else(|| manifest.as_ref().and_then(|m| m.pricing));
-    let policy = Policy::from_declared(declared, options.allow, options.deny);
+    let policy = Policy::from_declared(declared, options.allow, options.deny.iter().copied());
     // The timeout covers the whole run from here: reading the input,
     // compiling, and the call, which gets what is left.
     let timeout = limits.timeout;
@@ -286,7 +287,14 @@ pub fn run(shell: &Shell, options: RunOptions) -> Result<Outcome, Error> {
         RunInput::Bytes(bytes) => bytes,
         RunInput::File(path) => read_input(&path, limits.max_input, timeout)?,
     };
-    let sandbox = Sandbox::with_config(options.sandbox)?;
+    let sandbox = std::sync::Arc::new(Sandbox::with_config(options.sandbox)?);
+    let composition = run_calls::composition(
+        &sandbox,
+        manifest
+            .as_ref()
+            .map_or(&[][..], |m| m.dependencies.as_slice()),
+        &options.deny,
+    )?;
     let spirit = sandbox
         .load_within(&name, &wasm, remaining(started, timeout))
         .map_err(|error| match error {
@@ -366,8 +374,12 @@ pub fn run(shell: &Shell, options: RunOptions) -> Result<Outcome, Error> {
         seed: options.seed,
         storage_owner: owner,
         credits: billing.credits.take(),
+        composition: composition.clone(),
     };
     let result = sandbox.run(&spirit, request);
+    if let Some(composition) = &composition {
+        run_calls::report(shell, composition);
+    }
     let charged = run_charge::settle(shell, &mut billing, &result)?;
     let mut outcome = result.map_err(|error| match error {
         // The call had what was left of the timeout; the caller set all of it.

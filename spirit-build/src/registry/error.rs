@@ -4,7 +4,6 @@ use std::path::PathBuf;
 
 use semver::Version;
 
-use super::index::Pinned;
 use crate::fs::FsError;
 use crate::sign::{self, Author, VerifyError};
 
@@ -150,8 +149,8 @@ pub enum RegistryError {
     DependencyMissing {
         /// The spirit being installed.
         spirit: String,
-        /// What it was built against.
-        dependency: Pinned,
+        /// What it was built against, as `name@version`.
+        dependency: String,
     },
     /// A spirit to install was built against other bytes than the
     /// installed version of its dependency.
@@ -162,7 +161,7 @@ pub enum RegistryError {
         /// The spirit being installed.
         spirit: String,
         /// Its dependency.
-        dependency: Pinned,
+        dependency: String,
         /// The hash its manifest pins.
         pinned: String,
         /// The hash of the installed one.
@@ -180,7 +179,7 @@ pub enum RegistryError {
         /// The spirit being installed.
         spirit: String,
         /// Its dependency.
-        dependency: Pinned,
+        dependency: String,
         /// Who signed the dependency, as pinned.
         author: Option<String>,
     },
@@ -188,14 +187,14 @@ pub enum RegistryError {
     #[error(
         "`{name}` is needed by {}: {}\nhelp: uninstall {} first, or pass `--force` (their calls to `{name}` will fail)",
         if dependents.len() == 1 { "an installed spirit" } else { "installed spirits" },
-        dependents.iter().map(|e| format!("{}@{}", e.name, e.version)).collect::<Vec<_>>().join(", "),
+        dependents.join(", "),
         if dependents.len() == 1 { "it" } else { "them" }
     )]
     DependedOn {
         /// The spirit being removed.
         name: String,
-        /// Who depends on it.
-        dependents: Vec<super::Entry>,
+        /// Who depends on it, as `name@version`.
+        dependents: Vec<String>,
     },
     /// The version a spirit was built against is not installed any more.
     #[error(
@@ -203,7 +202,7 @@ pub enum RegistryError {
     )]
     PinnedMissing {
         /// The dependency.
-        dependency: Pinned,
+        dependency: String,
     },
     /// The installed version is other bytes than the caller was built
     /// against.
@@ -212,7 +211,7 @@ pub enum RegistryError {
     )]
     PinnedChanged {
         /// The dependency.
-        dependency: Pinned,
+        dependency: String,
         /// The hash the caller pins.
         pinned: String,
         /// The hash installed.

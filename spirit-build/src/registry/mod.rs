@@ -45,6 +45,7 @@ pub use error::RegistryError;
 pub use index::{Entry, Pinned};
 pub use resolve::split_spec;
 
+use crate::manifest::Dependency;
 use crate::package::SpiritFiles;
 use crate::sign::{self, Acceptance, Author, SignaturePolicy, VerifyError};
 use resolve::validate_name;
@@ -529,11 +530,12 @@ impl Registry {
         let mut change = Transaction::begin(&self.home)?;
         if !force {
             // Dependents of the versions removed, other than themselves.
-            let dependents: Vec<Entry> = dependencies::dependents_in(&change.index, name, |v| {
+            let dependents: Vec<String> = dependencies::dependents_in(&change.index, name, |v| {
                 version.is_none_or(|wanted| index::same_version(v, wanted))
             })
             .into_iter()
             .filter(|e| e.name != name)
+            .map(|e| format!("{}@{}", e.name, e.version))
             .collect();
             if !dependents.is_empty() {
                 return Err(RegistryError::DependedOn {
@@ -651,6 +653,79 @@ impl Registry {
     /// Fails when the index cannot be read or written.
     pub fn repair(&self) -> Result<Vec<String>, RegistryError> {
         transaction::repair(&self.home)
+    }
+
+    /// Pins `name` at `req`: the highest installed version that matches,
+    /// with its wasm's blake3 and its author, as a manifest records it.
+    ///
+    /// ```
+    /// # use spirit_build::{manifest::Manifest, package::SpiritFiles, sign::Key};
+    /// # use spirit_build::registry::{InstallOptions, Registry};
+    /// # let home = tempfile::tempdir()?;
+    /// # let registry = Registry::new(home.path());
+    /// # let key = Key::generate()?;
+    /// # registry.trust(key.author())?;
+    /// # let spirit = |name: &str, version: &str| {
+    /// #     let wasm = b"\0asm\x01\0\0\0".to_vec();
+    /// #     let manifest = Manifest::for_module(name, version.parse().unwrap(), &wasm);
+    /// #     SpiritFiles::new(manifest, wasm, Some(&key))
+    /// # };
+    /// registry.install(&spirit("echo", "1.0.0"), InstallOptions::default())?;
+    /// registry.install(&spirit("echo", "1.1.0"), InstallOptions::default())?;
+    /// let pinned = registry.pin("echo", "^1.0")?;
+    /// assert_eq!(pinned.version.to_string(), "1.1.0");
+    /// assert_eq!(pinned.author, Some(key.author().to_string()));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// Fails when the name is not installed or no version matches.
+    pub fn pin(&self, name: &str, req: &str) -> Result<Dependency, RegistryError> {
+        let entry = self.resolve(name, Some(req))?;
+        Ok(Dependency {
+            name: entry.name,
+            req: req.to_owned(),
+            version: entry.version,
+            blake3: entry.blake3,
+            author: entry.author,
+        })
+    }
+
+    /// The installed spirit versions that depend on `name` (on `version`
+    /// only, when given), lowest name and version first.
+    ///
+    /// # Errors
+    ///
+    /// Fails when the index cannot be read.
+    pub fn dependents(
+        &self,
+        name: &str,
+        version: Option<&Version>,
+    ) -> Result<Vec<Entry>, RegistryError> {
+        let _lock = transaction::lock_for_reading(&self.home)?;
+        Ok(dependencies::dependents_in(
+            &index::Index::read(&self.home)?,
+            name,
+            |v| version.is_none_or(|wanted| index::same_version(v, wanted)),
+        ))
+    }
+
+    /// The files of `dependency` exactly as the caller was built against
+    /// them: the pinned version must be installed with the pinned wasm hash,
+    /// and its files must still verify ([`Registry::load`]).
+    ///
+    /// # Errors
+    ///
+    /// Fails, naming the dependency, when that version is not installed,
+    /// when the installed one is other bytes, or when its files changed.
+    pub fn load_pinned(
+        &self,
+        dependency: &Dependency,
+    ) -> Result<(Entry, SpiritFiles), RegistryError> {
+        let entry = dependencies::pinned_entry(&self.home, dependency)?;
+        let files = self.load(&entry)?;
+        Ok((entry, files))
     }
 
     /// Adds an author to `VUDO_HOME/trusted.toml`; returns whether it was new.

@@ -19,7 +19,8 @@
 //! `io` (where logs and output go), `outcome` (how a run ended), `host` (the
 //! host functions, one module per topic, registered from the ABI table),
 //! `storage` (each spirit's database), `transaction` (a run's storage as one
-//! transaction) and `cache` (compiled code on disk).
+//! transaction), `cache` (compiled code on disk) and `compose` (a run's
+//! calls of its dependencies, each in an instance of its own).
 //! The plain data a run is given ([`Policy`], [`Limits`], [`Pricing`]) lives
 //! in [`crate::limits`].
 //!
@@ -44,6 +45,8 @@
 //! ```
 
 mod cache;
+mod calls;
+mod compose;
 mod engine;
 mod error;
 mod host;
@@ -58,6 +61,7 @@ mod transaction;
 pub use crate::limits::{
     Limits, MAX_TABLE_ELEMENTS, MAX_WASM_STACK, Policy, Pricing, StorageQuota,
 };
+pub use compose::{CallRecord, Callee, Composition, DependencySource, MAX_CALL_DEPTH};
 pub use engine::{Sandbox, SandboxConfig};
 pub use error::SandboxError;
 pub use io::{CollectingIo, LogRecord, SpiritIo};
@@ -213,6 +217,7 @@ mod tests {
             stores: sandbox.stores.clone(),
             deadline: Instant::now() + limits.timeout,
             credits: None,
+            spirits: None,
         });
         let mut store = Store::new(&sandbox.engine, state);
         store.set_fuel(limits.fuel).unwrap();

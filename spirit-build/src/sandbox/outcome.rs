@@ -183,6 +183,10 @@ pub enum RunError {
     /// The sandbox could not instantiate the spirit.
     #[error("could not instantiate the spirit: {0}")]
     Instantiate(String),
+    /// A spirit it called (or one called by that one) used up the fuel or
+    /// time they share; the message names it.
+    #[error("{0}")]
+    Dependency(String),
 }
 
 fn problems(problems: &[validate::Problem]) -> String {
@@ -209,12 +213,16 @@ pub(crate) enum Halt {
     Aborted(String),
     /// The function to call is not there.
     Entry(String),
+    /// A called spirit used up the budget it shares with its caller.
+    Dependency(String),
 }
 
 impl fmt::Display for Halt {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Halt::Aborted(message) | Halt::Entry(message) => f.write_str(message),
+            Halt::Aborted(message) | Halt::Entry(message) | Halt::Dependency(message) => {
+                f.write_str(message)
+            }
         }
     }
 }
@@ -238,6 +246,7 @@ pub(crate) fn classify(
     match e.downcast_ref::<Halt>() {
         Some(Halt::Aborted(message)) => return RunError::Aborted(message.clone()),
         Some(Halt::Entry(message)) => return RunError::Entry(message.clone()),
+        Some(Halt::Dependency(message)) => return RunError::Dependency(message.clone()),
         None => {}
     }
     if let Some(full) = e.downcast_ref::<wasmtime::PoolConcurrencyLimitError>() {

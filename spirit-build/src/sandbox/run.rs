@@ -10,6 +10,7 @@ use std::time::Instant;
 
 use wasmtime::{ExternType, Store, Val, ValType};
 
+use super::compose::{CallSite, Composition};
 use super::engine::EpochTicker;
 use super::engine::Sandbox;
 use super::io::{CollectingIo, SpiritIo};
@@ -72,6 +73,9 @@ pub struct RunRequest {
     /// name and this owner ([`StorageOwner::Unsigned`] unless its
     /// signature verified).
     pub storage_owner: StorageOwner,
+    /// Its dependencies, for `host_spirit_call` (`None`: every call
+    /// fails, as for a spirit that declares none).
+    pub composition: Option<Arc<Composition>>,
 }
 
 impl fmt::Debug for RunRequest {
@@ -84,6 +88,7 @@ impl fmt::Debug for RunRequest {
             .field("seed", &self.seed)
             .field("credits", &self.credits)
             .field("storage_owner", &self.storage_owner)
+            .field("composition", &self.composition)
             .finish_non_exhaustive()
     }
 }
@@ -107,6 +112,7 @@ impl RunRequest {
             seed: None,
             credits: None,
             storage_owner: StorageOwner::Unsigned,
+            composition: None,
         }
     }
 }
@@ -185,6 +191,7 @@ impl Sandbox {
             seed,
             credits,
             storage_owner,
+            composition,
         } = request;
         let started = Instant::now();
         let state = HostState::new(HostSetup {
@@ -201,6 +208,9 @@ impl Sandbox {
             // gets no storage wait rather than a panic.
             deadline: started.checked_add(limits.timeout).unwrap_or(started),
             credits,
+            spirits: composition.map(|c| {
+                Box::new(CallSite::top(c, &spirit.name, seed)) as Box<dyn super::calls::CallSite>
+            }),
         });
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| s);

@@ -8,6 +8,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use spirit_sdk::abi::{self, LogLevel};
 use wasmtime::ResourceLimiter;
 
+use super::calls::CallSite;
 use super::io::{LogRecord, SpiritIo};
 use super::storage::{StorageError, StorageOwner, Stores};
 use super::transaction::StorageTransaction;
@@ -39,6 +40,8 @@ pub(crate) struct HostSetup {
     pub(crate) stores: Arc<Stores>,
     pub(crate) deadline: Instant,
     pub(crate) credits: Option<RunCredits>,
+    /// Its calls of other spirits (`None`: it has no dependencies).
+    pub(crate) spirits: Option<Box<dyn CallSite>>,
 }
 
 /// Everything a store holds for one run.
@@ -64,6 +67,11 @@ pub(crate) struct HostState {
     /// returns `-1`). Dropped with the state at the end of the run, which
     /// releases the reservations the spirit left.
     credits: Option<RunCredits>,
+    /// Its calls of other spirits (`None`: it has no dependencies).
+    pub(super) spirits: Option<Box<dyn CallSite>>,
+    /// The last call's output, and why it failed (empty when it did not).
+    pub(super) last_call_output: Vec<u8>,
+    pub(super) last_call_error: String,
     pub(super) log_count: u32,
     warning_count: u32,
     pub(super) output_len: usize,
@@ -120,6 +128,9 @@ impl HostState {
             storage: None,
             deadline: setup.deadline,
             credits: setup.credits,
+            spirits: setup.spirits,
+            last_call_output: Vec::new(),
+            last_call_error: String::new(),
             log_count: 0,
             warning_count: 0,
             output_len: 0,
@@ -140,6 +151,11 @@ impl HostState {
             level,
             message,
         });
+    }
+
+    /// When the run must end: the deadline its calls of other spirits share.
+    pub(super) fn deadline(&self) -> Instant {
+        self.deadline
     }
 
     /// Reports why a call returned `-1`, at most [`MAX_WARNINGS`] times.

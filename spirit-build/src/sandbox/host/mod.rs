@@ -7,7 +7,7 @@
 //! entry's capability: a call without it returns the ABI's error value
 //! (`-1` in the function's result type) before the topic function runs. The
 //! topic function (same name as the entry, in `time`, `random`, `log`,
-//! `storage`, `credit`, `io` or `primitives`) then checks every guest pointer with
+//! `storage`, `credit`, `io`, `primitives` or `spirits`) then checks every guest pointer with
 //! `memory::range` before
 //! it touches memory. Adding a host function is one line in the table and
 //! one function in its topic module; a missing one does not compile, and
@@ -20,6 +20,7 @@ mod log;
 mod memory;
 mod primitives;
 mod random;
+mod spirits;
 mod storage;
 mod time;
 
@@ -35,6 +36,7 @@ use io::*;
 use log::*;
 use primitives::*;
 use random::*;
+use spirits::*;
 use storage::*;
 use time::*;
 
@@ -157,6 +159,7 @@ mod tests {
             stores,
             deadline: Instant::now() + std::time::Duration::from_secs(30),
             credits: None,
+            spirits: None,
         });
         Store::new(engine, state)
     }
