@@ -109,6 +109,9 @@ pub struct SpiritInfo {
     pub path: PathBuf,
     /// Every installed version of the spirit, lowest first.
     pub installed: Vec<Version>,
+    /// The installed spirits that depend on this version, as
+    /// `name@version`.
+    pub dependents: Vec<String>,
 }
 
 /// The entry's fields and `path` (its JSON has always been the index
@@ -117,6 +120,7 @@ impl Serialize for SpiritInfo {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut value = serde_json::to_value(&self.entry).map_err(serde::ser::Error::custom)?;
         value["path"] = serde_json::json!(self.path);
+        value["dependents"] = serde_json::json!(self.dependents);
         value.serialize(serializer)
     }
 }
@@ -151,6 +155,25 @@ impl Display for SpiritInfo {
             )
         )?;
         writeln!(f, "blake3:       {}", escape(&entry.blake3))?;
+        let list = |items: Vec<String>| {
+            if items.is_empty() {
+                "-".to_owned()
+            } else {
+                items.join(", ")
+            }
+        };
+        writeln!(
+            f,
+            "dependencies: {}",
+            escape(&list(
+                entry.dependencies.iter().map(ToString::to_string).collect()
+            ))
+        )?;
+        writeln!(
+            f,
+            "dependents:   {}",
+            escape(&list(self.dependents.clone()))
+        )?;
         writeln!(f, "path:         {}", self.path.display())?;
         writeln!(f, "installed:    {}", installed.join(", "))
     }
@@ -172,21 +195,35 @@ pub fn info(registry: &Registry, spec: &str) -> Result<SpiritInfo, Error> {
         .into_iter()
         .map(|e| e.version)
         .collect();
+    let dependents = registry
+        .dependents(&entry.name, Some(&entry.version))?
+        .into_iter()
+        .map(|e| format!("{}@{}", e.name, e.version))
+        .collect();
     Ok(SpiritInfo {
         entry,
         path,
         installed,
+        dependents,
     })
 }
 
 /// Removes the spirit `spec` names, every version of `NAME` or just
-/// `NAME@VERSION`, and returns what was removed.
+/// `NAME@VERSION`, and returns what was removed. What installed spirits
+/// depend on is removed only with `force` (`--force`), with a warning
+/// naming them.
 ///
 /// # Errors
 ///
-/// Fails when the version does not parse, nothing matches, or the registry
-/// cannot be changed.
-pub fn uninstall(shell: &Shell, registry: &Registry, spec: &str) -> Result<Vec<Entry>, Error> {
+/// Fails when the version does not parse, nothing matches, installed
+/// spirits depend on it (without `force`), or the registry cannot be
+/// changed.
+pub fn uninstall(
+    shell: &Shell,
+    registry: &Registry,
+    spec: &str,
+    force: bool,
+) -> Result<Vec<Entry>, Error> {
     let (name, version) = split_spec(spec);
     let version = version
         .map(|v| {
@@ -197,9 +234,31 @@ pub fn uninstall(shell: &Shell, registry: &Registry, spec: &str) -> Result<Vec<E
                 })
         })
         .transpose()?;
-    let removed = registry.uninstall(name, version.as_ref())?;
+    let dependents: Vec<String> = if force {
+        registry
+            .dependents(name, version.as_ref())?
+            .into_iter()
+            .filter(|e| e.name != name)
+            .map(|e| format!("{}@{}", e.name, e.version))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let removed = registry.uninstall_with(name, version.as_ref(), force)?;
     for entry in &removed {
         shell.status("Removed", format_args!("{} v{}", entry.name, entry.version));
+    }
+    if !dependents.is_empty() {
+        shell.warn(format_args!(
+            "{} depend{} on `{name}`: {} calls to it fail until it is installed again",
+            dependents.join(", "),
+            if dependents.len() == 1 { "s" } else { "" },
+            if dependents.len() == 1 {
+                "its"
+            } else {
+                "their"
+            },
+        ));
     }
     Ok(removed)
 }
