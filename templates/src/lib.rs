@@ -112,6 +112,11 @@ pub const TEMPLATES: &[Template] = &[
         description: "reads fields of a JSON input with the host's JSON-path queries (no capabilities)",
         files: files!("json": "Cargo.toml.in", "src/lib.rs", "gitignore"),
     },
+    Template {
+        name: "pipeline",
+        description: "passes its input through the installed `echo` spirit and upper-cases the result (cross_sandbox_call; needs `echo` installed)",
+        files: files!("pipeline": "Cargo.toml.in", "src/lib.rs", "gitignore"),
+    },
 ];
 
 /// The template called `name`, if there is one.

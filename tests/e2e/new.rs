@@ -80,7 +80,7 @@ fn new_with_an_unknown_template_lists_them() {
         .code(2)
         .stderr_eq(str![[r#"
 error: invalid value 'helo' for '--template <TEMPLATE>'
-  [possible values: hello, counter, echo, kv, json]
+  [possible values: hello, counter, echo, kv, json, pipeline]
 
   tip: a similar value exists: 'hello'
 
