@@ -77,7 +77,7 @@ pub enum Error {
         /// Its requirement.
         req: String,
         /// Why it does not resolve.
-        error: registry::RegistryError,
+        error: Box<registry::RegistryError>,
     },
     /// A spirit failed verification.
     #[error("{}: {error}", path.display())]

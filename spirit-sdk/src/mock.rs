@@ -67,9 +67,12 @@ struct MockHost {
     last_error: String,
 }
 
+/// What a fake dependency does: (export, input) to output or why it failed.
+type FakeCall = dyn Fn(&str, &[u8]) -> Result<Vec<u8>, String>;
+
 /// A dependency registered with [`register_spirit`].
 #[derive(Clone)]
-struct FakeSpirit(std::rc::Rc<dyn Fn(&str, &[u8]) -> Result<Vec<u8>, String>>);
+struct FakeSpirit(std::rc::Rc<FakeCall>);
 
 impl std::fmt::Debug for FakeSpirit {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

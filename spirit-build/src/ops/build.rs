@@ -329,7 +329,7 @@ fn pin_dependencies(spirit: &SpiritPackage) -> Result<Vec<manifest::Dependency>,
                     spirit: spirit.name.clone(),
                     dependency: d.name.clone(),
                     req: d.req.clone(),
-                    error,
+                    error: Box::new(error),
                 })
         })
         .collect()
