@@ -123,7 +123,7 @@ pub struct Composition {
     source: Arc<dyn DependencySource>,
     /// What the spirit run declares.
     dependencies: Vec<Dependency>,
-    /// Loaded callees by wasm blake3.
+    /// Loaded callees by name and wasm blake3.
     loaded: Mutex<HashMap<String, Arc<Loaded>>>,
     calls: Mutex<CallTree>,
 }
@@ -188,11 +188,12 @@ impl Composition {
     /// bound to the wasm's hash) and pre-linked.
     fn load(&self, dependency: &Dependency) -> Result<Arc<Loaded>, String> {
         let what = format!("`{}@{}`", dependency.name, dependency.version);
+        let key = format!("{}@{}", dependency.name, dependency.blake3);
         if let Some(loaded) = self
             .loaded
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .get(&dependency.blake3)
+            .get(&key)
         {
             return Ok(loaded.clone());
         }
@@ -218,7 +219,7 @@ impl Composition {
         self.loaded
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(dependency.blake3.clone(), loaded.clone());
+            .insert(key, loaded.clone());
         Ok(loaded)
     }
 }
