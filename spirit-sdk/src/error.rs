@@ -59,20 +59,6 @@ pub enum HostError {
     /// not available or past the run's spend limit, or the reservation is
     /// not one of this run's.
     Credit,
-    /// `host_spirit_call`: the name is not a dependency the spirit
-    /// declares in `[package.metadata.spirit.dependencies]`.
-    NotADependency,
-    /// `host_spirit_call`: the called spirit failed or was refused (not
-    /// installed, changed, a capability it lacks, a cycle, a trap, a
-    /// non-zero status); [`spirits::last_error`](crate::spirits::last_error)
-    /// says why.
-    SpiritCall,
-    /// The called spirit's output is larger than the buffer given; read
-    /// it with [`spirits::last_output`](crate::spirits::last_output).
-    SpiritOutputTooLarge {
-        /// The output's length.
-        len: usize,
-    },
 }
 
 impl HostError {
@@ -104,15 +90,6 @@ impl HostError {
             HostError::Credit => {
                 "a credit call failed: is `actuator_credit` declared, the account the run's payer, and the amount available and within the run's spend limit?"
             }
-            HostError::NotADependency => {
-                "calling a spirit failed: is it declared in `[package.metadata.spirit.dependencies]`, and `cross_sandbox_call` declared?"
-            }
-            HostError::SpiritCall => {
-                "the called spirit failed or was refused: `spirits::last_error` says why"
-            }
-            HostError::SpiritOutputTooLarge { .. } => {
-                "the called spirit's output does not fit in the buffer: read it with `spirits::last_output`"
-            }
         }
     }
 
@@ -133,9 +110,6 @@ impl HostError {
             HostError::StorageWrite => Some(Capability::StorageWrite),
             HostError::StorageDelete => Some(Capability::StorageDelete),
             HostError::Credit => Some(Capability::ActuatorCredit),
-            HostError::NotADependency
-            | HostError::SpiritCall
-            | HostError::SpiritOutputTooLarge { .. } => Some(Capability::CrossSandboxCall),
             HostError::Input | HostError::Output => None,
         }
     }

@@ -330,18 +330,18 @@ pub fn deny(capability: Capability) {
 /// not a declared dependency.
 ///
 /// ```
-/// use spirit_sdk::{HostError, mock, spirits};
+/// use spirit_sdk::{mock, spirits::{self, SpiritCallError}};
 ///
 /// mock::register_spirit("upper", |_export, input| Ok(input.to_ascii_uppercase()));
 /// mock::register_spirit("broken", |_, _| Err("`broken@1.0.0` failed: trap: unreachable".into()));
 /// let mut out = [0u8; 16];
 /// assert_eq!(spirits::call("upper", b"hi", &mut out), Ok(2));
 /// assert_eq!(&out[..2], b"HI");
-/// assert_eq!(spirits::call("broken", b"", &mut out), Err(HostError::SpiritCall));
+/// assert_eq!(spirits::call("broken", b"", &mut out), Err(SpiritCallError::Failed));
 /// let mut why = [0u8; 64];
 /// let n = spirits::last_error(&mut why);
 /// assert!(why[..n].starts_with(b"`broken@1.0.0` failed"));
-/// assert_eq!(spirits::call("other", b"", &mut out), Err(HostError::NotADependency));
+/// assert_eq!(spirits::call("other", b"", &mut out), Err(SpiritCallError::NotADependency));
 /// ```
 pub fn register_spirit(
     name: &str,

@@ -15,7 +15,7 @@
 //! A call runs the dependency in a sandbox of its own, with its own
 //! capabilities and storage, the input given as its input, and returns its
 //! output. Its fuel and time count against the caller's. It fails (with
-//! [`HostError::SpiritCall`], and [`last_error`] saying why) when the
+//! `SpiritCallError::Failed`, and [`last_error`] saying why) when the
 //! dependency is not installed, was changed, needs a capability it is not
 //! granted, would close a cycle, traps, or returns a non-zero status.
 //!
@@ -26,21 +26,72 @@
 //! let mut out = [0u8; 32];
 //! let n = spirits::call("echo", b"hello", &mut out)?;
 //! assert_eq!(&out[..n], b"hello");
-//! # Ok::<(), spirit_sdk::HostError>(())
+//! # Ok::<(), spirit_sdk::spirits::SpiritCallError>(())
 //! ```
 
-use crate::HostError;
+use core::fmt;
+
+/// Why [`call`] failed. Its own type, not a [`HostError`](crate::HostError)
+/// variant, so that a spirit that calls no other carries none of its
+/// messages (as [`JsonError`](crate::json::JsonError) for JSON paths).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SpiritCallError {
+    /// The name is not a dependency the spirit declares in
+    /// `[package.metadata.spirit.dependencies]`, or `cross_sandbox_call`
+    /// is not declared.
+    NotADependency,
+    /// The called spirit failed or was refused (not installed, changed, a
+    /// capability it lacks, a cycle, a trap, a non-zero status);
+    /// [`last_error`] says why.
+    Failed,
+    /// Its output is larger than the buffer given; read it with
+    /// [`last_output`].
+    OutputTooLarge {
+        /// The output's length.
+        len: usize,
+    },
+}
+
+impl SpiritCallError {
+    /// What went wrong, as one static line.
+    ///
+    /// ```
+    /// use spirit_sdk::spirits::SpiritCallError;
+    /// assert!(SpiritCallError::Failed.as_str().contains("last_error"));
+    /// ```
+    pub const fn as_str(&self) -> &'static str {
+        match self {
+            SpiritCallError::NotADependency => {
+                "not a declared dependency: declare it in `[package.metadata.spirit.dependencies]`, with `cross_sandbox_call`"
+            }
+            SpiritCallError::Failed => {
+                "the called spirit failed or was refused: `spirits::last_error` says why"
+            }
+            SpiritCallError::OutputTooLarge { .. } => {
+                "the called spirit's output does not fit in the buffer: read it with `spirits::last_output`"
+            }
+        }
+    }
+}
+
+impl fmt::Display for SpiritCallError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl core::error::Error for SpiritCallError {}
 
 /// Runs the dependency `name`'s entry with `input`; its output goes to
 /// `output` and its length is returned.
 ///
 /// # Errors
 ///
-/// [`HostError::NotADependency`] when `name` is not declared (or
-/// `cross_sandbox_call` is not), [`HostError::SpiritCall`] when the call
-/// failed ([`last_error`] says why), [`HostError::SpiritOutputTooLarge`]
+/// [`SpiritCallError::NotADependency`] when `name` is not declared (or
+/// `cross_sandbox_call` is not), [`SpiritCallError::Failed`] when the call
+/// failed ([`last_error`] says why), [`SpiritCallError::OutputTooLarge`]
 /// when the output does not fit (read it with [`last_output`]).
-pub fn call(name: &str, input: &[u8], output: &mut [u8]) -> Result<usize, HostError> {
+pub fn call(name: &str, input: &[u8], output: &mut [u8]) -> Result<usize, SpiritCallError> {
     call_export(name, "", input, output)
 }
 
@@ -66,18 +117,18 @@ pub fn call_export(
     export: &str,
     input: &[u8],
     output: &mut [u8],
-) -> Result<usize, HostError> {
+) -> Result<usize, SpiritCallError> {
     match crate::sys::spirit_call(name.as_bytes(), export.as_bytes(), input, output) {
         n if n >= 0 => {
             let len = n as usize;
             if len <= output.len() {
                 Ok(len)
             } else {
-                Err(HostError::SpiritOutputTooLarge { len })
+                Err(SpiritCallError::OutputTooLarge { len })
             }
         }
-        crate::abi::SPIRIT_FAILED => Err(HostError::SpiritCall),
-        _ => Err(HostError::NotADependency),
+        crate::abi::SPIRIT_FAILED => Err(SpiritCallError::Failed),
+        _ => Err(SpiritCallError::NotADependency),
     }
 }
 
@@ -87,14 +138,14 @@ pub fn call_export(
 /// ```
 /// spirit_sdk::mock::register_spirit("twice", |_, input| Ok([input, input].concat()));
 /// assert_eq!(spirit_sdk::spirits::call_vec("twice", b"ab")?, b"abab");
-/// # Ok::<(), spirit_sdk::HostError>(())
+/// # Ok::<(), spirit_sdk::spirits::SpiritCallError>(())
 /// ```
 ///
 /// # Errors
 ///
 /// As [`call`], but for the output's size.
 #[cfg(feature = "alloc")]
-pub fn call_vec(name: &str, input: &[u8]) -> Result<alloc::vec::Vec<u8>, HostError> {
+pub fn call_vec(name: &str, input: &[u8]) -> Result<alloc::vec::Vec<u8>, SpiritCallError> {
     call_export_vec(name, "", input)
 }
 
@@ -108,14 +159,14 @@ pub fn call_export_vec(
     name: &str,
     export: &str,
     input: &[u8],
-) -> Result<alloc::vec::Vec<u8>, HostError> {
+) -> Result<alloc::vec::Vec<u8>, SpiritCallError> {
     let mut output = alloc::vec![0u8; 4096];
     match call_export(name, export, input, &mut output) {
         Ok(len) => {
             output.truncate(len);
             Ok(output)
         }
-        Err(HostError::SpiritOutputTooLarge { len }) => {
+        Err(SpiritCallError::OutputTooLarge { len }) => {
             output.resize(len, 0);
             let n = last_output(&mut output);
             output.truncate(n);
@@ -141,9 +192,9 @@ pub fn last_error(buf: &mut [u8]) -> usize {
 /// Why the last call failed, or an empty string. Needs the `alloc` feature.
 ///
 /// ```
-/// use spirit_sdk::{HostError, mock, spirits};
+/// use spirit_sdk::{mock, spirits::{self, SpiritCallError}};
 /// mock::register_spirit("flaky", |_, _| Err("`flaky@1.0.0` returned status 3".into()));
-/// assert_eq!(spirits::call_vec("flaky", b""), Err(HostError::SpiritCall));
+/// assert_eq!(spirits::call_vec("flaky", b""), Err(SpiritCallError::Failed));
 /// assert_eq!(spirits::last_error_string(), "`flaky@1.0.0` returned status 3");
 /// ```
 #[cfg(feature = "alloc")]

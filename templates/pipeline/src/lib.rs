@@ -16,12 +16,15 @@
 // (`cargo test` runs on your machine, where it is available.)
 #![cfg_attr(not(test), no_std)]
 
-use spirit_sdk::{HostError, input, output, spirits};
+use core::fmt;
+
+use spirit_sdk::spirits::{self, SpiritCallError};
+use spirit_sdk::{HostError, input, output};
 
 /// The entry point: the host calls it once per run. Returning `Err` ends the
 /// run with the error's message, which `cargo spirit run` prints.
 #[spirit_sdk::main]
-fn run() -> Result<(), HostError> {
+fn run() -> Result<(), Error> {
     let mut chunk = [0u8; 4096];
     let mut echoed = [0u8; 4096];
     let mut offset = 0;
@@ -41,7 +44,7 @@ fn run() -> Result<(), HostError> {
                 output::write(b"calling `echo` failed: ")?;
                 output::write(&why[..len])?;
                 output::write(b"\n")?;
-                return Err(error);
+                return Err(Error::Call(error));
             }
         };
         // The post-processing: upper-case what `echo` gave back.
@@ -52,11 +55,36 @@ fn run() -> Result<(), HostError> {
     }
 }
 
+/// Why a run failed: a host call, or the call of `echo`.
+#[derive(Debug, PartialEq)]
+enum Error {
+    Host(HostError),
+    Call(SpiritCallError),
+}
+
+// `?` turns the SDK's errors into an `Error`.
+impl From<HostError> for Error {
+    fn from(error: HostError) -> Error {
+        Error::Host(error)
+    }
+}
+
+// The entry point prints an error with `Display`.
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Error::Host(error) => error.as_str(),
+            Error::Call(error) => error.as_str(),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     // On your machine the SDK talks to an in-memory mock host, which stands
     // in for `echo` too: register a fake with the same behaviour.
-    use spirit_sdk::{HostError, mock};
+    use spirit_sdk::mock;
+    use spirit_sdk::spirits::SpiritCallError;
 
     #[test]
     fn upper_cases_what_echo_returns() {
@@ -79,7 +107,10 @@ mod tests {
     fn a_failed_call_says_why() {
         mock::register_spirit("echo", |_, _| Err("`echo@0.1.0` is not installed".into()));
         mock::set_input(b"x");
-        assert_eq!(super::run(), Err(HostError::SpiritCall));
+        assert_eq!(
+            super::run(),
+            Err(super::Error::Call(SpiritCallError::Failed))
+        );
         assert_eq!(
             mock::output(),
             b"calling `echo` failed: `echo@0.1.0` is not installed\n"
