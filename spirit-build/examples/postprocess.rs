@@ -72,6 +72,7 @@ fn main() {
             run: RunDefaults::default(),
             pricing: None,
             network: Default::default(),
+            dependencies: Vec::new(),
             wasm: WasmInfo {
                 file: "json-spirit.wasm".into(),
                 size: stripped.len() as u64,

@@ -73,6 +73,18 @@ pub enum Error {
     /// Pushing to or pulling from an OCI registry failed.
     #[error(transparent)]
     Oci(oci::OciError),
+    /// A dependency of a spirit being built does not resolve.
+    #[error("cannot resolve dependency `{dependency} = \"{req}\"` of spirit `{spirit}`: {error}")]
+    Dependency {
+        /// The spirit being built.
+        spirit: String,
+        /// The dependency's name.
+        dependency: String,
+        /// Its requirement.
+        req: String,
+        /// Why it does not resolve.
+        error: Box<registry::RegistryError>,
+    },
     /// A spirit failed verification.
     #[error("{}: {error}", path.display())]
     Verify {

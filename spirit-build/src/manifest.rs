@@ -47,6 +47,9 @@ pub struct Manifest {
     /// Where the spirit may connect and listen (`[network]`, from
     /// `[package.metadata.spirit.network]`); granted with its capabilities.
     pub network: Allowlist,
+    /// The spirits it may call, each pinned to the exact version the build
+    /// resolved (`[dependencies.NAME]`), sorted by name.
+    pub dependencies: Vec<Dependency>,
     /// The stripped module.
     pub wasm: WasmInfo,
     /// How it was built.
@@ -121,6 +124,41 @@ pub type RunDefaults = Limits;
 /// What running the spirit costs, in credits (`[pricing]`): the same type
 /// the run reports and receipts use.
 pub use crate::limits::Pricing;
+
+/// One spirit this spirit may call, as the build resolved it: the
+/// requirement from `Cargo.toml` and the installed spirit it matched, by
+/// exact version, wasm hash and author. The manifest (and so its
+/// signature) holds it, as `Cargo.lock` holds a crate's resolution.
+///
+/// ```
+/// use spirit_build::manifest::{Dependency, Manifest};
+///
+/// let mut manifest = Manifest::for_module("pipeline", "1.0.0".parse().unwrap(), b"");
+/// manifest.dependencies.push(Dependency {
+///     name: "echo".into(),
+///     req: "^1.0".into(),
+///     version: "1.2.0".parse().unwrap(),
+///     blake3: "ab".repeat(32),
+///     author: None,
+/// });
+/// let text = manifest.to_toml();
+/// assert!(text.contains("[dependencies.echo]\nreq = \"^1.0\"\nversion = \"1.2.0\"\n"));
+/// assert_eq!(Manifest::from_toml(&text).unwrap(), manifest);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Dependency {
+    /// The dependency's spirit name.
+    pub name: String,
+    /// The requirement written in `Cargo.toml` (`^1.0`).
+    pub req: String,
+    /// The exact version the build resolved.
+    pub version: cargo_metadata::semver::Version,
+    /// That version's wasm blake3, 64 lowercase hex characters.
+    pub blake3: String,
+    /// Who signed it (an ed25519 public key in hex), or `None` when it was
+    /// installed unsigned.
+    pub author: Option<String>,
+}
 
 /// Which bytes the spirit is.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -216,6 +254,7 @@ impl Manifest {
             run: Limits::default(),
             pricing: None,
             network: Allowlist::default(),
+            dependencies: Vec::new(),
             wasm: WasmInfo {
                 file: format!("{name}.wasm"),
                 size: wasm.len() as u64,
@@ -307,6 +346,23 @@ impl Manifest {
             let listen = self.network.listen.iter().map(|r| r.to_string());
             table.insert("listen", value(listen.collect::<Array>()));
             doc.insert("network", Item::Table(table));
+        }
+        // Written only when there are some, so the manifests (and
+        // signatures) of spirits without dependencies stay as they were.
+        if !self.dependencies.is_empty() {
+            let mut all = Table::new();
+            all.set_implicit(true);
+            for dependency in &self.dependencies {
+                let mut table = Table::new();
+                table.insert("req", value(&dependency.req));
+                table.insert("version", value(dependency.version.to_string()));
+                table.insert("blake3", value(&dependency.blake3));
+                if let Some(author) = &dependency.author {
+                    table.insert("author", value(author));
+                }
+                all.insert(&dependency.name, Item::Table(table));
+            }
+            doc.insert("dependencies", Item::Table(all));
         }
 
         let mut wasm = Table::new();
@@ -450,6 +506,10 @@ impl Manifest {
                 None => Allowlist::default(),
                 Some(_) => fields.network(fields.table(root, "network")?)?,
             },
+            dependencies: match root.get("dependencies") {
+                None => Vec::new(),
+                Some(_) => fields.dependencies(fields.table(root, "dependencies")?)?,
+            },
             wasm: WasmInfo {
                 file: fields.string(wasm, "wasm", "file")?,
                 size: fields.integer(wasm, "wasm", "size")?,
@@ -551,6 +611,65 @@ impl Fields<'_> {
                 self.line(run, key)
             ))
         })
+    }
+
+    /// `[dependencies.NAME]` tables: each name a spirit name, each key
+    /// known, the version semantic, the hashes 64 hex characters.
+    fn dependencies(&self, all: &Table) -> Result<Vec<Dependency>, ManifestError> {
+        let mut dependencies = Vec::new();
+        for (name, item) in all.iter() {
+            let at = format!("dependencies.{name}");
+            if !is_spirit_name(name) {
+                return Err(err(format!(
+                    "`{}` ({}): `{}` is not a spirit name (letters, digits, `-` and `_`, starting with a letter)",
+                    crate::shell::escape(&at),
+                    self.line(all, name),
+                    crate::shell::escape(name)
+                )));
+            }
+            let table = item
+                .as_table()
+                .ok_or_else(|| err(format!("`{at}` ({}) must be a table", self.line(all, name))))?;
+            if let Some((key, _)) = table
+                .iter()
+                .find(|(k, _)| !matches!(*k, "req" | "version" | "blake3" | "author"))
+            {
+                return Err(err(format!(
+                    "`{at}.{}` ({}): unknown key; a dependency has `req`, `version`, `blake3` and `author`",
+                    crate::shell::escape(key),
+                    self.line(table, key)
+                )));
+            }
+            let version = self.string(table, &at, "version")?;
+            let hex = |key: &str, text: String| {
+                if text.len() == 64 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+                {
+                    Ok(text)
+                } else {
+                    Err(err(format!(
+                        "`{at}.{key}` ({}) must be 64 lowercase hexadecimal characters",
+                        self.line(table, key)
+                    )))
+                }
+            };
+            dependencies.push(Dependency {
+                name: name.to_owned(),
+                req: self.string(table, &at, "req")?,
+                version: version.parse().map_err(|e| {
+                    err(format!(
+                        "`{at}.version` ({}) is not a semantic version: {}",
+                        self.line(table, "version"),
+                        crate::shell::escape(&format!("{e}"))
+                    ))
+                })?,
+                blake3: hex("blake3", self.string(table, &at, "blake3")?)?,
+                author: match self.opt_string(table, &at, "author")? {
+                    None => None,
+                    Some(author) => Some(hex("author", author)?),
+                },
+            });
+        }
+        Ok(dependencies)
     }
 
     fn table<'t>(&self, root: &'t Table, key: &str) -> Result<&'t Table, ManifestError> {
@@ -661,6 +780,17 @@ impl Fields<'_> {
     }
 }
 
+/// Whether `name` can be a spirit's: letters, digits, `-` and `_`,
+/// starting with a letter, at most 64 characters (the rule of
+/// `cargo spirit new`, whose reserved words a manifest may still name).
+pub(crate) fn is_spirit_name(name: &str) -> bool {
+    name.len() <= 64
+        && name.starts_with(|c: char| c.is_ascii_alphabetic())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
 fn qualified(table: &str, key: &str) -> String {
     if table.is_empty() {
         key.to_owned()
@@ -741,6 +871,7 @@ mod tests {
                 min_balance: None,
             }),
             network: Allowlist::default(),
+            dependencies: Vec::new(),
             wasm: WasmInfo {
                 file: "hello.wasm".into(),
                 size: 812,
@@ -956,6 +1087,44 @@ cargo-lock = \"{}\"
             message.ends_with("the timeout must be between 1ms and 365 days, not 0ns"),
             "{message}"
         );
+    }
+
+    #[test]
+    fn dependencies_round_trip_and_bad_ones_are_named() {
+        let mut m = sample();
+        m.dependencies = vec![Dependency {
+            name: "echo".into(),
+            req: "^1.0".into(),
+            version: "1.1.0".parse().unwrap(),
+            blake3: "ef".repeat(32),
+            author: Some("01".repeat(32)),
+        }];
+        let text = m.to_toml();
+        assert!(
+            text.contains(&format!(
+                "\n[dependencies.echo]\nreq = \"^1.0\"\nversion = \"1.1.0\"\nblake3 = \"{}\"\nauthor = \"{}\"\n",
+                "ef".repeat(32),
+                "01".repeat(32)
+            )),
+            "{text}"
+        );
+        assert_eq!(Manifest::from_toml(&text).unwrap(), m);
+        let short = text.replace(&"ef".repeat(32), "ef");
+        let message = Manifest::from_toml(&short).unwrap_err().message;
+        assert!(
+            message.starts_with("`dependencies.echo.blake3` (line ")
+                && message.ends_with("must be 64 lowercase hexadecimal characters"),
+            "{message}"
+        );
+        let unknown = text.replace("req = ", "requirement = ");
+        let message = Manifest::from_toml(&unknown).unwrap_err().message;
+        assert!(
+            message.starts_with("`dependencies.echo.requirement` (line "),
+            "{message}"
+        );
+        let name = text.replace("[dependencies.echo]", "[dependencies.\"../x\"]");
+        let message = Manifest::from_toml(&name).unwrap_err().message;
+        assert!(message.contains("is not a spirit name"), "{message}");
     }
 
     #[test]

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use cargo_metadata::{Metadata, MetadataCommand, Package};
 
 pub(crate) use config::did_you_mean;
-pub use config::{ConfigError, SpiritConfig, parse_config};
+pub use config::{ConfigError, DependencyReq, SpiritConfig, parse_config};
 
 /// A spirit package found in the workspace.
 #[derive(Clone, Debug)]

@@ -187,6 +187,27 @@ macro_rules! __host_abi {
             /// Ends the run with the UTF-8 message at `ptr..ptr+len` (a panic
             /// message, for example). Never returns.
             host_abort(ptr: i32, len: i32), None;
+            // ── spirits (issue 16) ──
+            /// Runs the declared dependency named at `name_ptr..+name_len`
+            /// in a sandbox of its own (its own capabilities and storage,
+            /// the pinned wasm): its entry when `export_len` is 0, else the
+            /// export named at `export_ptr..+export_len` (taking nothing,
+            /// returning nothing or an `i32` status), with the bytes at
+            /// `in_ptr..+in_len` as its input. Its fuel and time count
+            /// against this run's. Returns its output's length, written to
+            /// `out_ptr` when at most `out_cap` (else read it with
+            /// `host_spirit_output`); `-2` when the name is not a declared
+            /// dependency, `-7` when the call failed (read why with
+            /// `host_spirit_error`), `-1` on a bad range.
+            host_spirit_call(name_ptr: i32, name_len: i32, export_ptr: i32, export_len: i32, in_ptr: i32, in_len: i32, out_ptr: i32, out_cap: i32) -> i32, Some(CrossSandboxCall);
+            /// Copies the last `host_spirit_call`'s output to `ptr` when it
+            /// is at most `cap` bytes. Returns its length (`0` when there is
+            /// none), `-1` on a bad range.
+            host_spirit_output(ptr: i32, cap: i32) -> i32, Some(CrossSandboxCall);
+            /// Copies why the last `host_spirit_call` failed (UTF-8) to
+            /// `ptr` when it is at most `cap` bytes. Returns its length (`0`
+            /// when the call did not fail), `-1` on a bad range.
+            host_spirit_error(ptr: i32, cap: i32) -> i32, Some(CrossSandboxCall);
             /// Writes the BLAKE3 hash of `ptr..ptr+len` to the 32 bytes at
             /// `out_ptr`. `0`; `-5` when the data is over 16 MiB.
             host_hash_commit(ptr: i32, len: i32, out_ptr: i32) -> i32, None;
@@ -761,6 +782,11 @@ pub const MAX_BROADCAST: usize = 64 << 10;
 
 /// The longest `host:port` `host_network_connect` takes: 256 bytes.
 pub const MAX_NETWORK_ADDRESS: usize = 256;
+
+/// `host_spirit_call`: the called spirit failed or was refused (not
+/// installed, changed, a capability it lacks, a cycle, a trap, a non-zero
+/// status); `host_spirit_error` says why.
+pub const SPIRIT_FAILED: i32 = -7;
 
 #[cfg(test)]
 mod tests {

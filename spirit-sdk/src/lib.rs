@@ -19,6 +19,7 @@
 //! | [`hash`] | BLAKE3 hashes and their constant-time check, by the host | none |
 //! | [`json`] | values out of a JSON document by path, by the host | none |
 //! | [`base64`] | base64 encoding and decoding, by the host | none |
+//! | [`spirits`] | calling declared dependencies, each in a sandbox of its own | `cross_sandbox_call` |
 //!
 //! Every fallible call returns `Result<_, `[`HostError`]`>`. One attribute
 //! exports the entry point:
@@ -46,7 +47,7 @@
 //! | --- | --- | --- |
 //! | `macros` | yes | `#[spirit_sdk::main]` (without it, use [`entry!`]) |
 //! | `panic-message` | yes | formatted panic messages (about 2.5 KiB of `core::fmt`) |
-//! | `alloc` | | `storage::get`, `input::read_all`, [`http`], the formatting log macros |
+//! | `alloc` | | `storage::get`, `input::read_all`, [`http`], `spirits::call_vec`, the formatting log macros |
 //! | `allocator` | | `alloc` plus a small bump [`allocator`] as `#[global_allocator]` |
 //! | `std` | | for spirits that link `std`: a panic hook instead of the SDK's panic handler |
 //! | `mock-hash` | | [`hash`] in native tests (the mock host builds the host's BLAKE3); no change to the wasm |
@@ -79,6 +80,7 @@ pub mod output;
 pub mod panic;
 pub mod random;
 pub mod sandbox_test;
+pub mod spirits;
 pub mod storage;
 mod sys;
 pub mod time;

@@ -72,6 +72,23 @@ struct MockHost {
     spirit: String,
     /// Each spirit's queue of `(sender, payload)`, as the séance's bus.
     mailboxes: BTreeMap<String, VecDeque<(String, Vec<u8>)>>,
+    /// Fake dependencies by name, and the last call's output and error.
+    spirits: BTreeMap<String, FakeSpirit>,
+    last_output: Vec<u8>,
+    last_error: String,
+}
+
+/// What a fake dependency does: (export, input) to output or why it failed.
+type FakeCall = dyn Fn(&str, &[u8]) -> Result<Vec<u8>, String>;
+
+/// A dependency registered with [`register_spirit`].
+#[derive(Clone)]
+struct FakeSpirit(std::rc::Rc<FakeCall>);
+
+impl std::fmt::Debug for FakeSpirit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FakeSpirit")
+    }
 }
 
 /// The spirit the mock host runs code as until [`act_as`] says otherwise.
@@ -108,6 +125,9 @@ impl Default for MockHost {
             credits: Credits::default(),
             spirit: DEFAULT_SPIRIT.to_string(),
             mailboxes: BTreeMap::from([(DEFAULT_SPIRIT.to_string(), VecDeque::new())]),
+            spirits: BTreeMap::new(),
+            last_output: Vec::new(),
+            last_error: String::new(),
         }
     }
 }
@@ -364,6 +384,36 @@ pub fn inject(to: &str, payload: &[u8]) -> bool {
 /// Whether [`deny`] left `capability` granted.
 fn granted(capability: Capability) -> bool {
     with(|h| !h.denied.contains(&capability))
+}
+
+/// Registers a fake dependency: [`spirits::call`](crate::spirits::call)
+/// of `name` runs `spirit` with the export called (`""` for the entry) and
+/// the input, and gets its output, or fails with its message as the
+/// sandbox's `host_spirit_error` would give it. A name not registered is
+/// not a declared dependency.
+///
+/// ```
+/// use spirit_sdk::{mock, spirits::{self, SpiritCallError}};
+///
+/// mock::register_spirit("upper", |_export, input| Ok(input.to_ascii_uppercase()));
+/// mock::register_spirit("broken", |_, _| Err("`broken@1.0.0` failed: trap: unreachable".into()));
+/// let mut out = [0u8; 16];
+/// assert_eq!(spirits::call("upper", b"hi", &mut out), Ok(2));
+/// assert_eq!(&out[..2], b"HI");
+/// assert_eq!(spirits::call("broken", b"", &mut out), Err(SpiritCallError::Failed));
+/// let mut why = [0u8; 64];
+/// let n = spirits::last_error(&mut why);
+/// assert!(why[..n].starts_with(b"`broken@1.0.0` failed"));
+/// assert_eq!(spirits::call("other", b"", &mut out), Err(SpiritCallError::NotADependency));
+/// ```
+pub fn register_spirit(
+    name: &str,
+    spirit: impl Fn(&str, &[u8]) -> Result<Vec<u8>, String> + 'static,
+) {
+    with(|h| {
+        h.spirits
+            .insert(name.to_string(), FakeSpirit(std::rc::Rc::new(spirit)))
+    });
 }
 
 /// The message the spirit aborted with (a returned error or a panic), if it
@@ -755,6 +805,59 @@ pub(crate) mod host {
 
     pub(crate) fn base64_decode(text: &[u8], out: &mut [u8], flags: i32) -> i32 {
         spirit_primitives::abi::base64_decode(text, out, flags)
+    }
+
+    pub(crate) fn spirit_call(name: &[u8], export: &[u8], input: &[u8], out: &mut [u8]) -> i32 {
+        let fake = with(|h| {
+            h.last_output.clear();
+            h.last_error.clear();
+            if !granted(h, Capability::CrossSandboxCall) {
+                return Err(abi::ERROR);
+            }
+            let name = String::from_utf8_lossy(name);
+            match h.spirits.get(name.as_ref()) {
+                Some(fake) => Ok(fake.clone()),
+                None => {
+                    h.last_error = std::format!("`{name}` is not a dependency of this spirit");
+                    Err(abi::NOT_FOUND)
+                }
+            }
+        });
+        let fake = match fake {
+            Ok(fake) => fake,
+            Err(code) => return code,
+        };
+        // Outside the borrow: a fake may use the SDK itself.
+        let result = (fake.0)(&String::from_utf8_lossy(export), input);
+        with(|h| match result {
+            Ok(output) => {
+                if output.len() <= out.len() {
+                    out[..output.len()].copy_from_slice(&output);
+                }
+                let len = i32::try_from(output.len()).unwrap_or(abi::ERROR);
+                h.last_output = output;
+                len
+            }
+            Err(why) => {
+                h.last_error = why;
+                abi::SPIRIT_FAILED
+            }
+        })
+    }
+
+    pub(crate) fn spirit_output(out: &mut [u8]) -> i32 {
+        with(|h| copy_out(&h.last_output, out))
+    }
+
+    pub(crate) fn spirit_error(out: &mut [u8]) -> i32 {
+        with(|h| copy_out(h.last_error.as_bytes(), out))
+    }
+
+    fn copy_out(bytes: &[u8], out: &mut [u8]) -> i32 {
+        if bytes.len() <= out.len() {
+            out[..bytes.len()].copy_from_slice(bytes);
+        }
+        i32::try_from(bytes.len()).unwrap_or(abi::ERROR)
     }
 
     pub(crate) fn record_abort(message: &[u8]) {

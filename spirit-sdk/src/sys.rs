@@ -274,6 +274,32 @@ mod wasm {
         1
     }
 
+    pub(crate) fn spirit_call(name: &[u8], export: &[u8], input: &[u8], out: &mut [u8]) -> i32 {
+        let (name_ptr, name_len) = ptr_len(name);
+        let (export_ptr, export_len) = ptr_len(export);
+        let (in_ptr, in_len) = ptr_len(input);
+        let (out_ptr, out_cap) = ptr_len(out);
+        // SAFETY: the host reads inside `name`, `export` and `input` and
+        // writes at most `out_cap` bytes inside `out`, borrowed mutably.
+        unsafe {
+            raw::host_spirit_call(
+                name_ptr, name_len, export_ptr, export_len, in_ptr, in_len, out_ptr, out_cap,
+            )
+        }
+    }
+
+    pub(crate) fn spirit_output(out: &mut [u8]) -> i32 {
+        let (ptr, cap) = ptr_len(out);
+        // SAFETY: the host writes at most `cap` bytes inside `out`.
+        unsafe { raw::host_spirit_output(ptr, cap) }
+    }
+
+    pub(crate) fn spirit_error(out: &mut [u8]) -> i32 {
+        let (ptr, cap) = ptr_len(out);
+        // SAFETY: the host writes at most `cap` bytes inside `out`.
+        unsafe { raw::host_spirit_error(ptr, cap) }
+    }
+
     pub(crate) fn abort(message: &[u8]) -> ! {
         let (ptr, len) = ptr_len(message);
         // SAFETY: the host reads `len` bytes at `ptr`, all inside `message`.

@@ -117,6 +117,11 @@ pub const TEMPLATES: &[Template] = &[
         description: "fetches a JSON document over HTTPS from an allowed host and prints one field (network_connect)",
         files: files!("fetch": "Cargo.toml.in", "src/lib.rs", "gitignore"),
     },
+    Template {
+        name: "pipeline",
+        description: "passes its input through the installed `echo` spirit and upper-cases the result (cross_sandbox_call; needs `echo` installed)",
+        files: files!("pipeline": "Cargo.toml.in", "src/lib.rs", "gitignore"),
+    },
 ];
 
 /// The template called `name`, if there is one.

@@ -100,7 +100,7 @@ fn a_bad_metadata_key_names_the_file_and_line() {
         .failure()
         .stderr_eq(str![[r#"
 error: `package.metadata.spirit.capabilites` in [..]/badkey/Cargo.toml:19: unknown key
-help: did you mean `capabilities`? accepted: `capabilities`, `entry`, `max-size`, `memory`, `network`, `pricing`, `run`
+help: did you mean `capabilities`? accepted: `capabilities`, `dependencies`, `entry`, `max-size`, `memory`, `network`, `pricing`, `run`
 
 "#]]);
 }

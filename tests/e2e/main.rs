@@ -12,6 +12,7 @@ mod support;
 mod build;
 mod check;
 mod credit;
+mod dependencies;
 mod friction;
 mod hardening_registry;
 mod hardening_sandbox;

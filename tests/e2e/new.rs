@@ -80,7 +80,7 @@ fn new_with_an_unknown_template_lists_them() {
         .code(2)
         .stderr_eq(str![[r#"
 error: invalid value 'helo' for '--template <TEMPLATE>'
-  [possible values: hello, counter, echo, kv, json, fetch]
+  [possible values: hello, counter, echo, kv, json, fetch, pipeline]
 
   tip: a similar value exists: 'hello'
 
@@ -103,12 +103,12 @@ fn new_help_describes_every_template() {
           The template to start from
 
           Possible values:
-          - hello:   logs a greeting (actuator_log)
-          - counter: counts its runs in persistent storage (storage_read, storage_write)
-          - echo:    copies its input to its output (no capabilities)
-          - kv:      get/set/delete commands from its input on persistent storage (storage_read,
+          - hello:    logs a greeting (actuator_log)
+          - counter:  counts its runs in persistent storage (storage_read, storage_write)
+          - echo:     copies its input to its output (no capabilities)
+          - kv:       get/set/delete commands from its input on persistent storage (storage_read,
             storage_write, storage_delete)
-          - json:    reads fields of a JSON input with the host's JSON-path queries (no
+          - json:     reads fields of a JSON input with the host's JSON-path queries (no
             capabilities)
 ...
 "#]]);

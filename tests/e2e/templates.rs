@@ -147,7 +147,9 @@ error: spirit `tpl-json` failed: the document is not valid JSON
 
 #[test]
 fn every_template_passes_its_own_unit_tests_natively() {
-    for template in ["hello", "counter", "echo", "kv", "json", "fetch"] {
+    for template in [
+        "hello", "counter", "echo", "kv", "json", "fetch", "pipeline",
+    ] {
         let (_tmp, dir) = new_spirit(&format!("unit-{template}"), template);
         snapbox::cmd::Command::new(env!("CARGO"))
             .current_dir(&dir)

@@ -14,6 +14,10 @@ use crate::args::FormatArg;
 pub(crate) struct UninstallArgs {
     /// NAME or NAME@VERSION
     spec: String,
+    /// Remove it even when installed spirits depend on it (their calls to
+    /// it then fail)
+    #[arg(long)]
+    force: bool,
     #[command(flatten)]
     format: FormatArg,
 }
@@ -21,7 +25,7 @@ pub(crate) struct UninstallArgs {
 impl UninstallArgs {
     pub(crate) fn execute(self, shell: &Shell) -> anyhow::Result<ExitCode> {
         let registry = Registry::open_default().map_err(spirit_build::Error::from)?;
-        for entry in spirit_build::ops::uninstall(shell, &registry, &self.spec)? {
+        for entry in spirit_build::ops::uninstall(shell, &registry, &self.spec, self.force)? {
             self.format.emit(
                 shell,
                 &serde_json::json!({ "reason": "spirit-uninstalled", "spirit": entry }),

@@ -162,8 +162,10 @@ pub(crate) fn build_for(
             files.push(root_manifest.clone());
         }
         files.push(cargo_lock.clone());
+        let dependencies = pin_dependencies(spirit)?;
         let job = Job {
             spirit,
+            dependencies,
             original: &original,
             original_path: &artifact.path,
             dir: &artifact_dir(&target_dir, options.compile.profile_dir(), &spirit.name),
@@ -238,6 +240,11 @@ fn quick_fresh(
     else {
         return Ok(None);
     };
+    // The stamp covers the crate, not the registry: pinned dependencies
+    // are resolved again, and another resolution is a rebuild.
+    if !built.manifest.dependencies.is_empty() && !pins_hold(&built.manifest.dependencies) {
+        return Ok(None);
+    }
     report_fresh(shell, &built);
     Ok(Some(built))
 }
@@ -303,9 +310,46 @@ fn artifact_message(manifest_path: &Path, built: &BuiltSpirit) -> ArtifactMessag
     }
 }
 
+/// Each of the spirit's `[package.metadata.spirit.dependencies]` pinned
+/// to the highest installed version that matches (see
+/// [`Registry::pin`](crate::registry::Registry::pin)).
+fn pin_dependencies(spirit: &SpiritPackage) -> Result<Vec<manifest::Dependency>, Error> {
+    if spirit.config.dependencies.is_empty() {
+        return Ok(Vec::new());
+    }
+    let registry = crate::registry::Registry::open_default()?;
+    spirit
+        .config
+        .dependencies
+        .iter()
+        .map(|d| {
+            registry
+                .pin(&d.name, &d.req)
+                .map_err(|error| Error::Dependency {
+                    spirit: spirit.name.clone(),
+                    dependency: d.name.clone(),
+                    req: d.req.clone(),
+                    error: Box::new(error),
+                })
+        })
+        .collect()
+}
+
+/// Whether each pinned dependency still resolves to what is pinned.
+fn pins_hold(pinned: &[manifest::Dependency]) -> bool {
+    let Ok(registry) = crate::registry::Registry::open_default() else {
+        return false;
+    };
+    pinned
+        .iter()
+        .all(|d| registry.pin(&d.name, &d.req).is_ok_and(|now| now == *d))
+}
+
 /// Post-processing one compiled module.
 struct Job<'a> {
     spirit: &'a SpiritPackage,
+    /// Its dependencies, pinned.
+    dependencies: Vec<manifest::Dependency>,
     original: &'a [u8],
     original_path: &'a Path,
     dir: &'a Path,
@@ -333,6 +377,7 @@ impl Job<'_> {
             run: spirit.config.run,
             pricing: spirit.config.pricing,
             network: spirit.config.network.clone(),
+            dependencies: self.dependencies.clone(),
             wasm,
             build: self.build.clone(),
         }

@@ -30,6 +30,7 @@ use crate::{Error, Shell};
 ///     blake3: "ab".into(),
 ///     author: None,
 ///     unsigned: true,
+///     dependencies: vec![],
 /// };
 /// let list = SpiritList(vec![entry]);
 /// assert_eq!(
@@ -123,6 +124,9 @@ pub struct SpiritInfo {
     pub installed: Vec<Version>,
     /// Where its manifest lets it connect and listen.
     pub network: Allowlist,
+    /// The installed spirits that depend on this version, as
+    /// `name@version`.
+    pub dependents: Vec<String>,
 }
 
 /// The entry's fields and `path` (its JSON has always been the index
@@ -138,6 +142,7 @@ impl Serialize for SpiritInfo {
                 "listen": strings(self.network.listen.iter().map(ToString::to_string).collect()),
             });
         }
+        value["dependents"] = serde_json::json!(self.dependents);
         value.serialize(serializer)
     }
 }
@@ -175,6 +180,25 @@ impl Display for SpiritInfo {
             )
         )?;
         writeln!(f, "blake3:       {}", escape(&entry.blake3))?;
+        let list = |items: Vec<String>| {
+            if items.is_empty() {
+                "-".to_owned()
+            } else {
+                items.join(", ")
+            }
+        };
+        writeln!(
+            f,
+            "dependencies: {}",
+            escape(&list(
+                entry.dependencies.iter().map(ToString::to_string).collect()
+            ))
+        )?;
+        writeln!(
+            f,
+            "dependents:   {}",
+            escape(&list(self.dependents.clone()))
+        )?;
         writeln!(f, "path:         {}", self.path.display())?;
         writeln!(f, "installed:    {}", installed.join(", "))
     }
@@ -197,22 +221,36 @@ pub fn info(registry: &Registry, spec: &str) -> Result<SpiritInfo, Error> {
         .map(|e| e.version)
         .collect();
     let network = Manifest::read(&path.join(crate::manifest::FILE_NAME))?.network;
+    let dependents = registry
+        .dependents(&entry.name, Some(&entry.version))?
+        .into_iter()
+        .map(|e| format!("{}@{}", e.name, e.version))
+        .collect();
     Ok(SpiritInfo {
         entry,
         path,
         installed,
         network,
+        dependents,
     })
 }
 
 /// Removes the spirit `spec` names, every version of `NAME` or just
-/// `NAME@VERSION`, and returns what was removed.
+/// `NAME@VERSION`, and returns what was removed. What installed spirits
+/// depend on is removed only with `force` (`--force`), with a warning
+/// naming them.
 ///
 /// # Errors
 ///
-/// Fails when the version does not parse, nothing matches, or the registry
-/// cannot be changed.
-pub fn uninstall(shell: &Shell, registry: &Registry, spec: &str) -> Result<Vec<Entry>, Error> {
+/// Fails when the version does not parse, nothing matches, installed
+/// spirits depend on it (without `force`), or the registry cannot be
+/// changed.
+pub fn uninstall(
+    shell: &Shell,
+    registry: &Registry,
+    spec: &str,
+    force: bool,
+) -> Result<Vec<Entry>, Error> {
     let (name, version) = split_spec(spec);
     let version = version
         .map(|v| {
@@ -223,9 +261,31 @@ pub fn uninstall(shell: &Shell, registry: &Registry, spec: &str) -> Result<Vec<E
                 })
         })
         .transpose()?;
-    let removed = registry.uninstall(name, version.as_ref())?;
+    let dependents: Vec<String> = if force {
+        registry
+            .dependents(name, version.as_ref())?
+            .into_iter()
+            .filter(|e| e.name != name)
+            .map(|e| format!("{}@{}", e.name, e.version))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let removed = registry.uninstall_with(name, version.as_ref(), force)?;
     for entry in &removed {
         shell.status("Removed", format_args!("{} v{}", entry.name, entry.version));
+    }
+    if !dependents.is_empty() {
+        shell.warn(format_args!(
+            "{} depend{} on `{name}`: {} calls to it fail until it is installed again",
+            dependents.join(", "),
+            if dependents.len() == 1 { "s" } else { "" },
+            if dependents.len() == 1 {
+                "its"
+            } else {
+                "their"
+            },
+        ));
     }
     Ok(removed)
 }

@@ -24,6 +24,7 @@ mod push;
 mod registry;
 mod resolve;
 mod run;
+mod run_calls;
 mod run_charge;
 mod run_io;
 mod seance;

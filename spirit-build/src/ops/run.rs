@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use spirit_sdk::abi::Capability;
 
 use super::resolve::{Resolved, resolve};
+use super::run_calls;
 use super::run_charge::{self, CreditOptions, Prepare};
 use super::run_io::{RunInput, read_input};
 use super::target::Target;
@@ -177,7 +178,7 @@ pub fn run(shell: &Shell, options: RunOptions) -> Result<Outcome, Error> {
             return Err(run_failed(RunError::NeedsFuel(what)));
         }
     }
-    let policy = Policy::from_declared(declared, options.allow, options.deny);
+    let policy = Policy::from_declared(declared, options.allow, options.deny.iter().copied());
     let mut network = options.network;
     if let Some(manifest) = manifest.as_ref().filter(|_| manifest_granted) {
         let flags = std::mem::replace(&mut network.allowlist, manifest.network.clone());
@@ -191,10 +192,17 @@ pub fn run(shell: &Shell, options: RunOptions) -> Result<Outcome, Error> {
         RunInput::Bytes(bytes) => bytes,
         RunInput::File(path) => read_input(&path, limits.max_input, timeout)?,
     };
-    let sandbox = Sandbox::with_config(SandboxConfig {
+    let sandbox = std::sync::Arc::new(Sandbox::with_config(SandboxConfig {
         metering: limits.metering,
         ..options.sandbox
-    })?;
+    })?);
+    let composition = run_calls::composition(
+        &sandbox,
+        manifest
+            .as_ref()
+            .map_or(&[][..], |m| m.dependencies.as_slice()),
+        &options.deny,
+    )?;
     let spirit = sandbox
         .load_within(&name, &wasm, remaining(started, timeout))
         .map_err(|error| match error {
@@ -275,8 +283,12 @@ pub fn run(shell: &Shell, options: RunOptions) -> Result<Outcome, Error> {
         storage_owner: owner,
         credits: billing.credits.take(),
         network,
+        composition: composition.clone(),
     };
     let result = sandbox.run(&spirit, request);
+    if let Some(composition) = &composition {
+        run_calls::report(shell, composition);
+    }
     let charged = run_charge::settle(shell, &mut billing, &result)?;
     let mut outcome = result.map_err(|error| match error {
         // The call had what was left of the timeout; the caller set all of it.

@@ -25,6 +25,18 @@ pub struct SpiritConfig {
     pub pricing: Option<Pricing>,
     /// `network`: where the spirit may connect and listen.
     pub network: Allowlist,
+    /// `[package.metadata.spirit.dependencies]`: the spirits it may call,
+    /// each with a semver requirement, sorted by name.
+    pub dependencies: Vec<DependencyReq>,
+}
+
+/// One entry of `[package.metadata.spirit.dependencies]`: `echo = "^1.0"`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DependencyReq {
+    /// The spirit's name.
+    pub name: String,
+    /// Its semver requirement, as written (it parses).
+    pub req: String,
 }
 
 impl Default for SpiritConfig {
@@ -36,6 +48,7 @@ impl Default for SpiritConfig {
             run: RunDefaults::default(),
             pricing: None,
             network: Allowlist::default(),
+            dependencies: Vec::new(),
         }
     }
 }
@@ -101,6 +114,7 @@ impl fmt::Display for ConfigError {
 const TABLE: &str = "package.metadata.spirit";
 const KEYS: &[&str] = &[
     "capabilities",
+    "dependencies",
     "entry",
     "max-size",
     "memory",
@@ -206,6 +220,7 @@ pub fn parse_config(path: &Path, text: &str) -> Result<SpiritConfig, ConfigError
             "run" => config.run = parser.run(&at, item)?,
             "pricing" => config.pricing = Some(parser.pricing(&at, item)?),
             "network" => config.network = parser.network(&at, item)?,
+            "dependencies" => config.dependencies = parser.dependencies(&at, item)?,
             _ => {
                 return Err(parser.error(&at, "unknown key", Some(did_you_mean(key, KEYS))));
             }
@@ -432,6 +447,69 @@ impl ConfigParser<'_> {
             }
         }
         Ok(network)
+    }
+
+    /// `name = "req"` for each spirit called: the name a spirit's, the
+    /// requirement semver's.
+    fn dependencies(&self, at: &Located, item: &Item) -> Result<Vec<DependencyReq>, ConfigError> {
+        const EXAMPLE: &str = "dependencies = { echo = \"^1.0\" }";
+        let table = item.as_table_like().ok_or_else(|| {
+            self.error(
+                at,
+                "must be a table",
+                Some(format!("for example `{EXAMPLE}`")),
+            )
+        })?;
+        let mut dependencies = Vec::new();
+        for (name, value) in table.iter() {
+            let key = Located {
+                key: format!("{}.{name}", at.key),
+                span: table
+                    .key(name)
+                    .and_then(|k| k.span())
+                    .or_else(|| value.span())
+                    .or(at.span.clone()),
+            };
+            if !crate::manifest::is_spirit_name(name) {
+                return Err(self.error(
+                    &key,
+                    format!(
+                        "`{}` is not a spirit name",
+                        crate::shell::escape(name)
+                    ),
+                    Some(
+                        "a spirit name has letters, digits, `-` and `_`, starts with a letter and is at most 64 characters"
+                            .to_owned(),
+                    ),
+                ));
+            }
+            let req = value.as_str().ok_or_else(|| {
+                self.error(
+                    &key,
+                    "must be a version requirement string",
+                    Some(format!("for example `{EXAMPLE}`")),
+                )
+            })?;
+            if let Err(e) = semver::VersionReq::parse(req) {
+                return Err(self.error(
+                    &key,
+                    format!(
+                        "`{}` is not a version requirement: {e}",
+                        crate::shell::escape(req)
+                    ),
+                    Some(
+                        "use semver syntax such as `^1.2`, `~1.2.3`, `>=1.0` or `=1.2.3`"
+                            .to_owned(),
+                    ),
+                ));
+            }
+            dependencies.push(DependencyReq {
+                name: name.to_owned(),
+                req: req.to_owned(),
+            });
+        }
+        dependencies.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(dependencies)
     }
 
     fn pricing(&self, at: &Located, item: &Item) -> Result<Pricing, ConfigError> {
@@ -677,6 +755,39 @@ mod tests {
                 ..SpiritConfig::default()
             }
         );
+    }
+
+    #[test]
+    fn dependencies_are_read_sorted_and_checked() {
+        let c =
+            parse("[package.metadata.spirit.dependencies]\nzeta = \"=2.0.0\"\necho = \"^1.0\"\n")
+                .unwrap();
+        assert_eq!(
+            c.dependencies,
+            [
+                DependencyReq {
+                    name: "echo".into(),
+                    req: "^1.0".into()
+                },
+                DependencyReq {
+                    name: "zeta".into(),
+                    req: "=2.0.0".into()
+                }
+            ]
+        );
+        let e = parse("dependencies = { echo = \"one\" }\n").unwrap_err();
+        assert_eq!(e.key, "package.metadata.spirit.dependencies.echo");
+        assert_eq!(e.line, Some(5));
+        assert!(
+            e.message.starts_with("`one` is not a version requirement"),
+            "{e}"
+        );
+        let e = parse("dependencies = { echo = 1 }\n").unwrap_err();
+        assert_eq!(e.message, "must be a version requirement string");
+        let e = parse("dependencies = { \"../x\" = \"1\" }\n").unwrap_err();
+        assert_eq!(e.message, "`../x` is not a spirit name");
+        let e = parse("dependencies = [\"echo\"]\n").unwrap_err();
+        assert_eq!(e.message, "must be a table");
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! One installed spirit version as the index records it ([`Entry`]), and
-//! the versions of one name ([`Versions`]).
+//! One installed spirit version as the index records it ([`Entry`], with
+//! the dependencies it was built against, [`Pinned`]), and the versions of
+//! one name ([`Versions`]).
 
 use std::collections::BTreeMap;
 
@@ -29,6 +30,25 @@ pub struct Entry {
     /// Whether it was installed unsigned, with `--allow-unsigned`.
     #[serde(default)]
     pub unsigned: bool,
+    /// The spirits it calls, at the exact versions its build resolved
+    /// (from its manifest; what `uninstall` and `info` look at).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dependencies: Vec<Pinned>,
+}
+
+/// A dependency of an installed spirit: a name and an exact version.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Pinned {
+    /// The dependency's name.
+    pub name: String,
+    /// The version it was built against.
+    pub version: Version,
+}
+
+impl std::fmt::Display for Pinned {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}@{}", self.name, self.version)
+    }
 }
 
 impl Entry {
@@ -47,6 +67,15 @@ impl Entry {
             blake3: files.manifest.wasm.blake3.clone(),
             author: author.map(|a| a.to_string()),
             unsigned: author.is_none(),
+            dependencies: files
+                .manifest
+                .dependencies
+                .iter()
+                .map(|d| Pinned {
+                    name: d.name.clone(),
+                    version: d.version.clone(),
+                })
+                .collect(),
         }
     }
 }

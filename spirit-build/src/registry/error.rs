@@ -151,6 +151,82 @@ pub enum RegistryError {
         /// What is wrong with the name.
         reason: String,
     },
+    /// A spirit to install depends on a version that is neither installed
+    /// nor installed with it.
+    #[error(
+        "spirit `{spirit}` depends on `{dependency}`, which is not installed\nhelp: install `{dependency}` first, or install both from one directory of packages (`cargo spirit install DIR`)"
+    )]
+    DependencyMissing {
+        /// The spirit being installed.
+        spirit: String,
+        /// What it was built against, as `name@version`.
+        dependency: String,
+    },
+    /// A spirit to install was built against other bytes than the
+    /// installed version of its dependency.
+    #[error(
+        "spirit `{spirit}` was built against `{dependency}` with wasm blake3 {pinned}, but the installed `{dependency}` has {installed}\nhelp: rebuild `{spirit}` against what is installed (`cargo spirit build`), or install the `{dependency}` it was built with"
+    )]
+    DependencyChanged {
+        /// The spirit being installed.
+        spirit: String,
+        /// Its dependency.
+        dependency: String,
+        /// The hash its manifest pins.
+        pinned: String,
+        /// The hash of the installed one.
+        installed: String,
+    },
+    /// A dependency's author is not trusted (or it is unsigned).
+    #[error(
+        "spirit `{spirit}` depends on `{dependency}`, {}",
+        match author {
+            Some(author) => format!("signed by {author}, who is not trusted\nhelp: if you trust them, run `cargo spirit trust {author}`"),
+            None => "which is unsigned\nhelp: install with `--allow-unsigned` to accept an unsigned dependency".to_owned(),
+        }
+    )]
+    DependencyUntrusted {
+        /// The spirit being installed.
+        spirit: String,
+        /// Its dependency.
+        dependency: String,
+        /// Who signed the dependency, as pinned.
+        author: Option<String>,
+    },
+    /// `uninstall` of a spirit that installed spirits depend on.
+    #[error(
+        "`{name}` is needed by {}: {}\nhelp: uninstall {} first, or pass `--force` (their calls to `{name}` will fail)",
+        if dependents.len() == 1 { "an installed spirit" } else { "installed spirits" },
+        dependents.join(", "),
+        if dependents.len() == 1 { "it" } else { "them" }
+    )]
+    DependedOn {
+        /// The spirit being removed.
+        name: String,
+        /// Who depends on it, as `name@version`.
+        dependents: Vec<String>,
+    },
+    /// The version a spirit was built against is not installed any more.
+    #[error(
+        "`{dependency}` is not installed\nhelp: install `{dependency}` again, or rebuild the caller against what is installed"
+    )]
+    PinnedMissing {
+        /// The dependency.
+        dependency: String,
+    },
+    /// The installed version is other bytes than the caller was built
+    /// against.
+    #[error(
+        "the installed `{dependency}` is not the one its caller was built against (wasm blake3 {installed}, pinned {pinned})\nhelp: install the pinned `{dependency}` again, or rebuild the caller"
+    )]
+    PinnedChanged {
+        /// The dependency.
+        dependency: String,
+        /// The hash the caller pins.
+        pinned: String,
+        /// The hash installed.
+        installed: String,
+    },
     /// Reading the spirit failed.
     #[error(transparent)]
     Package(#[from] crate::package::PackageError),

@@ -7,6 +7,7 @@
 //! | --- | --- | --- |
 //! | `spirits` | name | the name's entries, lowest version first (a JSON array of [`Entry`]) |
 //! | `search` | name | the lowercase text a search looks in: name, descriptions, capabilities |
+//! | `dependents` | a dependency's name | who calls it: a JSON array of `[caller, caller's version, pinned version]` |
 //! | `meta` | `format` | [`FORMAT`] |
 //!
 //! One row per name: an install, uninstall or upgrade reads and writes only
@@ -14,7 +15,9 @@
 //! each a B-tree lookup, whatever the number of spirits installed. `list`
 //! walks `spirits` in name order (so a page costs its own rows), and
 //! `search` walks the small `search` rows, decoding the entries of a name
-//! only when its text contains the query.
+//! only when its text contains the query. `dependents` is the reverse of
+//! every entry's [`Pinned`](super::entry::Pinned) dependencies, kept by the
+//! same commit, so `uninstall` finds who depends on a name in one lookup.
 //!
 //! The index is the registry's source of truth: a version is installed when
 //! the index lists it, whatever else is on disk (see `transaction`), and a
@@ -33,9 +36,11 @@ use redb::{
 use super::RegistryError;
 use super::entry::{Entry, Versions};
 use super::path::checked;
+use semver::Version;
 
 const SPIRITS: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("spirits");
 const SEARCH: TableDefinition<'_, &str, &str> = TableDefinition::new("search");
+const DEPENDENTS: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("dependents");
 const META: TableDefinition<'_, &str, u64> = TableDefinition::new("meta");
 const FORMAT_KEY: &str = "format";
 
@@ -150,6 +155,21 @@ impl Reader {
         Ok(())
     }
 
+    /// Who depends on `name`: each caller's name and version, and the
+    /// version of `name` it pinned.
+    pub(super) fn dependents(&self, name: &str) -> Result<Vec<Dependent>, RegistryError> {
+        let fail = failed("read", &self.path);
+        let table = match self.txn.open_table(DEPENDENTS) {
+            Ok(table) => table,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
+            Err(e) => return Err(fail(e.into())),
+        };
+        let row = table.get(name).map_err(|e| fail(e.into()))?;
+        row.map_or(Ok(Vec::new()), |row| {
+            decode_dependents(&self.path, row.value())
+        })
+    }
+
     /// Every name's versions (for a full repair, and tests).
     pub(super) fn all(&self) -> Result<BTreeMap<String, Versions>, RegistryError> {
         let fail = failed("read", &self.path);
@@ -231,6 +251,62 @@ fn write(
         let mut meta = txn.open_table(META).map_err(|e| fail(e.into()))?;
         meta.insert(FORMAT_KEY, u64::from(FORMAT))
             .map_err(|e| fail(e.into()))?;
+        let mut dependents = txn.open_table(DEPENDENTS).map_err(|e| fail(e.into()))?;
+        // The reverse rows this commit changes: the dependencies of each
+        // name's old entries are taken out, those of its new ones put in.
+        let mut reverse: BTreeMap<String, Vec<Dependent>> = BTreeMap::new();
+        for (name, versions) in names {
+            let old = match spirits.get(name.as_str()).map_err(|e| fail(e.into()))? {
+                Some(row) => decode(path, row.value())?,
+                None => Versions::new(),
+            };
+            let pinned = old
+                .values()
+                .chain(versions.values())
+                .flat_map(|e| e.dependencies.iter().map(|d| d.name.clone()));
+            for dependency in pinned {
+                if let std::collections::btree_map::Entry::Vacant(slot) = reverse.entry(dependency)
+                {
+                    let row = dependents
+                        .get(slot.key().as_str())
+                        .map_err(|e| fail(e.into()))?
+                        .map(|row| decode_dependents(path, row.value()))
+                        .transpose()?
+                        .unwrap_or_default();
+                    slot.insert(row);
+                }
+            }
+            for callers in reverse.values_mut() {
+                callers.retain(|(caller, _, _)| caller != name);
+            }
+            for entry in versions.values() {
+                for dependency in &entry.dependencies {
+                    if let Some(callers) = reverse.get_mut(&dependency.name) {
+                        callers.push((
+                            name.clone(),
+                            entry.version.clone(),
+                            dependency.version.clone(),
+                        ));
+                    }
+                }
+            }
+        }
+        for (dependency, mut callers) in reverse {
+            if callers.is_empty() {
+                dependents
+                    .remove(dependency.as_str())
+                    .map_err(|e| fail(e.into()))?;
+            } else {
+                callers.sort();
+                let json = serde_json::to_vec(&callers).map_err(|e| RegistryError::BadIndex {
+                    path: path.to_owned(),
+                    error: e.to_string(),
+                })?;
+                dependents
+                    .insert(dependency.as_str(), json.as_slice())
+                    .map_err(|e| fail(e.into()))?;
+            }
+        }
         for (name, versions) in names {
             if versions.is_empty() {
                 spirits.remove(name.as_str()).map_err(|e| fail(e.into()))?;
@@ -342,6 +418,17 @@ fn decode(path: &Path, bytes: &[u8]) -> Result<Versions, RegistryError> {
         .into_iter()
         .map(|entry| (entry.version.clone(), entry))
         .collect())
+}
+
+/// A caller of a spirit: its name and version, and the version of the
+/// spirit it pinned (a row of `dependents`).
+pub(super) type Dependent = (String, Version, Version);
+
+fn decode_dependents(path: &Path, bytes: &[u8]) -> Result<Vec<Dependent>, RegistryError> {
+    serde_json::from_slice(bytes).map_err(|e| RegistryError::BadIndex {
+        path: path.to_owned(),
+        error: e.to_string(),
+    })
 }
 
 /// Whether `path` exists (a link counts: `checked` has refused one already).

@@ -32,6 +32,7 @@
 //! semantic versions, so no path built from them can leave the registry; and
 //! no symbolic link is followed inside it.
 
+mod dependencies;
 mod entry;
 mod error;
 mod index;
@@ -45,10 +46,11 @@ use std::path::{Path, PathBuf};
 
 use semver::Version;
 
-pub use entry::Entry;
+pub use entry::{Entry, Pinned};
 pub use error::RegistryError;
 pub use resolve::split_spec;
 
+use crate::manifest::Dependency;
 use crate::package::SpiritFiles;
 use crate::sign::{self, Acceptance, Author, SignaturePolicy, VerifyError};
 use resolve::validate_name;
@@ -529,6 +531,13 @@ impl Registry {
 
         let mut change =
             Transaction::begin(&self.home)?.batched(store::Flush::for_batch(spirits.len()));
+        dependencies::check_installable(
+            spirits,
+            &entries,
+            &mut change,
+            &trusted,
+            options.allow_unsigned,
+        )?;
         // First every conflict, so that nothing is written when one is
         // refused: with what is installed, and within the spirits given.
         for (i, entry) in entries.iter().enumerate() {
@@ -588,14 +597,46 @@ impl Registry {
     ///
     /// # Errors
     ///
-    /// Fails when nothing matches.
+    /// Fails when nothing matches, and when installed spirits depend on
+    /// what would be removed ([`RegistryError::DependedOn`], naming them).
     pub fn uninstall(
         &self,
         name: &str,
         version: Option<&Version>,
     ) -> Result<Vec<Entry>, RegistryError> {
+        self.uninstall_with(name, version, false)
+    }
+
+    /// [`Registry::uninstall`]; with `force`, also what installed spirits
+    /// depend on (their calls to it then fail, naming it).
+    ///
+    /// # Errors
+    ///
+    /// As [`Registry::uninstall`], but for the dependents when forced.
+    pub fn uninstall_with(
+        &self,
+        name: &str,
+        version: Option<&Version>,
+        force: bool,
+    ) -> Result<Vec<Entry>, RegistryError> {
         validate_name(name)?;
         let mut change = Transaction::begin(&self.home)?;
+        if !force {
+            // Dependents of the versions removed, other than themselves.
+            let dependents: Vec<String> = dependencies::callers(change.dependents(name)?, |v| {
+                version.is_none_or(|wanted| entry::same_version(v, wanted))
+            })
+            .into_iter()
+            .filter(|(caller, _)| caller != name)
+            .map(|(caller, version)| format!("{caller}@{version}"))
+            .collect();
+            if !dependents.is_empty() {
+                return Err(RegistryError::DependedOn {
+                    name: name.to_owned(),
+                    dependents,
+                });
+            }
+        }
         let removed = change.remove(name, |versions| match version {
             Some(v) => {
                 let removed = resolve::take_version(versions, v);
@@ -703,6 +744,92 @@ impl Registry {
     /// Fails when the index cannot be read or written.
     pub fn repair(&self) -> Result<Vec<String>, RegistryError> {
         transaction::repair(&self.home)
+    }
+
+    /// Pins `name` at `req`: the highest installed version that matches,
+    /// with its wasm's blake3 and its author, as a manifest records it.
+    ///
+    /// ```
+    /// # use spirit_build::{manifest::Manifest, package::SpiritFiles, sign::Key};
+    /// # use spirit_build::registry::{InstallOptions, Registry};
+    /// # let home = tempfile::tempdir()?;
+    /// # let registry = Registry::new(home.path());
+    /// # let key = Key::generate()?;
+    /// # registry.trust(key.author())?;
+    /// # let spirit = |name: &str, version: &str| {
+    /// #     let wasm = b"\0asm\x01\0\0\0".to_vec();
+    /// #     let manifest = Manifest::for_module(name, version.parse().unwrap(), &wasm);
+    /// #     SpiritFiles::new(manifest, wasm, Some(&key))
+    /// # };
+    /// registry.install(&spirit("echo", "1.0.0"), InstallOptions::default())?;
+    /// registry.install(&spirit("echo", "1.1.0"), InstallOptions::default())?;
+    /// let pinned = registry.pin("echo", "^1.0")?;
+    /// assert_eq!(pinned.version.to_string(), "1.1.0");
+    /// assert_eq!(pinned.author, Some(key.author().to_string()));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// Fails when the name is not installed or no version matches.
+    pub fn pin(&self, name: &str, req: &str) -> Result<Dependency, RegistryError> {
+        let entry = self.resolve(name, Some(req))?;
+        Ok(Dependency {
+            name: entry.name,
+            req: req.to_owned(),
+            version: entry.version,
+            blake3: entry.blake3,
+            author: entry.author,
+        })
+    }
+
+    /// The installed spirit versions that depend on `name` (on `version`
+    /// only, when given), lowest name and version first: one lookup in the
+    /// index's reverse table, whatever the number of spirits installed.
+    ///
+    /// # Errors
+    ///
+    /// Fails when the index cannot be read.
+    pub fn dependents(
+        &self,
+        name: &str,
+        version: Option<&Version>,
+    ) -> Result<Vec<Entry>, RegistryError> {
+        validate_name(name)?;
+        let (_lock, index) = transaction::read_index(&self.home)?;
+        let Some(index) = index else {
+            return Ok(Vec::new());
+        };
+        let callers = dependencies::callers(index.dependents(name)?, |v| {
+            version.is_none_or(|wanted| entry::same_version(v, wanted))
+        });
+        let mut entries = Vec::new();
+        for (caller, caller_version) in callers {
+            entries.extend(
+                index
+                    .versions(&caller)?
+                    .into_values()
+                    .filter(|e| entry::same_version(&e.version, &caller_version)),
+            );
+        }
+        Ok(entries)
+    }
+
+    /// The files of `dependency` exactly as the caller was built against
+    /// them: the pinned version must be installed with the pinned wasm hash,
+    /// and its files must still verify ([`Registry::load`]).
+    ///
+    /// # Errors
+    ///
+    /// Fails, naming the dependency, when that version is not installed,
+    /// when the installed one is other bytes, or when its files changed.
+    pub fn load_pinned(
+        &self,
+        dependency: &Dependency,
+    ) -> Result<(Entry, SpiritFiles), RegistryError> {
+        let entry = dependencies::pinned_entry(&self.home, dependency)?;
+        let files = self.load(&entry)?;
+        Ok((entry, files))
     }
 
     /// Adds an author to `VUDO_HOME/trusted.toml`; returns whether it was new.

@@ -630,3 +630,114 @@ fn list_pages_and_search_read_the_index_in_order() {
     assert_eq!(registry.search("THE C SPIRIT").unwrap().len(), 1);
     assert!(registry.search("actuator").unwrap().is_empty());
 }
+
+/// `caller` pinned to `dependency` as the registry holds it now.
+fn caller_of(registry: &Registry, key: &Key, dependency: &str) -> SpiritFiles {
+    let mut files = spirit("caller", "1.0.0", None, "");
+    files.manifest.dependencies = vec![registry.pin(dependency, "^1").unwrap()];
+    SpiritFiles::new(files.manifest, files.wasm, Some(key))
+}
+
+#[test]
+fn dependencies_must_be_installed_the_same_bytes_and_trusted() {
+    let (_home, registry, key) = setup();
+    let callee = spirit("callee", "1.0.0", Some(&key), "");
+    registry
+        .install(&callee, InstallOptions::default())
+        .unwrap();
+    let caller = caller_of(&registry, &key, "callee");
+    assert_eq!(
+        caller.manifest.dependencies[0].blake3,
+        callee.manifest.wasm.blake3
+    );
+
+    // Missing: refused, unless it comes with the caller.
+    registry.uninstall("callee", None).unwrap();
+    let error = registry
+        .install(&caller, InstallOptions::default())
+        .unwrap_err();
+    assert!(
+        error.to_string().starts_with(
+            "spirit `caller` depends on `callee@1.0.0`, which is not installed\nhelp: install `callee@1.0.0` first"
+        ),
+        "{error}"
+    );
+    let both = [caller.clone(), callee.clone()];
+    assert_eq!(
+        registry
+            .install_many(&both, InstallOptions::default())
+            .unwrap()
+            .len(),
+        2
+    );
+
+    // Depended on: uninstall refused, naming the dependent, unless forced.
+    let error = registry.uninstall("callee", None).unwrap_err().to_string();
+    assert!(
+        error.starts_with("`callee` is needed by an installed spirit: caller@1.0.0\n"),
+        "{error}"
+    );
+    assert_eq!(
+        registry.dependents("callee", None).unwrap()[0].name,
+        "caller"
+    );
+    assert_eq!(
+        registry.uninstall_with("callee", None, true).unwrap().len(),
+        1
+    );
+    assert!(matches!(
+        registry.load_pinned(&caller.manifest.dependencies[0]),
+        Err(RegistryError::PinnedMissing { .. })
+    ));
+
+    // Other bytes under the pinned version: refused at install and at load.
+    let other = spirit("callee", "1.0.0", Some(&key), "(nop)");
+    registry.install(&other, InstallOptions::default()).unwrap();
+    let error = registry
+        .install(
+            &caller,
+            InstallOptions {
+                force: true,
+                ..InstallOptions::default()
+            },
+        )
+        .unwrap_err();
+    assert!(
+        matches!(error, RegistryError::DependencyChanged { .. }),
+        "{error}"
+    );
+    assert!(matches!(
+        registry.load_pinned(&caller.manifest.dependencies[0]),
+        Err(RegistryError::PinnedChanged { .. })
+    ));
+
+    // A dependency whose author is no longer trusted: refused.
+    registry
+        .install(
+            &callee,
+            InstallOptions {
+                force: true,
+                ..InstallOptions::default()
+            },
+        )
+        .unwrap();
+    registry.untrust(key.author()).unwrap();
+    let other_key = Key::generate().unwrap();
+    registry.trust(other_key.author()).unwrap();
+    let caller = SpiritFiles::new(caller.manifest, caller.wasm, Some(&other_key));
+    let error = registry
+        .install(
+            &caller,
+            InstallOptions {
+                force: true,
+                ..InstallOptions::default()
+            },
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("depends on `callee@1.0.0`, signed by")
+            && error.contains("who is not trusted"),
+        "{error}"
+    );
+}

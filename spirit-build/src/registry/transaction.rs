@@ -24,7 +24,7 @@ use semver::Version;
 use std::collections::BTreeMap;
 
 use super::entry::{Versions, same_version};
-use super::index::{Opened, Reader, Writer};
+use super::index::{Dependent, Opened, Reader, Writer};
 use super::path::checked;
 use super::store::{self, Flush, read_dir_paths, remove_any, rename, sync_dir};
 use super::{Entry, RegistryError};
@@ -192,6 +192,11 @@ impl<'h> Transaction<'h> {
             .values()
             .find(|e| same_version(&e.version, version))
             .cloned())
+    }
+
+    /// Who depends on `name`, as the index records it before this change.
+    pub(super) fn dependents(&self, name: &str) -> Result<Vec<Dependent>, RegistryError> {
+        self.index.reader()?.dependents(name)
     }
 
     /// Marks the change as under way, before its first change on disk: a

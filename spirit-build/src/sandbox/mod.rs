@@ -22,7 +22,8 @@
 //! `io` (where logs and output go), `outcome` (how a run ended), `host` (the
 //! host functions, one module per topic, registered from the ABI table),
 //! `storage` (each spirit's database), `transaction` (a run's storage as one
-//! transaction) and `cache` (compiled code on disk).
+//! transaction), `cache` (compiled code on disk) and `compose` (a run's
+//! calls of its dependencies, each in an instance of its own).
 //! The plain data a run is given ([`Policy`], [`Limits`], [`Pricing`]) lives
 //! in [`crate::limits`].
 //!
@@ -48,6 +49,8 @@
 
 mod bus;
 mod cache;
+mod calls;
+mod compose;
 mod engine;
 mod error;
 mod heap;
@@ -68,6 +71,7 @@ pub use bus::{
     Bus, BusError, BusEvent, Effect, EffectHandler, HOST_SENDER, MAX_CHANNEL_NAME, MAX_EVENTS,
     MAX_MESSAGE_BYTES, MAX_QUEUED_BYTES, MAX_QUEUED_MESSAGES, MAX_SUBSCRIPTIONS, Message,
 };
+pub use compose::{CallRecord, Callee, Composition, DependencySource, MAX_CALL_DEPTH};
 pub use engine::{Sandbox, SandboxConfig};
 pub use error::SandboxError;
 pub use io::{CollectingIo, LogRecord, SpiritIo};
@@ -287,6 +291,7 @@ mod tests {
             deadline: Instant::now() + limits.timeout,
             credits: None,
             network: Default::default(),
+            spirits: None,
         });
         let mut store = Store::new(&sandbox.engine, state);
         store.set_fuel(limits.fuel).unwrap();

@@ -198,6 +198,10 @@ pub enum RunError {
     /// The sandbox could not instantiate the spirit.
     #[error("could not instantiate the spirit: {0}")]
     Instantiate(String),
+    /// A spirit it called (or one called by that one) used up the fuel or
+    /// time they share; the message names it.
+    #[error("{0}")]
+    Dependency(String),
 }
 
 fn problems(problems: &[validate::Problem]) -> String {
@@ -228,14 +232,17 @@ pub(crate) enum Halt {
     /// cannot use (a range outside memory): the call ends, since the
     /// spirit could not be told.
     HostCall(String),
+    /// A called spirit used up the budget it shares with its caller.
+    Dependency(String),
 }
 
 impl fmt::Display for Halt {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Halt::Aborted(message) | Halt::Entry(message) | Halt::HostCall(message) => {
-                f.write_str(message)
-            }
+            Halt::Aborted(message)
+            | Halt::Entry(message)
+            | Halt::HostCall(message)
+            | Halt::Dependency(message) => f.write_str(message),
         }
     }
 }
@@ -260,6 +267,7 @@ pub(crate) fn classify(
         Some(Halt::Aborted(message)) => return RunError::Aborted(message.clone()),
         Some(Halt::Entry(message)) => return RunError::Entry(message.clone()),
         Some(Halt::HostCall(message)) => return RunError::Trap(message.clone()),
+        Some(Halt::Dependency(message)) => return RunError::Dependency(message.clone()),
         None => {}
     }
     if let Some(full) = e.downcast_ref::<wasmtime::PoolConcurrencyLimitError>() {

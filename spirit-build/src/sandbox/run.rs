@@ -11,6 +11,7 @@ use std::time::Instant;
 use spirit_sdk::abi::Capability;
 use wasmtime::{ExternType, Store, Val, ValType};
 
+use super::compose::{CallSite, Composition};
 use super::engine::EpochTicker;
 use super::engine::Sandbox;
 use super::io::{CollectingIo, SpiritIo};
@@ -78,6 +79,9 @@ pub struct RunRequest {
     /// reach (granting `network_*` alone reaches nothing). A deterministic
     /// run (`seed`) may not use the network at all.
     pub network: NetworkAccess,
+    /// Its dependencies, for `host_spirit_call` (`None`: every call
+    /// fails, as for a spirit that declares none).
+    pub composition: Option<Arc<Composition>>,
 }
 
 impl fmt::Debug for RunRequest {
@@ -91,6 +95,7 @@ impl fmt::Debug for RunRequest {
             .field("credits", &self.credits)
             .field("storage_owner", &self.storage_owner)
             .field("network", &self.network)
+            .field("composition", &self.composition)
             .finish_non_exhaustive()
     }
 }
@@ -115,6 +120,7 @@ impl RunRequest {
             credits: None,
             storage_owner: StorageOwner::Unsigned,
             network: NetworkAccess::default(),
+            composition: None,
         }
     }
 }
@@ -198,6 +204,7 @@ impl Sandbox {
             credits,
             storage_owner,
             network,
+            composition,
         } = request;
         let started = Instant::now();
         let state = HostState::new(HostSetup {
@@ -215,6 +222,9 @@ impl Sandbox {
             deadline: started.checked_add(limits.timeout).unwrap_or(started),
             credits,
             network,
+            spirits: composition.map(|c| {
+                Box::new(CallSite::top(c, &spirit.name, seed)) as Box<dyn super::calls::CallSite>
+            }),
         });
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| s);

@@ -212,6 +212,8 @@ impl Sandbox {
             // `network_*` capability reaches nothing, as in a run without
             // `[network]` entries.
             network: NetworkAccess::default(),
+            // A séance's spirits call no dependencies (yet).
+            spirits: None,
         });
         state.use_bus(bus.clone());
         let mut store = Store::new(&self.engine, state);

@@ -9,6 +9,7 @@ use spirit_sdk::abi::{self, LogLevel};
 use wasmtime::ResourceLimiter;
 
 use super::bus::Bus;
+use super::calls::CallSite;
 use super::heap::HostHeap;
 use super::io::{LogRecord, SpiritIo};
 use super::storage::{StorageError, StorageOwner, Stores};
@@ -43,6 +44,8 @@ pub(crate) struct HostSetup {
     pub(crate) deadline: Instant,
     pub(crate) credits: Option<RunCredits>,
     pub(crate) network: NetworkAccess,
+    /// Its calls of other spirits (`None`: it has no dependencies).
+    pub(crate) spirits: Option<Box<dyn CallSite>>,
 }
 
 /// Everything a store holds for one run.
@@ -71,6 +74,11 @@ pub(crate) struct HostState {
     /// The run's network: its allowlist and open handles (closed when the
     /// state is dropped).
     pub(super) net: NetSession,
+    /// Its calls of other spirits (`None`: it has no dependencies).
+    pub(super) spirits: Option<Box<dyn CallSite>>,
+    /// The last call's output, and why it failed (empty when it did not).
+    pub(super) last_call_output: Vec<u8>,
+    pub(super) last_call_error: String,
     pub(super) log_count: u32,
     warning_count: u32,
     /// The host's allocations in the instance's memory (`vudo_alloc`).
@@ -141,6 +149,9 @@ impl HostState {
             deadline: setup.deadline,
             credits: setup.credits,
             net: NetSession::new(setup.network, setup.seed.is_some(), setup.deadline),
+            spirits: setup.spirits,
+            last_call_output: Vec::new(),
+            last_call_error: String::new(),
             log_count: 0,
             warning_count: 0,
             output_len: 0,
@@ -203,6 +214,11 @@ impl HostState {
             level,
             message,
         });
+    }
+
+    /// When the run must end: the deadline its calls of other spirits share.
+    pub(super) fn deadline(&self) -> Instant {
+        self.deadline
     }
 
     /// Reports why a call returned `-1`, at most [`MAX_WARNINGS`] times.

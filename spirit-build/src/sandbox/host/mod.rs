@@ -8,9 +8,9 @@
 //! entry's capability: a call without it returns the ABI's error value
 //! (`-1` in the function's result type) before the topic function runs. The
 //! topic function (same name as the entry, in `time`, `random`, `log`,
-//! `storage`, `credit`, `net`, `io`, `primitives`, or the @vudo/runtime's
-//! `vudo_io`, `vudo_memory`, `vudo_time`, `vudo_message`, `vudo_random`,
-//! `vudo_effect` and `vudo_debug`) then checks every guest pointer with
+//! `storage`, `credit`, `net`, `io`, `primitives`, `spirits`, or the
+//! @vudo/runtime's `vudo_io`, `vudo_memory`, `vudo_time`, `vudo_message`,
+//! `vudo_random`, `vudo_effect` and `vudo_debug`) then checks every guest pointer with
 //! `memory::range` before
 //! it touches memory. Adding a host function is one line in the table and
 //! one function in its topic module; a missing one does not compile, and
@@ -24,6 +24,7 @@ mod memory;
 mod net;
 mod primitives;
 mod random;
+mod spirits;
 mod storage;
 mod time;
 mod vudo_debug;
@@ -47,6 +48,7 @@ use log::*;
 use net::*;
 use primitives::*;
 use random::*;
+use spirits::*;
 use storage::*;
 use time::*;
 use vudo_debug::*;
@@ -182,6 +184,7 @@ mod tests {
             deadline: Instant::now() + std::time::Duration::from_secs(30),
             credits: None,
             network: Default::default(),
+            spirits: None,
         });
         Store::new(engine, state)
     }

@@ -1,0 +1,128 @@
+//! What `run` gives a spirit that calls others: a [`DependencySource`]
+//! reading each pinned dependency from the registry (exact version, wasm
+//! hash, author), granting it what its own manifest declares only as
+//! `run` would grant it (`ops/grant.rs`), and the call tree `-v` prints.
+
+use std::sync::Arc;
+
+use spirit_sdk::abi::Capability;
+
+use super::grant::{self, Grant};
+use crate::manifest::Dependency;
+use crate::registry::Registry;
+use crate::sandbox::{
+    CallRecord, Callee, Composition, DependencySource, Policy, Sandbox, StorageOwner,
+};
+use crate::sign::{self, Acceptance, Author, SignaturePolicy};
+use crate::{Error, Shell};
+
+/// Installed dependencies, as the registry holds them.
+struct RegistrySource {
+    registry: Registry,
+    trusted: Vec<Author>,
+    /// `--deny`: withheld from every spirit of the run.
+    deny: Vec<Capability>,
+}
+
+impl DependencySource for RegistrySource {
+    fn fetch(&self, dependency: &Dependency) -> Result<Callee, String> {
+        let (entry, files) = self
+            .registry
+            .load_pinned(dependency)
+            .map_err(|e| format!("cannot call `{}`: {e}", dependency.name))?;
+        if dependency.author.is_some() && entry.author != dependency.author {
+            return Err(format!(
+                "cannot call `{}@{}`: it is signed by {}, not by {}, who signed the one its caller was built against",
+                entry.name,
+                entry.version,
+                entry.author.as_deref().unwrap_or("nobody"),
+                dependency.author.as_deref().unwrap_or("nobody"),
+            ));
+        }
+        let declared = match grant::for_installed(&entry, &self.trusted) {
+            Grant::Declared => files.manifest.capabilities.clone(),
+            Grant::Withheld { .. } => Vec::new(),
+        };
+        let verdict = sign::check_signed(
+            files.signed(),
+            &SignaturePolicy {
+                unsigned: Acceptance::Allow,
+                ..SignaturePolicy::CONSISTENT
+            },
+            &[],
+        )
+        .map_err(|e| format!("cannot call `{}`: {e}", dependency.name))?;
+        Ok(Callee {
+            wasm: files.wasm,
+            entry: files.manifest.entry,
+            policy: Policy::from_declared(declared, [], self.deny.iter().copied()),
+            owner: verdict
+                .author()
+                .map_or(StorageOwner::Unsigned, |a| StorageOwner::Author(a.0)),
+            dependencies: files.manifest.dependencies,
+        })
+    }
+}
+
+/// The composition of a run of a spirit with `dependencies`, read from the
+/// registry under `VUDO_HOME`; `None` when it has none.
+///
+/// # Errors
+///
+/// Fails when the registry or the trusted authors cannot be read.
+pub(super) fn composition(
+    sandbox: &Arc<Sandbox>,
+    dependencies: &[Dependency],
+    deny: &[Capability],
+) -> Result<Option<Arc<Composition>>, Error> {
+    if dependencies.is_empty() {
+        return Ok(None);
+    }
+    let registry = Registry::open_default()?;
+    let trusted = crate::trust::trusted_authors(registry.home())?;
+    let source = RegistrySource {
+        registry,
+        trusted,
+        deny: deny.to_vec(),
+    };
+    Ok(Some(Composition::new(
+        sandbox.clone(),
+        Arc::new(source),
+        dependencies.to_vec(),
+    )))
+}
+
+/// With `-v`, one line per call: indented by depth, with the callee's
+/// version, export, fuel and time, and why it failed.
+pub(super) fn report(shell: &Shell, composition: &Composition) {
+    let calls = composition.calls();
+    if calls.is_empty() {
+        return;
+    }
+    shell.verbose(|s| {
+        for call in &calls {
+            s.status("Called", line(call));
+        }
+        let more = composition.unrecorded_calls();
+        if more > 0 {
+            s.status("Called", format_args!("… and {more} more calls"));
+        }
+    });
+}
+
+/// `  echo@1.0.0 run: 1234 units of fuel in 1.20ms` (and `: failed: …`).
+fn line(call: &CallRecord) -> String {
+    let mut line = format!(
+        "{}{}@{} {}: {} units of fuel in {:.2?}",
+        "  ".repeat(call.depth.saturating_sub(1)),
+        crate::shell::escape(&call.name),
+        call.version,
+        crate::shell::escape(&call.export),
+        call.fuel_used,
+        call.duration
+    );
+    if let Some(error) = &call.error {
+        line.push_str(&format!(", failed: {}", crate::shell::escape(error)));
+    }
+    line
+}
