@@ -121,7 +121,7 @@ fn host_calls() {
         let mut request = RunRequest::new(policy.clone(), Limits::default());
         request.call = Call::Invoke {
             function: function.into(),
-            args: vec![n.to_string()],
+            args: vec![n.to_string().parse().unwrap()],
         };
         sandbox.run(&spirit, request).unwrap();
     };

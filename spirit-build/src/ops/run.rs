@@ -15,8 +15,8 @@ use crate::package::SpiritFiles;
 use crate::receipt::{Receipt, RunFacts};
 use crate::registry::Registry;
 use crate::sandbox::{
-    Call, CodeSource, Limits, Outcome, Policy, Pricing, RunError, RunRequest, Sandbox,
-    SandboxConfig, SandboxError, SpiritIo, StorageOwner,
+    Arg, Call, CodeSource, Limits, Outcome, Policy, Pricing, RunError, RunFailure, RunRequest,
+    Sandbox, SandboxConfig, SandboxError, SpiritIo, StorageOwner,
 };
 use crate::sign::{self, Acceptance, Author, Key, SignaturePolicy, Verdict};
 use crate::units::Bytes;
@@ -94,8 +94,9 @@ pub struct RunOptions {
     pub input: RunInput,
     /// Where logs and output go.
     pub io: Box<dyn SpiritIo>,
-    /// `--invoke FUNC ARGS…`: call this function instead of the entry.
-    pub invoke: Option<(String, Vec<String>)>,
+    /// `--invoke FUNC ARGS…`: call this function instead of the entry
+    /// (its arguments typed, or parsed from the command line's text).
+    pub invoke: Option<(String, Vec<Arg>)>,
     /// `--deterministic [--seed N]`: seeded time and randomness.
     pub seed: Option<u64>,
     /// A price instead of the manifest's: charged (for a signed spirit) and
@@ -262,7 +263,7 @@ pub fn run(shell: &Shell, options: RunOptions) -> Result<Outcome, Error> {
     );
     let run_failed = |error| Error::Run {
         spirit: name.clone(),
-        error,
+        failure: Box::new(RunFailure::refused(error)),
     };
     if let Some(manifest) = &manifest {
         manifest
@@ -357,6 +358,7 @@ pub fn run(shell: &Shell, options: RunOptions) -> Result<Outcome, Error> {
         None => options.io,
     };
     let input_for_receipt = options.receipt.as_ref().map(|_| input.clone());
+    let hashed = options.receipt.is_some();
     let request = RunRequest {
         call,
         policy,
@@ -367,22 +369,26 @@ pub fn run(shell: &Shell, options: RunOptions) -> Result<Outcome, Error> {
         storage_owner: owner,
         credits: billing.credits.take(),
     };
-    let result = sandbox.run(&spirit, request);
+    let result = sandbox.execute(&spirit, request);
     let charged = run_charge::settle(shell, &mut billing, &result)?;
-    let mut outcome = result.map_err(|error| match error {
+    let mut outcome = result.map_err(|mut failure| {
         // The call had what was left of the timeout; the caller set all of it.
-        RunError::Timeout(_) => run_failed(RunError::Timeout(timeout)),
-        error => run_failed(error),
+        if let RunError::Timeout(_) = failure.error {
+            failure.error = RunError::Timeout(timeout);
+        }
+        if hashed {
+            failure.io = hashing(failure.io).inner;
+        }
+        Error::Run {
+            spirit: name.clone(),
+            failure: Box::new(failure),
+        }
     })?;
     if let Some(receipt) = options.receipt {
-        let hashing = std::mem::replace(
+        let HashingIo { inner, hasher } = hashing(std::mem::replace(
             &mut outcome.io,
             Box::new(crate::sandbox::CollectingIo::default()),
-        );
-        let Ok(hashing) = hashing.into_any().downcast::<HashingIo>() else {
-            unreachable!("the run's I/O is the HashingIo made above");
-        };
-        let HashingIo { inner, hasher } = *hashing;
+        ));
         outcome.io = inner;
         let facts = RunFacts {
             spirit: &name,
@@ -458,6 +464,18 @@ impl SpiritIo for HashingIo {
     fn into_any(self: Box<Self>) -> Box<dyn std::any::Any> {
         self
     }
+
+    fn collected(&self) -> Option<&crate::sandbox::CollectingIo> {
+        self.inner.collected()
+    }
+}
+
+/// The [`HashingIo`] a run with a receipt was given, back from its outcome.
+fn hashing(io: Box<dyn SpiritIo>) -> HashingIo {
+    let Ok(hashing) = io.into_any().downcast::<HashingIo>() else {
+        unreachable!("the I/O of a run with a receipt is the HashingIo made for it");
+    };
+    *hashing
 }
 
 #[cfg(test)]

@@ -11,12 +11,15 @@
 //! [`Sandbox::run`] checks its imports against the [`Policy`], instantiates
 //! it and calls the entry or an invoked function. A run never takes the host
 //! down: every limit and every trap ends it with a [`RunError`] that says
-//! what happened in words.
+//! what happened in words; [`Sandbox::execute`] hands back, with it, what a
+//! failed run did ([`RunFailure`]: logs, output so far, fuel), and
+//! [`Sandbox::call`] is a typed call (serde values in and out as JSON).
 //!
 //! By concern: `engine` (configuration, pool, epoch ticker), `load`
 //! (compile, code cache, pre-link), `run` (the request, the checks before
 //! instantiating, the call), `state` (what a store holds for one run),
-//! `io` (where logs and output go), `outcome` (how a run ended), `host` (the
+//! `arg` (an invoked function's typed arguments), `typed` (calls with serde
+//! values), `io` (where logs and output go), `outcome` (how a run ended), `host` (the
 //! host functions, one module per topic, registered from the ABI table),
 //! `storage` (each spirit's database), `transaction` (a run's storage as one
 //! transaction) and `cache` (compiled code on disk).
@@ -24,8 +27,7 @@
 //! in [`crate::limits`].
 //!
 //! ```
-//! use spirit_build::sandbox::{CollectingIo, Limits, Policy, RunRequest, Sandbox, SandboxConfig};
-//! use spirit_sdk::abi::Capability;
+//! use spirit_build::sandbox::{Capability, Limits, Policy, RunRequest, Sandbox, SandboxConfig};
 //!
 //! # let wat = r#"(module
 //! #   (import "vudo" "host_log" (func $log (param i32 i32 i32) (result i32)))
@@ -37,12 +39,12 @@
 //! let spirit = sandbox.load("hello", &wasm)?;
 //! let request = RunRequest::new(Policy::allow([Capability::ActuatorLog]), Limits::default());
 //! let outcome = sandbox.run(&spirit, request)?;
-//! let io = outcome.io.into_any().downcast::<CollectingIo>().unwrap();
-//! assert_eq!(io.logs[0].to_string(), "[INFO hello] hello");
+//! assert_eq!(outcome.logs()[0].to_string(), "[INFO hello] hello");
 //! assert!(outcome.fuel_used > 0);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod arg;
 mod cache;
 mod engine;
 mod error;
@@ -54,18 +56,22 @@ mod run;
 mod state;
 mod storage;
 mod transaction;
+mod typed;
 
 pub use crate::limits::{
     Limits, MAX_TABLE_ELEMENTS, MAX_WASM_STACK, Policy, Pricing, StorageQuota,
 };
+pub use arg::{Arg, ArgError};
 pub use engine::{Sandbox, SandboxConfig};
 pub use error::SandboxError;
 pub use io::{CollectingIo, LogRecord, SpiritIo};
 pub use load::{CodeSource, LoadedSpirit};
-pub use outcome::{Outcome, RunError, Value};
+pub use outcome::{Outcome, RunError, RunFailure, Value};
 pub use run::{Call, RunRequest};
+pub use spirit_sdk::abi::{Capability, LogLevel};
 pub use state::{DETERMINISTIC_EPOCH_MS, DETERMINISTIC_EPOCH_NS, DETERMINISTIC_STEP_NS};
 pub use storage::{StorageDurability, StorageError, StorageOwner};
+pub use typed::CallError;
 
 #[cfg(test)]
 mod tests {
@@ -94,10 +100,7 @@ mod tests {
             Policy::allow([Capability::StorageRead, Capability::StorageWrite]),
             Limits::default(),
         );
-        request.call = Call::Invoke {
-            function: function.into(),
-            args: vec![k.to_string()],
-        };
+        request.call = Call::invoke(function, [Arg::Int(k.into())]);
         sandbox.run(spirit, request).unwrap().results[0]
     }
 
