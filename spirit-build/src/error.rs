@@ -41,6 +41,12 @@ pub enum Error {
     /// The sandbox could not be set up or the spirit not loaded.
     #[error(transparent)]
     Sandbox(#[from] sandbox::SandboxError),
+    /// An installed spirit was to be run, but the run's configuration
+    /// names no `VUDO_HOME` to find it in.
+    #[error(
+        "cannot run the installed spirit `{0}`: the run's configuration has no VUDO_HOME to find it in\nhelp: configure the sandbox with `SandboxConfig::in_home` (or `SandboxConfig::from_env`)"
+    )]
+    NoHome(String),
     /// The run ended abnormally: why (`failure.error`), and what it did
     /// until then (its logs, output so far, warnings, fuel used).
     #[error("spirit `{spirit}` failed: {failure}")]

@@ -46,6 +46,12 @@ pub struct SandboxConfig {
     /// [`StorageDurability::Immediate`] (the default) or
     /// [`StorageDurability::Eventual`].
     pub storage_durability: StorageDurability,
+    /// The `VUDO_HOME` of the operations that read more than storage and
+    /// code: the registry an installed spirit is run from, the trusted
+    /// authors, the credit ledger ([`ops::run`](crate::ops::run) reads them
+    /// here, never from the environment). [`SandboxConfig::in_home`] and
+    /// [`SandboxConfig::from_env`] set it; `None` in memory.
+    pub home: Option<PathBuf>,
 }
 
 impl SandboxConfig {
@@ -64,12 +70,14 @@ impl SandboxConfig {
     /// ```
     /// use spirit_build::sandbox::SandboxConfig;
     /// let config = SandboxConfig::in_home("/srv/vudo".as_ref());
+    /// assert_eq!(config.home.as_deref(), Some(std::path::Path::new("/srv/vudo")));
     /// assert_eq!(config.storage_dir.unwrap(), std::path::Path::new("/srv/vudo/storage"));
     /// ```
     pub fn in_home(home: &Path) -> SandboxConfig {
         SandboxConfig {
             storage_dir: Some(crate::home::storage_dir(home)),
             cache_dir: Some(crate::home::cache_dir(home)),
+            home: Some(home.to_owned()),
             ..SandboxConfig::in_memory()
         }
     }
@@ -82,6 +90,7 @@ impl SandboxConfig {
             max_instances: 32,
             pooling: true,
             storage_durability: StorageDurability::Immediate,
+            home: None,
         }
     }
 }
