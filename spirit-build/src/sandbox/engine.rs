@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, Linker, PoolingAllocationConfig};
 
+use super::backend::StorageBackend;
 use super::error::SandboxError;
 use super::state::HostState;
 use super::storage::StorageDurability;
@@ -204,7 +205,11 @@ pub struct Sandbox {
     pub(super) engine: Engine,
     pub(super) linker: Linker<HostState>,
     pub(super) cache: Option<cache::CodeCache>,
-    pub(super) stores: Arc<storage::Stores>,
+    /// Where runs' storage lives (the redb files of `storage_dir` unless
+    /// [`Sandbox::with_storage`] said otherwise).
+    pub(super) stores: Arc<dyn StorageBackend>,
+    /// How [`Sandbox::run_with_storage`]'s stores commit.
+    pub(super) durability: StorageDurability,
     pub(super) pooling: bool,
     /// Declared last: the ticker stops after everything else is dropped.
     _ticker: EpochTicker,
@@ -244,6 +249,36 @@ impl Sandbox {
     ///
     /// Fails when wasmtime rejects the configuration.
     pub fn with_config(config: SandboxConfig) -> Result<Sandbox, SandboxError> {
+        let stores = Arc::new(
+            storage::Stores::new(config.storage_dir.clone())
+                .with_durability(config.storage_durability),
+        );
+        Sandbox::with_storage(config, stores)
+    }
+
+    /// [`Sandbox::with_config`], with runs' storage in `storage` instead of
+    /// the redb files of `config.storage_dir` (which is then not used): an
+    /// embedder's own backend, or [`MemoryStorage`](super::MemoryStorage)
+    /// for tests.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use spirit_build::sandbox::{MemoryStorage, Sandbox, SandboxConfig, StorageOwner};
+    ///
+    /// let storage = Arc::new(MemoryStorage::new());
+    /// let sandbox = Sandbox::with_storage(SandboxConfig::in_memory(), storage.clone())?;
+    /// # let _ = sandbox;
+    /// assert_eq!(storage.get(StorageOwner::Unsigned, "counter", b"n"), None);
+    /// # Ok::<(), spirit_build::sandbox::SandboxError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// Fails when wasmtime rejects the configuration.
+    pub fn with_storage(
+        config: SandboxConfig,
+        storage: Arc<dyn StorageBackend>,
+    ) -> Result<Sandbox, SandboxError> {
         let (engine, pooling) = engine(&config).map_err(SandboxError::Engine)?;
         let linker = host::linker(&engine).map_err(SandboxError::Engine)?;
         let ticker = EpochTicker::start(&engine)
@@ -255,9 +290,8 @@ impl Sandbox {
             engine,
             linker,
             cache,
-            stores: Arc::new(
-                storage::Stores::new(config.storage_dir).with_durability(config.storage_durability),
-            ),
+            stores: storage,
+            durability: config.storage_durability,
             pooling,
             _ticker: ticker,
         })

@@ -21,8 +21,10 @@
 //! `arg` (an invoked function's typed arguments), `typed` (calls with serde
 //! values), `io` (where logs and output go), `outcome` (how a run ended), `host` (the
 //! host functions, one module per topic, registered from the ABI table),
-//! `storage` (each spirit's database), `transaction` (a run's storage as one
-//! transaction) and `cache` (compiled code on disk).
+//! `backend` (the [`StorageBackend`] trait a run's storage goes through),
+//! `storage` (each spirit's redb database, the default backend),
+//! `transaction` (a run's storage as one redb transaction), `in_memory`
+//! ([`MemoryStorage`]) and `cache` (compiled code on disk).
 //! The plain data a run is given ([`Policy`], [`Limits`], [`Pricing`]) lives
 //! in [`crate::limits`].
 //!
@@ -45,10 +47,12 @@
 //! ```
 
 mod arg;
+mod backend;
 mod cache;
 mod engine;
 mod error;
 mod host;
+mod in_memory;
 mod io;
 mod load;
 mod outcome;
@@ -62,8 +66,10 @@ pub use crate::limits::{
     Limits, MAX_TABLE_ELEMENTS, MAX_WASM_STACK, Policy, Pricing, StorageQuota,
 };
 pub use arg::{Arg, ArgError};
+pub use backend::{RunStorage, StorageBackend, check_key, total_after_write};
 pub use engine::{Sandbox, SandboxConfig};
 pub use error::SandboxError;
+pub use in_memory::MemoryStorage;
 pub use io::{CollectingIo, LogRecord, SpiritIo};
 pub use load::{CodeSource, LoadedSpirit};
 pub use outcome::{Outcome, RunError, RunFailure, Value};

@@ -11,6 +11,7 @@ use std::time::Instant;
 use wasmtime::{ExternType, Store, Val, ValType};
 
 use super::arg::Arg;
+use super::backend::StorageBackend;
 use super::engine::EpochTicker;
 use super::engine::Sandbox;
 use super::io::{CollectingIo, SpiritIo};
@@ -218,9 +219,8 @@ impl Sandbox {
         request: RunRequest,
         storage_dir: &Path,
     ) -> Result<Outcome, RunFailure> {
-        let stores = Arc::new(
-            Stores::new(Some(storage_dir.to_owned())).with_durability(self.stores.durability()),
-        );
+        let stores: Arc<dyn StorageBackend> =
+            Arc::new(Stores::new(Some(storage_dir.to_owned())).with_durability(self.durability));
         self.run_with_stores(spirit, request, stores)
     }
 
@@ -228,7 +228,7 @@ impl Sandbox {
         &self,
         spirit: &LoadedSpirit,
         request: RunRequest,
-        stores: Arc<Stores>,
+        stores: Arc<dyn StorageBackend>,
     ) -> Result<Outcome, RunFailure> {
         let args = match check_request(spirit, &request) {
             Ok(args) => args,
