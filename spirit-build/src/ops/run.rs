@@ -461,7 +461,7 @@ pub fn run(shell: &Shell, mut options: RunOptions) -> Result<Outcome, Error> {
         }
         Error::Run {
             spirit: name.clone(),
-            failure: Box::new(failure),
+            failure,
         }
     })?;
     if let Some(receipt) = options.receipt {

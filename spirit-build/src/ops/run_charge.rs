@@ -186,7 +186,7 @@ pub(super) fn prepare(shell: &Shell, run: Prepare<'_>) -> Result<Billing, Error>
 pub(super) fn settle(
     shell: &Shell,
     billing: &mut Billing,
-    result: &Result<Outcome, RunFailure>,
+    result: &Result<Outcome, Box<RunFailure>>,
 ) -> Result<Option<Settlement>, Error> {
     let Some((charge, pricing)) = billing.charge.take() else {
         return Ok(None);

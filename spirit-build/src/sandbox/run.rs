@@ -172,7 +172,7 @@ impl Sandbox {
     /// abort.
     pub fn run(&self, spirit: &LoadedSpirit, request: RunRequest) -> Result<Outcome, RunError> {
         self.run_with_stores(spirit, request, self.stores.clone())
-            .map_err(RunError::from)
+            .map_err(|failure| failure.error)
     }
 
     /// [`Sandbox::run`], but a run that fails hands back what it did: its
@@ -186,7 +186,7 @@ impl Sandbox {
         &self,
         spirit: &LoadedSpirit,
         request: RunRequest,
-    ) -> Result<Outcome, RunFailure> {
+    ) -> Result<Outcome, Box<RunFailure>> {
         self.run_with_stores(spirit, request, self.stores.clone())
     }
 
@@ -204,7 +204,7 @@ impl Sandbox {
         storage_dir: &Path,
     ) -> Result<Outcome, RunError> {
         self.execute_with_storage(spirit, request, storage_dir)
-            .map_err(RunError::from)
+            .map_err(|failure| failure.error)
     }
 
     /// [`Sandbox::run_with_storage`], handing back what a failed run did
@@ -218,7 +218,7 @@ impl Sandbox {
         spirit: &LoadedSpirit,
         request: RunRequest,
         storage_dir: &Path,
-    ) -> Result<Outcome, RunFailure> {
+    ) -> Result<Outcome, Box<RunFailure>> {
         let stores: Arc<dyn StorageBackend> =
             Arc::new(Stores::new(Some(storage_dir.to_owned())).with_durability(self.durability));
         self.run_with_stores(spirit, request, stores)
@@ -229,10 +229,10 @@ impl Sandbox {
         spirit: &LoadedSpirit,
         request: RunRequest,
         stores: Arc<dyn StorageBackend>,
-    ) -> Result<Outcome, RunFailure> {
+    ) -> Result<Outcome, Box<RunFailure>> {
         let args = match check_request(spirit, &request) {
             Ok(args) => args,
-            Err(error) => return Err(RunFailure::before_start(error, request.io)),
+            Err(error) => return Err(Box::new(RunFailure::before_start(error, request.io))),
         };
         let RunRequest {
             call,
@@ -264,10 +264,10 @@ impl Sandbox {
         store.limiter(|s| s);
         if let Err(e) = store.set_fuel(limits.fuel) {
             let (_, io) = store.into_data().finish();
-            return Err(RunFailure::before_start(
+            return Err(Box::new(RunFailure::before_start(
                 RunError::Trap(format!("{e:#}")),
                 io,
-            ));
+            )));
         }
         store.set_epoch_deadline(EpochTicker::ticks(limits.timeout));
         store.epoch_deadline_trap();
@@ -328,13 +328,13 @@ impl Sandbox {
                 // The transaction, if any, was dropped above or failed to
                 // commit: nothing the run wrote is applied.
                 let (peak_memory, io) = state.finish();
-                Err(RunFailure {
+                Err(Box::new(RunFailure {
                     error,
                     fuel_used,
                     duration,
                     peak_memory,
                     io,
-                })
+                }))
             }
         }
     }

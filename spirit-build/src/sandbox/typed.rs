@@ -75,9 +75,7 @@ impl Sandbox {
         let input = serde_json::to_vec(input).map_err(CallError::Input)?;
         let mut request = request.with_input(input);
         request.io = Box::new(CollectingIo::default());
-        let outcome = self
-            .execute(spirit, request)
-            .map_err(|failure| CallError::Run(Box::new(failure)))?;
+        let outcome = self.execute(spirit, request).map_err(CallError::Run)?;
         serde_json::from_slice(outcome.output()).map_err(|error| CallError::Output {
             error,
             output: outcome.output().to_vec(),
