@@ -292,8 +292,6 @@ impl Sandbox {
         let fuel_used = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
         let mut state = store.into_data();
         let committed = match result {
-            // Dropping the state aborts the run's storage transaction:
-            // nothing it wrote is applied.
             Ok(results) => state
                 .commit_storage()
                 .map(|()| results)
@@ -325,8 +323,9 @@ impl Sandbox {
                 })
             }
             Err(error) => {
-                // The transaction, if any, was dropped above or failed to
-                // commit: nothing the run wrote is applied.
+                // `finish` drops the state, which aborts a transaction the
+                // failed run left open (one that failed to commit is gone
+                // already): nothing the run wrote is applied.
                 let (peak_memory, io) = state.finish();
                 Err(Box::new(RunFailure {
                     error,
