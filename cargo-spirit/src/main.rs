@@ -4,6 +4,7 @@
 //! binary also works as `cargo-spirit ARGS…`. Every command is a thin file in
 //! `commands/` that parses its flags and calls one `spirit_build` operation.
 
+mod advice;
 mod args;
 mod cli;
 mod commands;
@@ -38,10 +39,15 @@ fn main() -> ExitCode {
                     spirit_build::compile::CompileError::Failed { .. }
                 ))
             );
+            // The library names the limit; the flag that raises it is ours.
+            let text = match advice::help(&error) {
+                Some(help) => format!("{error:#}\nhelp: {help}"),
+                None => format!("{error:#}"),
+            };
             if !already_reported || shell.verbosity() != spirit_build::Verbosity::Quiet {
-                shell.error(format_args!("{error:#}"));
+                shell.error(&text);
             }
-            let message = spirit_build::message::ErrorMessage::new(&format!("{error:#}"), code);
+            let message = spirit_build::message::ErrorMessage::new(&text, code);
             // Standard output may be gone; the error is on standard error.
             let _ = format.emit(&shell, &message);
             ExitCode::from(u8::try_from(code.clamp(1, 255)).unwrap_or(1))

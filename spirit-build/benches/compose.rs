@@ -116,7 +116,7 @@ fn main() {
         );
         request.call = Call::Invoke {
             function: function.into(),
-            args: vec![n.to_string()],
+            args: vec![spirit_build::sandbox::Arg::from(n.cast_signed())],
         };
         request.composition = Some(composition.clone());
         black_box(sandbox.run(&spirit_a, request).unwrap());

@@ -146,7 +146,7 @@ fn spirit_run(
     );
     request.call = Call::Invoke {
         function: function.to_owned(),
-        args: vec![n.to_string()],
+        args: vec![n.to_string().parse().expect("a number")],
     };
     request.input = input.as_bytes().to_vec();
     request.network = NetworkAccess {

@@ -127,7 +127,7 @@ fn host_calls() {
         let mut request = RunRequest::new(policy.clone(), Limits::default());
         request.call = Call::Invoke {
             function: function.into(),
-            args: vec![n.to_string()],
+            args: vec![n.to_string().parse().unwrap()],
         };
         sandbox.run(&spirit, request).unwrap();
     };
@@ -181,7 +181,7 @@ fn fuel_on_and_off() {
         );
         request.call = Call::Invoke {
             function: "sum".into(),
-            args: vec!["50000000".into()],
+            args: vec!["50000000".parse().expect("a number")],
         };
         black_box(sandbox.run(&spirit, request).unwrap());
     });

@@ -2,10 +2,15 @@
 //!
 //! This loads a small spirit (written in WebAssembly text here, so the
 //! example is self-contained; an application would read a `.wasm` built by
-//! `cargo spirit build` with `Sandbox::load_file`), grants it two
+//! `cargo spirit build` with `Sandbox::load_file`), grants it three
 //! capabilities, runs it twice with limits and input, charging each run to a
-//! payer in a credit ledger, and reads its logs, output, storage and usage.
-//! Then it shows a refused capability and a limit.
+//! payer in a credit ledger, and reads its logs, output, storage and usage
+//! (`Outcome::output`, `Outcome::logs`: no downcasting). Then it shows a
+//! typed call (serde values in and out, as JSON), a refused capability, a
+//! limit whose failed run still hands back its output (`RunFailure`), a
+//! sandbox whose storage is in memory (`MemoryStorage`, any
+//! `StorageBackend`), and the one call that runs an installed spirit as
+//! `cargo spirit run NAME@REQ` does, from the application's own VUDO_HOME.
 //!
 //! Run it with:
 //!
@@ -20,10 +25,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use spirit_build::ledger::{Account, ChargeTerms, Ledger, Origin};
+use spirit_build::manifest::Manifest;
+use spirit_build::ops::RunOptions;
+use spirit_build::package::SpiritFiles;
+use spirit_build::registry::{InstallOptions, Registry};
 use spirit_build::sandbox::{
-    Call, CollectingIo, Limits, Policy, Pricing, RunError, RunRequest, Sandbox, SandboxConfig,
+    Call, Limits, MemoryStorage, Policy, Pricing, RunError, RunRequest, Sandbox, SandboxConfig,
+    StorageOwner,
 };
-use spirit_sdk::abi::Capability;
+use spirit_build::{Capability, Shell, Verbosity};
 
 /// Greets its input, and counts its runs in storage.
 const GREETER: &str = r#"(module
@@ -51,6 +61,8 @@ const GREETER: &str = r#"(module
     (func (export "runs") (result i32)
         (drop (call $read (i32.const 0) (i32.const 4) (i32.const 8) (i32.const 4)))
         (i32.load (i32.const 8)))
+    (func (export "echo")
+        (drop (call $output (i32.const 64) (call $input (i32.const 64) (i32.const 1000) (i32.const 0)))))
     (func (export "spin") (loop (br 0))))"#;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -94,13 +106,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             min_balance: pricing.min_balance,
         };
         let charge = ledger.hold_charge(terms, Origin::run("greeter", None))?;
-        let mut request = RunRequest::new(policy.clone(), limits);
-        request.input = input.as_bytes().to_vec();
+        let request = RunRequest::new(policy.clone(), limits).with_input(input);
         let outcome = sandbox.run(&spirit, request)?;
         let settled = charge.settle(pricing.cost(outcome.fuel_used))?;
-        let io = outcome.io.into_any().downcast::<CollectingIo>().unwrap();
-        println!("output:  {}", String::from_utf8_lossy(&io.output));
-        println!("log:     {}", io.logs[0]);
+        println!("output:  {}", String::from_utf8_lossy(outcome.output()));
+        println!("log:     {}", outcome.logs()[0]);
         println!(
             "usage:   status {}, {} units of fuel, {} bytes of memory, {:?}, charged {} credits (the payer has {} left)",
             outcome.status,
@@ -113,13 +123,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     // Any export can be called with arguments; its results come back.
-    let mut request = RunRequest::new(policy.clone(), limits);
-    request.call = Call::Invoke {
-        function: "runs".into(),
-        args: vec![],
-    };
+    let request =
+        RunRequest::new(policy.clone(), limits).with_call(Call::invoke("runs", [0i32; 0]));
     let outcome = sandbox.run(&spirit, request)?;
     println!("runs:    {}", outcome.results[0]);
+
+    // A typed call: the input is a serde value as JSON, the output is read
+    // back as one (`echo` writes its input back).
+    let request = RunRequest::new(policy.clone(), limits).with_call(Call::Entry("echo".into()));
+    let (word, n): (String, u32) = sandbox.call(&spirit, request, &("typed", 7))?;
+    println!("typed:   ({word:?}, {n})");
 
     // Without `storage_write`, the spirit is refused before it runs.
     let refused = sandbox.run(
@@ -130,14 +143,55 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("refused: {}", problems[0].message);
     }
 
-    // A runaway loop ends with a limit, and the host goes on.
-    let mut request = RunRequest::new(policy, limits);
-    request.call = Call::Entry("spin".into());
-    match sandbox.run(&spirit, request) {
-        Err(e @ RunError::OutOfFuel(_)) => {
-            println!("limit:   {}", e.to_string().lines().next().unwrap())
+    // A runaway loop ends with a limit, and the host goes on; `execute`
+    // hands back what the failed run did.
+    let request = RunRequest::new(policy.clone(), limits).with_call(Call::Entry("spin".into()));
+    match sandbox.execute(&spirit, request) {
+        Err(failure) if matches!(failure.error, RunError::OutOfFuel(_)) => {
+            println!(
+                "limit:   {failure} ({} units of fuel used)",
+                failure.fuel_used
+            )
         }
         other => println!("unexpected: {other:?}"),
     }
+
+    // Storage is pluggable: here every store is in memory (an application
+    // may implement `StorageBackend` over its own database).
+    let storage = Arc::new(MemoryStorage::new());
+    let in_memory = Sandbox::with_storage(SandboxConfig::in_memory(), storage.clone())?;
+    let spirit = in_memory.load("greeter", &wasm)?;
+    in_memory.run(
+        &spirit,
+        RunRequest::new(policy, limits).with_input("memory"),
+    )?;
+    let runs = storage.get(StorageOwner::Unsigned, "greeter", b"runs");
+    println!("memory:  runs = {:?}", runs.map(|b| b[0]));
+
+    // One call runs an installed spirit as `cargo spirit run greeter@^1`
+    // does (resolve, verify, grant what its trusted author's manifest
+    // declares, apply its limits), reading the registry in this
+    // application's home, not the environment's VUDO_HOME.
+    let key = spirit_build::sign::Key::generate()?;
+    let mut manifest = Manifest::for_module("greeter", "1.0.0".parse()?, &wasm);
+    manifest.capabilities = vec![
+        Capability::ActuatorLog,
+        Capability::StorageRead,
+        Capability::StorageWrite,
+    ];
+    spirit_build::trust::set_trusted(home.path(), key.author(), true)?;
+    Registry::new(home.path()).install(
+        &SpiritFiles::new(manifest, wasm, Some(&key)),
+        InstallOptions::default(),
+    )?;
+    let quiet = Shell::from_writers(
+        Verbosity::Quiet,
+        Box::new(std::io::stderr()),
+        Box::new(std::io::sink()),
+    );
+    let options = RunOptions::installed("greeter@^1", SandboxConfig::in_home(home.path()))
+        .with_input("installed");
+    let outcome = spirit_build::run(&quiet, options)?;
+    println!("one call: {}", String::from_utf8_lossy(outcome.output()));
     Ok(())
 }

@@ -41,13 +41,20 @@ pub enum Error {
     /// The sandbox could not be set up or the spirit not loaded.
     #[error(transparent)]
     Sandbox(#[from] sandbox::SandboxError),
-    /// The run ended abnormally.
-    #[error("spirit `{spirit}` failed: {error}")]
+    /// An installed spirit was to be run, but the run's configuration
+    /// names no `VUDO_HOME` to find it in.
+    #[error(
+        "cannot run the installed spirit `{0}`: the run's configuration has no VUDO_HOME to find it in\nhelp: configure the sandbox with `SandboxConfig::in_home` (or `SandboxConfig::from_env`)"
+    )]
+    NoHome(String),
+    /// The run ended abnormally: why (`failure.error`), and what it did
+    /// until then (its logs, output so far, warnings, fuel used).
+    #[error("spirit `{spirit}` failed: {failure}")]
     Run {
         /// The spirit.
         spirit: String,
-        /// How the run ended.
-        error: sandbox::RunError,
+        /// How the run ended, with its partial outcome.
+        failure: Box<sandbox::RunFailure>,
     },
     /// A séance could not summon a spirit, or was given a bad spec.
     #[error(transparent)]
@@ -232,7 +239,7 @@ pub enum InputError {
     /// The input is larger than the run's input limit (refused as soon as
     /// the limit is passed, before the rest is read).
     #[error(
-        "the input from {from} is larger than the input limit of {}\nhelp: raise the limit with `--max-input SIZE` or the manifest's `run.max-input` (at most 2 GiB)",
+        "the input from {from} is larger than the input limit of {}",
         crate::units::Bytes(*max)
     )]
     TooLarge {
@@ -242,9 +249,7 @@ pub enum InputError {
         max: u64,
     },
     /// Reading took the whole run's timeout.
-    #[error(
-        "reading the input from {from} did not finish within the run's timeout of {timeout:?}\nhelp: raise the limit with `--timeout DURATION`, or give a file instead of a stream that does not end"
-    )]
+    #[error("reading the input from {from} did not finish within the run's timeout of {timeout:?}")]
     TimedOut {
         /// `standard input`, or the file in backquotes.
         from: String,

@@ -43,4 +43,8 @@ pub use error::Error;
 pub use message::MessageFormat;
 pub use ops::{build, new_spirit, run};
 pub use shell::{ColorChoice, Shell, Verbosity};
+/// The host ABI an embedder needs (capabilities, log levels, the entry's
+/// default name), without a second dependency on `spirit-sdk`.
+pub use spirit_sdk::abi;
+pub use spirit_sdk::abi::Capability;
 pub use tool::VERSION;

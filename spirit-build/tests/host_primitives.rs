@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 use spirit_build::sandbox::{
-    Call, CollectingIo, Limits, Policy, RunError, RunRequest, Sandbox, SandboxConfig, Value,
+    Arg, Call, CollectingIo, Limits, Policy, RunError, RunRequest, Sandbox, SandboxConfig, Value,
 };
 use spirit_sdk::abi;
 
@@ -70,7 +70,10 @@ fn call(
     let mut request = RunRequest::new(Policy::default(), limits);
     request.call = Call::Invoke {
         function: function.into(),
-        args: args.iter().map(|a| a.to_string()).collect(),
+        args: args
+            .iter()
+            .map(|a| a.to_string().parse().unwrap())
+            .collect(),
     };
     let outcome = sandbox.run(&spirit, request)?;
     let io = outcome.io.into_any().downcast::<CollectingIo>().unwrap();
@@ -263,7 +266,10 @@ fn fuel_is_charged_per_byte_and_runs_out() {
         let mut request = RunRequest::new(Policy::default(), Limits::default());
         request.call = Call::Invoke {
             function: "hash_commit".into(),
-            args: [0, len, PAGE, 0, 0].iter().map(i64::to_string).collect(),
+            args: [0, len, PAGE, 0, 0]
+                .iter()
+                .map(|&a| Arg::Int(a.into()))
+                .collect(),
         };
         sandbox.run(&spirit, request).unwrap().fuel_used
     };

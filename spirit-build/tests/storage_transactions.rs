@@ -159,7 +159,7 @@ fn call_atomics(sandbox: &Sandbox, spirit: &LoadedSpirit, function: &str, args: 
     let mut request = RunRequest::new(Policy::allow([Capability::StorageWrite]), Limits::default());
     request.call = Call::Invoke {
         function: function.into(),
-        args: args.iter().map(|a| (*a).to_owned()).collect(),
+        args: args.iter().map(|a| a.parse().unwrap()).collect(),
     };
     sandbox.run(spirit, request).unwrap().results[0]
 }

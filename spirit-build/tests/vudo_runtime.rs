@@ -30,7 +30,7 @@ fn run(
     let mut request = RunRequest::new(policy, limits);
     request.call = Call::Invoke {
         function: function.into(),
-        args: args.iter().map(|a| (*a).to_owned()).collect(),
+        args: args.iter().map(|a| a.parse().expect("a number")).collect(),
     };
     request.seed = seed;
     sandbox.run(&spirit, request)

@@ -721,7 +721,17 @@ error: spirit `math` failed: `add` takes 2 arguments (i32, i32) but 1 was given
         .assert()
         .failure()
         .stderr_eq(str![[r#"
-error: spirit `math` failed: argument 2 of `add`: `two` is not a valid i32
+error: argument 2 of `add`: `two` is not a number: give an integer (decimal, or hexadecimal after `0x`) or a decimal fraction such as 1.5
+
+"#]]);
+    cargo_spirit(tmp.path())
+        .arg("run")
+        .arg(&wasm)
+        .args(["-q", "--invoke", "add", "1", "1.5"])
+        .assert()
+        .failure()
+        .stderr_eq(str![[r#"
+error: spirit `math` failed: argument 2 of `add`: `1.5` is not a valid i32
 
 "#]]);
     cargo_spirit(tmp.path())

@@ -10,7 +10,7 @@ use spirit_build::Shell;
 use spirit_build::ops::{
     CreditOptions, LimitOverrides, ReceiptRequest, RunInput, RunOptions, TerminalIo,
 };
-use spirit_build::sandbox::{Metering, SandboxConfig};
+use spirit_build::sandbox::{Arg, Metering, SandboxConfig};
 use spirit_build::sign::Key;
 use spirit_build::units::parse_duration;
 use spirit_sdk::abi::Capability;
@@ -186,6 +186,22 @@ impl RunArgs {
                 None => Vec::new(),
             },
         };
+        // Each text becomes a number here; the library checks it against
+        // the parameter's type once the spirit is loaded.
+        let invoke = match self.invoke {
+            Some(function) => {
+                let args = args
+                    .iter()
+                    .enumerate()
+                    .map(|(i, text)| {
+                        text.parse::<Arg>()
+                            .map_err(|e| anyhow::anyhow!("argument {} of `{function}`: {e}", i + 1))
+                    })
+                    .collect::<anyhow::Result<Vec<Arg>>>()?;
+                Some((function, args))
+            }
+            None => None,
+        };
         let options = RunOptions {
             target,
             allow: self.allow,
@@ -202,7 +218,7 @@ impl RunArgs {
                 None => self.input.map_or_else(RunInput::default, RunInput::File),
             },
             io: Box::new(TerminalIo::new(shell)),
-            invoke: self.invoke.map(|f| (f, args)),
+            invoke,
             seed: self.deterministic.then_some(self.seed),
             pricing: None,
             sandbox: SandboxConfig::from_env(),

@@ -3,6 +3,8 @@
 //! resolving an installed name), and decide which of the manifest's
 //! capabilities are granted (`ops/grant.rs`'s rule, with its warning).
 
+use std::path::Path;
+
 use spirit_sdk::abi::Capability;
 
 use super::build::build;
@@ -83,6 +85,7 @@ pub(super) fn resolve(
     shell: &Shell,
     target: &Target,
     verb: &'static str,
+    home: Option<&Path>,
 ) -> Result<Resolved, Error> {
     // Whether the manifest's capabilities are granted, and what to call the
     // spirit when they are not.
@@ -120,9 +123,9 @@ pub(super) fn resolve(
         }
         Target::Package(path) | Target::BuildDir(path) => {
             let files = SpiritFiles::read(path)?;
-            let trusted = match crate::home::vudo_home() {
-                Ok(home) => crate::trust::trusted_authors(&home)?,
-                Err(_) => Vec::new(),
+            let trusted = match home {
+                Some(home) => crate::trust::trusted_authors(home)?,
+                None => Vec::new(),
             };
             let (grant, verdict) =
                 grant::for_files(&files, &trusted).map_err(|error| Error::Verify {
@@ -155,7 +158,13 @@ pub(super) fn resolve(
             ));
         }
         Target::Installed { name, req } => {
-            let registry = Registry::open_default()?;
+            let Some(home) = home else {
+                return Err(Error::NoHome(match req {
+                    Some(req) => format!("{name}@{req}"),
+                    None => name.clone(),
+                }));
+            };
+            let registry = Registry::new(home);
             let entry = registry.resolve(name, req.as_deref())?;
             let files = registry.load(&entry)?;
             let trusted = crate::trust::trusted_authors(registry.home())?;

@@ -14,8 +14,8 @@ use crate::limits::Metering;
 use crate::net::NetworkAccess;
 use crate::receipt::{Receipt, RunFacts};
 use crate::sandbox::{
-    Call, CodeSource, Limits, Outcome, Policy, Pricing, RunError, RunRequest, Sandbox,
-    SandboxConfig, SandboxError, SpiritIo, StorageOwner,
+    Arg, Call, CodeSource, CollectingIo, Limits, Outcome, Policy, Pricing, RunError, RunFailure,
+    RunRequest, Sandbox, SandboxConfig, SandboxError, SpiritIo, StorageOwner,
 };
 use crate::sign::{Author, Key};
 use crate::units::Bytes;
@@ -96,8 +96,9 @@ pub struct RunOptions {
     pub input: RunInput,
     /// Where logs and output go.
     pub io: Box<dyn SpiritIo>,
-    /// `--invoke FUNC ARGS…`: call this function instead of the entry.
-    pub invoke: Option<(String, Vec<String>)>,
+    /// `--invoke FUNC ARGS…`: call this function instead of the entry
+    /// (its arguments typed, or parsed from the command line's text).
+    pub invoke: Option<(String, Vec<Arg>)>,
     /// `--deterministic [--seed N]`: seeded time and randomness.
     pub seed: Option<u64>,
     /// A price instead of the manifest's: charged (for a signed spirit) and
@@ -118,6 +119,75 @@ pub struct RunOptions {
     pub network: NetworkAccess,
 }
 
+impl RunOptions {
+    /// Options that run `target` as `cargo spirit run TARGET` does with no
+    /// flags: the manifest's capabilities and limits, no input, logs and
+    /// output collected in memory ([`Outcome::output`], [`Outcome::logs`]),
+    /// storage, code cache, registry and trusted authors where `sandbox`
+    /// says (its [`home`](SandboxConfig::home)).
+    pub fn new(target: RunTarget, sandbox: SandboxConfig) -> RunOptions {
+        RunOptions {
+            target,
+            allow: Vec::new(),
+            deny: Vec::new(),
+            limits: LimitOverrides::default(),
+            input: RunInput::default(),
+            io: Box::new(CollectingIo::default()),
+            invoke: None,
+            seed: None,
+            pricing: None,
+            credits: CreditOptions::default(),
+            sandbox,
+            receipt: None,
+            network: NetworkAccess::default(),
+        }
+    }
+
+    /// Options that run the installed spirit `spec` (`NAME`, `NAME@REQ`
+    /// or `NAME@latest`) as `cargo spirit run NAME@REQ` does: the highest
+    /// matching version in the registry of `sandbox`'s home, its stored
+    /// wasm and signature checked, granted its manifest's capabilities when
+    /// a trusted author signed it, within its manifest's limits.
+    ///
+    /// ```
+    /// use spirit_build::ops::{RunOptions, RunTarget};
+    /// use spirit_build::sandbox::SandboxConfig;
+    ///
+    /// let options = RunOptions::installed("hello@^1", SandboxConfig::in_home("/srv/vudo".as_ref()));
+    /// assert!(matches!(&options.target, RunTarget::Installed { name, req } if name == "hello" && req.as_deref() == Some("^1")));
+    /// // Then one call: `spirit_build::run(&shell, options.with_input(b"..."))?`.
+    /// ```
+    pub fn installed(spec: &str, sandbox: SandboxConfig) -> RunOptions {
+        let (name, req) = crate::registry::split_spec(spec);
+        RunOptions::new(
+            RunTarget::Installed {
+                name: name.to_owned(),
+                req: req.map(str::to_owned),
+            },
+            sandbox,
+        )
+    }
+
+    /// These options with `input` as the spirit's input.
+    pub fn with_input(mut self, input: impl Into<Vec<u8>>) -> RunOptions {
+        self.input = RunInput::Bytes(input.into());
+        self
+    }
+
+    /// These options calling `function` with `args` instead of the entry.
+    pub fn with_invoke<A: Into<Arg>>(
+        mut self,
+        function: &str,
+        args: impl IntoIterator<Item = A>,
+    ) -> RunOptions {
+        self.invoke = Some((
+            function.to_owned(),
+            args.into_iter().map(Into::into).collect(),
+        ));
+        self
+    }
+}
+
 /// Runs the spirit and returns how it went. With `-v`, reports where its
 /// code came from (`Compiled` or `Cached`) and, once it finished, the fuel
 /// used, wall time, peak memory and (with pricing) the cost in credits.
@@ -126,8 +196,14 @@ pub struct RunOptions {
 ///
 /// Fails when the spirit cannot be built or loaded, is refused by the
 /// policy, or its run ends in a limit, a trap or an abort.
-pub fn run(shell: &Shell, options: RunOptions) -> Result<Outcome, Error> {
-    let resolved = resolve(shell, &options.target, "run")?;
+pub fn run(shell: &Shell, mut options: RunOptions) -> Result<Outcome, Error> {
+    // The caller's VUDO_HOME: the registry, trusted authors and ledger are
+    // read there, never from the environment.
+    let home = options.sandbox.home.clone();
+    if options.credits.home.is_none() {
+        options.credits.home.clone_from(&home);
+    }
+    let resolved = resolve(shell, &options.target, "run", home.as_deref())?;
     // A manifest's `[run]` defaults and price apply unless the caller says
     // otherwise; a bare module gets the sandbox's defaults and no grants,
     // and so does a spirit nobody trusted vouches for.
@@ -147,7 +223,7 @@ pub fn run(shell: &Shell, options: RunOptions) -> Result<Outcome, Error> {
     );
     let run_failed = |error| Error::Run {
         spirit: name.clone(),
-        error,
+        failure: Box::new(RunFailure::refused(error)),
     };
     if let Some(manifest) = &manifest {
         manifest
@@ -273,6 +349,7 @@ pub fn run(shell: &Shell, options: RunOptions) -> Result<Outcome, Error> {
         None => options.io,
     };
     let input_for_receipt = options.receipt.as_ref().map(|_| input.clone());
+    let hashed = options.receipt.is_some();
     let request = RunRequest {
         call,
         policy,
@@ -285,25 +362,29 @@ pub fn run(shell: &Shell, options: RunOptions) -> Result<Outcome, Error> {
         network,
         composition: composition.clone(),
     };
-    let result = sandbox.run(&spirit, request);
+    let result = sandbox.execute(&spirit, request);
     if let Some(composition) = &composition {
         run_calls::report(shell, composition);
     }
     let charged = run_charge::settle(shell, &mut billing, &result)?;
-    let mut outcome = result.map_err(|error| match error {
+    let mut outcome = result.map_err(|mut failure| {
         // The call had what was left of the timeout; the caller set all of it.
-        RunError::Timeout(_) => run_failed(RunError::Timeout(timeout)),
-        error => run_failed(error),
+        if let RunError::Timeout(_) = failure.error {
+            failure.error = RunError::Timeout(timeout);
+        }
+        if hashed {
+            failure.io = hashing(failure.io).inner;
+        }
+        Error::Run {
+            spirit: name.clone(),
+            failure,
+        }
     })?;
     if let Some(receipt) = options.receipt {
-        let hashing = std::mem::replace(
+        let HashingIo { inner, hasher } = hashing(std::mem::replace(
             &mut outcome.io,
             Box::new(crate::sandbox::CollectingIo::default()),
-        );
-        let Ok(hashing) = hashing.into_any().downcast::<HashingIo>() else {
-            unreachable!("the run's I/O is the HashingIo made above");
-        };
-        let HashingIo { inner, hasher } = *hashing;
+        ));
         outcome.io = inner;
         let facts = RunFacts {
             spirit: &name,
@@ -381,6 +462,18 @@ impl SpiritIo for HashingIo {
     fn into_any(self: Box<Self>) -> Box<dyn std::any::Any> {
         self
     }
+
+    fn collected(&self) -> Option<&crate::sandbox::CollectingIo> {
+        self.inner.collected()
+    }
+}
+
+/// The [`HashingIo`] a run with a receipt was given, back from its outcome.
+fn hashing(io: Box<dyn SpiritIo>) -> HashingIo {
+    let Ok(hashing) = io.into_any().downcast::<HashingIo>() else {
+        unreachable!("the I/O of a run with a receipt is the HashingIo made for it");
+    };
+    *hashing
 }
 
 #[cfg(test)]
@@ -390,6 +483,9 @@ mod tests {
 
     use super::*;
     use crate::Verbosity;
+    use crate::manifest::Manifest;
+    use crate::package::SpiritFiles;
+    use crate::registry::Registry;
     use crate::sandbox::CollectingIo;
 
     #[derive(Clone, Default)]
@@ -441,6 +537,77 @@ mod tests {
         .unwrap();
         assert_eq!(outcome.status, 0);
         String::from_utf8(err.0.lock().unwrap().clone()).unwrap()
+    }
+
+    /// Logs its input, writes it to its output, then spins when the input
+    /// is `spin`.
+    const ECHO: &str = r#"(module
+        (import "vudo" "host_log" (func $log (param i32 i32 i32) (result i32)))
+        (import "vudo" "host_input_read" (func $in (param i32 i32 i32) (result i32)))
+        (import "vudo" "host_output_write" (func $out (param i32 i32) (result i32)))
+        (memory (export "memory") 1)
+        (func (export "run") (local $n i32)
+            (local.set $n (call $in (i32.const 0) (i32.const 100) (i32.const 0)))
+            (drop (call $log (i32.const 2) (i32.const 0) (local.get $n)))
+            (drop (call $out (i32.const 0) (local.get $n)))
+            (if (i32.eq (i32.load (i32.const 0)) (i32.const 0x6e697073)) (then (loop (br 0))))))"#;
+
+    /// One call runs an installed spirit from the caller's home, granted
+    /// what its trusted author's manifest declares; a failed run still
+    /// hands back its logs and output.
+    #[test]
+    fn an_installed_spirit_runs_from_the_configured_home_in_one_call() {
+        let home = tempfile::tempdir().unwrap();
+        let author = Key::generate().unwrap();
+        let wasm = wat::parse_str(ECHO).unwrap();
+        let mut manifest = Manifest::for_module("embedecho", "1.2.0".parse().unwrap(), &wasm);
+        manifest.capabilities = vec![Capability::ActuatorLog];
+        crate::trust::set_trusted(home.path(), author.author(), true).unwrap();
+        let registry = Registry::new(home.path());
+        registry
+            .install(
+                &SpiritFiles::new(manifest, wasm, Some(&author)),
+                crate::registry::InstallOptions::default(),
+            )
+            .unwrap();
+        let shell = Shell::from_writers(
+            Verbosity::Quiet,
+            Box::new(std::io::sink()),
+            Box::new(std::io::sink()),
+        );
+        let config = || SandboxConfig::in_home(home.path());
+
+        let outcome = run(
+            &shell,
+            RunOptions::installed("embedecho@^1", config()).with_input(b"hi".to_vec()),
+        )
+        .unwrap();
+        assert_eq!(outcome.output(), b"hi");
+        assert_eq!(outcome.logs()[0].to_string(), "[INFO embedecho] hi");
+
+        let mut spin = RunOptions::installed("embedecho", config()).with_input(b"spin".to_vec());
+        spin.limits.fuel = Some(100_000);
+        match run(&shell, spin) {
+            Err(Error::Run { spirit, failure }) => {
+                assert_eq!(spirit, "embedecho");
+                assert!(matches!(failure.error, RunError::OutOfFuel(100_000)));
+                assert_eq!(failure.output(), b"spin");
+                assert_eq!(failure.logs()[0].message, "spin");
+                assert_eq!(failure.fuel_used, 100_000);
+                assert_eq!(failure.to_string(), "out of fuel after 100000 units");
+            }
+            other => panic!("{other:?}"),
+        }
+
+        let error = run(
+            &shell,
+            RunOptions::installed("embedecho@^1", SandboxConfig::in_memory()),
+        )
+        .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "cannot run the installed spirit `embedecho@^1`: the run's configuration has no VUDO_HOME to find it in\nhelp: configure the sandbox with `SandboxConfig::in_home` (or `SandboxConfig::from_env`)"
+        );
     }
 
     #[test]

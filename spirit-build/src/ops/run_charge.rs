@@ -17,7 +17,7 @@ use crate::ledger::{
     Account, Charge, ChargeTerms, Ledger, LedgerError, Origin, RunCredits, Settlement, Spending,
 };
 use crate::limits::{Policy, Pricing};
-use crate::sandbox::{Outcome, RunError};
+use crate::sandbox::{Outcome, RunError, RunFailure};
 use crate::sign::{Author, Key};
 use crate::{Error, Shell};
 
@@ -186,12 +186,12 @@ pub(super) fn prepare(shell: &Shell, run: Prepare<'_>) -> Result<Billing, Error>
 pub(super) fn settle(
     shell: &Shell,
     billing: &mut Billing,
-    result: &Result<Outcome, RunError>,
+    result: &Result<Outcome, Box<RunFailure>>,
 ) -> Result<Option<Settlement>, Error> {
     let Some((charge, pricing)) = billing.charge.take() else {
         return Ok(None);
     };
-    let fuel = match result {
+    let fuel = match result.as_ref().map_err(|failure| &failure.error) {
         Ok(outcome) => outcome.fuel_used,
         Err(RunError::Refused(_) | RunError::Entry(_) | RunError::Arguments(_)) => {
             // Dropping the charge releases its hold.
@@ -484,10 +484,7 @@ mod tests {
         let (result, _) = w.run(&package, &w.payer_key, None);
         assert!(matches!(
             result,
-            Err(Error::Run {
-                error: RunError::OutOfFuel(1_000),
-                ..
-            })
+            Err(Error::Run { failure, .. }) if matches!(failure.error, RunError::OutOfFuel(1_000))
         ));
         assert_eq!(w.ledger().balance(&w.payer).unwrap(), 900);
         assert_eq!(w.ledger().balance(&w.author()).unwrap(), 1_100);

@@ -149,11 +149,12 @@ pub fn summon(
     options: &SummonOptions,
     io: Box<dyn SpiritIo>,
 ) -> Result<(), Error> {
-    let resolved = resolve(shell, target, "seance")?;
+    let home = seance.sandbox().home().map(std::path::Path::to_path_buf);
+    let resolved = resolve(shell, target, "seance", home.as_deref())?;
     let declared = resolved.declared(shell, &options.allow, &options.deny);
     let run_failed = |error: RunError| Error::Run {
         spirit: name.to_owned(),
-        error,
+        failure: Box::new(crate::sandbox::RunFailure::refused(error)),
     };
     if let Some(manifest) = &resolved.manifest {
         manifest

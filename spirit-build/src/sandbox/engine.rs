@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, Linker, PoolingAllocationConfig};
 
+use super::backend::StorageBackend;
 use super::error::SandboxError;
 use super::state::HostState;
 use super::storage::StorageDurability;
@@ -51,6 +52,12 @@ pub struct SandboxConfig {
     /// bounds runs by their deadline alone. Every run's
     /// `Limits::metering` must be this one.
     pub metering: Metering,
+    /// The `VUDO_HOME` of the operations that read more than storage and
+    /// code: the registry an installed spirit is run from, the trusted
+    /// authors, the credit ledger ([`ops::run`](crate::ops::run) reads them
+    /// here, never from the environment). [`SandboxConfig::in_home`] and
+    /// [`SandboxConfig::from_env`] set it; `None` in memory.
+    pub home: Option<PathBuf>,
 }
 
 impl SandboxConfig {
@@ -69,12 +76,14 @@ impl SandboxConfig {
     /// ```
     /// use spirit_build::sandbox::SandboxConfig;
     /// let config = SandboxConfig::in_home("/srv/vudo".as_ref());
+    /// assert_eq!(config.home.as_deref(), Some(std::path::Path::new("/srv/vudo")));
     /// assert_eq!(config.storage_dir.unwrap(), std::path::Path::new("/srv/vudo/storage"));
     /// ```
     pub fn in_home(home: &Path) -> SandboxConfig {
         SandboxConfig {
             storage_dir: Some(crate::home::storage_dir(home)),
             cache_dir: Some(crate::home::cache_dir(home)),
+            home: Some(home.to_owned()),
             ..SandboxConfig::in_memory()
         }
     }
@@ -88,6 +97,7 @@ impl SandboxConfig {
             pooling: true,
             storage_durability: StorageDurability::Immediate,
             metering: Metering::Fuel,
+            home: None,
         }
     }
 }
@@ -209,9 +219,16 @@ pub struct Sandbox {
     pub(super) engine: Engine,
     pub(super) linker: Linker<HostState>,
     pub(super) cache: Option<cache::CodeCache>,
-    pub(super) stores: Arc<storage::Stores>,
+    /// Where runs' storage lives (the redb files of `storage_dir` unless
+    /// [`Sandbox::with_storage`] said otherwise).
+    pub(super) stores: Arc<dyn StorageBackend>,
+    /// How [`Sandbox::run_with_storage`]'s stores commit.
+    pub(super) durability: StorageDurability,
     pub(super) pooling: bool,
     pub(super) metering: Metering,
+    /// The configuration's `VUDO_HOME`, for the operations that resolve
+    /// spirits on this sandbox's behalf (a séance's summons).
+    home: Option<PathBuf>,
     /// Declared last: the ticker stops after everything else is dropped.
     _ticker: EpochTicker,
 }
@@ -226,6 +243,12 @@ impl fmt::Debug for Sandbox {
 }
 
 impl Sandbox {
+    /// The `VUDO_HOME` of the configuration it was made with
+    /// ([`SandboxConfig::home`]), if any.
+    pub fn home(&self) -> Option<&Path> {
+        self.home.as_deref()
+    }
+
     /// A sandbox with storage and code cache under `VUDO_HOME`
     /// ([`SandboxConfig::from_env`]).
     ///
@@ -250,6 +273,36 @@ impl Sandbox {
     ///
     /// Fails when wasmtime rejects the configuration.
     pub fn with_config(config: SandboxConfig) -> Result<Sandbox, SandboxError> {
+        let stores = Arc::new(
+            storage::Stores::new(config.storage_dir.clone())
+                .with_durability(config.storage_durability),
+        );
+        Sandbox::with_storage(config, stores)
+    }
+
+    /// [`Sandbox::with_config`], with runs' storage in `storage` instead of
+    /// the redb files of `config.storage_dir` (which is then not used): an
+    /// embedder's own backend, or [`MemoryStorage`](super::MemoryStorage)
+    /// for tests.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use spirit_build::sandbox::{MemoryStorage, Sandbox, SandboxConfig, StorageOwner};
+    ///
+    /// let storage = Arc::new(MemoryStorage::new());
+    /// let sandbox = Sandbox::with_storage(SandboxConfig::in_memory(), storage.clone())?;
+    /// # let _ = sandbox;
+    /// assert_eq!(storage.get(StorageOwner::Unsigned, "counter", b"n"), None);
+    /// # Ok::<(), spirit_build::sandbox::SandboxError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// Fails when wasmtime rejects the configuration.
+    pub fn with_storage(
+        config: SandboxConfig,
+        storage: Arc<dyn StorageBackend>,
+    ) -> Result<Sandbox, SandboxError> {
         let (engine, pooling) = engine(&config).map_err(SandboxError::Engine)?;
         let linker = host::linker(&engine).map_err(SandboxError::Engine)?;
         let ticker = EpochTicker::start(&engine)
@@ -261,11 +314,11 @@ impl Sandbox {
             engine,
             linker,
             cache,
-            stores: Arc::new(
-                storage::Stores::new(config.storage_dir).with_durability(config.storage_durability),
-            ),
+            stores: storage,
+            durability: config.storage_durability,
             pooling,
             metering: config.metering,
+            home: config.home,
             _ticker: ticker,
         })
     }

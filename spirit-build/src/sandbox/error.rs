@@ -18,9 +18,7 @@ pub enum SandboxError {
     },
     /// Compiling took longer than the run's timeout (see
     /// [`Sandbox::load_within`](super::Sandbox::load_within)).
-    #[error(
-        "compiling spirit `{name}` did not finish within the run's timeout of {timeout:?}\nhelp: raise the limit with `--timeout DURATION`, or install the spirit (`cargo spirit install` compiles it ahead of time)"
-    )]
+    #[error("compiling spirit `{name}` did not finish within the run's timeout of {timeout:?}")]
     CompileTimeout {
         /// The spirit.
         name: String,

@@ -6,8 +6,10 @@ use std::fmt;
 
 use spirit_sdk::abi::LogLevel;
 
-/// Where a running spirit's logs and output go.
-pub trait SpiritIo: Send + Any + fmt::Debug {
+/// Where a running spirit's logs and output go. `Sync` because a failed
+/// run hands its sink back inside its error ([`RunFailure`](super::RunFailure)),
+/// which may cross threads.
+pub trait SpiritIo: Send + Sync + Any + fmt::Debug {
     /// A log line from the spirit.
     fn log(&mut self, record: LogRecord);
     /// Bytes the spirit wrote to its output.
@@ -30,6 +32,12 @@ pub trait SpiritIo: Send + Any + fmt::Debug {
     }
     /// As `Any`, to get a concrete sink back from an [`Outcome`](super::Outcome).
     fn into_any(self: Box<Self>) -> Box<dyn Any>;
+    /// What this sink collected, if it keeps logs and output in memory: a
+    /// [`CollectingIo`] returns itself, a sink that wraps one returns it.
+    /// [`Outcome::output`](super::Outcome::output) and its siblings read it.
+    fn collected(&self) -> Option<&CollectingIo> {
+        None
+    }
 }
 
 /// Keeps logs and output in memory.
@@ -65,6 +73,10 @@ impl SpiritIo for CollectingIo {
 
     fn into_any(self: Box<Self>) -> Box<dyn Any> {
         self
+    }
+
+    fn collected(&self) -> Option<&CollectingIo> {
+        Some(self)
     }
 }
 

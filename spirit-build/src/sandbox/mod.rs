@@ -11,25 +11,29 @@
 //! [`Sandbox::run`] checks its imports against the [`Policy`], instantiates
 //! it and calls the entry or an invoked function. A run never takes the host
 //! down: every limit and every trap ends it with a [`RunError`] that says
-//! what happened in words.
+//! what happened in words; [`Sandbox::execute`] hands back, with it, what a
+//! failed run did ([`RunFailure`]: logs, output so far, fuel), and
+//! [`Sandbox::call`] is a typed call (serde values in and out as JSON).
 //!
 //! By concern: `engine` (configuration, pool, epoch ticker), `load`
 //! (compile, code cache, pre-link), `run` (the request, the checks before
 //! instantiating, the call), `state` (what a store holds for one run),
 //! `session` (a live instance kept between invocations, for a séance),
 //! `bus` (a séance's messages and effects, capped), `heap` (the host's
-//! allocator in a spirit's memory),
+//! allocator in a spirit's memory), `arg` (an invoked function's typed
+//! arguments), `typed` (calls with serde values),
 //! `io` (where logs and output go), `outcome` (how a run ended), `host` (the
 //! host functions, one module per topic, registered from the ABI table),
-//! `storage` (each spirit's database), `transaction` (a run's storage as one
-//! transaction), `cache` (compiled code on disk) and `compose` (a run's
-//! calls of its dependencies, each in an instance of its own).
+//! `backend` (the [`StorageBackend`] trait a run's storage goes through),
+//! `storage` (each spirit's redb database, the default backend),
+//! `transaction` (a run's storage as one redb transaction), `in_memory`
+//! ([`MemoryStorage`]), `cache` (compiled code on disk) and `compose` (a
+//! run's calls of its dependencies, each in an instance of its own).
 //! The plain data a run is given ([`Policy`], [`Limits`], [`Pricing`]) lives
 //! in [`crate::limits`].
 //!
 //! ```
-//! use spirit_build::sandbox::{CollectingIo, Limits, Policy, RunRequest, Sandbox, SandboxConfig};
-//! use spirit_sdk::abi::Capability;
+//! use spirit_build::sandbox::{Capability, Limits, Policy, RunRequest, Sandbox, SandboxConfig};
 //!
 //! # let wat = r#"(module
 //! #   (import "vudo" "host_log" (func $log (param i32 i32 i32) (result i32)))
@@ -41,12 +45,13 @@
 //! let spirit = sandbox.load("hello", &wasm)?;
 //! let request = RunRequest::new(Policy::allow([Capability::ActuatorLog]), Limits::default());
 //! let outcome = sandbox.run(&spirit, request)?;
-//! let io = outcome.io.into_any().downcast::<CollectingIo>().unwrap();
-//! assert_eq!(io.logs[0].to_string(), "[INFO hello] hello");
+//! assert_eq!(outcome.logs()[0].to_string(), "[INFO hello] hello");
 //! assert!(outcome.fuel_used > 0);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod arg;
+mod backend;
 mod bus;
 mod cache;
 mod calls;
@@ -55,6 +60,7 @@ mod engine;
 mod error;
 mod heap;
 mod host;
+mod in_memory;
 mod io;
 mod load;
 mod outcome;
@@ -63,10 +69,13 @@ mod session;
 mod state;
 mod storage;
 mod transaction;
+mod typed;
 
 pub use crate::limits::{
     Limits, MAX_TABLE_ELEMENTS, MAX_WASM_STACK, Metering, Policy, Pricing, StorageQuota,
 };
+pub use arg::{Arg, ArgError};
+pub use backend::{RunStorage, StorageBackend, check_key, total_after_write};
 pub use bus::{
     Bus, BusError, BusEvent, Effect, EffectHandler, HOST_SENDER, MAX_CHANNEL_NAME, MAX_EVENTS,
     MAX_MESSAGE_BYTES, MAX_QUEUED_BYTES, MAX_QUEUED_MESSAGES, MAX_SUBSCRIPTIONS, Message,
@@ -74,13 +83,16 @@ pub use bus::{
 pub use compose::{CallRecord, Callee, Composition, DependencySource, MAX_CALL_DEPTH};
 pub use engine::{Sandbox, SandboxConfig};
 pub use error::SandboxError;
+pub use in_memory::MemoryStorage;
 pub use io::{CollectingIo, LogRecord, SpiritIo};
 pub use load::{CodeSource, LoadedSpirit};
-pub use outcome::{Outcome, RunError, Value};
+pub use outcome::{Outcome, RunError, RunFailure, Value};
 pub use run::{Call, RunRequest};
 pub use session::{Invocation, LiveRequest, LiveSpirit, TypedFunction};
+pub use spirit_sdk::abi::{Capability, LogLevel};
 pub use state::{DETERMINISTIC_EPOCH_MS, DETERMINISTIC_EPOCH_NS, DETERMINISTIC_STEP_NS};
 pub use storage::{StorageDurability, StorageError, StorageOwner};
+pub use typed::CallError;
 pub use wasmtime::{WasmParams, WasmResults};
 
 #[cfg(test)]
@@ -110,10 +122,7 @@ mod tests {
             Policy::allow([Capability::StorageRead, Capability::StorageWrite]),
             Limits::default(),
         );
-        request.call = Call::Invoke {
-            function: function.into(),
-            args: vec![k.to_string()],
-        };
+        request.call = Call::invoke(function, [Arg::Int(k.into())]);
         sandbox.run(spirit, request).unwrap().results[0]
     }
 
@@ -162,7 +171,7 @@ mod tests {
         deterministic.seed = Some(7);
         assert_eq!(
             sandbox.run(&spirit, deterministic).unwrap_err().to_string(),
-            "a deterministic run (where it stops must not depend on the machine's speed) needs fuel metering, but this run is metered by time alone\nhelp: run it with `--metering fuel` (the default), which overrides a manifest's `run.metering = \"time\"`"
+            "a deterministic run (where it stops must not depend on the machine's speed) needs fuel metering, but this run is metered by time alone"
         );
         // A run's metering must be its sandbox's, either way.
         let fuel = RunRequest::new(Policy::default(), Limits::default());

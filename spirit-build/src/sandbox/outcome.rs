@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use wasmtime::{Trap, Val};
 
-use super::io::SpiritIo;
+use super::io::{CollectingIo, LogRecord, SpiritIo};
 use crate::limits::Limits;
 use crate::validate;
 
@@ -44,6 +44,21 @@ impl fmt::Display for Value {
 }
 
 impl Value {
+    /// Its WebAssembly type: `i32`, `i64`, `f32` or `f64`.
+    ///
+    /// ```
+    /// use spirit_build::sandbox::Value;
+    /// assert_eq!(Value::F32(1.0).type_name(), "f32");
+    /// ```
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::I32(_) => "i32",
+            Value::I64(_) => "i64",
+            Value::F32(_) => "f32",
+            Value::F64(_) => "f64",
+        }
+    }
+
     pub(crate) fn to_val(self) -> Val {
         match self {
             Value::I32(v) => Val::I32(v),
@@ -124,8 +139,134 @@ pub struct Outcome {
     pub duration: Duration,
     /// The peak size of the spirit's memory, in bytes.
     pub peak_memory: usize,
-    /// The I/O sink, handed back (downcast a [`CollectingIo`](super::CollectingIo) to read it).
+    /// The I/O sink, handed back: [`Outcome::output`], [`Outcome::logs`]
+    /// and [`Outcome::warnings`] read a [`CollectingIo`].
     pub io: Box<dyn SpiritIo>,
+}
+
+impl Outcome {
+    /// What the spirit wrote to its output, when its I/O was collected
+    /// ([`CollectingIo`], the default of [`RunRequest::new`](super::RunRequest::new));
+    /// empty for a sink that keeps nothing.
+    ///
+    /// ```
+    /// use spirit_build::sandbox::{Limits, Policy, RunRequest, Sandbox, SandboxConfig};
+    ///
+    /// let sandbox = Sandbox::with_config(SandboxConfig::in_memory())?;
+    /// let echo = sandbox.load("echo", &wat::parse_str(r#"(module
+    ///     (import "vudo" "host_input_read" (func $in (param i32 i32 i32) (result i32)))
+    ///     (import "vudo" "host_output_write" (func $out (param i32 i32) (result i32)))
+    ///     (memory (export "memory") 1)
+    ///     (func (export "run") (drop (call $out (i32.const 0) (call $in (i32.const 0) (i32.const 100) (i32.const 0))))))"#)?)?;
+    /// let request = RunRequest::new(Policy::default(), Limits::default()).with_input(b"ping".to_vec());
+    /// assert_eq!(sandbox.run(&echo, request)?.output(), b"ping");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn output(&self) -> &[u8] {
+        self.io.collected().map_or(&[], |c| &c.output)
+    }
+
+    /// The spirit's log lines, when its I/O was collected.
+    pub fn logs(&self) -> &[LogRecord] {
+        self.io.collected().map_or(&[], |c| &c.logs)
+    }
+
+    /// The host's warnings (why a call returned `-1`), when its I/O was
+    /// collected.
+    pub fn warnings(&self) -> &[String] {
+        self.io.collected().map_or(&[], |c| &c.warnings)
+    }
+}
+
+/// A run that did not finish, with what it did before it ended: the
+/// [`RunError`] that says why, and the fuel, time, memory and I/O (logs,
+/// output so far, warnings) of the run up to then. Returned by
+/// [`Sandbox::execute`](super::Sandbox::execute); it displays as its error.
+///
+/// ```
+/// use spirit_build::sandbox::{Limits, Policy, RunError, RunRequest, Sandbox, SandboxConfig};
+///
+/// let sandbox = Sandbox::with_config(SandboxConfig::in_memory())?;
+/// let spirit = sandbox.load("chatty", &wat::parse_str(r#"(module
+///     (import "vudo" "host_output_write" (func $out (param i32 i32) (result i32)))
+///     (memory (export "memory") 1) (data (i32.const 0) "so far")
+///     (func (export "run") (drop (call $out (i32.const 0) (i32.const 6))) (loop (br 0))))"#)?)?;
+/// let limits = Limits { fuel: 100_000, ..Limits::default() };
+/// let request = RunRequest::new(Policy::default(), limits);
+/// let failure = sandbox.execute(&spirit, request).unwrap_err();
+/// assert!(matches!(failure.error, RunError::OutOfFuel(100_000)));
+/// assert_eq!(failure.output(), b"so far");
+/// assert_eq!(failure.fuel_used, 100_000);
+/// assert_eq!(failure.to_string(), "out of fuel after 100000 units");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct RunFailure {
+    /// Why the run ended.
+    pub error: RunError,
+    /// Fuel units used until then (0 when it was refused before starting).
+    pub fuel_used: u64,
+    /// Wall-clock time of instantiation and call until then.
+    pub duration: Duration,
+    /// The peak size of the spirit's memory, in bytes.
+    pub peak_memory: usize,
+    /// The I/O sink, handed back with what the spirit wrote before it
+    /// ended; read as [`Outcome`]'s through [`RunFailure::output`],
+    /// [`RunFailure::logs`], [`RunFailure::warnings`].
+    pub io: Box<dyn SpiritIo>,
+}
+
+impl RunFailure {
+    /// A run refused before it started: nothing used, `io` handed back
+    /// untouched.
+    pub fn before_start(error: RunError, io: Box<dyn SpiritIo>) -> RunFailure {
+        RunFailure {
+            error,
+            fuel_used: 0,
+            duration: Duration::ZERO,
+            peak_memory: 0,
+            io,
+        }
+    }
+
+    /// A run refused before it had an I/O sink: an empty [`CollectingIo`].
+    pub fn refused(error: RunError) -> RunFailure {
+        RunFailure::before_start(error, Box::new(CollectingIo::default()))
+    }
+
+    /// What the spirit wrote to its output before it ended, when its I/O
+    /// was collected.
+    pub fn output(&self) -> &[u8] {
+        self.io.collected().map_or(&[], |c| &c.output)
+    }
+
+    /// Its log lines until then, when its I/O was collected.
+    pub fn logs(&self) -> &[LogRecord] {
+        self.io.collected().map_or(&[], |c| &c.logs)
+    }
+
+    /// The host's warnings until then, when its I/O was collected.
+    pub fn warnings(&self) -> &[String] {
+        self.io.collected().map_or(&[], |c| &c.warnings)
+    }
+}
+
+impl fmt::Display for RunFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.error.fmt(f)
+    }
+}
+
+impl std::error::Error for RunFailure {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        std::error::Error::source(&self.error)
+    }
+}
+
+impl From<RunFailure> for RunError {
+    fn from(failure: RunFailure) -> RunError {
+        failure.error
+    }
 }
 
 /// Why a run did not finish normally.
@@ -135,9 +276,7 @@ pub enum RunError {
     #[error("refused before running ({} problem{})\n\n{}", .0.len(), if .0.len() == 1 { "" } else { "s" }, problems(.0))]
     Refused(Vec<validate::Problem>),
     /// A time-only run (`--metering time`) that needs fuel.
-    #[error(
-        "{0} needs fuel metering, but this run is metered by time alone\nhelp: run it with `--metering fuel` (the default), which overrides a manifest's `run.metering = \"time\"`"
-    )]
+    #[error("{0} needs fuel metering, but this run is metered by time alone")]
     NeedsFuel(&'static str),
     /// The run's metering is not the one the sandbox's engine compiles for.
     #[error(
@@ -149,14 +288,15 @@ pub enum RunError {
         /// The sandbox's `SandboxConfig::metering`.
         sandbox: crate::limits::Metering,
     },
-    /// The spirit used all its fuel.
-    #[error("out of fuel after {0} units\nhelp: raise the limit with `--fuel UNITS`")]
+    /// The spirit used all its fuel: the run's fuel limit, this many units.
+    #[error("out of fuel after {0} units")]
     OutOfFuel(u64),
-    /// The run took too long.
-    #[error("timed out after {}\nhelp: raise the limit with `--timeout DURATION`", format_duration(*.0))]
+    /// The run took too long: its timeout, this long.
+    #[error("timed out after {}", format_duration(*.0))]
     Timeout(Duration),
-    /// The spirit asked for more memory than allowed, then failed.
-    #[error("memory limit of {} reached\nhelp: raise the limit with `--max-memory SIZE`", crate::units::Bytes(*.0))]
+    /// The spirit asked for more memory than allowed, then failed: the
+    /// memory limit, in bytes.
+    #[error("memory limit of {} reached", crate::units::Bytes(*.0))]
     MemoryLimit(u64),
     /// A limit is out of its range (zero fuel, more memory than 4 GiB, …):
     /// refused before the run.
@@ -165,8 +305,8 @@ pub enum RunError {
     /// The spirit's manifest sets a `[run]` limit out of its range.
     #[error("its manifest's `[run]` limits are out of range: {0}")]
     ManifestLimits(crate::limits::LimitError),
-    /// The input is longer than the run's input limit.
-    #[error("the input is larger than the input limit of {}\nhelp: raise the limit with `--max-input SIZE` (at most 2 GiB)", crate::units::Bytes(*.0))]
+    /// The input is longer than the run's input limit, in bytes.
+    #[error("the input is larger than the input limit of {}", crate::units::Bytes(*.0))]
     InputTooLarge(u64),
     /// The spirit's table would grow past the limit.
     #[error("table limit of {0} elements reached")]

@@ -11,12 +11,14 @@ use std::time::Instant;
 use spirit_sdk::abi::Capability;
 use wasmtime::{ExternType, Store, Val, ValType};
 
+use super::arg::Arg;
+use super::backend::StorageBackend;
 use super::compose::{CallSite, Composition};
 use super::engine::EpochTicker;
 use super::engine::Sandbox;
 use super::io::{CollectingIo, SpiritIo};
 use super::load::{LoadedSpirit, function_type};
-use super::outcome::{self, Halt, LimitsHit, Outcome, RunError, Value};
+use super::outcome::{self, Halt, LimitsHit, Outcome, RunError, RunFailure, Value};
 use super::state::{HostSetup, HostState};
 use super::storage::{StorageOwner, Stores};
 use crate::ledger::RunCredits;
@@ -25,23 +27,39 @@ use crate::net::NetworkAccess;
 use crate::validate::{self, Grant};
 
 /// What to call in a run.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Call {
     /// The spirit's entry: takes nothing, returns nothing or an `i32`
     /// status.
     Entry(String),
-    /// Any exported function, with arguments parsed by its parameter types
-    /// (`--invoke FUNC ARGS…`); its results are returned.
+    /// Any exported function, with one argument per parameter, each
+    /// checked against the parameter's type (`--invoke FUNC ARGS…`); its
+    /// results are returned.
     Invoke {
         /// The export.
         function: String,
-        /// One text per parameter: decimal, or `0x` hexadecimal for integers.
-        args: Vec<String>,
+        /// One per parameter: typed values, or numbers parsed from text.
+        args: Vec<Arg>,
     },
 }
 
 impl Call {
-    fn function(&self) -> &str {
+    /// A call of the exported `function` with these arguments.
+    ///
+    /// ```
+    /// use spirit_build::sandbox::{Arg, Call};
+    /// let call = Call::invoke("add", [2i32, 3i32]);
+    /// assert_eq!(call, Call::Invoke { function: "add".into(), args: vec![Arg::from(2i32), Arg::from(3i32)] });
+    /// ```
+    pub fn invoke<A: Into<Arg>>(function: &str, args: impl IntoIterator<Item = A>) -> Call {
+        Call::Invoke {
+            function: function.to_owned(),
+            args: args.into_iter().map(Into::into).collect(),
+        }
+    }
+
+    /// The function it calls.
+    pub fn function(&self) -> &str {
         match self {
             Call::Entry(f) | Call::Invoke { function: f, .. } => f,
         }
@@ -123,6 +141,18 @@ impl RunRequest {
             composition: None,
         }
     }
+
+    /// This request with `input` as the bytes `host_input_read` returns.
+    pub fn with_input(mut self, input: impl Into<Vec<u8>>) -> RunRequest {
+        self.input = input.into();
+        self
+    }
+
+    /// This request calling `call` instead of the entry.
+    pub fn with_call(mut self, call: Call) -> RunRequest {
+        self.call = call;
+        self
+    }
 }
 
 impl Sandbox {
@@ -139,8 +169,8 @@ impl Sandbox {
     ///     (func (export "run") (loop (br 0))))"#)?;
     /// let spirit = sandbox.load("math", &wasm)?;
     ///
-    /// let mut request = RunRequest::new(Policy::default(), Limits::default());
-    /// request.call = Call::Invoke { function: "add".into(), args: vec!["2".into(), "3".into()] };
+    /// let request = RunRequest::new(Policy::default(), Limits::default());
+    /// let request = request.with_call(Call::invoke("add", [2i32, 3i32]));
     /// assert_eq!(sandbox.run(&spirit, request)?.results, [Value::I32(5)]);
     ///
     /// let limits = Limits { fuel: 10_000, ..Limits::default() };
@@ -155,6 +185,22 @@ impl Sandbox {
     /// import, a missing function or bad arguments, a limit, a trap, an
     /// abort.
     pub fn run(&self, spirit: &LoadedSpirit, request: RunRequest) -> Result<Outcome, RunError> {
+        self.run_with_stores(spirit, request, self.stores.clone())
+            .map_err(|failure| failure.error)
+    }
+
+    /// [`Sandbox::run`], but a run that fails hands back what it did: its
+    /// logs, output so far, warnings, fuel used and time, with the reason
+    /// ([`RunFailure`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`Sandbox::run`], with the partial outcome.
+    pub fn execute(
+        &self,
+        spirit: &LoadedSpirit,
+        request: RunRequest,
+    ) -> Result<Outcome, Box<RunFailure>> {
         self.run_with_stores(spirit, request, self.stores.clone())
     }
 
@@ -171,9 +217,24 @@ impl Sandbox {
         request: RunRequest,
         storage_dir: &Path,
     ) -> Result<Outcome, RunError> {
-        let stores = Arc::new(
-            Stores::new(Some(storage_dir.to_owned())).with_durability(self.stores.durability()),
-        );
+        self.execute_with_storage(spirit, request, storage_dir)
+            .map_err(|failure| failure.error)
+    }
+
+    /// [`Sandbox::run_with_storage`], handing back what a failed run did
+    /// (as [`Sandbox::execute`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`Sandbox::run`], with the partial outcome.
+    pub fn execute_with_storage(
+        &self,
+        spirit: &LoadedSpirit,
+        request: RunRequest,
+        storage_dir: &Path,
+    ) -> Result<Outcome, Box<RunFailure>> {
+        let stores: Arc<dyn StorageBackend> =
+            Arc::new(Stores::new(Some(storage_dir.to_owned())).with_durability(self.durability));
         self.run_with_stores(spirit, request, stores)
     }
 
@@ -181,19 +242,14 @@ impl Sandbox {
         &self,
         spirit: &LoadedSpirit,
         request: RunRequest,
-        stores: Arc<Stores>,
-    ) -> Result<Outcome, RunError> {
-        request.limits.check()?;
-        check_metering(self.metering, &request)?;
-        if u64::try_from(request.input.len()).map_or(true, |n| n > request.limits.max_input) {
-            return Err(RunError::InputTooLarge(request.limits.max_input));
-        }
-        check_policy(spirit, &request.policy)?;
-        if request.seed.is_some() {
-            check_offline(spirit)?;
-        }
-        let args = check_call(spirit, &request.call)?;
-        check_initial_sizes(spirit, &request.limits)?;
+        stores: Arc<dyn StorageBackend>,
+    ) -> Result<Outcome, Box<RunFailure>> {
+        let checked =
+            check_metering(self.metering, &request).and_then(|()| check_request(spirit, &request));
+        let args = match checked {
+            Ok(args) => args,
+            Err(error) => return Err(Box::new(RunFailure::before_start(error, request.io))),
+        };
         let RunRequest {
             call,
             policy,
@@ -229,10 +285,12 @@ impl Sandbox {
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| s);
         let fuel = self.metering == Metering::Fuel;
-        if fuel {
-            store
-                .set_fuel(limits.fuel)
-                .map_err(|e| RunError::Trap(format!("{e:#}")))?;
+        if fuel && let Err(e) = store.set_fuel(limits.fuel) {
+            let (_, io) = store.into_data().finish();
+            return Err(Box::new(RunFailure::before_start(
+                RunError::Trap(format!("{e:#}")),
+                io,
+            )));
         }
         store.set_epoch_deadline(EpochTicker::ticks(limits.timeout));
         store.epoch_deadline_trap();
@@ -260,9 +318,21 @@ impl Sandbox {
             0
         };
         let mut state = store.into_data();
-        match result {
+        let committed = match result {
+            Ok(results) => state
+                .commit_storage()
+                .map(|()| results)
+                .map_err(RunError::Storage),
+            Err(e) => {
+                let hit = LimitsHit {
+                    memory: state.memory_limit_hit,
+                    table: state.table_limit_hit,
+                };
+                Err(outcome::classify(e, hit, limits, fuel_used))
+            }
+        };
+        match committed {
             Ok(results) => {
-                state.commit_storage().map_err(RunError::Storage)?;
                 let (status, results) = match call {
                     Call::Entry(_) => (results.first().and_then(Val::i32).unwrap_or(0), vec![]),
                     Call::Invoke { .. } => {
@@ -279,14 +349,18 @@ impl Sandbox {
                     io,
                 })
             }
-            Err(e) => {
-                // Dropping the state aborts the run's storage transaction:
-                // nothing it wrote is applied.
-                let hit = LimitsHit {
-                    memory: state.memory_limit_hit,
-                    table: state.table_limit_hit,
-                };
-                Err(outcome::classify(e, hit, limits, fuel_used))
+            Err(error) => {
+                // `finish` drops the state, which aborts a transaction the
+                // failed run left open (one that failed to commit is gone
+                // already): nothing the run wrote is applied.
+                let (peak_memory, io) = state.finish();
+                Err(Box::new(RunFailure {
+                    error,
+                    fuel_used,
+                    duration,
+                    peak_memory,
+                    io,
+                }))
             }
         }
     }
@@ -314,6 +388,22 @@ fn check_metering(sandbox: Metering, request: &RunRequest) -> Result<(), RunErro
         }
     }
     Ok(())
+}
+
+/// The checks before a run: its limits and input, its imports against the
+/// policy, the call against the exports; the call's arguments, parsed.
+fn check_request(spirit: &LoadedSpirit, request: &RunRequest) -> Result<Vec<Value>, RunError> {
+    request.limits.check()?;
+    if u64::try_from(request.input.len()).map_or(true, |n| n > request.limits.max_input) {
+        return Err(RunError::InputTooLarge(request.limits.max_input));
+    }
+    check_policy(spirit, &request.policy)?;
+    if request.seed.is_some() {
+        check_offline(spirit)?;
+    }
+    let args = check_call(spirit, &request.call)?;
+    check_initial_sizes(spirit, &request.limits)?;
+    Ok(args)
 }
 
 /// Refuses a module that imports a host function whose capability the
@@ -418,7 +508,9 @@ fn check_call(spirit: &LoadedSpirit, call: &Call) -> Result<Vec<Value>, RunError
         Call::Entry(_) => match validate::entry_problem(name, &signature) {
             None => Ok(Vec::new()),
             Some(mut problem) => {
-                problem.help = Some(format!("call it with `--invoke {name} ARGS…`"));
+                problem.help = Some(format!(
+                    "invoke it with its arguments (`Call::Invoke`; from the command line, `--invoke {name} ARGS…`)"
+                ));
                 Err(RunError::Entry(problem.to_string()))
             }
         },
@@ -446,7 +538,7 @@ fn check_call(spirit: &LoadedSpirit, call: &Call) -> Result<Vec<Value>, RunError
                 .zip(types)
                 .enumerate()
                 .map(|(i, (arg, ty))| {
-                    Value::parse(arg, ty).map_err(|e| {
+                    arg.to_value(ty).map_err(|e| {
                         RunError::Arguments(format!("argument {} of `{name}`: {e}", i + 1))
                     })
                 })

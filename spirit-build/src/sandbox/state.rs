@@ -8,12 +8,12 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use spirit_sdk::abi::{self, LogLevel};
 use wasmtime::ResourceLimiter;
 
+use super::backend::{RunStorage, StorageBackend};
 use super::bus::Bus;
 use super::calls::CallSite;
 use super::heap::HostHeap;
 use super::io::{LogRecord, SpiritIo};
-use super::storage::{StorageError, StorageOwner, Stores};
-use super::transaction::StorageTransaction;
+use super::storage::{StorageError, StorageOwner};
 use crate::ledger::{CreditError, RunCredits};
 use crate::limits::{Limits, Policy};
 use crate::net::{NetSession, NetworkAccess};
@@ -40,7 +40,7 @@ pub(crate) struct HostSetup {
     pub(crate) input: Vec<u8>,
     pub(crate) io: Box<dyn SpiritIo>,
     pub(crate) seed: Option<u64>,
-    pub(crate) stores: Arc<Stores>,
+    pub(crate) stores: Arc<dyn StorageBackend>,
     pub(crate) deadline: Instant,
     pub(crate) credits: Option<RunCredits>,
     pub(crate) network: NetworkAccess,
@@ -60,12 +60,12 @@ pub(crate) struct HostState {
     pub(super) io: Box<dyn SpiritIo>,
     clock: Clock,
     entropy: Entropy,
-    stores: Arc<Stores>,
+    stores: Arc<dyn StorageBackend>,
     /// This run's transaction on its spirit's database, begun on the first
     /// storage call and held until the run ends: committed by
     /// [`HostState::commit_storage`] when the run returns, aborted when the
     /// state is dropped without it.
-    storage: Option<StorageTransaction>,
+    storage: Option<Box<dyn RunStorage>>,
     deadline: Instant,
     /// The run's access to the credit ledger (`None`: every credit call
     /// returns `-1`). Dropped with the state at the end of the run, which
@@ -293,27 +293,24 @@ impl HostState {
     /// The run's storage transaction, begun on first use (opening the
     /// spirit's database and waiting, until the run's deadline, for other
     /// runs of the spirit to end).
-    pub(super) fn storage(&mut self) -> Result<&mut StorageTransaction, StorageError> {
+    pub(super) fn storage(&mut self) -> Result<&mut dyn RunStorage, StorageError> {
         let txn = match self.storage.take() {
             Some(txn) => txn,
             None => {
-                let store = self.stores.open(self.owner, &self.name, self.deadline)?;
-                let txn = StorageTransaction::begin(store, self.deadline)?;
-                for note in &txn.store().notes {
+                let txn = self.stores.begin(self.owner, &self.name, self.deadline)?;
+                for note in txn.notes() {
                     self.io.warning(note.clone());
                 }
                 txn
             }
         };
-        Ok(self.storage.insert(txn))
+        Ok(self.storage.insert(txn).as_mut())
     }
 
     /// Commits what the run wrote and deleted, all together, and lets the
     /// next run of the spirit in; called only when the run returned.
     pub(crate) fn commit_storage(&mut self) -> Result<(), StorageError> {
-        self.storage
-            .take()
-            .map_or(Ok(()), StorageTransaction::commit)
+        self.storage.take().map_or(Ok(()), RunStorage::commit)
     }
 
     /// Calls `f` with the run's credits; `None` (the spirit gets `-1`) when

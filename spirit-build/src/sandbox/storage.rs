@@ -52,7 +52,6 @@ use std::time::{Duration, Instant};
 
 use redb::{Database, TableDefinition};
 
-use crate::limits::StorageQuota;
 use crate::units::Bytes;
 
 /// Keys and values of the spirit's data.
@@ -124,6 +123,23 @@ pub enum StorageError {
         path: PathBuf,
         /// How long the run waited.
         waited: Duration,
+    },
+    /// Another run held the store for longer than this run could wait (a
+    /// backend other than the default's files: no path to name).
+    #[error("the storage of spirit `{spirit}` is in use by another run; gave up after {waited:?}")]
+    InUse {
+        /// The spirit.
+        spirit: String,
+        /// How long the run waited.
+        waited: Duration,
+    },
+    /// A storage backend other than the default failed, in its own words.
+    #[error("storage of spirit `{spirit}` failed: {error}")]
+    Backend {
+        /// The spirit.
+        spirit: String,
+        /// The backend's reason.
+        error: String,
     },
     /// This sandbox has no storage directory.
     #[error("this sandbox has no storage directory, so storage calls fail")]
@@ -246,11 +262,6 @@ impl Stores {
     /// The same stores, whose runs commit with `durability`.
     pub(crate) fn with_durability(self, durability: StorageDurability) -> Stores {
         Stores { durability, ..self }
-    }
-
-    /// When the runs' commits reach the disk.
-    pub(crate) fn durability(&self) -> StorageDurability {
-        self.durability
     }
 
     /// The database of `spirit` signed by `owner`, opened (and created) if
@@ -435,16 +446,6 @@ impl SpiritStore {
     }
 }
 
-pub(crate) fn check_key(key: &[u8], quota: &StorageQuota) -> Result<(), StorageError> {
-    if key.is_empty() || key.len() > quota.max_key {
-        return Err(StorageError::KeyLength {
-            len: key.len(),
-            max: quota.max_key,
-        });
-    }
-    Ok(())
-}
-
 /// Makes an empty store at `path`, whole or not at all: the database is
 /// created under a temporary name beside it, flushed, and linked into place
 /// (which never replaces a store another process made meanwhile). On any
@@ -570,6 +571,7 @@ fn legacy_file_stem(spirit: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::limits::StorageQuota;
     use crate::sandbox::transaction::StorageTransaction;
 
     fn store(dir: &Path) -> (Stores, Arc<SpiritStore>) {

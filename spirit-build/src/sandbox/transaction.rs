@@ -11,8 +11,9 @@ use std::time::Instant;
 
 use redb::{Durability, ReadableTable, WriteTransaction};
 
+use super::backend::{RunStorage, StorageBackend, check_key};
 use super::storage::{
-    DATA, META, SpiritStore, StorageDurability, StorageError, TOTAL_BYTES, check_key,
+    DATA, META, SpiritStore, StorageDurability, StorageError, StorageOwner, Stores, TOTAL_BYTES,
 };
 use crate::limits::StorageQuota;
 
@@ -56,11 +57,6 @@ impl StorageTransaction {
         }
         this.txn = Some(txn);
         Ok(this)
-    }
-
-    /// The open store (for its notes).
-    pub(crate) fn store(&self) -> &SpiritStore {
-        &self.store
     }
 
     fn txn(&self) -> Result<&WriteTransaction, StorageError> {
@@ -143,46 +139,6 @@ impl StorageTransaction {
         Ok(removed)
     }
 
-    /// Adds `delta` to the counter under `key` (8 bytes, little-endian; a
-    /// missing key or an empty value is 0) and stores the sum, which it
-    /// returns.
-    pub(crate) fn increment(
-        &mut self,
-        key: &[u8],
-        delta: i64,
-        quota: &StorageQuota,
-    ) -> Result<i64, StorageError> {
-        check_key(key, quota)?;
-        let value = self.read(key, |value| match value {
-            None | Some([]) => Ok(0),
-            Some(bytes) => <[u8; 8]>::try_from(bytes)
-                .map(i64::from_le_bytes)
-                .map_err(|_| StorageError::NotACounter { len: bytes.len() }),
-        })??;
-        let sum = value
-            .checked_add(delta)
-            .ok_or(StorageError::CounterOverflow { value, delta })?;
-        self.write(key, &sum.to_le_bytes(), quota)?;
-        Ok(sum)
-    }
-
-    /// Stores `new` under `key` only if the value there is `old` (empty:
-    /// only if the key is missing or empty); whether it did.
-    pub(crate) fn compare_and_swap(
-        &mut self,
-        key: &[u8],
-        old: &[u8],
-        new: &[u8],
-        quota: &StorageQuota,
-    ) -> Result<bool, StorageError> {
-        check_key(key, quota)?;
-        if !self.read(key, |value| value.unwrap_or_default() == old)? {
-            return Ok(false);
-        }
-        self.write(key, new, quota)?;
-        Ok(true)
-    }
-
     /// Runs `f` on the data and bookkeeping tables; a redb failure inside it
     /// marks the transaction broken (a write may have been half done), so
     /// it is never committed.
@@ -224,6 +180,47 @@ impl StorageTransaction {
             Some(txn) if self.dirty => txn.commit().map_err(|e| self.store.failed(e)),
             _ => Ok(()),
         }
+    }
+}
+
+/// The default backend: each spirit's redb database under the storage
+/// directory.
+impl StorageBackend for Stores {
+    fn begin(
+        &self,
+        owner: StorageOwner,
+        spirit: &str,
+        deadline: Instant,
+    ) -> Result<Box<dyn RunStorage>, StorageError> {
+        let store = self.open(owner, spirit, deadline)?;
+        Ok(Box::new(StorageTransaction::begin(store, deadline)?))
+    }
+}
+
+impl RunStorage for StorageTransaction {
+    fn read(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
+        StorageTransaction::read(self, key, |value| value.map(<[u8]>::to_vec))
+    }
+
+    fn write(
+        &mut self,
+        key: &[u8],
+        value: &[u8],
+        quota: &StorageQuota,
+    ) -> Result<(), StorageError> {
+        StorageTransaction::write(self, key, value, quota)
+    }
+
+    fn delete(&mut self, key: &[u8], quota: &StorageQuota) -> Result<bool, StorageError> {
+        StorageTransaction::delete(self, key, quota)
+    }
+
+    fn commit(self: Box<Self>) -> Result<(), StorageError> {
+        StorageTransaction::commit(*self)
+    }
+
+    fn notes(&self) -> &[String] {
+        &self.store.notes
     }
 }
 

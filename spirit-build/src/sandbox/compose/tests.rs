@@ -180,8 +180,8 @@ impl World {
         request.call = Call::Invoke {
             function: function.into(),
             args: [name.0, name.1, export.0, export.1]
-                .iter()
-                .map(ToString::to_string)
+                .into_iter()
+                .map(|n| crate::sandbox::Arg::from(n.cast_signed()))
                 .collect(),
         };
         request.composition = Some(composition.clone());

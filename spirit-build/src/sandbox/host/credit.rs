@@ -159,7 +159,8 @@ mod tests {
 
     use crate::ledger::{Account, Ledger, Origin, RunCredits, Spending};
     use crate::sandbox::{
-        Call, CollectingIo, Limits, LoadedSpirit, Policy, RunRequest, Sandbox, SandboxConfig, Value,
+        Arg, Call, CollectingIo, Limits, LoadedSpirit, Policy, RunRequest, Sandbox, SandboxConfig,
+        Value,
     };
 
     const PAYER: Account = Account([1; 32]);
@@ -232,7 +233,7 @@ mod tests {
             );
             request.call = Call::Invoke {
                 function: function.into(),
-                args: args.iter().map(|a| (*a).to_owned()).collect(),
+                args: args.iter().map(|a| a.parse().unwrap()).collect(),
             };
             request.credits = Some(RunCredits::new(
                 self.ledger.clone(),
@@ -386,7 +387,7 @@ mod tests {
         );
         request.call = Call::Invoke {
             function: "balance".into(),
-            args: vec!["0".into()],
+            args: vec![Arg::Int(0)],
         };
         let outcome = f.sandbox.run(&f.spirit, request).unwrap();
         assert_eq!(outcome.results, [Value::I64(-1)]);

@@ -148,6 +148,7 @@ mod tests {
 
     use super::*;
     use crate::limits::{Limits, Policy};
+    use crate::sandbox::backend::StorageBackend;
     use crate::sandbox::io::CollectingIo;
     use crate::sandbox::outcome::Halt;
     use crate::sandbox::state::HostSetup;
@@ -169,7 +170,7 @@ mod tests {
         assert_eq!(truncate("ééé", 3), "é…");
     }
 
-    fn store(engine: &Engine, policy: Policy, stores: Arc<Stores>) -> Store<HostState> {
+    fn store(engine: &Engine, policy: Policy, stores: Arc<dyn StorageBackend>) -> Store<HostState> {
         let state = HostState::new(HostSetup {
             name: "abi".into(),
             owner: Default::default(),
@@ -203,7 +204,12 @@ mod tests {
         Ran,
     }
 
-    fn call(engine: &Engine, f: &HostFunction, policy: Policy, stores: &Arc<Stores>) -> Call {
+    fn call(
+        engine: &Engine,
+        f: &HostFunction,
+        policy: Policy,
+        stores: &Arc<dyn StorageBackend>,
+    ) -> Call {
         let types =
             |types: &[abi::ValType]| types.iter().map(|t| format!(" {t}")).collect::<String>();
         let args: String = f.params.iter().map(|t| format!(" ({t}.const 1)")).collect();
@@ -316,7 +322,7 @@ mod tests {
         assert_eq!(defined, expected);
 
         let dir = tempfile::tempdir().unwrap();
-        let stores = Arc::new(Stores::new(Some(dir.path().to_owned())));
+        let stores: Arc<dyn StorageBackend> = Arc::new(Stores::new(Some(dir.path().to_owned())));
         for f in abi::HOST_FUNCTIONS {
             let all_but = |cap: Option<Capability>| {
                 Policy::allow(Capability::ALL.iter().copied().filter(|c| Some(*c) != cap))

@@ -30,16 +30,17 @@ pub(super) fn host_storage_read(
     let Some(dest) = range(mem.len(), val_ptr, val_cap) else {
         return abi::ERROR;
     };
-    let copied = state.storage().and_then(|txn| {
-        txn.read(&key, |value| match value {
+    let copied = state
+        .storage()
+        .and_then(|txn| txn.read(&key))
+        .map(|value| match value {
             None => 0,
             Some(v) if v.len() > dest.len() => abi::ERROR,
             Some(v) => {
-                mem[dest.start..dest.start + v.len()].copy_from_slice(v);
+                mem[dest.start..dest.start + v.len()].copy_from_slice(&v);
                 i32::try_from(v.len()).unwrap_or(abi::ERROR)
             }
-        })
-    });
+        });
     match copied {
         Ok(n) => n,
         Err(e) => state.storage_failed(NAME, &e),
