@@ -286,6 +286,9 @@ pub struct Policy {
     granted: Vec<Capability>,
     /// What `--deny` withheld, so that a refusal can say so.
     denied: Vec<Capability>,
+    /// The embedder's capabilities granted (see [`Policy::grant_custom`]),
+    /// sorted.
+    custom: Vec<String>,
 }
 
 impl Policy {
@@ -303,6 +306,7 @@ impl Policy {
         Policy {
             granted,
             denied: Vec::new(),
+            custom: Vec::new(),
         }
     }
 
@@ -351,6 +355,42 @@ impl Policy {
     /// Whether `capability` is granted.
     pub fn grants(&self, capability: Capability) -> bool {
         self.granted.binary_search(&capability).is_ok()
+    }
+
+    /// This policy, also granting the embedder's capability `capability`
+    /// (such as `acme:db`): the one that gates the embedder's own host
+    /// functions (see [`HostFunctions`](crate::sandbox::HostFunctions)).
+    /// Such a capability is never one of the built-in [`Capability`]s, and
+    /// only the embedder grants it: a spirit's manifest, `--allow` and a
+    /// dependency's policy cannot.
+    ///
+    /// ```
+    /// use spirit_build::limits::Policy;
+    /// let policy = Policy::default().grant_custom("acme:db");
+    /// assert!(policy.grants_custom("acme:db"));
+    /// assert!(!policy.grants_custom("acme:mail"));
+    /// assert!(!Policy::default().grants_custom("acme:db"));
+    /// ```
+    #[must_use]
+    pub fn grant_custom(mut self, capability: impl Into<String>) -> Policy {
+        let capability = capability.into();
+        if let Err(at) = self.custom.binary_search(&capability) {
+            self.custom.insert(at, capability);
+        }
+        self
+    }
+
+    /// Whether the embedder's capability `capability` is granted (see
+    /// [`Policy::grant_custom`]).
+    pub fn grants_custom(&self, capability: &str) -> bool {
+        self.custom
+            .binary_search_by(|c| c.as_str().cmp(capability))
+            .is_ok()
+    }
+
+    /// The embedder's capabilities granted, sorted.
+    pub fn granted_custom(&self) -> &[String] {
+        &self.custom
     }
 }
 

@@ -348,12 +348,16 @@ fn run_callee(
         .export
         .clone()
         .unwrap_or_else(|| loaded.entry.clone());
-    let refused = crate::validate::check_imports(
+    let mut refused = crate::validate::check_imports(
         &loaded.spirit.imports,
         loaded.policy.granted(),
         crate::validate::Grant::Run,
     )
     .refused;
+    refused.extend(super::embedder::refused(
+        &loaded.spirit.embedder,
+        &loaded.policy,
+    ));
     if !refused.is_empty() {
         return (
             failed(CallEnd::Failed(format!(

@@ -13,6 +13,7 @@ use std::time::Duration;
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, Linker, PoolingAllocationConfig};
 
 use super::backend::StorageBackend;
+use super::embedder::{self, HostFunctions};
 use super::error::SandboxError;
 use super::state::HostState;
 use super::storage::StorageDurability;
@@ -218,6 +219,8 @@ impl Drop for EpochTicker {
 pub struct Sandbox {
     pub(super) engine: Engine,
     pub(super) linker: Linker<HostState>,
+    /// The embedder's host functions in `linker`, for the import checks.
+    pub(super) embedder: Vec<embedder::Signature>,
     pub(super) cache: Option<cache::CodeCache>,
     /// Where runs' storage lives (the redb files of `storage_dir` unless
     /// [`Sandbox::with_storage`] said otherwise).
@@ -303,8 +306,55 @@ impl Sandbox {
         config: SandboxConfig,
         storage: Arc<dyn StorageBackend>,
     ) -> Result<Sandbox, SandboxError> {
+        Sandbox::with_host_functions(config, Some(storage), HostFunctions::new())
+    }
+
+    /// [`Sandbox::with_config`] (or [`Sandbox::with_storage`] when `storage`
+    /// is given), with the embedder's own host functions linked beside the
+    /// host ABI's: spirits may import them, each gated by its embedder's
+    /// capability (see [`HostFunctions`]).
+    ///
+    /// ```
+    /// use spirit_build::limits::{Limits, Policy};
+    /// use spirit_build::sandbox::{
+    ///     GuestMemory, HostFunctions, RunError, RunRequest, Sandbox, SandboxConfig, Value,
+    /// };
+    ///
+    /// let mut functions = HostFunctions::new();
+    /// functions.define("acme", "answer", "acme:oracle", |_: &mut GuestMemory<'_>| 42_i32)?;
+    /// let sandbox = Sandbox::with_host_functions(SandboxConfig::in_memory(), None, functions)?;
+    /// let wasm = wat::parse_str(r#"(module
+    ///     (import "acme" "answer" (func $answer (result i32)))
+    ///     (memory (export "memory") 1)
+    ///     (func (export "run") (result i32) (call $answer)))"#)?;
+    /// let spirit = sandbox.load("asker", &wasm)?;
+    /// let granted = Policy::default().grant_custom("acme:oracle");
+    /// let outcome = sandbox.run(&spirit, RunRequest::new(granted, Limits::default()))?;
+    /// assert_eq!(outcome.results, [Value::I32(42)]);
+    /// // Without the capability, the run is refused before it starts.
+    /// let refused = sandbox.run(&spirit, RunRequest::new(Policy::default(), Limits::default()));
+    /// assert!(matches!(refused, Err(RunError::Refused(_))));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// Fails when wasmtime rejects the configuration.
+    pub fn with_host_functions(
+        config: SandboxConfig,
+        storage: Option<Arc<dyn StorageBackend>>,
+        functions: HostFunctions,
+    ) -> Result<Sandbox, SandboxError> {
+        let storage = storage.unwrap_or_else(|| {
+            Arc::new(
+                storage::Stores::new(config.storage_dir.clone())
+                    .with_durability(config.storage_durability),
+            )
+        });
         let (engine, pooling) = engine(&config).map_err(SandboxError::Engine)?;
-        let linker = host::linker(&engine).map_err(SandboxError::Engine)?;
+        let mut linker = host::linker(&engine).map_err(SandboxError::Engine)?;
+        let embedder =
+            embedder::link(&engine, &mut linker, functions).map_err(SandboxError::Engine)?;
         let ticker = EpochTicker::start(&engine)
             .map_err(|e| SandboxError::Engine(wasmtime::Error::from(e)))?;
         let cache = config
@@ -313,6 +363,7 @@ impl Sandbox {
         Ok(Sandbox {
             engine,
             linker,
+            embedder,
             cache,
             stores: storage,
             durability: config.storage_durability,

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use wasmtime::{ExternType, InstancePre, Module};
 
+use super::embedder::{self, EmbedderImport};
 use super::engine::Sandbox;
 use super::error::SandboxError;
 use super::state::HostState;
@@ -33,8 +34,11 @@ pub struct LoadedSpirit {
     pub(super) name: String,
     pub(super) module: Module,
     pub(super) pre: InstancePre<HostState>,
-    /// Its imports, for the policy check of each run.
+    /// Its imports of the host ABI, for the policy check of each run.
     pub(super) imports: Vec<ModuleImport>,
+    /// Its imports of the embedder's host functions, whose capabilities
+    /// each run's policy must grant.
+    pub(super) embedder: Vec<EmbedderImport>,
     source: CodeSource,
 }
 
@@ -164,9 +168,13 @@ impl Sandbox {
                 (module, CodeSource::Compiled { duration, cached })
             }
         };
-        let imports = module_imports(&module);
+        // The compiled code does not depend on the host functions (the
+        // cache key need not name them): linking, below, is checked and
+        // done against this sandbox's functions at every load.
+        let (imports, embedder, mut problems) =
+            embedder::check_link(module_imports(&module), &self.embedder);
         // Linking does not depend on the policy; each run checks that.
-        let problems = validate::check_imports(&imports, &[], Grant::Run).link;
+        problems.extend(validate::check_imports(&imports, &[], Grant::Run).link);
         if !problems.is_empty() {
             return Err(SandboxError::Imports {
                 name: name.to_owned(),
@@ -179,6 +187,7 @@ impl Sandbox {
             module,
             pre,
             imports,
+            embedder,
             source,
         })
     }

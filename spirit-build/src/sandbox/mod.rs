@@ -56,6 +56,7 @@ mod bus;
 mod cache;
 mod calls;
 mod compose;
+mod embedder;
 mod engine;
 mod error;
 mod heap;
@@ -81,6 +82,10 @@ pub use bus::{
     MAX_MESSAGE_BYTES, MAX_QUEUED_BYTES, MAX_QUEUED_MESSAGES, MAX_SUBSCRIPTIONS, Message,
 };
 pub use compose::{CallRecord, Callee, Composition, DependencySource, MAX_CALL_DEPTH};
+pub use embedder::{
+    GuestMemory, GuestMemoryError, GuestResult, GuestValue, HostFn, HostFunctionError,
+    HostFunctions,
+};
 pub use engine::{Sandbox, SandboxConfig};
 pub use error::SandboxError;
 pub use in_memory::MemoryStorage;

@@ -428,6 +428,7 @@ pub(super) fn check_policy(spirit: &LoadedSpirit, policy: &Policy) -> Result<(),
                 problem
             }
         })
+        .chain(super::embedder::refused(&spirit.embedder, policy))
         .collect();
     if refused.is_empty() {
         Ok(())

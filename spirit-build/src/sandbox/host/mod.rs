@@ -41,6 +41,8 @@ use wasmtime::{Caller, Engine, Linker};
 use super::state::HostState;
 // The topic modules reach guest memory through these.
 use memory::{memory, range, truncate, unsigned};
+// The embedder's host functions check guest pointers the same way.
+pub(super) use memory::range as guest_range;
 // The registration below calls each topic function by its table name.
 use credit::*;
 use io::*;
