@@ -9,8 +9,10 @@
 //! typed call (serde values in and out, as JSON), a refused capability, a
 //! limit whose failed run still hands back its output (`RunFailure`), a
 //! sandbox whose storage is in memory (`MemoryStorage`, any
-//! `StorageBackend`), and the one call that runs an installed spirit as
-//! `cargo spirit run NAME@REQ` does, from the application's own VUDO_HOME.
+//! `StorageBackend`), a host function of the application's own (`acme.upper`,
+//! gated by the application's capability `acme:text`), and the one call
+//! that runs an installed spirit as `cargo spirit run NAME@REQ` does, from
+//! the application's own VUDO_HOME.
 //!
 //! Run it with:
 //!
@@ -30,8 +32,8 @@ use spirit_build::ops::RunOptions;
 use spirit_build::package::SpiritFiles;
 use spirit_build::registry::{InstallOptions, Registry};
 use spirit_build::sandbox::{
-    Call, Limits, MemoryStorage, Policy, Pricing, RunError, RunRequest, Sandbox, SandboxConfig,
-    StorageOwner,
+    Call, GuestMemory, HostFunctions, Limits, MemoryStorage, Policy, Pricing, RunError, RunRequest,
+    Sandbox, SandboxConfig, StorageOwner,
 };
 use spirit_build::{Capability, Shell, Verbosity};
 
@@ -64,6 +66,20 @@ const GREETER: &str = r#"(module
     (func (export "echo")
         (drop (call $output (i32.const 64) (call $input (i32.const 64) (i32.const 1000) (i32.const 0)))))
     (func (export "spin") (loop (br 0))))"#;
+
+/// Shouts its input through the application's own host function
+/// `acme.upper`, which upper-cases guest memory in place.
+const SHOUTER: &str = r#"(module
+    (import "acme" "upper" (func $upper (param i32 i32) (result i32)))
+    (import "vudo" "host_input_read" (func $input (param i32 i32 i32) (result i32)))
+    (import "vudo" "host_output_write" (func $output (param i32 i32) (result i32)))
+    (memory (export "memory") 1)
+    (func (export "run") (result i32)
+        (local $n i32)
+        (local.set $n (call $input (i32.const 0) (i32.const 1000) (i32.const 0)))
+        (drop (call $upper (i32.const 0) (local.get $n)))
+        (drop (call $output (i32.const 0) (local.get $n)))
+        (i32.const 0)))"#;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Storage and the compiled-code cache go under this directory; an
@@ -167,6 +183,42 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     )?;
     let runs = storage.get(StorageOwner::Unsigned, "greeter", b"runs");
     println!("memory:  runs = {:?}", runs.map(|b| b[0]));
+
+    // The application's own host function, under its own module and
+    // capability: it sees the spirit's memory only through the
+    // bounds-checked `GuestMemory`, and runs only for a policy that grants
+    // `acme:text` (which only the application can grant).
+    let mut functions = HostFunctions::new();
+    functions.define(
+        "acme",
+        "upper",
+        "acme:text",
+        |memory: &mut GuestMemory<'_>, ptr: i32, len: i32| -> i32 {
+            let Ok(text) = memory.read(ptr, len) else {
+                return -1;
+            };
+            let upper = text.to_ascii_uppercase();
+            match memory.write(ptr, &upper) {
+                Ok(()) => len,
+                Err(_) => -1,
+            }
+        },
+    )?;
+    let extended = Sandbox::with_host_functions(SandboxConfig::in_memory(), None, functions)?;
+    let shouter = extended.load("shouter", &wat::parse_str(SHOUTER)?)?;
+    let granted = Policy::default().grant_custom("acme:text");
+    let outcome = extended.run(
+        &shouter,
+        RunRequest::new(granted, limits).with_input("quiet"),
+    )?;
+    println!("embedder: {}", String::from_utf8_lossy(outcome.output()));
+    let refused = extended.run(
+        &shouter,
+        RunRequest::new(Policy::default(), limits).with_input("quiet"),
+    );
+    if let Err(RunError::Refused(problems)) = refused {
+        println!("refused: {}", problems[0].message);
+    }
 
     // One call runs an installed spirit as `cargo spirit run greeter@^1`
     // does (resolve, verify, grant what its trusted author's manifest

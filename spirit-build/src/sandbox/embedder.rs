@@ -517,16 +517,20 @@ pub(super) fn check_link(
                 ),
             }),
             None => {
-                let names: Vec<&str> = defined
+                let names: Vec<String> = defined
                     .iter()
                     .filter(|s| s.module == import.module)
-                    .map(|s| s.name.as_str())
+                    .map(|s| format!("`{}`", s.name))
                     .collect();
                 problems.push(Problem {
                     message: format!(
                         "imports `{qualified}`, which the embedder does not define"
                     ),
-                    help: Some(crate::project::did_you_mean(&import.name, &names)),
+                    help: Some(format!(
+                        "the embedder defines, in `{}`: {}",
+                        import.module,
+                        names.join(", ")
+                    )),
                 });
             }
         }

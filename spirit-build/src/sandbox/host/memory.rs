@@ -21,11 +21,7 @@ pub(super) fn memory<'a>(
 /// Pointers and lengths are `i32` in the ABI but addresses in a 32-bit
 /// memory are unsigned, so both are read as `u32` (a negative one is then
 /// beyond any memory smaller than 2 GiB, and refused).
-pub(in crate::sandbox) fn range(
-    mem_len: usize,
-    ptr: i32,
-    len: i32,
-) -> Option<std::ops::Range<usize>> {
+pub(crate) fn range(mem_len: usize, ptr: i32, len: i32) -> Option<std::ops::Range<usize>> {
     let start = usize::try_from(unsigned(ptr)).ok()?;
     let len = usize::try_from(unsigned(len)).ok()?;
     let end = start.checked_add(len)?;
