@@ -5,6 +5,9 @@
 //! code cache, and reserved namespaces and malformed capabilities are
 //! refused when defining.
 
+// Test helpers fail the test on an unexpected error.
+#![allow(clippy::unwrap_used)]
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
