@@ -308,6 +308,11 @@ pub(super) struct EmbedderImport {
 /// before a run whose policy lacks its capability; a call the gate
 /// refuses returns `-1` without reaching the closure.
 ///
+/// The closure is the embedder's code, run on the spirit's thread: fuel and
+/// the run's deadline do not bound it (keep it short), a panic in it
+/// unwinds into the embedder's call of the run, and the same seed does not
+/// make it deterministic.
+///
 /// ```
 /// use spirit_build::sandbox::{GuestMemory, HostFunctions, HostFunctionError};
 ///

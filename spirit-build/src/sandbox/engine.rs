@@ -317,7 +317,7 @@ impl Sandbox {
     /// ```
     /// use spirit_build::limits::{Limits, Policy};
     /// use spirit_build::sandbox::{
-    ///     GuestMemory, HostFunctions, RunError, RunRequest, Sandbox, SandboxConfig, Value,
+    ///     GuestMemory, HostFunctions, RunError, RunRequest, Sandbox, SandboxConfig,
     /// };
     ///
     /// let mut functions = HostFunctions::new();
@@ -330,7 +330,7 @@ impl Sandbox {
     /// let spirit = sandbox.load("asker", &wasm)?;
     /// let granted = Policy::default().grant_custom("acme:oracle");
     /// let outcome = sandbox.run(&spirit, RunRequest::new(granted, Limits::default()))?;
-    /// assert_eq!(outcome.results, [Value::I32(42)]);
+    /// assert_eq!(outcome.status, 42); // what the entry returned
     /// // Without the capability, the run is refused before it starts.
     /// let refused = sandbox.run(&spirit, RunRequest::new(Policy::default(), Limits::default()));
     /// assert!(matches!(refused, Err(RunError::Refused(_))));
