@@ -8,6 +8,7 @@
 //! [`ops`] string those steps together, one per command.
 #![deny(missing_docs)]
 
+#[cfg(feature = "build")]
 pub mod compile;
 pub mod error;
 pub mod fingerprint;
@@ -21,7 +22,9 @@ pub mod message;
 pub mod net;
 pub mod oci;
 pub mod ops;
+pub mod options;
 pub mod package;
+#[cfg(feature = "build")]
 pub mod project;
 pub mod receipt;
 pub mod registry;
@@ -30,13 +33,16 @@ pub mod sdk;
 pub mod seance;
 pub mod shell;
 pub mod sign;
+#[cfg(feature = "build")]
 pub mod strip;
+mod suggest;
 pub mod template;
 pub mod tool;
 pub mod toolchain;
 pub mod trust;
 pub mod units;
 pub mod validate;
+#[cfg(feature = "build")]
 pub mod workspace;
 
 pub use error::Error;
