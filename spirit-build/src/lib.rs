@@ -47,7 +47,9 @@ pub mod workspace;
 
 pub use error::Error;
 pub use message::MessageFormat;
-pub use ops::{build, new_spirit, run};
+pub use ops::run;
+#[cfg(feature = "build")]
+pub use ops::{build, new_spirit};
 pub use shell::{ColorChoice, Shell, Verbosity};
 /// The host ABI an embedder needs (capabilities, log levels, the entry's
 /// default name), without a second dependency on `spirit-sdk`.

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::compile::{self, CompileUnit, WasmArtifact};
-pub use crate::options::BuildOptions;
+use crate::options::BuildOptions;
 use crate::project::{self, Project, Selection};
 use crate::{Error, Shell, toolchain};
 
