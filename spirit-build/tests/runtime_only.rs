@@ -21,12 +21,17 @@ fn quiet() -> Shell {
     )
 }
 
-fn run(target: &Path, home: &Path) -> Result<spirit_build::sandbox::Outcome, Error> {
+fn options(target: &Path, home: &Path) -> RunOptions {
     let target = Target::classify(Some(target), BuildOptions::default()).unwrap();
-    spirit_build::run(
-        &quiet(),
-        RunOptions::new(target, SandboxConfig::in_home(home)),
-    )
+    RunOptions::new(target, SandboxConfig::in_home(home))
+}
+
+/// Why running `target` failed.
+fn refusal(target: &Path, home: &Path) -> Error {
+    match spirit_build::run(&quiet(), options(target, home)) {
+        Ok(_) => panic!("`{}` ran", target.display()),
+        Err(error) => error,
+    }
 }
 
 #[test]
@@ -38,7 +43,7 @@ fn a_wasm_module_runs() {
     )
     .unwrap();
     spirit_build::fs::write_atomic(&wasm, &module).unwrap();
-    run(&wasm, &dir.path().join("home")).unwrap();
+    spirit_build::run(&quiet(), options(&wasm, &dir.path().join("home"))).unwrap();
 }
 
 #[test]
@@ -48,7 +53,7 @@ fn a_crate_is_refused_naming_the_feature() {
     std::fs::create_dir(&krate).unwrap();
     spirit_build::fs::write_atomic(&krate.join("Cargo.toml"), b"[package]\nname = \"hello\"\n")
         .unwrap();
-    let error = run(&krate, &dir.path().join("home")).unwrap_err();
+    let error = refusal(&krate, &dir.path().join("home"));
     assert!(
         matches!(error, Error::NeedsBuildFeature { .. }),
         "{error:?}"
@@ -69,7 +74,7 @@ fn a_package_is_refused_naming_the_feature() {
     let dir = tempfile::tempdir().unwrap();
     let package = dir.path().join("hello-0.1.0.spirit");
     spirit_build::fs::write_atomic(&package, b"not read without the feature").unwrap();
-    let error = run(&package, &dir.path().join("home")).unwrap_err();
+    let error = refusal(&package, &dir.path().join("home"));
     assert!(
         matches!(&error, Error::Package(PackageError::NeedsBuildFeature(p)) if p == &package),
         "{error:?}"
