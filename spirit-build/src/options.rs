@@ -2,8 +2,7 @@
 //! how to run cargo, what stripping keeps). They are plain data, present
 //! without the `build` feature too, so that a TARGET classifies the same
 //! way in every build of the library (see `ops::Target`); the modules that
-//! act on them ([`compile`](crate::compile), [`strip`](crate::strip),
-//! [`project`](crate::project)) re-export them.
+//! act on them (`compile`, `strip`, `project`) re-export them.
 
 use std::path::PathBuf;
 
