@@ -15,6 +15,7 @@ use std::process::{Command, Stdio};
 
 use cargo_metadata::Message;
 
+pub use crate::options::CompileOptions;
 use crate::project::SpiritPackage;
 use crate::sdk::{CargoConfig, Patch};
 use crate::toolchain::{self, WASM_TARGET};
@@ -23,53 +24,6 @@ use crate::{ColorChoice, Shell};
 /// `--message-format`, at its old path (it is every command's, not only
 /// the compiler's).
 pub use crate::message::MessageFormat;
-
-/// How to invoke cargo: the flags `cargo build` takes, passed on as they are.
-#[derive(Clone, Debug, Default)]
-pub struct CompileOptions {
-    /// The cargo profile (`dev` when `None`).
-    pub profile: Option<String>,
-    /// `--target-dir`.
-    pub target_dir: Option<PathBuf>,
-    /// `--features` (each entry may itself be a comma- or space-separated list).
-    pub features: Vec<String>,
-    /// `--all-features`.
-    pub all_features: bool,
-    /// `--no-default-features`.
-    pub no_default_features: bool,
-    /// `--locked`: fail rather than change `Cargo.lock`.
-    pub locked: bool,
-    /// `--offline`: do not touch the network.
-    pub offline: bool,
-    /// `--frozen`: both `--locked` and `--offline`.
-    pub frozen: bool,
-    /// How messages are printed.
-    pub message_format: MessageFormat,
-}
-
-impl CompileOptions {
-    /// The profile name cargo uses.
-    pub fn profile_name(&self) -> &str {
-        self.profile.as_deref().unwrap_or("dev")
-    }
-
-    /// `--target-dir` made absolute against the current directory: cargo
-    /// runs from the workspace root, but the user meant it from here.
-    pub fn absolute_target_dir(&self) -> Option<PathBuf> {
-        self.target_dir
-            .as_deref()
-            .map(|dir| std::path::absolute(dir).unwrap_or_else(|_| dir.to_owned()))
-    }
-
-    /// The directory cargo names after the profile (`dev` builds go to `debug`).
-    pub fn profile_dir(&self) -> &str {
-        match self.profile_name() {
-            "dev" | "test" => "debug",
-            "release" | "bench" => "release",
-            other => other,
-        }
-    }
-}
 
 /// A `.wasm` file cargo produced for a spirit.
 #[derive(Clone, Debug)]

@@ -7,17 +7,20 @@ use std::path::PathBuf;
 
 use crate::receipt::ReceiptError;
 use crate::sign::Author;
+#[cfg(feature = "build")]
+use crate::{compile, project, strip, workspace};
 use crate::{
-    compile, fs, inspect, ledger, manifest, oci, package, project, registry, sandbox, sign, strip,
-    template, validate, workspace,
+    fs, inspect, ledger, manifest, oci, package, registry, sandbox, sign, template, validate,
 };
 
 /// Any failure of an operation.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    #[cfg(feature = "build")]
     /// Reading the workspace or a spirit's configuration failed.
     #[error(transparent)]
     Project(#[from] project::ProjectError),
+    #[cfg(feature = "build")]
     /// Compiling failed.
     #[error(transparent)]
     Compile(#[from] compile::CompileError),
@@ -27,6 +30,7 @@ pub enum Error {
     /// A module could not be inspected.
     #[error(transparent)]
     Inspect(#[from] inspect::InspectError),
+    #[cfg(feature = "build")]
     /// Stripping failed.
     #[error(transparent)]
     Strip(#[from] strip::StripError),
@@ -62,6 +66,7 @@ pub enum Error {
     /// Writing a new spirit failed.
     #[error(transparent)]
     Template(#[from] template::TemplateError),
+    #[cfg(feature = "build")]
     /// Adding a new spirit to its workspace failed.
     #[error(transparent)]
     Workspace(#[from] workspace::WorkspaceError),
@@ -144,6 +149,16 @@ pub enum Error {
     /// `VUDO_HOME` could not be determined.
     #[error(transparent)]
     Home(#[from] crate::home::HomeError),
+    /// The operation builds a crate or reads or writes a `.spirit` package,
+    /// and this build of the library has no `build` feature.
+    #[error(
+        "{what} needs the `build` feature, and this build of spirit-build was compiled without it\n\
+         help: depend on spirit-build with its default features, or run a `.wasm` file, a build directory or an installed spirit"
+    )]
+    NeedsBuildFeature {
+        /// What was asked for (`building a crate`, `reading a .spirit package`).
+        what: &'static str,
+    },
 }
 
 impl Error {
@@ -151,6 +166,7 @@ impl Error {
     /// cargo failed, `1` otherwise.
     pub fn exit_code(&self) -> i32 {
         match self {
+            #[cfg(feature = "build")]
             Error::Compile(e) => e.exit_code().unwrap_or(101),
             _ => 1,
         }

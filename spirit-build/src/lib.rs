@@ -8,6 +8,7 @@
 //! [`ops`] string those steps together, one per command.
 #![deny(missing_docs)]
 
+#[cfg(feature = "build")]
 pub mod compile;
 pub mod error;
 pub mod fingerprint;
@@ -21,7 +22,9 @@ pub mod message;
 pub mod net;
 pub mod oci;
 pub mod ops;
+pub mod options;
 pub mod package;
+#[cfg(feature = "build")]
 pub mod project;
 pub mod receipt;
 pub mod registry;
@@ -30,18 +33,23 @@ pub mod sdk;
 pub mod seance;
 pub mod shell;
 pub mod sign;
+#[cfg(feature = "build")]
 pub mod strip;
+mod suggest;
 pub mod template;
 pub mod tool;
 pub mod toolchain;
 pub mod trust;
 pub mod units;
 pub mod validate;
+#[cfg(feature = "build")]
 pub mod workspace;
 
 pub use error::Error;
 pub use message::MessageFormat;
-pub use ops::{build, new_spirit, run};
+pub use ops::run;
+#[cfg(feature = "build")]
+pub use ops::{build, new_spirit};
 pub use shell::{ColorChoice, Shell, Verbosity};
 /// The host ABI an embedder needs (capabilities, log levels, the entry's
 /// default name), without a second dependency on `spirit-sdk`.

@@ -25,7 +25,7 @@ pub struct Manifest {
     /// The spirit's name (its package name).
     pub name: String,
     /// Its version.
-    pub version: cargo_metadata::semver::Version,
+    pub version: semver::Version,
     /// `package.description`.
     pub description: Option<String>,
     /// `package.authors`.
@@ -152,7 +152,7 @@ pub struct Dependency {
     /// The requirement written in `Cargo.toml` (`^1.0`).
     pub req: String,
     /// The exact version the build resolved.
-    pub version: cargo_metadata::semver::Version,
+    pub version: semver::Version,
     /// That version's wasm blake3, 64 lowercase hex characters.
     pub blake3: String,
     /// Who signed it (an ed25519 public key in hex), or `None` when it was
@@ -236,11 +236,7 @@ impl Manifest {
     /// assert_eq!(manifest.wasm.size, 8);
     /// assert_eq!(Manifest::from_toml(&manifest.to_toml()).unwrap(), manifest);
     /// ```
-    pub fn for_module(
-        name: &str,
-        version: cargo_metadata::semver::Version,
-        wasm: &[u8],
-    ) -> Manifest {
+    pub fn for_module(name: &str, version: semver::Version, wasm: &[u8]) -> Manifest {
         Manifest {
             name: name.to_owned(),
             version,

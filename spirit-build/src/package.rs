@@ -12,11 +12,13 @@
 //! bytes, which refuses truncation, reordering, extra entries, links and
 //! unusual headers in one check.
 
+#[cfg(feature = "build")]
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use crate::fs::FsError;
 use crate::manifest::{self, Manifest};
+#[cfg(feature = "build")]
 use crate::shell::escape;
 use crate::sign::{self, SpiritSignature};
 
@@ -84,6 +86,10 @@ pub enum PackageError {
     /// A file operation failed.
     #[error(transparent)]
     Fs(#[from] FsError),
+    /// A `.spirit` package, and this build of the library has no `build`
+    /// feature (which reads and writes packages).
+    #[error("`{}` is a `.spirit` package, and this build of spirit-build was compiled without the `build` feature, which reads packages\nhelp: depend on spirit-build with its default features, or install the spirit with `cargo spirit install` and run it by name", .0.display())]
+    NeedsBuildFeature(PathBuf),
 }
 
 impl SpiritFiles {
@@ -121,7 +127,10 @@ impl SpiritFiles {
     /// Fails when a file is missing or malformed.
     pub fn read(path: &Path) -> Result<SpiritFiles, PackageError> {
         if path.is_file() {
+            #[cfg(feature = "build")]
             return read_package(path);
+            #[cfg(not(feature = "build"))]
+            return Err(PackageError::NeedsBuildFeature(path.to_owned()));
         }
         if !path.exists() {
             return Err(PackageError::NotFound(path.to_owned()));
@@ -166,6 +175,7 @@ impl SpiritFiles {
         }
     }
 
+    #[cfg(feature = "build")]
     /// The package's bytes: deterministic, so the same files always give the
     /// same package.
     pub fn to_package(&self) -> Vec<u8> {
@@ -187,6 +197,7 @@ impl SpiritFiles {
     }
 }
 
+#[cfg(feature = "build")]
 /// A package's bytes from its parts, as they are (not parsed): the manifest,
 /// the wasm under `wasm_name`, and the signature's text when signed. What
 /// [`SpiritFiles::to_package`] writes, and what `pull` rebuilds from an OCI
@@ -301,6 +312,7 @@ fn plain_name<'a>(manifest_path: &Path, manifest: &'a Manifest) -> Result<&'a st
     }
 }
 
+#[cfg(feature = "build")]
 /// Reads a `.spirit` package strictly (see the module docs).
 ///
 /// # Errors
@@ -311,6 +323,7 @@ pub fn read_package(path: &Path) -> Result<SpiritFiles, PackageError> {
     parse_package(path, &bytes)
 }
 
+#[cfg(feature = "build")]
 /// Parses a package's bytes; `path` is only for messages.
 ///
 /// # Errors

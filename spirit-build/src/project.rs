@@ -12,7 +12,9 @@ use std::path::{Path, PathBuf};
 
 use cargo_metadata::{Metadata, MetadataCommand, Package};
 
-pub(crate) use config::did_you_mean;
+pub use crate::options::Selection;
+use crate::suggest::did_you_mean;
+
 pub use config::{ConfigError, DependencyReq, SpiritConfig, parse_config};
 
 /// A spirit package found in the workspace.
@@ -91,22 +93,6 @@ pub enum ProjectError {
     /// `[package.metadata.spirit]` has a bad key or value.
     #[error(transparent)]
     Config(#[from] ConfigError),
-}
-
-/// Which packages to build, as cargo's package-selection flags say.
-#[derive(Clone, Debug, Default)]
-pub struct Selection {
-    /// `--manifest-path`: the `Cargo.toml` to start from (default: found
-    /// from the current directory upwards).
-    pub manifest_path: Option<PathBuf>,
-    /// `-p/--package`: these packages (by name, or `name@version`), each
-    /// of which must be a spirit.
-    pub packages: Vec<String>,
-    /// `--workspace`: every spirit of the workspace (other members are
-    /// skipped).
-    pub workspace: bool,
-    /// `--exclude`: with `workspace`, leave these out.
-    pub exclude: Vec<String>,
 }
 
 /// Reads the workspace and selects its spirits, as cargo selects packages:

@@ -12,6 +12,7 @@
 //! `keep_names` when there is something to remove (names must follow the
 //! renumbering).
 
+pub use crate::options::StripOptions;
 use wasm_encoder::reencode::Reencode;
 use wasmparser::{ElementItems, ExternalKind, Operator, Parser, Payload};
 
@@ -21,13 +22,6 @@ const LINKER_EXPORTS: &[&str] = &["__data_end", "__heap_base", "__dso_handle", "
 /// From this size on, a module with nothing dead is copied rather than
 /// re-encoded.
 const COPY_FROM: usize = 256 << 10;
-
-/// What to keep.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct StripOptions {
-    /// Keep the name section, for profiling and readable traps.
-    pub keep_names: bool,
-}
 
 /// Why a module could not be stripped.
 #[derive(Debug, thiserror::Error)]

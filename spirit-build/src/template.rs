@@ -98,7 +98,7 @@ pub enum TemplateError {
 
 fn template_help(name: &str) -> String {
     let names: Vec<&str> = TEMPLATES.iter().map(|t| t.name).collect();
-    crate::project::did_you_mean(name, &names)
+    crate::suggest::did_you_mean(name, &names)
 }
 
 /// Checks a spirit name: a valid cargo package name that is also safe as a

@@ -279,6 +279,7 @@ pub fn check_config(bytes: &[u8], manifest: &ImageManifest) -> Result<WasmConfig
     Ok(config)
 }
 
+#[cfg(feature = "build")]
 /// The `.spirit` package a checked artifact holds: the annotations'
 /// manifest and signature and the layer's module, under the layer's title
 /// (which must be the manifest's `wasm.file`, as in a package).

@@ -9,10 +9,11 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::examine::examine;
-use super::plan::{BuildOptions, Plan, artifact_dir};
+use super::plan::{Plan, artifact_dir};
 use crate::compile::{self, CompileUnit, WasmArtifact};
 use crate::fingerprint::{Fingerprint, Stamp};
 use crate::manifest::{self, BuildInfo, Manifest, WasmInfo};
+use crate::options::BuildOptions;
 use crate::project::{self, SpiritPackage};
 use crate::sign::{self, Key, SignaturePolicy, Signed, SpiritSignature};
 use crate::strip::StripOptions;

@@ -12,10 +12,11 @@ use std::path::Path;
 use spirit_sdk::abi::Capability;
 
 use super::examine::examine;
-use super::plan::{BuildOptions, load_and_compile};
+use super::plan::load_and_compile;
 use super::target::Target;
 use crate::compile::{self, MessageFormat};
 use crate::manifest::{self, Manifest, ModuleLimits};
+use crate::options::BuildOptions;
 use crate::strip::StripOptions;
 use crate::units::Bytes;
 use crate::validate::{Expectations, Problem, Report, ValidationError};

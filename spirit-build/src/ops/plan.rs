@@ -5,21 +5,10 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::compile::{self, CompileOptions, CompileUnit, WasmArtifact};
+use crate::compile::{self, CompileUnit, WasmArtifact};
+use crate::options::BuildOptions;
 use crate::project::{self, Project, Selection};
-use crate::strip::StripOptions;
 use crate::{Error, Shell, toolchain};
-
-/// What to build and how.
-#[derive(Clone, Debug, Default)]
-pub struct BuildOptions {
-    /// Which packages.
-    pub selection: Selection,
-    /// How to run cargo (and `--message-format`).
-    pub compile: CompileOptions,
-    /// What stripping keeps.
-    pub strip: StripOptions,
-}
 
 /// Where a build starts: the `Cargo.toml`, the directory cargo runs in, and
 /// the package's name when that `Cargo.toml` is itself a spirit and the

@@ -3,12 +3,15 @@
 
 use std::path::PathBuf;
 
+#[cfg(feature = "build")]
 use super::build::build;
 use super::target::Target;
 use crate::package::SpiritFiles;
 use crate::registry::{Entry, InstallOptions, Installed, Registry};
 use crate::sandbox::{CodeSource, Sandbox, SandboxConfig};
-use crate::sign::{self, Author, Key};
+use crate::sign::Author;
+#[cfg(feature = "build")]
+use crate::sign::{self, Key};
 use crate::{Error, Shell};
 
 /// What `install` and `upgrade` take.
@@ -16,6 +19,7 @@ const INSTALLABLE: &str =
     "a spirit crate directory, a `.spirit` package, a build directory or a directory of packages";
 
 /// Reads what `source` names, building (and signing) a crate first.
+#[cfg_attr(not(feature = "build"), allow(unused_variables))]
 pub(super) fn spirit_files(
     shell: &Shell,
     source: &Target,
@@ -42,6 +46,11 @@ pub(super) fn spirit_files(
                 .collect()
         }
         Target::Package(path) | Target::BuildDir(path) => Ok(vec![SpiritFiles::read(path)?]),
+        #[cfg(not(feature = "build"))]
+        Target::Crate(_) => Err(Error::NeedsBuildFeature {
+            what: "installing from a crate (building it)",
+        }),
+        #[cfg(feature = "build")]
         Target::Crate(options) => {
             let key = Key::find(None).ok();
             let mut all = Vec::new();

@@ -7,6 +7,7 @@ use std::path::Path;
 
 use spirit_sdk::abi::Capability;
 
+#[cfg(feature = "build")]
 use super::build::build;
 use super::grant::{self, Grant};
 use super::target::Target;
@@ -93,6 +94,13 @@ pub(super) fn resolve(
     // Whose storage the run opens: the author whose signature verified,
     // else the unsigned namespace (see `StorageOwner`).
     let (name, wasm, manifest, owner) = match target {
+        #[cfg(not(feature = "build"))]
+        Target::Crate(_) => {
+            return Err(Error::NeedsBuildFeature {
+                what: "running a crate (building it)",
+            });
+        }
+        #[cfg(feature = "build")]
         Target::Crate(build_options) => {
             let built = build(shell, build_options)?;
             let spirit = match built.as_slice() {

@@ -1,7 +1,9 @@
 //! `cargo spirit keygen`, `sign`, `verify` and `pack`: keys, signatures and
 //! packages for what `cargo spirit build` produced.
 
-use std::path::{Path, PathBuf};
+#[cfg(feature = "build")]
+use std::path::Path;
+use std::path::PathBuf;
 
 use serde::Serialize;
 
@@ -87,6 +89,7 @@ fn warn_about_key(shell: &Shell, key: &Key) {
 fn sign_each(shell: &Shell, target: &Target, key: &Key) -> Result<Vec<SignedSpirit>, Error> {
     let mut signed = Vec::new();
     for path in target.spirit_paths("sign")? {
+        #[cfg_attr(not(feature = "build"), allow(unused_mut))]
         let mut files = SpiritFiles::read(&path)?;
         // Sign only what is consistent: the signature would vouch for it. A
         // signature already there is replaced, so it is not checked.
@@ -99,8 +102,13 @@ fn sign_each(shell: &Shell, target: &Target, key: &Key) -> Result<Vec<SignedSpir
         }
         let signature = key.sign(&files.manifest_bytes, &files.wasm);
         if path.is_file() {
-            files.signature = Some(signature);
-            crate::fs::write_atomic(&path, &files.to_package())?;
+            #[cfg(not(feature = "build"))]
+            return Err(PackageError::NeedsBuildFeature(path).into());
+            #[cfg(feature = "build")]
+            {
+                files.signature = Some(signature);
+                crate::fs::write_atomic(&path, &files.to_package())?;
+            }
         } else {
             crate::fs::write_atomic(&path.join(sign::FILE_NAME), signature.to_toml().as_bytes())?;
         }
@@ -240,6 +248,7 @@ fn serialize_author<S: serde::Serializer>(
     }
 }
 
+#[cfg(feature = "build")]
 /// Packs each spirit of `target` into `<name>-<version>.spirit` beside its
 /// build directory (or in `out_dir`) and returns the packages.
 ///
@@ -306,6 +315,7 @@ impl From<sign::SignError> for Error {
     }
 }
 
+#[cfg(feature = "build")]
 /// `cargo spirit build --sign`: builds, then signs what was built; with
 /// `--message-format json`, a `spirit-signed` line follows each
 /// `spirit-artifact`.

@@ -5,9 +5,11 @@
 
 use std::path::{Path, PathBuf};
 
-use super::plan::{BuildOptions, built_dirs};
+#[cfg(feature = "build")]
+use super::plan::built_dirs;
 pub use crate::error::TargetError;
 use crate::oci::Reference;
+use crate::options::BuildOptions;
 use crate::{Error, Shell, manifest, package, registry};
 
 /// A TARGET, classified: what a path on disk is, or the installed spirit a
@@ -162,7 +164,12 @@ impl Target {
     /// Fails for any other target, or when the workspace cannot be read.
     pub fn spirit_paths(&self, command: &'static str) -> Result<Vec<PathBuf>, Error> {
         match self {
+            #[cfg(feature = "build")]
             Target::Crate(options) => built_dirs(options),
+            #[cfg(not(feature = "build"))]
+            Target::Crate(_) => Err(Error::NeedsBuildFeature {
+                what: "reading a crate's build directories",
+            }),
             Target::BuildDir(path) | Target::Package(path) => Ok(vec![path.clone()]),
             _ => Err(self.refuse(command, "a build directory or a `.spirit` package")),
         }

@@ -25,10 +25,11 @@ use std::time::{Duration, Instant};
 use spirit_sdk::sandbox_test::{EXPORT_PREFIX, TEST_ENV};
 
 use super::examine::examine;
-use super::plan::{BuildOptions, Plan};
+use super::plan::Plan;
 use super::test_report::{Suite, TestResult, TestRun, TestStatus};
 use crate::compile::{self, CompileUnit, MessageFormat};
 use crate::manifest::ModuleLimits;
+use crate::options::BuildOptions;
 use crate::project::{self, SpiritPackage};
 use crate::sandbox::{
     Call, CollectingIo, Limits, LoadedSpirit, LogRecord, Policy, RunError, RunRequest, Sandbox,

@@ -197,7 +197,7 @@ pub fn check_imports(
                 Problem::new(format!(
                     "imports `{qualified}`, which the host does not define"
                 ))
-                .help(crate::project::did_you_mean(name, &names)),
+                .help(crate::suggest::did_you_mean(name, &names)),
             );
         }
         check.imports.push(import);
