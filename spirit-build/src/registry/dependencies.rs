@@ -49,15 +49,16 @@ fn pinned(dependency: &Dependency) -> String {
     format!("{}@{}", dependency.name, dependency.version)
 }
 
-/// The callers in `dependents` of a version of the dependency that
-/// `matches` accepts, as `name@version`, without duplicates.
+/// The callers in `dependents` of `version` of the dependency (of any
+/// version, when `None`; build metadata ignored), as `(name, version)`,
+/// without duplicates.
 pub(super) fn callers(
     dependents: Vec<Dependent>,
-    matches: impl Fn(&Version) -> bool,
+    version: Option<&Version>,
 ) -> Vec<(String, Version)> {
     let mut callers: Vec<(String, Version)> = dependents
         .into_iter()
-        .filter(|(_, _, pinned)| matches(pinned))
+        .filter(|(_, _, pinned)| version.is_none_or(|wanted| same_version(pinned, wanted)))
         .map(|(name, version, _)| (name, version))
         .collect();
     callers.sort();

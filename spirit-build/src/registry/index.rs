@@ -26,7 +26,7 @@
 //! so any number of `run NAME` read it at once; a change opens it for
 //! writing under the registry's exclusive lock.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use redb::{
@@ -260,11 +260,15 @@ fn write(
                 Some(row) => decode(path, row.value())?,
                 None => Versions::new(),
             };
-            let pinned = old
+            // Only the rows of what its old entries pinned can name it.
+            let unpinned: BTreeSet<String> = old
                 .values()
-                .chain(versions.values())
+                .flat_map(|e| e.dependencies.iter().map(|d| d.name.clone()))
+                .collect();
+            let pinned = versions
+                .values()
                 .flat_map(|e| e.dependencies.iter().map(|d| d.name.clone()));
-            for dependency in pinned {
+            for dependency in unpinned.iter().cloned().chain(pinned) {
                 if let std::collections::btree_map::Entry::Vacant(slot) = reverse.entry(dependency)
                 {
                     let row = dependents
@@ -276,8 +280,10 @@ fn write(
                     slot.insert(row);
                 }
             }
-            for callers in reverse.values_mut() {
-                callers.retain(|(caller, _, _)| caller != name);
+            for dependency in &unpinned {
+                if let Some(callers) = reverse.get_mut(dependency) {
+                    callers.retain(|(caller, _, _)| caller != name);
+                }
             }
             for entry in versions.values() {
                 for dependency in &entry.dependencies {

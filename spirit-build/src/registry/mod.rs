@@ -623,13 +623,11 @@ impl Registry {
         let mut change = Transaction::begin(&self.home)?;
         if !force {
             // Dependents of the versions removed, other than themselves.
-            let dependents: Vec<String> = dependencies::callers(change.dependents(name)?, |v| {
-                version.is_none_or(|wanted| entry::same_version(v, wanted))
-            })
-            .into_iter()
-            .filter(|(caller, _)| caller != name)
-            .map(|(caller, version)| format!("{caller}@{version}"))
-            .collect();
+            let dependents: Vec<String> = dependencies::callers(change.dependents(name)?, version)
+                .into_iter()
+                .filter(|(caller, _)| caller != name)
+                .map(|(caller, version)| format!("{caller}@{version}"))
+                .collect();
             if !dependents.is_empty() {
                 return Err(RegistryError::DependedOn {
                     name: name.to_owned(),
@@ -800,9 +798,7 @@ impl Registry {
         let Some(index) = index else {
             return Ok(Vec::new());
         };
-        let callers = dependencies::callers(index.dependents(name)?, |v| {
-            version.is_none_or(|wanted| entry::same_version(v, wanted))
-        });
+        let callers = dependencies::callers(index.dependents(name)?, version);
         let mut entries = Vec::new();
         for (caller, caller_version) in callers {
             entries.extend(
