@@ -18,7 +18,8 @@
 //! `wasmtime` on `PATH` or in `~/.cargo/bin`); without the CLI only
 //! cargo-spirit's figures are printed. Run with:
 //! `cargo build --release -p cargo-spirit && cargo bench -p spirit-build --bench run`
-//! (or `benches/run.sh`).
+//! (or `benches/run.sh`). With `SPIRIT_BENCH_KEEP=1`, the home and the
+//! module are kept and their paths printed, to profile the same commands.
 
 mod support;
 
@@ -222,6 +223,16 @@ fn main() {
         );
     }
     breakdown(&mut out, home.path());
+    // For profiling the same commands (`perf record`): keep the files.
+    if std::env::var_os("SPIRIT_BENCH_KEEP").is_some() {
+        let (home, dir) = (home.keep(), dir.keep());
+        let _ = writeln!(
+            out,
+            "\nkept: VUDO_HOME={} (spirit `counter` installed), module in {}",
+            home.display(),
+            dir.display()
+        );
+    }
     if cases.len() == 5 {
         let ratio =
             |a: usize, b: usize| median(&cases[a]).as_secs_f64() / median(&cases[b]).as_secs_f64();
@@ -241,8 +252,8 @@ fn main() {
 /// What `run NAME` pays beyond the process's start-up, step by step, in
 /// process (median of 51 after a warm-up): the registry (resolve, then load:
 /// read the files, hash the wasm, verify the signature), the sandbox
-/// (engine with a pool of 32 slots, of 1, or none; the linker; the ticker
-/// thread) and the cached code (read, MAC check, deserialize).
+/// (engine with a pool of 32 slots, of 1, or none, as `run` makes it; the
+/// ticker thread) and the cached code (read, MAC check, deserialize).
 fn breakdown(out: &mut impl Write, home: &Path) {
     use spirit_build::registry::Registry;
     use spirit_build::sandbox::{Sandbox, SandboxConfig};
@@ -293,9 +304,9 @@ fn breakdown(out: &mut impl Write, home: &Path) {
         ("registry: resolve NAME", resolve),
         ("registry: load (read, blake3, ed25519)", load),
         ("trusted.toml", trusted),
-        ("sandbox, pool of 32 (engine, linker, ticker)", pool32),
+        ("sandbox, pool of 32 (engine, ticker)", pool32),
         ("sandbox, pool of 1", pool1),
-        ("sandbox, no pool", no_pool),
+        ("sandbox, no pool (as `run` makes it)", no_pool),
         ("cached code: read, MAC, deserialize", cached),
     ] {
         let _ = writeln!(out, "  {name:<46} {d:>10.2?}");

@@ -147,6 +147,9 @@ fn host_calls() {
     );
 }
 
+/// The worst case for any check compiled into the code: a tight `i64` loop
+/// of one cycle or so per iteration, where one more load and compare per
+/// back-edge doubles the time.
 const COMPUTE: &str = r#"(module (memory (export "memory") 1)
     (func (export "sum") (param $n i64) (result i64)
         (local $acc i64)
@@ -158,10 +161,44 @@ const COMPUTE: &str = r#"(module (memory (export "memory") 1)
             (br_if $again))
         (local.get $acc)))"#;
 
+/// Code that does work per iteration: FNV-1a over 64 KiB of linear memory,
+/// byte by byte (a load, an xor and a multiply each), as parsers, hashes
+/// and codecs do; `n` rounds.
+const HASHING: &str = r#"(module (memory (export "memory") 1)
+    (func (export "sum") (param $n i64) (result i64)
+        (local $h i64) (local $i i32)
+        (local.set $h (i64.const 0xcbf29ce484222325))
+        (loop $round
+            (local.set $i (i32.const 0))
+            (loop $byte
+                (local.set $h (i64.mul
+                    (i64.xor (local.get $h) (i64.load8_u (local.get $i)))
+                    (i64.const 0x100000001b3)))
+                (local.tee $i (i32.add (local.get $i) (i32.const 1)))
+                (i32.const 65536)
+                (i32.lt_u)
+                (br_if $byte))
+            (local.tee $n (i64.sub (local.get $n) (i64.const 1)))
+            (i64.const 0)
+            (i64.ne)
+            (br_if $round))
+        (local.get $h)))"#;
+
 fn fuel_on_and_off() {
-    let wasm = wat::parse_str(COMPUTE).unwrap();
-    let time = |fuel: bool| time_compute(&wasm, fuel, true);
-    let none = time_compute(&wasm, false, false);
+    // 50M iterations of each: 50M loop turns; 763 rounds of 65,536 bytes.
+    for (name, wat, n) in [
+        ("compute loop (50M iterations)", COMPUTE, 50_000_000),
+        ("hashing loop (FNV-1a, 50M bytes)", HASHING, 763),
+    ] {
+        metering_of(name, &wat::parse_str(wat).unwrap(), n);
+    }
+}
+
+/// No metering, time only, and fuel on one workload (its `sum(n)`), on raw
+/// engines, and time only through `Sandbox::run`.
+fn metering_of(name: &str, wasm: &[u8], n: i64) {
+    let time = |fuel: bool| time_compute(wasm, n, fuel, true);
+    let none = time_compute(wasm, n, false, false);
     let off = time(false);
     let on = time(true);
     // The library's own time-only run, as `--metering time` makes it.
@@ -170,7 +207,7 @@ fn fuel_on_and_off() {
         ..SandboxConfig::in_memory()
     })
     .unwrap();
-    let spirit = sandbox.load("compute", &wasm).unwrap();
+    let spirit = sandbox.load("compute", wasm).unwrap();
     let library = measure(5, || {
         let mut request = RunRequest::new(
             Policy::default(),
@@ -181,19 +218,16 @@ fn fuel_on_and_off() {
         );
         request.call = Call::Invoke {
             function: "sum".into(),
-            args: vec!["50000000".parse().expect("a number")],
+            args: vec![n.to_string().parse().expect("a number")],
         };
         black_box(sandbox.run(&spirit, request).unwrap());
     });
-    report(
-        "compute loop (50M iterations), no metering (baseline)",
-        none,
-    );
-    report("compute loop (50M iterations), time only (epochs)", off);
-    report("compute loop (50M iterations), fuel and epochs", on);
+    report(&format!("{name}, no metering (baseline)"), none);
+    report(&format!("{name}, time only (epochs)"), off);
+    report(&format!("{name}, fuel and epochs"), on);
     report("  the same, time only, through Sandbox::run", library);
-    let ratio = |name: &str, d: Duration| {
-        println!("{name:<58} {:>11.2}x", d.as_secs_f64() / none.as_secs_f64());
+    let ratio = |what: &str, d: Duration| {
+        println!("{what:<58} {:>11.2}x", d.as_secs_f64() / none.as_secs_f64());
     };
     ratio("  ratio time only / no metering", off);
     ratio("  ratio fuel / no metering", on);
@@ -204,8 +238,8 @@ fn fuel_on_and_off() {
     );
 }
 
-/// The median time of the 50M-iteration compute loop on a raw engine.
-fn time_compute(wasm: &[u8], fuel: bool, epochs: bool) -> Duration {
+/// The median time of `sum(n)` on a raw engine.
+fn time_compute(wasm: &[u8], n: i64, fuel: bool, epochs: bool) -> Duration {
     let engine = raw_engine_metered(fuel, epochs);
     let module = Module::new(&engine, wasm).unwrap();
     let pre = Linker::<()>::new(&engine).instantiate_pre(&module).unwrap();
@@ -221,7 +255,7 @@ fn time_compute(wasm: &[u8], fuel: bool, epochs: bool) -> Duration {
         let sum = instance
             .get_typed_func::<i64, i64>(&mut store, "sum")
             .unwrap();
-        black_box(sum.call(&mut store, 50_000_000).unwrap());
+        black_box(sum.call(&mut store, n).unwrap());
     })
 }
 

@@ -311,6 +311,27 @@ pub fn check_signed(
     policy: &SignaturePolicy,
     trusted: &[Author],
 ) -> Result<Verdict, VerifyError> {
+    check_signed_known(files, Known::default(), policy, trusted)
+}
+
+/// What a caller of [`check_signed_known`] has already computed from the
+/// very bytes it checks, so that they are not parsed or hashed twice.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Known<'a> {
+    /// The manifest parsed from `Signed::manifest`.
+    pub(crate) manifest: Option<&'a Manifest>,
+    /// The blake3 of `Signed::wasm`.
+    pub(crate) wasm_hash: Option<blake3::Hash>,
+}
+
+/// [`check_signed`], given what the caller already parsed and hashed from
+/// the same `files` (the registry's load has both).
+pub(crate) fn check_signed_known(
+    files: Signed<'_>,
+    known: Known<'_>,
+    policy: &SignaturePolicy,
+    trusted: &[Author],
+) -> Result<Verdict, VerifyError> {
     let Signed {
         manifest,
         wasm,
@@ -318,17 +339,28 @@ pub fn check_signed(
     } = files;
     let text = std::str::from_utf8(manifest)
         .map_err(|_| VerifyError::Manifest("it is not UTF-8".to_owned()))?;
-    let parsed = Manifest::from_toml(text).map_err(|e| VerifyError::Manifest(e.message))?;
+    let owned;
+    let parsed = match known.manifest {
+        Some(parsed) => parsed,
+        None => {
+            owned = Manifest::from_toml(text).map_err(|e| VerifyError::Manifest(e.message))?;
+            &owned
+        }
+    };
     if parsed.to_toml() != text {
         return Err(VerifyError::Manifest(
             "it is not in the canonical form cargo-spirit writes (was it edited by hand?)"
                 .to_owned(),
         ));
     }
-    let actual = blake3::hash(wasm).to_hex().to_string();
+    let actual = known
+        .wasm_hash
+        .unwrap_or_else(|| blake3::hash(wasm))
+        .to_hex()
+        .to_string();
     if actual != parsed.wasm.blake3 {
         return Err(VerifyError::WasmHash {
-            manifest: parsed.wasm.blake3,
+            manifest: parsed.wasm.blake3.clone(),
             file: actual,
         });
     }

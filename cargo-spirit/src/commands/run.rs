@@ -221,7 +221,13 @@ impl RunArgs {
             invoke,
             seed: self.deterministic.then_some(self.seed),
             pricing: None,
-            sandbox: SandboxConfig::from_env(),
+            // One run per process: its few instances (the spirit and the
+            // spirits it calls) are mapped as they come, which costs a
+            // process less than reserving a pool of slots it would use once.
+            sandbox: SandboxConfig {
+                pooling: false,
+                ..SandboxConfig::from_env()
+            },
             receipt,
             credits: CreditOptions {
                 home: None,

@@ -17,7 +17,7 @@ use super::embedder::{self, HostFunctions};
 use super::error::SandboxError;
 use super::state::HostState;
 use super::storage::StorageDurability;
-use super::{cache, host, storage};
+use super::{cache, storage};
 use crate::limits::{MAX_TABLE_ELEMENTS, MAX_WASM_STACK, Metering};
 use crate::validate;
 
@@ -218,6 +218,8 @@ impl Drop for EpochTicker {
 /// The engine, the host functions, the caches and the epoch ticker.
 pub struct Sandbox {
     pub(super) engine: Engine,
+    /// The embedder's host functions; each load adds the host ABI's
+    /// functions its module imports to a copy.
     pub(super) linker: Linker<HostState>,
     /// The embedder's host functions in `linker`, for the import checks.
     pub(super) embedder: Vec<embedder::Signature>,
@@ -352,7 +354,9 @@ impl Sandbox {
             )
         });
         let (engine, pooling) = engine(&config).map_err(SandboxError::Engine)?;
-        let mut linker = host::linker(&engine).map_err(SandboxError::Engine)?;
+        // The host ABI's functions are defined at each load, only those the
+        // module imports (`host::define_imports`); the embedder's here.
+        let mut linker = Linker::new(&engine);
         let embedder =
             embedder::link(&engine, &mut linker, functions).map_err(SandboxError::Engine)?;
         let ticker = EpochTicker::start(&engine)
@@ -377,6 +381,12 @@ impl Sandbox {
     /// Whether instances come from the pooling allocator.
     pub fn uses_pooling(&self) -> bool {
         self.pooling
+    }
+
+    /// How its runs are bounded ([`SandboxConfig::metering`]): each run's
+    /// `Limits::metering` must be this.
+    pub fn metering(&self) -> Metering {
+        self.metering
     }
 
     /// The engine, for embedders that need it.

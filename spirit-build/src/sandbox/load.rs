@@ -11,6 +11,7 @@ use wasmtime::{ExternType, InstancePre, Module};
 use super::embedder::{self, EmbedderImport};
 use super::engine::Sandbox;
 use super::error::SandboxError;
+use super::host;
 use super::state::HostState;
 use crate::limits::MAX_TABLE_ELEMENTS;
 use crate::validate::{self, FunctionType, Grant, ImportKind, ModuleImport};
@@ -181,7 +182,15 @@ impl Sandbox {
                 problems,
             });
         }
-        let pre = self.linker.instantiate_pre(&module).map_err(compile)?;
+        let mut linker = self.linker.clone();
+        host::define_imports(
+            &mut linker,
+            module
+                .imports()
+                .map(|import| (import.module(), import.name())),
+        )
+        .map_err(compile)?;
+        let pre = linker.instantiate_pre(&module).map_err(compile)?;
         Ok(LoadedSpirit {
             name: name.to_owned(),
             module,

@@ -310,10 +310,7 @@ mod tests {
         let mut store = Store::new(&sandbox.engine, state);
         store.set_fuel(limits.fuel).unwrap();
         store.set_epoch_deadline(u64::MAX / 2);
-        let instance = sandbox
-            .linker
-            .instantiate(&mut store, &spirit.module)
-            .unwrap();
+        let instance = spirit.pre.instantiate(&mut store).unwrap();
         let calls = instance
             .get_typed_func::<(), (i64, i32, i32, i32, i32, i32)>(&mut store, "calls")
             .unwrap();

@@ -1,7 +1,8 @@
 //! The host side of the ABI: the functions a spirit imports from `vudo`
 //! (and, for those whose entry says so, from further modules such as
-//! `loa`), one module per topic, registered in the linker from
-//! [`spirit_sdk::abi::host_abi!`] alone.
+//! `loa`), one module per topic, defined in the linker from
+//! [`spirit_sdk::abi::host_abi!`] alone, and only those a module imports
+//! ([`define_imports`], at each load).
 //!
 //! Each entry of the ABI table becomes one `func_wrap` whose name, parameter
 //! and result types come from the entry, and whose capability gate is the
@@ -36,7 +37,7 @@ mod vudo_random;
 mod vudo_time;
 
 use spirit_sdk::abi::{self, Capability};
-use wasmtime::{Caller, Engine, Linker};
+use wasmtime::{Caller, Linker};
 
 use super::state::HostState;
 // The topic modules reach guest memory through these.
@@ -102,29 +103,47 @@ fn permitted(caller: &Caller<'_, HostState>, capability: Option<Capability>) -> 
     capability.is_none_or(|c| caller.data().policy.grants(c))
 }
 
-/// Registers every entry of the ABI table: `name(params) -> result, capability`
-/// becomes a host function of that name and type, in [`abi::MODULE`] and in
-/// each module of its `also(…)`, that refuses a run without the capability
-/// and otherwise calls the topic function of the same name.
+/// Defines the ABI table's functions in a linker, one at a time: `define`
+/// turns the entry `name(params) -> result, capability` into a host function
+/// of that name and type in `module` (when it is [`abi::MODULE`] or one of
+/// the entry's `also(…)` modules), which refuses a run without the
+/// capability and otherwise calls the topic function of the same name;
+/// `register` defines every entry in every one of its modules.
 macro_rules! register {
     ($(
         $(#[doc = $doc:literal])*
         $name:ident($($param:ident: $pty:ident),*) $(-> $rty:ident)?, $cap:ident$(($capv:ident))? $(, also($($also:ident),*))?;
     )*) => {
+        fn define(linker: &mut Linker<HostState>, module: &str, name: &str) -> wasmtime::Result<bool> {
+            match name {
+                $(
+                stringify!($name) => {
+                    if ![abi::MODULE $($(, stringify!($also))*)?].contains(&module) {
+                        return Ok(false);
+                    }
+                    linker.func_wrap(
+                        module,
+                        stringify!($name),
+                        |mut caller: Caller<'_, HostState>, $($param: $pty),*| {
+                            const CAPABILITY: Option<Capability> = $cap$((Capability::$capv))?;
+                            if !permitted(&caller, CAPABILITY) {
+                                return Refused::refused();
+                            }
+                            $name(&mut caller, $($param),*)
+                        },
+                    )?;
+                    Ok(true)
+                }
+                )*
+                _ => Ok(false),
+            }
+        }
+
+        #[cfg(test)]
         fn register(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
             $(
                 for module in [abi::MODULE $($(, stringify!($also))*)?] {
-                linker.func_wrap(
-                    module,
-                    stringify!($name),
-                    |mut caller: Caller<'_, HostState>, $($param: $pty),*| {
-                        const CAPABILITY: Option<Capability> = $cap$((Capability::$capv))?;
-                        if !permitted(&caller, CAPABILITY) {
-                            return Refused::refused();
-                        }
-                        $name(&mut caller, $($param),*)
-                    },
-                )?;
+                    define(linker, module, stringify!($name))?;
                 }
             )*
             Ok(())
@@ -133,11 +152,32 @@ macro_rules! register {
 }
 spirit_sdk::abi::host_abi!(register);
 
-/// The linker with every host function of the ABI.
-pub(crate) fn linker(engine: &Engine) -> wasmtime::Result<Linker<HostState>> {
+/// The linker with every host function of the ABI, for the tests that
+/// hold it to the table.
+#[cfg(test)]
+pub(crate) fn linker(engine: &wasmtime::Engine) -> wasmtime::Result<Linker<HostState>> {
     let mut linker = Linker::new(engine);
     register(&mut linker)?;
     Ok(linker)
+}
+
+/// Defines in `linker` the host functions a module imports, and only
+/// those: a spirit that imports three functions costs three definitions,
+/// not the whole table, at every load (the table's other functions are
+/// never wrapped). Imports that are not the ABI's are left to the import
+/// check, which has already refused them by then; each function is
+/// defined once however often it is imported.
+pub(crate) fn define_imports<'a>(
+    linker: &mut Linker<HostState>,
+    imports: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> wasmtime::Result<()> {
+    let mut defined = std::collections::BTreeSet::new();
+    for (module, name) in imports {
+        if defined.insert((module, name)) {
+            define(linker, module, name)?;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -146,7 +186,7 @@ mod tests {
     use std::time::Instant;
 
     use spirit_sdk::abi::HostFunction;
-    use wasmtime::{Extern, Store, Val};
+    use wasmtime::{Engine, Extern, Store, Val};
 
     use super::*;
     use crate::limits::{Limits, Policy};
