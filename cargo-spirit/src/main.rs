@@ -5,6 +5,8 @@
 //! `commands/` that parses its flags and calls one `spirit_build` operation.
 
 mod advice;
+#[cfg(unix)]
+mod alarm;
 mod args;
 mod cli;
 mod commands;
@@ -13,6 +15,7 @@ use std::ffi::OsString;
 use std::process::ExitCode;
 
 use clap::{CommandFactory, FromArgMatches};
+use spirit_build::MessageFormat;
 
 fn main() -> ExitCode {
     let matches = cli::Cli::command().get_matches_from(args());
@@ -20,39 +23,43 @@ fn main() -> ExitCode {
     // `--message-format`, as the command's flattened `FormatArg` parsed it.
     let format = matches
         .subcommand()
-        .and_then(|(_, m)| m.try_get_one::<spirit_build::MessageFormat>("format").ok())
+        .and_then(|(_, m)| m.try_get_one::<MessageFormat>("format").ok())
         .flatten()
         .copied()
         .unwrap_or_default();
     let shell = cli.global.shell();
     match commands::execute(cli.command, &shell) {
         Ok(code) => code,
-        Err(error) => {
-            let code = match error.downcast_ref::<spirit_build::Error>() {
-                Some(e) => e.exit_code(),
-                None => 1,
-            };
-            // Cargo has already printed why a compile failed.
-            let already_reported = matches!(
-                error.downcast_ref::<spirit_build::Error>(),
-                Some(spirit_build::Error::Compile(
-                    spirit_build::compile::CompileError::Failed { .. }
-                ))
-            );
-            // The library names the limit; the flag that raises it is ours.
-            let text = match advice::help(&error) {
-                Some(help) => format!("{error:#}\nhelp: {help}"),
-                None => format!("{error:#}"),
-            };
-            if !already_reported || shell.verbosity() != spirit_build::Verbosity::Quiet {
-                shell.error(&text);
-            }
-            let message = spirit_build::message::ErrorMessage::new(&text, code);
-            // Standard output may be gone; the error is on standard error.
-            let _ = format.emit(&shell, &message);
-            ExitCode::from(u8::try_from(code.clamp(1, 255)).unwrap_or(1))
-        }
+        Err(error) => ExitCode::from(report(&error, &shell, format)),
     }
+}
+
+/// Prints why the command failed (on standard error, and as a JSON message
+/// with `--message-format json`) and returns the exit code.
+fn report(error: &anyhow::Error, shell: &spirit_build::Shell, format: MessageFormat) -> u8 {
+    let code = match error.downcast_ref::<spirit_build::Error>() {
+        Some(e) => e.exit_code(),
+        None => 1,
+    };
+    // Cargo has already printed why a compile failed.
+    let already_reported = matches!(
+        error.downcast_ref::<spirit_build::Error>(),
+        Some(spirit_build::Error::Compile(
+            spirit_build::compile::CompileError::Failed { .. }
+        ))
+    );
+    // The library names the limit; the flag that raises it is ours.
+    let text = match advice::help(error) {
+        Some(help) => format!("{error:#}\nhelp: {help}"),
+        None => format!("{error:#}"),
+    };
+    if !already_reported || shell.verbosity() != spirit_build::Verbosity::Quiet {
+        shell.error(&text);
+    }
+    let message = spirit_build::message::ErrorMessage::new(&text, code);
+    // Standard output may be gone; the error is on standard error.
+    let _ = format.emit(shell, &message);
+    u8::try_from(code.clamp(1, 255)).unwrap_or(1)
 }
 
 /// The arguments without the `spirit` that cargo inserts.

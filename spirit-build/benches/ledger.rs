@@ -184,6 +184,7 @@ fn main() {
                     spend_limit: 0,
                 },
                 network: Default::default(),
+                deadline_guard: None,
             },
         )
         .unwrap();

@@ -223,6 +223,7 @@ fn main() {
         );
     }
     breakdown(&mut out, home.path());
+    compute(&mut out, &bin, wasmtime.as_deref(), dir.path(), home.path());
     // For profiling the same commands (`perf record`): keep the files.
     if std::env::var_os("SPIRIT_BENCH_KEEP").is_some() {
         let (home, dir) = (home.keep(), dir.keep());
@@ -310,5 +311,123 @@ fn breakdown(out: &mut impl Write, home: &Path) {
         ("cached code: read, MAC, deserialize", cached),
     ] {
         let _ = writeln!(out, "  {name:<46} {d:>10.2?}");
+    }
+}
+
+/// FNV-1a over 64 KiB of linear memory, `n` rounds: code that does work per
+/// iteration (a load, an xor, a multiply), where what metering compiles into
+/// each loop shows.
+const HASHING: &str = r#"(module (memory (export "memory") 1)
+    (func (export "sum") (param $n i64) (result i64)
+        (local $h i64) (local $i i32)
+        (local.set $h (i64.const 0xcbf29ce484222325))
+        (loop $round
+            (local.set $i (i32.const 0))
+            (loop $byte
+                (local.set $h (i64.mul
+                    (i64.xor (local.get $h) (i64.load8_u (local.get $i)))
+                    (i64.const 0x100000001b3)))
+                (local.tee $i (i32.add (local.get $i) (i32.const 1)))
+                (i32.const 65536)
+                (i32.lt_u)
+                (br_if $byte))
+            (local.tee $n (i64.sub (local.get $n) (i64.const 1)))
+            (i64.const 0)
+            (i64.ne)
+            (br_if $round))
+        (local.get $h)))"#;
+
+/// Metering as a user meets it: the hashing loop (2,000 rounds, 131 MB)
+/// run by each CLI, with the code cached, interleaved round by round (median
+/// of 11): `wasmtime run` with no metering at all (the baseline) and with a
+/// timeout (`-W timeout`, epoch checks), `cargo spirit run --metering time`
+/// (no checks: a process alarm ends it) and `cargo spirit run` (fuel, the
+/// default, with epoch checks for its timeout).
+fn compute(out: &mut impl Write, bin: &Path, wasmtime: Option<&Path>, dir: &Path, home: &Path) {
+    let Some(wasmtime) = wasmtime else {
+        return;
+    };
+    let wasm = wat::parse_str(HASHING).expect("valid wat");
+    let path = dir.join("hashing.wasm");
+    spirit_build::fs::write_atomic(&path, &wasm).expect("write wasm");
+    let file = path.to_string_lossy().into_owned();
+    let s = |a: &[&str]| a.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+    let rounds = "2000";
+    let mut cases = vec![
+        Case {
+            name: "wasmtime run (no metering; baseline)",
+            program: wasmtime.to_owned(),
+            args: s(&["run", "--invoke", "sum", &file, rounds]),
+            samples: vec![],
+        },
+        Case {
+            name: "wasmtime run -W timeout=60s (epoch checks)",
+            program: wasmtime.to_owned(),
+            args: s(&["run", "-W", "timeout=60s", "--invoke", "sum", &file, rounds]),
+            samples: vec![],
+        },
+        Case {
+            name: "cargo-spirit run --metering time",
+            program: bin.to_owned(),
+            args: s(&[
+                "run",
+                "-q",
+                &file,
+                "--metering",
+                "time",
+                "--timeout",
+                "60s",
+                "--invoke",
+                "sum",
+                rounds,
+            ]),
+            samples: vec![],
+        },
+        Case {
+            name: "cargo-spirit run (fuel, the default)",
+            program: bin.to_owned(),
+            args: s(&[
+                "run",
+                "-q",
+                &file,
+                "--fuel",
+                "100000000000",
+                "--timeout",
+                "60s",
+                "--invoke",
+                "sum",
+                rounds,
+            ]),
+            samples: vec![],
+        },
+    ];
+    for case in &cases {
+        run_once(&case.program, &case.args, home);
+    }
+    for _ in 0..11 {
+        for case in &mut cases {
+            let d = run_once(&case.program, &case.args, home);
+            case.samples.push(d);
+        }
+    }
+    let median = |case: &Case| {
+        let mut samples = case.samples.clone();
+        samples.sort();
+        samples[samples.len() / 2]
+    };
+    let baseline = median(&cases[0]);
+    let _ = writeln!(
+        out,
+        "\nmetering, the hashing loop (FNV-1a, 131 MB) per process, median of 11 interleaved rounds:"
+    );
+    for case in &cases {
+        let m = median(case);
+        let _ = writeln!(
+            out,
+            "  {:<46} {:>10.2?}  {:>9.2}x",
+            case.name,
+            m,
+            m.as_secs_f64() / baseline.as_secs_f64()
+        );
     }
 }

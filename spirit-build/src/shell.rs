@@ -288,6 +288,57 @@ impl Shell {
         }
     }
 
+    /// What `f` prints through a shell like this one (the same verbosity,
+    /// and colours where this one colours), as bytes: standard error's,
+    /// then standard output's. For output prepared ahead of time, such as
+    /// the error a process alarm writes when it ends a run.
+    ///
+    /// ```
+    /// use spirit_build::{ColorChoice, Shell, Verbosity};
+    ///
+    /// let shell = Shell::new(Verbosity::Normal, ColorChoice::Never);
+    /// let (err, out) = shell.capture(|s| {
+    ///     s.error("spirit `spin` failed: timed out after 1s");
+    ///     let _ = s.write_stdout(b"{}");
+    /// });
+    /// assert_eq!(err, b"error: spirit `spin` failed: timed out after 1s\n");
+    /// assert_eq!(out, b"{}");
+    /// ```
+    pub fn capture(&self, f: impl FnOnce(&Shell)) -> (Vec<u8>, Vec<u8>) {
+        /// A sink whose bytes are read back once the shell is gone.
+        #[derive(Clone, Default)]
+        struct Buffer(std::sync::Arc<Mutex<Vec<u8>>>);
+        impl Write for Buffer {
+            fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+                self.0
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .extend_from_slice(bytes);
+                Ok(bytes.len())
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        let (err, out) = (Buffer::default(), Buffer::default());
+        let choice = self
+            .err
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .current_choice();
+        let shell = Shell {
+            err: Mutex::new(AutoStream::new(Box::new(err.clone()), choice)),
+            out: Mutex::new(Box::new(out.clone())),
+            verbosity: self.verbosity,
+            color: self.color,
+            err_is_terminal: self.err_is_terminal,
+        };
+        f(&shell);
+        drop(shell);
+        let take = |b: Buffer| std::mem::take(&mut *b.0.lock().unwrap_or_else(|e| e.into_inner()));
+        (take(err), take(out))
+    }
+
     /// The verbosity this shell was made with.
     ///
     /// ```

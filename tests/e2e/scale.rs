@@ -102,3 +102,74 @@ NAME  VERSION  AUTHOR  CAPABILITIES
 
 "#]]);
 }
+
+/// Writes storage, then spins (or, in `start`, spins before any call).
+const WRITE_THEN_SPIN: &str = r#"(module
+    (import "vudo" "host_storage_write" (func $write (param i32 i32 i32 i32) (result i32)))
+    (import "vudo" "host_storage_read" (func $read (param i32 i32 i32 i32) (result i32)))
+    (memory (export "memory") 1)
+    (data (i32.const 0) "key")
+    (data (i32.const 16) "value")
+    (func (export "run") (result i32) (i32.const 0))
+    (func (export "write") (result i32)
+        (call $write (i32.const 0) (i32.const 3) (i32.const 16) (i32.const 5)))
+    (func (export "write_then_spin")
+        (drop (call $write (i32.const 0) (i32.const 3) (i32.const 16) (i32.const 5)))
+        (loop (br 0)))
+    (func (export "read") (result i32)
+        (call $read (i32.const 0) (i32.const 3) (i32.const 64) (i32.const 64))))"#;
+
+/// A time-metered run's code has no deadline checks: the process alarm
+/// ends it, and what it wrote to storage before its time was up is not
+/// applied (the same write, in a run that ends in time, is). A start
+/// function that never returns is ended too.
+#[test]
+fn a_time_metered_run_ended_by_its_alarm_commits_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let wasm = tmp.path().join("writer.wasm");
+    std::fs::write(&wasm, wat::parse_str(WRITE_THEN_SPIN).unwrap()).unwrap();
+    let run = |function: &str| {
+        cargo_spirit(tmp.path())
+            .arg("run")
+            .arg(&wasm)
+            .args(["--metering", "time", "--timeout", "300ms", "-q"])
+            .args(["--allow", "storage_read", "--allow", "storage_write"])
+            .args(["--invoke", function])
+    };
+    run("write_then_spin")
+        .assert()
+        .code(1)
+        .stdout_eq("")
+        .stderr_eq(str![[r#"
+error: spirit `writer` failed: timed out after 300ms
+help: raise the limit with `--timeout DURATION`
+
+"#]]);
+    // Nothing was stored: the key reads as missing.
+    run("read").assert().success().stdout_eq("0\n");
+    run("write").assert().success().stdout_eq("0\n");
+    run("read").assert().success().stdout_eq("5\n");
+
+    let start = tmp.path().join("start.wasm");
+    std::fs::write(
+        &start,
+        wat::parse_str(
+            r#"(module (memory (export "memory") 1)
+                (func $spin (loop (br 0))) (start $spin)
+                (func (export "run") (result i32) (i32.const 0)))"#,
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    cargo_spirit(tmp.path())
+        .arg("run")
+        .arg(&start)
+        .args(["--metering", "time", "--timeout", "200ms", "-q"])
+        .assert()
+        .code(1)
+        .stderr_eq(str![[r#"
+error: spirit `start` failed: timed out after 200ms
+help: raise the limit with `--timeout DURATION`
+
+"#]]);
+}

@@ -235,6 +235,15 @@ impl RunArgs {
                 spend_limit: self.spend_limit,
             },
             network,
+            // A time-metered run's code gets no deadline checks: a process
+            // alarm ends it (`alarm.rs`).
+            #[cfg(unix)]
+            deadline_guard: Some(crate::alarm::factory(
+                shell,
+                spirit_build::MessageFormat::default(),
+            )),
+            #[cfg(not(unix))]
+            deadline_guard: None,
         };
         let outcome = spirit_build::run(shell, options)?;
         if invoking {

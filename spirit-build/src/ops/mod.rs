@@ -66,7 +66,7 @@ pub use pull::{PullOptions, Pulled, pull};
 #[cfg(feature = "build")]
 pub use push::{PushOptions, Pushed, push};
 pub use registry::{install, trust, upgrade};
-pub use run::{LimitOverrides, ReceiptRequest, RunOptions, RunTarget, run};
+pub use run::{GuardFactory, LimitOverrides, ReceiptRequest, RunOptions, RunTarget, run};
 pub use run_charge::CreditOptions;
 pub use run_io::{InputError, RunInput, TerminalIo, exit_code, read_input};
 pub use seance::{

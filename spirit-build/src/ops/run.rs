@@ -14,8 +14,8 @@ use crate::limits::Metering;
 use crate::net::NetworkAccess;
 use crate::receipt::{Receipt, RunFacts};
 use crate::sandbox::{
-    Arg, Call, CodeSource, CollectingIo, Limits, Outcome, Policy, Pricing, RunError, RunFailure,
-    RunRequest, Sandbox, SandboxConfig, SandboxError, SpiritIo, StorageOwner,
+    Arg, Call, CodeSource, CollectingIo, DeadlineGuard, Limits, Outcome, Policy, Pricing, RunError,
+    RunFailure, RunRequest, Sandbox, SandboxConfig, SandboxError, SpiritIo, StorageOwner,
 };
 use crate::sign::{Author, Key};
 use crate::units::Bytes;
@@ -117,6 +117,31 @@ pub struct RunOptions {
     /// (`--net-timeout`, `--max-response`) and extra HTTPS roots
     /// (`--net-ca`).
     pub network: NetworkAccess,
+    /// For a host that ends its own process at a run's deadline: a
+    /// time-metered run (`Limits::metering` is [`Metering::Time`]) then
+    /// gets code without deadline checks (as fast as no metering at all) and
+    /// the guard this makes, given the error the run ends with when its
+    /// time is up (see [`DeadlineGuard`]). `None`, or a run metered by fuel:
+    /// the sandbox's own checks.
+    pub deadline_guard: Option<GuardFactory>,
+}
+
+/// Makes the [`DeadlineGuard`] of a time-metered run
+/// ([`RunOptions::deadline_guard`]), given the error the run ends with when
+/// its time is up, for the guard to report.
+pub struct GuardFactory(Box<dyn FnOnce(Error) -> Box<dyn DeadlineGuard>>);
+
+impl GuardFactory {
+    /// The factory `make`.
+    pub fn new(make: impl FnOnce(Error) -> Box<dyn DeadlineGuard> + 'static) -> GuardFactory {
+        GuardFactory(Box::new(make))
+    }
+}
+
+impl std::fmt::Debug for GuardFactory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("GuardFactory")
+    }
 }
 
 impl RunOptions {
@@ -140,6 +165,7 @@ impl RunOptions {
             sandbox,
             receipt: None,
             network: NetworkAccess::default(),
+            deadline_guard: None,
         }
     }
 
@@ -268,8 +294,14 @@ pub fn run(shell: &Shell, mut options: RunOptions) -> Result<Outcome, Error> {
         RunInput::Bytes(bytes) => bytes,
         RunInput::File(path) => read_input(&path, limits.max_input, timeout)?,
     };
+    // A time-metered run whose host ends its process at the deadline needs
+    // no checks in its code.
+    let guard = options
+        .deadline_guard
+        .filter(|_| limits.metering == Metering::Time);
     let sandbox = std::sync::Arc::new(Sandbox::with_config(SandboxConfig {
         metering: limits.metering,
+        deadline_checks: options.sandbox.deadline_checks && guard.is_none(),
         ..options.sandbox
     })?);
     let composition = run_calls::composition(
@@ -361,6 +393,9 @@ pub fn run(shell: &Shell, mut options: RunOptions) -> Result<Outcome, Error> {
         credits: billing.credits.take(),
         network,
         composition: composition.clone(),
+        // What the run reports when its time is up: the caller's whole
+        // timeout, as below.
+        deadline_guard: guard.map(|make| (make.0)(run_failed(RunError::Timeout(timeout)))),
     };
     let result = sandbox.execute(&spirit, request);
     if let Some(composition) = &composition {
@@ -532,6 +567,7 @@ mod tests {
                 receipt: None,
                 credits: CreditOptions::default(),
                 network: Default::default(),
+                deadline_guard: None,
             },
         )
         .unwrap();

@@ -340,6 +340,7 @@ mod tests {
                         spend_limit: 0,
                     },
                     network: Default::default(),
+                    deadline_guard: None,
                 },
             );
             let text = String::from_utf8(err.0.lock().unwrap().clone()).unwrap();

@@ -53,6 +53,15 @@ pub struct SandboxConfig {
     /// bounds runs by their deadline alone. Every run's
     /// `Limits::metering` must be this one.
     pub metering: Metering,
+    /// Whether the engine compiles epoch checks into the code, driven by a
+    /// ticker thread, so that the sandbox itself ends a run at its
+    /// deadline (`true`, the default). Off, the code has no checks (tight
+    /// loops run up to twice as fast) and no ticker runs, and every run
+    /// must bring a [`DeadlineGuard`](super::DeadlineGuard) that ends it
+    /// (`RunRequest::deadline_guard`); a run without one is refused, and
+    /// so is a séance's instance. For a host that owns its process:
+    /// `cargo spirit run --metering time` ends its process at the deadline.
+    pub deadline_checks: bool,
     /// The `VUDO_HOME` of the operations that read more than storage and
     /// code: the registry an installed spirit is run from, the trusted
     /// authors, the credit ledger ([`ops::run`](crate::ops::run) reads them
@@ -98,6 +107,7 @@ impl SandboxConfig {
             pooling: true,
             storage_durability: StorageDurability::Immediate,
             metering: Metering::Fuel,
+            deadline_checks: true,
             home: None,
         }
     }
@@ -121,24 +131,37 @@ pub(crate) fn engine(config: &SandboxConfig) -> wasmtime::Result<(Engine, bool)>
             Engine::new(&engine_config(
                 Some(config.max_instances.max(1)),
                 config.metering,
+                config.deadline_checks,
             ))
             .ok()
         })
         .flatten();
     match pooled {
         Some(engine) => Ok((engine, true)),
-        None => Ok((Engine::new(&engine_config(None, config.metering))?, false)),
+        None => Ok((
+            Engine::new(&engine_config(
+                None,
+                config.metering,
+                config.deadline_checks,
+            ))?,
+            false,
+        )),
     }
 }
 
 /// The engine configuration every sandbox shares; `pooling` adds the pool,
-/// and fuel is counted unless `metering` is [`Metering::Time`] (epoch
-/// interruption, the deadline, is on either way).
-pub(crate) fn engine_config(pooling: Option<u32>, metering: Metering) -> Config {
+/// fuel is counted unless `metering` is [`Metering::Time`], and epoch
+/// interruption (the deadline) is compiled in unless `deadline_checks` is
+/// off ([`SandboxConfig::deadline_checks`]).
+pub(crate) fn engine_config(
+    pooling: Option<u32>,
+    metering: Metering,
+    deadline_checks: bool,
+) -> Config {
     let mut config = Config::new();
     config
         .consume_fuel(metering == Metering::Fuel)
-        .epoch_interruption(true)
+        .epoch_interruption(deadline_checks)
         .max_wasm_stack(MAX_WASM_STACK)
         // The same NaN bits on every machine: deterministic mode means the
         // same output everywhere, not only on one CPU.
@@ -234,8 +257,11 @@ pub struct Sandbox {
     /// The configuration's `VUDO_HOME`, for the operations that resolve
     /// spirits on this sandbox's behalf (a séance's summons).
     home: Option<PathBuf>,
+    /// Whether the code has deadline checks ([`SandboxConfig::deadline_checks`]).
+    pub(super) deadline_checks: bool,
     /// Declared last: the ticker stops after everything else is dropped.
-    _ticker: EpochTicker,
+    /// None without deadline checks.
+    pub(super) _ticker: Option<EpochTicker>,
 }
 
 impl fmt::Debug for Sandbox {
@@ -359,7 +385,10 @@ impl Sandbox {
         let mut linker = Linker::new(&engine);
         let embedder =
             embedder::link(&engine, &mut linker, functions).map_err(SandboxError::Engine)?;
-        let ticker = EpochTicker::start(&engine)
+        let ticker = config
+            .deadline_checks
+            .then(|| EpochTicker::start(&engine))
+            .transpose()
             .map_err(|e| SandboxError::Engine(wasmtime::Error::from(e)))?;
         let cache = config
             .cache_dir
@@ -374,6 +403,7 @@ impl Sandbox {
             pooling,
             metering: config.metering,
             home: config.home,
+            deadline_checks: config.deadline_checks,
             _ticker: ticker,
         })
     }

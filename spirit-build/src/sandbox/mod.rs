@@ -56,6 +56,7 @@ mod bus;
 mod cache;
 mod calls;
 mod compose;
+mod deadline;
 mod embedder;
 mod engine;
 mod error;
@@ -82,6 +83,7 @@ pub use bus::{
     MAX_MESSAGE_BYTES, MAX_QUEUED_BYTES, MAX_QUEUED_MESSAGES, MAX_SUBSCRIPTIONS, Message,
 };
 pub use compose::{CallRecord, Callee, Composition, DependencySource, MAX_CALL_DEPTH};
+pub use deadline::DeadlineGuard;
 pub use embedder::{
     GuestMemory, GuestMemoryError, GuestResult, GuestValue, HostFn, HostFunctionError,
     HostFunctions,
@@ -129,6 +131,89 @@ mod tests {
         );
         request.call = Call::invoke(function, [Arg::Int(k.into())]);
         sandbox.run(spirit, request).unwrap().results[0]
+    }
+
+    /// A guard that records what the sandbox asked of it, or fails to arm.
+    #[derive(Debug, Clone, Default)]
+    struct Recorder {
+        calls: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+        refuse: bool,
+    }
+
+    impl DeadlineGuard for Recorder {
+        fn arm(&mut self, left: Duration) -> std::io::Result<()> {
+            if self.refuse {
+                return Err(std::io::Error::other("no timer"));
+            }
+            let within = left <= Duration::from_secs(30);
+            self.calls
+                .lock()
+                .unwrap()
+                .push(format!("arm within 30s: {within}"));
+            Ok(())
+        }
+        fn disarm(&mut self) {
+            self.calls.lock().unwrap().push("disarm".into());
+        }
+    }
+
+    /// Without deadline checks, no ticker runs and nothing in the code stops
+    /// a loop: a run without a guard is refused (so is a séance's instance),
+    /// a run with one has it armed before the spirit starts and disarmed
+    /// once its code returned, and a guard that cannot be armed refuses the
+    /// run.
+    #[test]
+    fn without_deadline_checks_a_run_needs_a_guard() {
+        let sandbox = Sandbox::with_config(SandboxConfig {
+            metering: Metering::Time,
+            deadline_checks: false,
+            ..SandboxConfig::in_memory()
+        })
+        .unwrap();
+        assert!(sandbox._ticker.is_none());
+        let spirit = sandbox
+            .load(
+                "quick",
+                &wat::parse_str(
+                    r#"(module (memory (export "memory") 1) (func (export "run") (result i32) (i32.const 7)))"#,
+                )
+                .unwrap(),
+            )
+            .unwrap();
+        let limits = Limits {
+            metering: Metering::Time,
+            ..Limits::default()
+        };
+        let request = || RunRequest::new(Policy::default(), limits);
+        let refused = sandbox.run(&spirit, request()).unwrap_err();
+        assert!(
+            refused
+                .to_string()
+                .starts_with("nothing would stop this run at its deadline: the sandbox compiles no deadline checks"),
+            "{refused}"
+        );
+        let live = sandbox.instantiate(&spirit, LiveRequest::new(Policy::default(), limits));
+        assert!(matches!(live, Err(RunError::Unbounded(_))));
+
+        let recorder = Recorder::default();
+        let mut guarded = request();
+        guarded.deadline_guard = Some(Box::new(recorder.clone()));
+        assert_eq!(sandbox.run(&spirit, guarded).unwrap().status, 7);
+        assert_eq!(
+            *recorder.calls.lock().unwrap(),
+            ["arm within 30s: true", "disarm"]
+        );
+
+        let mut failing = request();
+        failing.deadline_guard = Some(Box::new(Recorder {
+            refuse: true,
+            ..Recorder::default()
+        }));
+        let refused = sandbox.run(&spirit, failing).unwrap_err();
+        assert_eq!(
+            refused.to_string().lines().next().unwrap(),
+            "nothing would stop this run at its deadline: its deadline guard could not be armed: no timer"
+        );
     }
 
     /// Time-only metering: no fuel is set or counted, a loop is still ended

@@ -288,6 +288,13 @@ pub enum RunError {
         /// The sandbox's `SandboxConfig::metering`.
         sandbox: crate::limits::Metering,
     },
+    /// A run that nothing would stop at its deadline, and why: the sandbox
+    /// compiles no deadline checks and the run brought no guard (or is a
+    /// séance's instance, which cannot), or its guard could not be armed.
+    #[error(
+        "nothing would stop this run at its deadline: {0}\nhelp: give the run a `DeadlineGuard` that can be armed, or create the sandbox with `deadline_checks: true`"
+    )]
+    Unbounded(String),
     /// The spirit used all its fuel: the run's fuel limit, this many units.
     #[error("out of fuel after {0} units")]
     OutOfFuel(u64),

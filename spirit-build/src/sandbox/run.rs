@@ -14,6 +14,7 @@ use wasmtime::{ExternType, Store, Val, ValType};
 use super::arg::Arg;
 use super::backend::StorageBackend;
 use super::compose::{CallSite, Composition};
+use super::deadline::{Armed, DeadlineGuard};
 use super::engine::EpochTicker;
 use super::engine::Sandbox;
 use super::io::{CollectingIo, SpiritIo};
@@ -100,6 +101,11 @@ pub struct RunRequest {
     /// Its dependencies, for `host_spirit_call` (`None`: every call
     /// fails, as for a spirit that declares none).
     pub composition: Option<Arc<Composition>>,
+    /// The host's own guard of the deadline, for a sandbox without
+    /// deadline checks ([`SandboxConfig::deadline_checks`](super::SandboxConfig::deadline_checks)
+    /// off), which refuses a run without one; with the checks on, it is
+    /// armed and disarmed beside them.
+    pub deadline_guard: Option<Box<dyn DeadlineGuard>>,
 }
 
 impl fmt::Debug for RunRequest {
@@ -114,6 +120,7 @@ impl fmt::Debug for RunRequest {
             .field("storage_owner", &self.storage_owner)
             .field("network", &self.network)
             .field("composition", &self.composition)
+            .field("deadline_guard", &self.deadline_guard.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -139,6 +146,7 @@ impl RunRequest {
             storage_owner: StorageOwner::Unsigned,
             network: NetworkAccess::default(),
             composition: None,
+            deadline_guard: None,
         }
     }
 
@@ -244,8 +252,9 @@ impl Sandbox {
         request: RunRequest,
         stores: Arc<dyn StorageBackend>,
     ) -> Result<Outcome, Box<RunFailure>> {
-        let checked =
-            check_metering(self.metering, &request).and_then(|()| check_request(spirit, &request));
+        let checked = check_metering(self.metering, &request)
+            .and_then(|()| check_bounded(self.deadline_checks, request.deadline_guard.is_some()))
+            .and_then(|()| check_request(spirit, &request));
         let args = match checked {
             Ok(args) => args,
             Err(error) => return Err(Box::new(RunFailure::before_start(error, request.io))),
@@ -261,6 +270,7 @@ impl Sandbox {
             storage_owner,
             network,
             composition,
+            mut deadline_guard,
         } = request;
         let started = Instant::now();
         let state = HostState::new(HostSetup {
@@ -295,6 +305,18 @@ impl Sandbox {
         store.set_epoch_deadline(EpochTicker::ticks(limits.timeout));
         store.epoch_deadline_trap();
 
+        // Disarmed when the code has returned or trapped, before storage
+        // commits.
+        let armed = match Armed::new(deadline_guard.as_mut(), limits.timeout) {
+            Ok(armed) => armed,
+            Err(e) => {
+                let (_, io) = store.into_data().finish();
+                return Err(Box::new(RunFailure::before_start(
+                    RunError::Unbounded(format!("its deadline guard could not be armed: {e}")),
+                    io,
+                )));
+            }
+        };
         let result = (|| {
             let instance = spirit.pre.instantiate(&mut store)?;
             let func = instance
@@ -311,6 +333,7 @@ impl Sandbox {
             func.call(&mut store, &params, &mut results)?;
             Ok(results)
         })();
+        drop(armed);
         let duration = started.elapsed();
         let fuel_used = if fuel {
             limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0))
@@ -388,6 +411,18 @@ fn check_metering(sandbox: Metering, request: &RunRequest) -> Result<(), RunErro
         }
     }
     Ok(())
+}
+
+/// Refuses a run that nothing would stop at its deadline: on a sandbox
+/// without deadline checks, one that brings no guard.
+pub(super) fn check_bounded(deadline_checks: bool, guarded: bool) -> Result<(), RunError> {
+    if deadline_checks || guarded {
+        Ok(())
+    } else {
+        Err(RunError::Unbounded(
+            "the sandbox compiles no deadline checks (`SandboxConfig::deadline_checks` is off) and the run has no `RunRequest::deadline_guard`".to_owned(),
+        ))
+    }
 }
 
 /// The checks before a run: its limits and input, its imports against the

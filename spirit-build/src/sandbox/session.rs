@@ -22,7 +22,7 @@ use super::engine::{EpochTicker, Sandbox};
 use super::io::SpiritIo;
 use super::load::{LoadedSpirit, function_type};
 use super::outcome::{self, LimitsHit, RunError, Value};
-use super::run::{check_initial_sizes, check_policy, default_val};
+use super::run::{check_bounded, check_initial_sizes, check_policy, default_val};
 use super::state::{HostSetup, HostState};
 use super::storage::StorageOwner;
 use crate::limits::{Limits, Policy};
@@ -184,6 +184,8 @@ impl Sandbox {
         request: LiveRequest,
     ) -> Result<LiveSpirit, RunError> {
         request.limits.check()?;
+        // A live instance's invocations have no guard of their own.
+        check_bounded(self.deadline_checks, false)?;
         check_policy(spirit, &request.policy)?;
         check_initial_sizes(spirit, &request.limits)?;
         let LiveRequest {
