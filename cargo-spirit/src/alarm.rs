@@ -1,8 +1,8 @@
-//! The process alarm that ends `cargo spirit run --metering time` at its
-//! deadline.
+//! The process alarm that ends a `cargo spirit run` at its deadline.
 //!
-//! A time-metered run's code has no deadline checks (they cost up to 2× on
-//! tight loops): the sandbox arms this guard just before the spirit starts,
+//! An unpriced run's code has no deadline checks (wasmtime's epoch checks
+//! cost up to 3× on tight loops): the sandbox arms this guard just before
+//! the spirit starts,
 //! and when the time is up (plus [`GRACE`]) `SIGALRM` arrives, its handler
 //! writes the run's timeout error, prepared when the guard was made exactly
 //! as `main` would print it, and ends the process with its exit code.
@@ -38,7 +38,7 @@ struct Message {
 /// disarmed, and then the handler does nothing.
 static ARMED: AtomicPtr<Message> = AtomicPtr::new(ptr::null_mut());
 
-/// The guard of a time-metered run, reporting what `main` reports for the
+/// The guard of an unpriced run, reporting what `main` reports for the
 /// error the run ends with (with `shell`'s verbosity and colours, and
 /// `format`'s JSON message).
 pub(crate) fn factory(shell: &Shell, format: MessageFormat) -> GuardFactory {

@@ -235,7 +235,7 @@ impl RunArgs {
                 spend_limit: self.spend_limit,
             },
             network,
-            // A time-metered run's code gets no deadline checks: a process
+            // An unpriced run's code gets no deadline checks: a process
             // alarm ends it (`alarm.rs`).
             #[cfg(unix)]
             deadline_guard: Some(crate::alarm::factory(

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 #[cfg(feature = "build")]
 use super::build::build;
 use super::target::Target;
+use crate::limits::Metering;
 use crate::package::SpiritFiles;
 use crate::registry::{Entry, InstallOptions, Installed, Registry};
 use crate::sandbox::{CodeSource, Sandbox, SandboxConfig};
@@ -161,19 +162,38 @@ fn precompile(
     if fresh.is_empty() {
         return;
     }
-    let config = SandboxConfig {
-        pooling: false,
-        ..SandboxConfig::in_home(registry.home())
-    };
-    let sandbox = match Sandbox::with_config(config) {
-        Ok(sandbox) => sandbox,
-        Err(e) => {
-            shell.warn(format_args!("could not precompile: {e}"));
-            return;
-        }
-    };
+    // Compiled for the engine `cargo spirit run NAME` will use: the
+    // manifest's metering, and deadline checks only for a priced spirit
+    // (the others are ended by the run's process alarm), so that the
+    // compatibility hash, and so the cache entry, is the one the run looks
+    // up. One sandbox per kind met, made when first needed.
+    let mut sandboxes: Vec<((Metering, bool), Sandbox)> = Vec::new();
     for files in fresh {
         let name = &files.manifest.name;
+        let kind = (
+            files.manifest.run.metering,
+            files.manifest.pricing.is_some(),
+        );
+        let at = match sandboxes.iter().position(|(k, _)| *k == kind) {
+            Some(at) => at,
+            None => {
+                let config = SandboxConfig {
+                    pooling: false,
+                    metering: kind.0,
+                    deadline_checks: kind.1,
+                    ..SandboxConfig::in_home(registry.home())
+                };
+                match Sandbox::with_config(config) {
+                    Ok(sandbox) => sandboxes.push((kind, sandbox)),
+                    Err(e) => {
+                        shell.warn(format_args!("could not precompile `{name}`: {e}"));
+                        continue;
+                    }
+                }
+                sandboxes.len() - 1
+            }
+        };
+        let sandbox = &sandboxes[at].1;
         match sandbox.load(name, &files.wasm).map(|s| s.source().clone()) {
             Ok(CodeSource::Compiled {
                 duration,

@@ -3,13 +3,13 @@
 //! By default the engine compiles epoch checks into the code (at every
 //! function entry and loop back-edge), advanced by the sandbox's ticker
 //! thread, so the sandbox itself ends a run at its deadline whoever hosts
-//! it. Those checks cost time on tight loops (about 2× on a loop of a few
+//! it. Those checks cost time on tight loops (2× to 3× on a loop of a few
 //! instructions, in wasmtime's own CLI as here; see BENCHMARKS.md). A host
 //! that owns its process can do without them: with
 //! [`SandboxConfig::deadline_checks`](super::SandboxConfig::deadline_checks)
 //! off, the engine compiles no checks and starts no ticker, and every run
 //! must bring a [`DeadlineGuard`] that ends it at its deadline, as
-//! `cargo spirit run --metering time` does with a process alarm that
+//! `cargo spirit run` does for unpriced runs with a process alarm that
 //! prints the timeout error and ends the process.
 
 use std::time::Duration;

@@ -60,7 +60,7 @@ pub struct SandboxConfig {
     /// must bring a [`DeadlineGuard`](super::DeadlineGuard) that ends it
     /// (`RunRequest::deadline_guard`); a run without one is refused, and
     /// so is a séance's instance. For a host that owns its process:
-    /// `cargo spirit run --metering time` ends its process at the deadline.
+    /// `cargo spirit run` ends its process at an unpriced run's deadline.
     pub deadline_checks: bool,
     /// The `VUDO_HOME` of the operations that read more than storage and
     /// code: the registry an installed spirit is run from, the trusted
