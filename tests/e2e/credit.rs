@@ -358,3 +358,23 @@ fn a_killed_run_leaves_no_reservation() {
         .expect(&history);
     assert!(abandon.contains(" 10000100 "), "{history}");
 }
+
+/// A priced run keeps its deadline checks (it is not ended by the process
+/// alarm of unpriced runs): one that spins past its timeout is stopped by
+/// the sandbox, returns, and is charged its base cost, the hold released.
+#[test]
+fn a_priced_run_that_times_out_is_charged_its_base_cost() {
+    let shop = shop("credit-slow");
+    shop.mint("payer", 20_000_000);
+    let mut args = shop.run_args("payer", 0, true);
+    let timeout = args.iter().position(|a| a == "60s").unwrap();
+    args[timeout] = "500ms".into();
+    let out = shop.cli().args(args).assert().code(1);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains("error: spirit `credit-slow` failed: timed out after 500ms"),
+        "{stderr}"
+    );
+    assert_eq!(charged(stderr.as_bytes()), 100);
+    assert_eq!(shop.balance("payer"), (20_000_000 - 100, 0));
+}
