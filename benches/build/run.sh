@@ -12,22 +12,25 @@ set -euo pipefail
 runs=${1:-50}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 crate="$root/benches/build/json-spirit"
-target="$root/target/bench-build"
+# The workspace's target directory (CARGO_TARGET_DIR when set), for the
+# release binaries; the spirit crate is built in a directory of its own.
+release="${CARGO_TARGET_DIR:-$root/target}/release"
+target="${CARGO_TARGET_DIR:-$root/target}/bench-build"
 
 cd "$root"
 cargo build --release -p cargo-spirit --bin cargo-spirit
 cargo build --release -p spirit-build --example postprocess
 # `cargo spirit` finds cargo-spirit on the PATH, as after `cargo install`.
-export PATH="$root/target/release:$PATH"
+export PATH="$release:$PATH"
 
 # The input: rustc's own output for a spirit with dependencies.
 (cd "$crate" && cargo spirit build -q --target-dir "$target")
 wasm="$target/wasm32-unknown-unknown/debug/json_spirit.wasm"
 
 echo "== post-processing"
-"$root/target/release/examples/postprocess" "$wasm" "$runs"
-"$root/target/release/examples/postprocess" --synthetic 2 "$runs"
-"$root/target/release/examples/postprocess" --synthetic-dead 2 "$runs"
+"$release/examples/postprocess" "$wasm" "$runs"
+"$release/examples/postprocess" --synthetic 2 "$runs"
+"$release/examples/postprocess" --synthetic-dead 2 "$runs"
 
 echo "== no-op build (after one full build of each)"
 cd "$crate"
@@ -45,7 +48,7 @@ hyperfine -N --warmup 5 --runs "$runs" --export-json "$target/noop.json" \
     -n "\$CARGO build --lib --target wasm32-unknown-unknown (direct)" \
     "$real_cargo build -q --lib --target wasm32-unknown-unknown --target-dir $target" \
     -n "CARGO=\$CARGO cargo-spirit spirit build (direct)" \
-    "env CARGO=$real_cargo $root/target/release/cargo-spirit spirit build -q --target-dir $target"
+    "env CARGO=$real_cargo $release/cargo-spirit spirit build -q --target-dir $target"
 # Medians and minimums: the machine is shared, and means follow its noise.
 python3 - "$target/noop.json" <<'PY'
 import json, statistics, sys

@@ -142,7 +142,7 @@ fn host_calls() {
         per_call("log", 1001, 20),
     );
     report(
-        "storage write + read round trip, per call (fsync'ed commit)",
+        "storage write + read round trip, per call (in the run's one transaction)",
         per_call("storage", 51, 3),
     );
 }

@@ -52,10 +52,15 @@ const DOMAIN: &[u8; 26] = b"cargo-spirit/signature/v1\0";
 
 /// The message an author signs for a spirit (see the module docs).
 pub fn message(author: &Author, manifest: &[u8], wasm: &[u8]) -> Vec<u8> {
+    message_hashed(author, manifest, &blake3::hash(wasm))
+}
+
+/// [`message`], given the wasm's blake3 (a check has hashed it already).
+fn message_hashed(author: &Author, manifest: &[u8], wasm_hash: &blake3::Hash) -> Vec<u8> {
     let mut message = Vec::with_capacity(DOMAIN.len() + 96);
     message.extend_from_slice(DOMAIN);
     message.extend_from_slice(&author.0);
-    message.extend_from_slice(blake3::hash(wasm).as_bytes());
+    message.extend_from_slice(wasm_hash.as_bytes());
     message.extend_from_slice(blake3::hash(manifest).as_bytes());
     message
 }
@@ -353,11 +358,9 @@ pub(crate) fn check_signed_known(
                 .to_owned(),
         ));
     }
-    let actual = known
-        .wasm_hash
-        .unwrap_or_else(|| blake3::hash(wasm))
-        .to_hex()
-        .to_string();
+    // Hashed once: compared with the manifest's, then signed over.
+    let wasm_hash = known.wasm_hash.unwrap_or_else(|| blake3::hash(wasm));
+    let actual = wasm_hash.to_hex().to_string();
     if actual != parsed.wasm.blake3 {
         return Err(VerifyError::WasmHash {
             manifest: parsed.wasm.blake3.clone(),
@@ -379,7 +382,7 @@ pub(crate) fn check_signed_known(
     let author = signature.author;
     let key = VerifyingKey::from_bytes(&author.0).map_err(|_| VerifyError::BadSignature(author))?;
     key.verify_strict(
-        &message(&author, manifest, wasm),
+        &message_hashed(&author, manifest, &wasm_hash),
         &Signature::from_bytes(&signature.signature),
     )
     .map_err(|_| VerifyError::BadSignature(author))?;
