@@ -253,8 +253,9 @@ fn main() {
 /// What `run NAME` pays beyond the process's start-up, step by step, in
 /// process (median of 51 after a warm-up): the registry (resolve, then load:
 /// read the files, hash the wasm, verify the signature), the sandbox
-/// (engine with a pool of 32 slots, of 1, or none, as `run` makes it; the
-/// ticker thread) and the cached code (read, MAC check, deserialize).
+/// (engine with a pool of 32 slots, of 1, or none, with the ticker thread
+/// of deadline checks; and as `run` makes it: no pool, no checks, no
+/// ticker) and the cached code (read, MAC check, deserialize).
 fn breakdown(out: &mut impl Write, home: &Path) {
     use spirit_build::registry::Registry;
     use spirit_build::sandbox::{Sandbox, SandboxConfig};
@@ -274,21 +275,23 @@ fn breakdown(out: &mut impl Write, home: &Path) {
     let trusted = support::median_of(rounds, || {
         std::hint::black_box(spirit_build::trust::trusted_authors(home).expect("trusted authors"));
     });
-    let sandbox_with = |max_instances: u32, pooling: bool| {
+    let sandbox_with = |max_instances: u32, pooling: bool, deadline_checks: bool| {
         support::median_of(rounds, || {
             std::hint::black_box(
                 Sandbox::with_config(SandboxConfig {
                     max_instances,
                     pooling,
+                    deadline_checks,
                     ..SandboxConfig::in_home(home)
                 })
                 .expect("sandbox"),
             );
         })
     };
-    let pool32 = sandbox_with(32, true);
-    let pool1 = sandbox_with(1, true);
-    let no_pool = sandbox_with(1, false);
+    let pool32 = sandbox_with(32, true, true);
+    let pool1 = sandbox_with(1, true, true);
+    let no_pool = sandbox_with(1, false, true);
+    let as_run = sandbox_with(1, false, false);
     let sandbox = Sandbox::with_config(SandboxConfig {
         max_instances: 1,
         ..SandboxConfig::in_home(home)
@@ -305,9 +308,10 @@ fn breakdown(out: &mut impl Write, home: &Path) {
         ("registry: resolve NAME", resolve),
         ("registry: load (read, blake3, ed25519)", load),
         ("trusted.toml", trusted),
-        ("sandbox, pool of 32 (engine, ticker)", pool32),
+        ("sandbox, pool of 32 (engine, ticker thread)", pool32),
         ("sandbox, pool of 1", pool1),
-        ("sandbox, no pool (as `run` makes it)", no_pool),
+        ("sandbox, no pool", no_pool),
+        ("sandbox, no pool, no ticker (as `run` makes it)", as_run),
         ("cached code: read, MAC, deserialize", cached),
     ] {
         let _ = writeln!(out, "  {name:<46} {d:>10.2?}");

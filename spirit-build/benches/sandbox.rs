@@ -142,7 +142,7 @@ fn host_calls() {
         per_call("log", 1001, 20),
     );
     report(
-        "storage write + read round trip, per call (in the run's one transaction)",
+        "storage write + read, per call (one transaction a run)",
         per_call("storage", 51, 3),
     );
 }
@@ -201,6 +201,9 @@ fn metering_of(name: &str, wasm: &[u8], n: i64) {
     let none = time_compute(wasm, n, false, false);
     let off = time(false);
     let on = time(true);
+    // Fuel without epoch checks: what `cargo spirit run` compiles for an
+    // unpriced run, whose deadline is its process alarm.
+    let fuel_alone = time_compute(wasm, n, true, false);
     // The library's own time-only run, as `--metering time` makes it.
     let sandbox = Sandbox::with_config(SandboxConfig {
         metering: Metering::Time,
@@ -225,12 +228,14 @@ fn metering_of(name: &str, wasm: &[u8], n: i64) {
     report(&format!("{name}, no metering (baseline)"), none);
     report(&format!("{name}, time only (epochs)"), off);
     report(&format!("{name}, fuel and epochs"), on);
+    report(&format!("{name}, fuel, no epochs"), fuel_alone);
     report("  the same, time only, through Sandbox::run", library);
     let ratio = |what: &str, d: Duration| {
         println!("{what:<58} {:>11.2}x", d.as_secs_f64() / none.as_secs_f64());
     };
     ratio("  ratio time only / no metering", off);
     ratio("  ratio fuel / no metering", on);
+    ratio("  ratio fuel, no epochs / no metering", fuel_alone);
     println!(
         "{:<58} {:>11.2}x",
         "  ratio fuel / time only",
