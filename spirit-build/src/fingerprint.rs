@@ -85,12 +85,13 @@ impl Stamp {
         })
     }
 
-    /// Whether this stamp still describes a build of `wasm` for the spirit
-    /// whose `Cargo.toml` is `manifest_path`.
+    /// Whether this stamp still describes a build of the module whose
+    /// blake3 is `wasm` (hashed as the file streams: [`crate::fs::hash_file`])
+    /// for the spirit whose `Cargo.toml` is `manifest_path`.
     pub fn holds(
         &self,
         manifest_path: &Path,
-        wasm: &[u8],
+        wasm: &blake3::Hash,
         profile: &str,
         keep_names: bool,
     ) -> bool {
@@ -100,7 +101,7 @@ impl Stamp {
     fn holds_with(
         &self,
         manifest_path: &Path,
-        wasm: &[u8],
+        wasm: &blake3::Hash,
         profile: &str,
         keep_names: bool,
         rustc: Option<(PathBuf, u64, u64)>,
@@ -116,7 +117,7 @@ impl Stamp {
                 .files
                 .iter()
                 .all(|(path, hash)| hash_file(path) == *hash)
-            && blake3::hash(wasm).to_hex().as_str() == self.wasm
+            && wasm.to_hex().as_str() == self.wasm
     }
 }
 
@@ -187,7 +188,7 @@ mod tests {
         };
         let holds =
             |path: &Path, wasm: &[u8], profile: &str, keep: bool, rustc: (PathBuf, u64, u64)| {
-                stamp.holds_with(path, wasm, profile, keep, Some(rustc))
+                stamp.holds_with(path, &blake3::hash(wasm), profile, keep, Some(rustc))
             };
         assert!(holds(&toml, b"wasm", "dev", false, rustc.clone()));
         assert!(!holds(&toml, b"wasm!", "dev", false, rustc.clone()));

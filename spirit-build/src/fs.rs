@@ -155,6 +155,31 @@ pub fn read(path: &Path) -> Result<Vec<u8>, FsError> {
     std::fs::read(path).map_err(|e| FsError::new("read", path, e))
 }
 
+/// The blake3 of a file, hashed as it streams through a 64 KiB buffer: a
+/// module of megabytes costs no allocation of its size (and none of the
+/// page faults of touching it), as `cargo spirit build`'s no-op check
+/// needs.
+///
+/// ```
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("m.wasm");
+/// std::fs::write(&path, b"\0asm\x01\0\0\0")?;
+/// assert_eq!(spirit_build::fs::hash_file(&path)?, blake3::hash(b"\0asm\x01\0\0\0"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # Errors
+///
+/// Fails when the file cannot be opened or read.
+pub fn hash_file(path: &Path) -> Result<blake3::Hash, FsError> {
+    let fail = |e| FsError::new("read", path, e);
+    let file = std::fs::File::open(path).map_err(fail)?;
+    let mut hasher = blake3::Hasher::new();
+    let mut buffer = std::io::BufReader::with_capacity(64 << 10, file);
+    std::io::copy(&mut buffer, &mut hasher).map_err(fail)?;
+    Ok(hasher.finalize())
+}
+
 /// The most bytes a key file may have (a key is 64 hex characters and a
 /// newline): 4 KiB.
 pub const MAX_KEY_FILE: u64 = 4 << 10;

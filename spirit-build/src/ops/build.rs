@@ -226,7 +226,7 @@ fn quick_fresh(
     let Some(fingerprint) = Fingerprint::read(&dir) else {
         return Ok(None);
     };
-    let original = crate::fs::read(&artifact.path)?;
+    let original = crate::fs::hash_file(&artifact.path)?;
     let holds = fingerprint.stamp.as_ref().is_some_and(|stamp| {
         stamp.holds(
             &unit.manifest_path,
