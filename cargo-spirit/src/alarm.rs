@@ -98,6 +98,19 @@ impl DeadlineGuard for ProcessAlarm {
         if installed != 0 {
             return Err(std::io::Error::last_os_error());
         }
+        // A mask inherited from the parent could block the signal, which
+        // would then wait forever: this thread, the one that runs the
+        // spirit, takes it.
+        // SAFETY: `set` is a valid, initialised signal set.
+        let unblocked = unsafe {
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            libc::sigaddset(&mut set, libc::SIGALRM);
+            libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, ptr::null_mut())
+        };
+        if unblocked != 0 {
+            return Err(std::io::Error::from_raw_os_error(unblocked));
+        }
         let when = left.saturating_add(GRACE).max(Duration::from_micros(1));
         // Under a million, which fits `suseconds_t` wherever it is 32 bits.
         #[allow(clippy::unnecessary_fallible_conversions)]

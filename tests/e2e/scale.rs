@@ -173,3 +173,50 @@ help: raise the limit with `--timeout DURATION`
 
 "#]]);
 }
+
+/// A parent that blocks `SIGALRM` (the mask is inherited across `exec`)
+/// does not unbound the run: the thread that runs the spirit unblocks it.
+#[cfg(unix)]
+#[test]
+fn a_blocked_alarm_signal_still_ends_the_run() {
+    use std::os::unix::process::CommandExt;
+    use std::time::{Duration, Instant};
+
+    let tmp = tempfile::tempdir().unwrap();
+    let wasm = tmp.path().join("spin.wasm");
+    std::fs::write(&wasm, wat::parse_str(SPIN).unwrap()).unwrap();
+    let mut command = std::process::Command::new(crate::support::bin());
+    command
+        .arg("run")
+        .arg(&wasm)
+        .args(["--invoke", "spin", "--timeout", "200ms", "-q"])
+        .env("VUDO_HOME", tmp.path().join(".vudo"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        command.pre_exec(|| {
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            libc::sigaddset(&mut set, libc::SIGALRM);
+            libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+            Ok(())
+        });
+    }
+    let mut child = command.spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("the run outlived its 200ms timeout by 30s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("timed out after 200ms"), "{stderr}");
+}
