@@ -470,3 +470,49 @@ fn the_pipeline_template_calls_the_echo_template() {
     assert_eq!(String::from_utf8(output.stdout).unwrap(), "HELLO, SPIRIT");
     assert!(err.contains("Called echo@0.1.0 run: "), "{err}");
 }
+
+/// An upgrade keeps the older version that installed spirits pin: their
+/// calls still reach the bytes they were built against, and the output says
+/// so and how to remove it later.
+#[test]
+fn an_upgrade_keeps_the_versions_others_pin() {
+    let fixtures = fixtures();
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path();
+    trust(p, &fixtures.authors);
+    let package =
+        |name: &str, version: &str| fixtures.packages.join(format!("{name}-{version}.spirit"));
+    for (name, version) in [
+        ("callee16", "1.0.0"),
+        ("sneaky16", "0.1.0"),
+        ("caller16", "0.1.0"),
+    ] {
+        cargo_spirit(p)
+            .arg("install")
+            .arg(package(name, version))
+            .arg("-q")
+            .assert()
+            .success();
+    }
+    cargo_spirit(p)
+        .args(["upgrade", "callee16"])
+        .arg(package("callee16", "1.1.0"))
+        .assert()
+        .success()
+        .stderr_eq(snapbox::str![[r#"
+...
+    Upgraded callee16 1.0.0 → 1.1.0
+        Kept callee16 v1.0.0 (pinned by caller16@0.1.0; `cargo spirit uninstall callee16@1.0.0` once they no longer need it)
+
+"#]]);
+    let (out, err, ok) = run(p, "caller16", "callee16 - hi", &[]);
+    assert!(ok, "{err}");
+    assert_eq!(out, "callee 1.0.0: hi [caller k=caller]");
+    // Both versions are installed.
+    let listed = cargo_spirit(p).arg("list").output().unwrap();
+    let listed = String::from_utf8(listed.stdout).unwrap();
+    assert!(
+        listed.contains("callee16") && listed.contains("1.0.0") && listed.contains("1.1.0"),
+        "{listed}"
+    );
+}

@@ -11,6 +11,7 @@ use spirit_build::registry::{InstallOptions, Registry};
 use crate::args::{CargoArgs, FormatArg, target};
 
 /// Install a newer version of an installed spirit and remove the older ones
+/// (keeping those that installed spirits pin)
 #[derive(Debug, Args)]
 #[command(after_help = "\
 Examples:

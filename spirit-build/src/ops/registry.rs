@@ -232,22 +232,43 @@ pub fn upgrade(
     let Some(files) = files.into_iter().find(|f| f.manifest.name == name) else {
         return Err(crate::registry::RegistryError::NotInSource(name.to_owned()).into());
     };
-    let (entry, removed) = registry.upgrade(&files, options)?;
+    let crate::registry::Upgraded {
+        entry,
+        removed,
+        kept,
+    } = registry.upgrade(&files, options)?;
     precompile(
         shell,
         registry,
         std::slice::from_ref(&files),
         &[Installed::New(entry.clone())],
     );
-    let from = removed
+    let mut older: Vec<_> = removed
         .iter()
-        .map(|e| e.version.to_string())
+        .chain(kept.iter().map(|(e, _)| e))
+        .map(|e| e.version.clone())
+        .collect();
+    older.sort();
+    let from = older
+        .iter()
+        .map(ToString::to_string)
         .collect::<Vec<_>>()
         .join(", ");
     shell.status(
         "Upgraded",
         format_args!("{name} {from} → {}", entry.version),
     );
+    for (old, by) in kept {
+        shell.status(
+            "Kept",
+            format_args!(
+                "{name} v{} (pinned by {}; `cargo spirit uninstall {name}@{}` once they no longer need it)",
+                old.version,
+                by.join(", "),
+                old.version
+            ),
+        );
+    }
     Ok(entry)
 }
 

@@ -87,6 +87,18 @@ pub struct InstallOptions {
     pub force: bool,
 }
 
+/// What [`Registry::upgrade`] did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Upgraded {
+    /// The new version's entry.
+    pub entry: Entry,
+    /// The older versions removed.
+    pub removed: Vec<Entry>,
+    /// The older versions kept because installed spirits pin them, each
+    /// with those spirits (`name@version`).
+    pub kept: Vec<(Entry, Vec<String>)>,
+}
+
 /// The registry at `VUDO_HOME/registry`.
 ///
 /// ```
@@ -660,7 +672,9 @@ impl Registry {
 
     /// Installs a newer version of an installed spirit and removes the older
     /// ones, in one change: interrupted, it leaves the old versions or the
-    /// new one, never both.
+    /// new one, never both. An older version that installed spirits pin
+    /// (their calls are to that version's exact bytes) is kept, and
+    /// [`Upgraded::kept`] says which and for whom.
     ///
     /// ```
     /// # use spirit_build::{manifest::Manifest, package::SpiritFiles, sign::Key};
@@ -675,9 +689,10 @@ impl Registry {
     /// #     SpiritFiles::new(manifest, wasm, Some(&key))
     /// # };
     /// registry.install(&spirit("hello", "1.0.0"), InstallOptions::default())?;
-    /// let (new, removed) = registry.upgrade(&spirit("hello", "1.1.0"), InstallOptions::default())?;
-    /// assert_eq!(new.version.to_string(), "1.1.0");
-    /// assert_eq!(removed[0].version.to_string(), "1.0.0");
+    /// let upgraded = registry.upgrade(&spirit("hello", "1.1.0"), InstallOptions::default())?;
+    /// assert_eq!(upgraded.entry.version.to_string(), "1.1.0");
+    /// assert_eq!(upgraded.removed[0].version.to_string(), "1.0.0");
+    /// assert!(upgraded.kept.is_empty()); // nothing installed pins 1.0.0
     /// assert_eq!(registry.versions("hello")?.len(), 1);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
@@ -690,7 +705,7 @@ impl Registry {
         &self,
         files: &SpiritFiles,
         options: InstallOptions,
-    ) -> Result<(Entry, Vec<Entry>), RegistryError> {
+    ) -> Result<Upgraded, RegistryError> {
         let name = files.manifest.name.as_str();
         validate_name(name)?;
         let mut change = Transaction::begin(&self.home)?;
@@ -709,13 +724,37 @@ impl Registry {
         }
         let trusted = crate::trust::trusted_authors(&self.home)?;
         let entry = admit(files, options, &trusted)?;
+        // Who pins which version, other than the spirit itself.
+        let pinners: Vec<_> = change
+            .dependents(name)?
+            .into_iter()
+            .filter(|(caller, _, _)| caller != name)
+            .collect();
         let entry = change.install(files, entry)?.entry().clone();
+        let mut kept = Vec::new();
         let removed = change.remove(name, |versions| {
             let newer = versions.split_off(&new);
-            Ok(std::mem::replace(versions, newer).into_values().collect())
+            let mut removed = Vec::new();
+            for (version, old) in std::mem::replace(versions, newer) {
+                let by: Vec<String> = dependencies::callers(pinners.clone(), Some(&version))
+                    .into_iter()
+                    .map(|(caller, version)| format!("{caller}@{version}"))
+                    .collect();
+                if by.is_empty() {
+                    removed.push(old);
+                } else {
+                    kept.push((old.clone(), by));
+                    versions.insert(version, old);
+                }
+            }
+            Ok(removed)
         })?;
         change.commit()?;
-        Ok((entry, removed))
+        Ok(Upgraded {
+            entry,
+            removed,
+            kept,
+        })
     }
 
     /// Brings the registry back to the state its index describes after a
