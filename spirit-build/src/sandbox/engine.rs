@@ -7,7 +7,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, Linker, PoolingAllocationConfig};
@@ -15,7 +15,7 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, Linker, PoolingAlloca
 use super::backend::StorageBackend;
 use super::embedder::{self, HostFunctions};
 use super::error::SandboxError;
-use super::state::HostState;
+use super::state::{HostState, Ticks};
 use super::storage::StorageDurability;
 use super::{cache, storage};
 use crate::limits::{MAX_TABLE_ELEMENTS, MAX_WASM_STACK, Metering};
@@ -203,26 +203,40 @@ fn pool(instances: u32) -> PoolingAllocationConfig {
 #[derive(Debug)]
 pub(crate) struct EpochTicker {
     stop: Arc<AtomicBool>,
+    /// How many times it has ticked: a clock of [`EPOCH_TICK`] resolution
+    /// that costs an atomic load to read.
+    ticks: Ticks,
 }
 
 impl EpochTicker {
     /// Starts the ticker for `engine`.
     pub(crate) fn start(engine: &Engine) -> std::io::Result<EpochTicker> {
         let stop = Arc::new(AtomicBool::new(false));
+        let ticks = Arc::new(AtomicU64::new(0));
         let weak = engine.weak();
         let stopped = stop.clone();
+        let ticked = ticks.clone();
         std::thread::Builder::new()
             .name("spirit-epoch".into())
             .spawn(move || {
                 while !stopped.load(Ordering::Relaxed) {
                     std::thread::sleep(EPOCH_TICK);
                     match weak.upgrade() {
-                        Some(engine) => engine.increment_epoch(),
+                        Some(engine) => {
+                            engine.increment_epoch();
+                            ticked.fetch_add(1, Ordering::Relaxed);
+                        }
                         None => break,
                     }
                 }
             })?;
-        Ok(EpochTicker { stop })
+        Ok(EpochTicker {
+            stop,
+            ticks: Ticks {
+                count: ticks,
+                every: EPOCH_TICK,
+            },
+        })
     }
 
     /// The epoch deadline, in ticks, for a run of at most `timeout`.
@@ -411,6 +425,12 @@ impl Sandbox {
     /// Whether instances come from the pooling allocator.
     pub fn uses_pooling(&self) -> bool {
         self.pooling
+    }
+
+    /// The epoch ticker's count (a clock of [`EPOCH_TICK`] resolution), when
+    /// the code has deadline checks.
+    pub(super) fn ticks(&self) -> Option<&Ticks> {
+        self._ticker.as_ref().map(|ticker| &ticker.ticks)
     }
 
     /// How its runs are bounded ([`SandboxConfig::metering`]): each run's

@@ -23,7 +23,7 @@ use super::io::SpiritIo;
 use super::load::{LoadedSpirit, function_type};
 use super::outcome::{self, LimitsHit, RunError, Value};
 use super::run::{check_bounded, check_initial_sizes, check_policy, default_val};
-use super::state::{HostSetup, HostState};
+use super::state::{HostSetup, HostState, Ticks};
 use super::storage::StorageOwner;
 use crate::limits::{Limits, Policy};
 use crate::net::NetworkAccess;
@@ -95,6 +95,8 @@ pub struct LiveSpirit {
     store: Store<HostState>,
     instance: Instance,
     limits: Limits,
+    /// The sandbox's epoch ticks, which time each invocation's deadline.
+    ticks: Option<Ticks>,
     /// Why the instance ended, once an invocation failed in it.
     ended: Option<String>,
 }
@@ -220,7 +222,9 @@ impl Sandbox {
         state.use_bus(bus.clone());
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| s);
-        let instantiated = arm(&mut store, &limits)
+        store.epoch_deadline_trap();
+        let ticks = self.ticks().cloned();
+        let instantiated = arm(&mut store, &limits, ticks.as_ref())
             .and_then(|()| spirit.pre.instantiate(&mut store))
             .and_then(|instance| {
                 store.data_mut().commit_storage()?;
@@ -233,6 +237,7 @@ impl Sandbox {
                 store,
                 instance,
                 limits,
+                ticks,
                 ended: None,
             }),
             Err(e) => {
@@ -249,15 +254,16 @@ impl Sandbox {
     }
 }
 
-/// Gives the store a fresh invocation's fuel and deadline.
-fn arm(store: &mut Store<HostState>, limits: &Limits) -> wasmtime::Result<()> {
+/// Gives the store a fresh invocation's fuel and deadline (the store traps
+/// at its epoch deadline from its instantiation on).
+fn arm(
+    store: &mut Store<HostState>,
+    limits: &Limits,
+    ticks: Option<&Ticks>,
+) -> wasmtime::Result<()> {
     store.set_fuel(limits.fuel)?;
     store.set_epoch_deadline(EpochTicker::ticks(limits.timeout));
-    store.epoch_deadline_trap();
-    let now = Instant::now();
-    store
-        .data_mut()
-        .begin_invocation(now.checked_add(limits.timeout).unwrap_or(now));
+    store.data_mut().begin_invocation(limits.timeout, ticks);
     Ok(())
 }
 
@@ -459,7 +465,8 @@ impl LiveSpirit {
         call: impl FnOnce(&mut Store<HostState>) -> wasmtime::Result<T>,
     ) -> Result<T, RunError> {
         let limits = self.limits;
-        let result = arm(&mut self.store, &limits).and_then(|()| call(&mut self.store));
+        let result =
+            arm(&mut self.store, &limits, self.ticks.as_ref()).and_then(|()| call(&mut self.store));
         match result {
             Ok(value) => {
                 self.store

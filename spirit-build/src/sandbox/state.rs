@@ -2,8 +2,9 @@
 //! read and write, its deterministic clock and random source, and the
 //! resource limiter that enforces the memory and table limits.
 
-use std::sync::Arc;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use spirit_sdk::abi::{self, LogLevel};
 use wasmtime::ResourceLimiter;
@@ -66,7 +67,7 @@ pub(crate) struct HostState {
     /// [`HostState::commit_storage`] when the run returns, aborted when the
     /// state is dropped without it.
     storage: Option<Box<dyn RunStorage>>,
-    deadline: Instant,
+    deadline: Deadline,
     /// The run's access to the credit ledger (`None`: every credit call
     /// returns `-1`). Dropped with the state at the end of the run, which
     /// releases the reservations the spirit left.
@@ -84,8 +85,9 @@ pub(crate) struct HostState {
     /// The host's allocations in the instance's memory (`vudo_alloc`).
     pub(super) heap: HostHeap,
     /// The séance's message bus, or one of its own with only this spirit
-    /// on it (a one-shot run).
-    bus: Arc<Bus>,
+    /// on it (a one-shot run), made when a messaging function first needs
+    /// it.
+    bus: OnceLock<Arc<Bus>>,
     /// Where `vudo_monotonic_now` counts from.
     monotonic_origin: Instant,
     pub(super) output_len: usize,
@@ -101,6 +103,26 @@ enum Clock {
     /// [`DETERMINISTIC_STEP_NS`] per call, so time still moves forward.
     Seeded {
         next_ns: i64,
+    },
+}
+
+/// A clock that costs an atomic load to read: how many times the
+/// sandbox's epoch ticker has ticked, every `every`.
+#[derive(Clone, Debug)]
+pub(crate) struct Ticks {
+    pub(crate) count: Arc<AtomicU64>,
+    pub(crate) every: Duration,
+}
+
+/// When the current run or invocation must end.
+enum Deadline {
+    /// A run's, read from the clock when it started.
+    At(Instant),
+    /// A live instance's invocation: `timeout` from tick `start`.
+    Ticks {
+        start: u64,
+        timeout: Duration,
+        ticks: Ticks,
     },
 }
 
@@ -129,12 +151,9 @@ impl HostState {
                 )
             }
         };
-        let bus = Arc::new(Bus::new());
-        // A fresh bus has no one on it, so the name is free.
-        let _ = bus.join(&setup.name);
         HostState {
             heap: HostHeap::default(),
-            bus,
+            bus: OnceLock::new(),
             monotonic_origin: Instant::now(),
             name: setup.name,
             owner: setup.owner,
@@ -146,7 +165,7 @@ impl HostState {
             entropy,
             stores: setup.stores,
             storage: None,
-            deadline: setup.deadline,
+            deadline: Deadline::At(setup.deadline),
             credits: setup.credits,
             net: NetSession::new(setup.network, setup.seed.is_some(), setup.deadline),
             spirits: setup.spirits,
@@ -168,19 +187,38 @@ impl HostState {
 
     /// The bus the messaging and effect functions use.
     pub(crate) fn bus(&self) -> &Arc<Bus> {
-        &self.bus
+        self.bus.get_or_init(|| {
+            let bus = Arc::new(Bus::new());
+            // A fresh bus has no one on it, so the name is free.
+            let _ = bus.join(&self.name);
+            bus
+        })
     }
 
     /// Puts the spirit on a séance's bus (which it has joined) instead of
     /// its own.
     pub(crate) fn use_bus(&mut self, bus: Arc<Bus>) {
-        self.bus = bus;
+        self.bus = OnceLock::from(bus);
     }
 
-    /// Starts another invocation of a live instance: a new deadline, and
-    /// the per-run caps (logs, warnings, output) counted afresh.
-    pub(crate) fn begin_invocation(&mut self, deadline: Instant) {
-        self.deadline = deadline;
+    /// Starts another invocation of a live instance: a new deadline,
+    /// `timeout` from now, and the per-run caps (logs, warnings, output)
+    /// counted afresh. With the sandbox's epoch ticks, the start is one
+    /// atomic load, and the deadline is worked out only when a host call
+    /// needs it (to the ticks' 5 ms, as the epoch deadline itself); without,
+    /// it reads the clock.
+    pub(crate) fn begin_invocation(&mut self, timeout: Duration, ticks: Option<&Ticks>) {
+        self.deadline = match ticks {
+            Some(ticks) => Deadline::Ticks {
+                start: ticks.count.load(Ordering::Relaxed),
+                timeout,
+                ticks: ticks.clone(),
+            },
+            None => {
+                let now = Instant::now();
+                Deadline::At(now.checked_add(timeout).unwrap_or(now))
+            }
+        };
         self.memory_limit_hit = false;
         self.table_limit_hit = false;
         self.log_count = 0;
@@ -218,7 +256,22 @@ impl HostState {
 
     /// When the run must end: the deadline its calls of other spirits share.
     pub(super) fn deadline(&self) -> Instant {
-        self.deadline
+        match &self.deadline {
+            Deadline::At(at) => *at,
+            Deadline::Ticks {
+                start,
+                timeout,
+                ticks,
+            } => {
+                let elapsed = ticks.count.load(Ordering::Relaxed).saturating_sub(*start);
+                let spent = ticks
+                    .every
+                    .saturating_mul(u32::try_from(elapsed).unwrap_or(u32::MAX));
+                let now = Instant::now();
+                now.checked_add(timeout.saturating_sub(spent))
+                    .unwrap_or(now)
+            }
+        }
     }
 
     /// Reports why a call returned `-1`, at most [`MAX_WARNINGS`] times.
@@ -271,7 +324,7 @@ impl HostState {
                 true
             }
             Clock::System => {
-                let left = self.deadline.saturating_duration_since(Instant::now());
+                let left = self.deadline().saturating_duration_since(Instant::now());
                 std::thread::sleep(duration.min(left));
                 duration <= left
             }
@@ -297,7 +350,8 @@ impl HostState {
         let txn = match self.storage.take() {
             Some(txn) => txn,
             None => {
-                let txn = self.stores.begin(self.owner, &self.name, self.deadline)?;
+                let deadline = self.deadline();
+                let txn = self.stores.begin(self.owner, &self.name, deadline)?;
                 for note in txn.notes() {
                     self.io.warning(note.clone());
                 }
