@@ -14,7 +14,12 @@ use crate::{
 };
 
 /// Any failure of an operation.
+///
+/// Non-exhaustive: new failures come with new operations, and the variants
+/// of the `build` feature exist only with it, so a `match` needs a `_` arm
+/// under any set of features.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     #[cfg(feature = "build")]
     /// Reading the workspace or a spirit's configuration failed.

@@ -2,10 +2,12 @@
 //! cargo-spirit, usable without the command line.
 //!
 //! A spirit goes through the modules in this order (see `ARCHITECTURE.md`):
-//! [`project`] finds it, [`compile`] builds it with cargo, [`validate`]
-//! checks it against the [host ABI](spirit_sdk::abi), [`strip`] shrinks it,
+//! `project` finds it, `compile` builds it with cargo, [`validate`]
+//! checks it against the [host ABI](spirit_sdk::abi), `strip` shrinks it,
 //! [`manifest`] describes it, and [`sandbox`] runs it. The operations in
-//! [`ops`] string those steps together, one per command.
+//! [`ops`] string those steps together, one per command. `project`,
+//! `compile` and `strip` (and the operations that build) come with the
+//! default `build` feature; without it the crate runs spirits only.
 #![deny(missing_docs)]
 
 #[cfg(feature = "build")]

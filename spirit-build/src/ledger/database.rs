@@ -58,7 +58,8 @@ impl Audit {
 }
 
 /// The credit ledger under one `VUDO_HOME`. Share one per process (it is
-/// `Sync`; wrap it in an `Arc` for [`RunCredits`] and [`Charge`]).
+/// `Sync`; wrap it in an `Arc` for [`RunCredits`](super::RunCredits) and
+/// [`Charge`](super::Charge)).
 #[derive(Debug)]
 pub struct Ledger {
     home: PathBuf,
@@ -189,7 +190,7 @@ impl Ledger {
     ///
     /// # Errors
     ///
-    /// Fails for an amount of 0, a balance past [`MAX_BALANCE`], or a
+    /// Fails for an amount of 0, a balance past [`MAX_BALANCE`](super::MAX_BALANCE), or a
     /// database failure.
     pub fn mint(&self, to: &Account, amount: u64, origin: &Origin) -> Result<Entry, LedgerError> {
         nonzero(amount)?;
@@ -206,7 +207,7 @@ impl Ledger {
     /// # Errors
     ///
     /// Fails for an amount of 0, `from == to`, too few available credits,
-    /// a balance past [`MAX_BALANCE`], or a database failure; then nothing
+    /// a balance past [`MAX_BALANCE`](super::MAX_BALANCE), or a database failure; then nothing
     /// moved.
     pub fn transfer(
         &self,
@@ -308,7 +309,7 @@ impl Ledger {
     /// # Errors
     ///
     /// Fails when `id` is not an active reservation, when `to`'s balance
-    /// would pass [`MAX_BALANCE`], or on a database failure.
+    /// would pass [`MAX_BALANCE`](super::MAX_BALANCE), or on a database failure.
     pub fn consume(
         &self,
         id: u64,

@@ -269,8 +269,10 @@ impl From<RunFailure> for RunError {
     }
 }
 
-/// Why a run did not finish normally.
+/// Why a run did not finish normally (non-exhaustive: limits and host
+/// functions come with new ways to end).
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum RunError {
     /// The module imports what the policy does not grant.
     #[error("refused before running ({} problem{})\n\n{}", .0.len(), if .0.len() == 1 { "" } else { "s" }, problems(.0))]
