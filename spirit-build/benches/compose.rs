@@ -86,6 +86,7 @@ impl DependencySource for One {
             policy: Policy::default(),
             owner: Default::default(),
             dependencies: Vec::new(),
+            network: Default::default(),
         })
     }
 }

@@ -309,6 +309,8 @@ pub fn run(shell: &Shell, mut options: RunOptions) -> Result<Outcome, Error> {
             .as_ref()
             .map_or(&[][..], |m| m.dependencies.as_slice()),
         &options.deny,
+        home.as_deref(),
+        &network,
     )?;
     let spirit = sandbox
         .load_within(&name, &wasm, remaining(started, timeout))
@@ -672,5 +674,35 @@ mod tests {
             "{unpriced}"
         );
         assert!(!unpriced.contains("cost"), "{unpriced}");
+    }
+
+    /// A spirit's dependencies are read in the run's home, never the
+    /// environment's `VUDO_HOME`: with none configured, the run says so.
+    #[test]
+    fn dependencies_come_from_the_runs_home_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let wasm = wat::parse_str(r#"(module (memory (export "memory") 1) (func (export "run")))"#)
+            .unwrap();
+        let mut manifest = Manifest::for_module("caller", "1.0.0".parse().unwrap(), &wasm);
+        manifest.dependencies.push(crate::manifest::Dependency {
+            name: "callee".into(),
+            req: "^1".into(),
+            version: "1.0.0".parse().unwrap(),
+            blake3: blake3::hash(b"callee").to_hex().to_string(),
+            author: None,
+        });
+        let files = SpiritFiles::new(manifest, wasm, None);
+        let package = dir.path().join(files.package_name());
+        crate::fs::write_atomic(&package, &files.to_package()).unwrap();
+        let shell = Shell::from_writers(
+            Verbosity::Quiet,
+            Box::new(std::io::sink()),
+            Box::new(std::io::sink()),
+        );
+        let options = RunOptions::new(RunTarget::Package(package), SandboxConfig::in_memory());
+        match run(&shell, options) {
+            Err(Error::NoHome(name)) => assert_eq!(name, "callee"),
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -3,12 +3,14 @@
 //! hash, author), granting it what its own manifest declares only as
 //! `run` would grant it (`ops/grant.rs`), and the call tree `-v` prints.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use spirit_sdk::abi::Capability;
 
 use super::grant::{self, Grant};
 use crate::manifest::Dependency;
+use crate::net::{Allowlist, NetworkAccess};
 use crate::registry::Registry;
 use crate::sandbox::{
     CallRecord, Callee, Composition, DependencySource, Policy, Sandbox, StorageOwner,
@@ -39,9 +41,14 @@ impl DependencySource for RegistrySource {
                 dependency.author.as_deref().unwrap_or("nobody"),
             ));
         }
-        let declared = match grant::for_installed(&entry, &self.trusted) {
-            Grant::Declared => files.manifest.capabilities.clone(),
-            Grant::Withheld { .. } => Vec::new(),
+        // Its capabilities and its network allowlist come with its
+        // manifest, granted together or not at all.
+        let (declared, network) = match grant::for_installed(&entry, &self.trusted) {
+            Grant::Declared => (
+                files.manifest.capabilities.clone(),
+                files.manifest.network.clone(),
+            ),
+            Grant::Withheld { .. } => (Vec::new(), Allowlist::default()),
         };
         let verdict = sign::check_signed(
             files.signed(),
@@ -60,35 +67,47 @@ impl DependencySource for RegistrySource {
                 .author()
                 .map_or(StorageOwner::Unsigned, |a| StorageOwner::Author(a.0)),
             dependencies: files.manifest.dependencies,
+            network,
         })
     }
 }
 
 /// The composition of a run of a spirit with `dependencies`, read from the
-/// registry under `VUDO_HOME`; `None` when it has none.
+/// registry under the run's `home` (its `SandboxConfig::home`, never the
+/// environment's), its callees reaching their own allowlists within the
+/// run's network limits and roots (`network`); `None` when it has none.
 ///
 /// # Errors
 ///
-/// Fails when the registry or the trusted authors cannot be read.
+/// Fails when there is no home to read the registry in, or the registry or
+/// the trusted authors cannot be read.
 pub(super) fn composition(
     sandbox: &Arc<Sandbox>,
     dependencies: &[Dependency],
     deny: &[Capability],
+    home: Option<&Path>,
+    network: &NetworkAccess,
 ) -> Result<Option<Arc<Composition>>, Error> {
-    if dependencies.is_empty() {
+    let Some(first) = dependencies.first() else {
         return Ok(None);
-    }
-    let registry = Registry::open_default()?;
+    };
+    let home = home.ok_or_else(|| Error::NoHome(first.name.clone()))?;
+    let registry = Registry::new(home);
     let trusted = crate::trust::trusted_authors(registry.home())?;
     let source = RegistrySource {
         registry,
         trusted,
         deny: deny.to_vec(),
     };
-    Ok(Some(Composition::new(
+    Ok(Some(Composition::with_network(
         sandbox.clone(),
         Arc::new(source),
         dependencies.to_vec(),
+        NetworkAccess {
+            allowlist: Allowlist::default(),
+            limits: network.limits,
+            extra_roots: network.extra_roots.clone(),
+        },
     )))
 }
 

@@ -27,6 +27,7 @@ use super::state::{HostSetup, HostState};
 use super::storage::StorageOwner;
 use crate::limits::{Limits, Policy};
 use crate::manifest::Dependency;
+use crate::net::{Allowlist, NetworkAccess};
 
 /// How deep calls may nest: a spirit, its dependency, theirs, … eight
 /// levels in all.
@@ -50,6 +51,10 @@ pub struct Callee {
     pub owner: StorageOwner,
     /// Its own pinned dependencies, which it may call in turn.
     pub dependencies: Vec<Dependency>,
+    /// Where it may connect and listen: its own manifest's `[network]`
+    /// entries when its author is trusted (as its capabilities), never its
+    /// caller's. It reaches them within the run's network limits.
+    pub network: Allowlist,
 }
 
 /// Where a run's callees come from: `cargo spirit run` reads them from
@@ -98,7 +103,7 @@ pub struct CallRecord {
 /// impl DependencySource for One {
 ///     fn fetch(&self, _: &Dependency) -> Result<Callee, String> {
 ///         Ok(Callee { wasm: self.0.clone(), entry: "run".into(), policy: Policy::default(),
-///                     owner: Default::default(), dependencies: vec![] })
+///                     owner: Default::default(), dependencies: vec![], network: Default::default() })
 ///     }
 /// }
 /// # let callee = wat::parse_str(r#"(module (memory (export "memory") 1) (func (export "run")))"#)?;
@@ -126,6 +131,9 @@ pub struct Composition {
     /// Loaded callees by name and wasm blake3.
     loaded: Mutex<HashMap<String, Arc<Loaded>>>,
     calls: Mutex<CallTree>,
+    /// The run's network limits and extra HTTPS roots, within which each
+    /// callee reaches its own allowlist (this one's is not used).
+    network: NetworkAccess,
 }
 
 impl fmt::Debug for Composition {
@@ -149,6 +157,7 @@ struct Loaded {
     policy: Policy,
     owner: StorageOwner,
     dependencies: Vec<Dependency>,
+    network: Allowlist,
 }
 
 impl Composition {
@@ -159,12 +168,29 @@ impl Composition {
         source: Arc<dyn DependencySource>,
         dependencies: Vec<Dependency>,
     ) -> Arc<Composition> {
+        Composition::with_network(sandbox, source, dependencies, NetworkAccess::default())
+    }
+
+    /// [`Composition::new`], with the run's network limits and extra HTTPS
+    /// roots (`network.limits`, `network.extra_roots`), within which a
+    /// callee reaches the allowlist of its own [`Callee::network`];
+    /// `network.allowlist`, the caller's, is never a callee's.
+    pub fn with_network(
+        sandbox: Arc<Sandbox>,
+        source: Arc<dyn DependencySource>,
+        dependencies: Vec<Dependency>,
+        network: NetworkAccess,
+    ) -> Arc<Composition> {
         Arc::new(Composition {
             sandbox,
             source,
             dependencies,
             loaded: Mutex::new(HashMap::new()),
             calls: Mutex::new(CallTree::default()),
+            network: NetworkAccess {
+                allowlist: Allowlist::default(),
+                ..network
+            },
         })
     }
 
@@ -215,6 +241,7 @@ impl Composition {
             policy: callee.policy,
             owner: callee.owner,
             dependencies: callee.dependencies,
+            network: callee.network,
         });
         self.loaded
             .lock()
@@ -416,9 +443,12 @@ fn run_callee(
         stores: sandbox.stores.clone(),
         deadline: request.deadline,
         credits: None,
-        // A callee reaches no network (yet): its manifest's allowlist is not
-        // carried through `Callee`, and it never gets its caller's.
-        network: crate::net::NetworkAccess::default(),
+        // Its own allowlist, never its caller's, within the run's limits.
+        network: NetworkAccess {
+            allowlist: loaded.network.clone(),
+            limits: site.composition.network.limits,
+            extra_roots: site.composition.network.extra_roots.clone(),
+        },
         spirits: Some(Box::new(CallSite {
             composition: site.composition.clone(),
             dependencies: loaded.dependencies.clone(),

@@ -109,6 +109,7 @@ impl DependencySource for Source {
 
 fn callee(wasm: Vec<u8>, dependencies: Vec<Dependency>) -> Callee {
     Callee {
+        network: Default::default(),
         wasm,
         entry: "run".into(),
         policy: Policy::allow([
@@ -377,4 +378,77 @@ fn depth_is_bounded() {
         "{message}"
     );
     assert_eq!(composition.calls().len(), 7);
+}
+
+/// A callee reaches the network through its own allowlist, within the
+/// run's limits, and never through its caller's: the same callee connects
+/// to a loopback listener its allowlist names, and is refused when only the
+/// caller's names it.
+#[test]
+fn a_callee_connects_through_its_own_allowlist_only() {
+    use crate::net::{Allowlist, NetworkAccess};
+
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    let net = wat::parse_str(format!(
+        r#"(module
+        (import "vudo" "host_network_connect" (func $connect (param i32 i32) (result i64)))
+        (import "vudo" "host_output_write" (func $output (param i32 i32) (result i32)))
+        (memory (export "memory") 1)
+        (data (i32.const 0) "{address}")
+        (data (i32.const 100) "connected")
+        (data (i32.const 120) "refused")
+        (func (export "run") (result i32)
+            (if (i64.ge_s (call $connect (i32.const 0) (i32.const {len})) (i64.const 0))
+                (then (drop (call $output (i32.const 100) (i32.const 9))))
+                (else (drop (call $output (i32.const 120) (i32.const 7)))))
+            (i32.const 0)))"#,
+        len = address.len()
+    ))
+    .unwrap();
+    let caller = wat::parse_str(
+        r#"(module
+        (import "vudo" "host_spirit_call" (func $call (param i32 i32 i32 i32 i32 i32 i32 i32) (result i32)))
+        (import "vudo" "host_output_write" (func $output (param i32 i32) (result i32)))
+        (memory (export "memory") 1)
+        (data (i32.const 0) "net")
+        (func (export "run") (result i32) (local $r i32)
+            (local.set $r (call $call (i32.const 0) (i32.const 3) (i32.const 0) (i32.const 0)
+                (i32.const 0) (i32.const 0) (i32.const 1024) (i32.const 1024)))
+            (if (i32.ge_s (local.get $r) (i32.const 0))
+                (then (drop (call $output (i32.const 1024) (local.get $r)))))
+            (i32.const 0)))"#,
+    )
+    .unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let sandbox = Arc::new(Sandbox::with_config(SandboxConfig::in_home(home.path())).unwrap());
+    let spirit = sandbox.load("caller", &caller).unwrap();
+    let names_it = Allowlist::parse(&[address.as_str()], &[]).unwrap();
+    let run = |callee_net: Allowlist, caller_net: Allowlist| {
+        let mut source = Source::default();
+        let mut net_callee = callee(net.clone(), vec![]);
+        net_callee.policy = Policy::allow([Capability::NetworkConnect]);
+        net_callee.network = callee_net;
+        source.0.insert("net".into(), net_callee);
+        let network = NetworkAccess {
+            allowlist: caller_net,
+            ..NetworkAccess::default()
+        };
+        let composition = Composition::with_network(
+            sandbox.clone(),
+            Arc::new(source),
+            vec![pin("net", &net)],
+            network.clone(),
+        );
+        let mut request = RunRequest::new(
+            Policy::allow([Capability::CrossSandboxCall, Capability::NetworkConnect]),
+            Limits::default(),
+        );
+        request.network = network;
+        request.composition = Some(composition);
+        let outcome = sandbox.run(&spirit, request).unwrap();
+        String::from_utf8(outcome.output().to_vec()).unwrap()
+    };
+    assert_eq!(run(names_it.clone(), Allowlist::default()), "connected");
+    assert_eq!(run(Allowlist::default(), names_it), "refused");
 }
