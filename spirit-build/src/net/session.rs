@@ -72,6 +72,12 @@ impl NetSession {
         }
     }
 
+    /// Moves the deadline every wait ends at: a live instance's next
+    /// invocation has its own.
+    pub(crate) fn set_deadline(&mut self, deadline: Instant) {
+        self.deadline = deadline;
+    }
+
     /// What was allowed since the last call (for `-v`).
     pub fn take_notes(&mut self) -> Vec<String> {
         std::mem::take(&mut self.notes)

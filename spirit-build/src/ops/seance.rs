@@ -11,6 +11,7 @@ use super::resolve::resolve;
 use super::run::LimitOverrides;
 use super::run_io::TerminalIo;
 use super::target::Target;
+use crate::net::{Allowlist, NetworkAccess};
 use crate::sandbox::{Limits, Policy, RunError, Sandbox, SandboxConfig, SpiritIo};
 use crate::seance::{Seance, SeanceError, Summons};
 use crate::{Error, Shell};
@@ -169,12 +170,21 @@ pub fn summon(
             .map_or_else(Limits::default, |m| m.run),
     );
     limits.check().map_err(|e| run_failed(e.into()))?;
+    // The manifest's network allowlist comes with its capabilities.
+    let network = NetworkAccess {
+        allowlist: match (&resolved.manifest, resolved.withheld.is_none()) {
+            (Some(manifest), true) => manifest.network.clone(),
+            _ => Allowlist::default(),
+        },
+        ..NetworkAccess::default()
+    };
     let summons = Summons {
         policy: Policy::from_declared(declared, options.allow.clone(), options.deny.clone()),
         limits,
         io,
         seed: options.seed,
         storage_owner: resolved.owner,
+        network,
     };
     seance.summon(name, &resolved.wasm, summons)?;
     shell.status(

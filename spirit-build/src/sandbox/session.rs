@@ -45,6 +45,10 @@ pub struct LiveRequest {
     /// The bus it joins under its name (a séance's; a new [`Bus`] for a
     /// spirit alone).
     pub bus: Arc<Bus>,
+    /// Where it may connect and listen, within which limits (none by
+    /// default: a granted network capability reaches nothing). Each
+    /// invocation's waits end at that invocation's deadline.
+    pub network: NetworkAccess,
 }
 
 impl fmt::Debug for LiveRequest {
@@ -69,6 +73,7 @@ impl LiveRequest {
             seed: None,
             storage_owner: StorageOwner::Unsigned,
             bus: Arc::new(Bus::new()),
+            network: NetworkAccess::default(),
         }
     }
 }
@@ -197,6 +202,7 @@ impl Sandbox {
             seed,
             storage_owner,
             bus,
+            network,
         } = request;
         bus.join(&spirit.name)
             .map_err(|e| RunError::Instantiate(e.to_string()))?;
@@ -212,10 +218,7 @@ impl Sandbox {
             stores: self.stores.clone(),
             deadline: started.checked_add(limits.timeout).unwrap_or(started),
             credits: None,
-            // A séance's spirits get no network allowlist (yet): a granted
-            // `network_*` capability reaches nothing, as in a run without
-            // `[network]` entries.
-            network: NetworkAccess::default(),
+            network,
             // A séance's spirits call no dependencies (yet).
             spirits: None,
         });

@@ -74,7 +74,7 @@ pub(crate) struct HostState {
     credits: Option<RunCredits>,
     /// The run's network: its allowlist and open handles (closed when the
     /// state is dropped).
-    pub(super) net: NetSession,
+    net: NetSession,
     /// Its calls of other spirits (`None`: it has no dependencies).
     pub(super) spirits: Option<Box<dyn CallSite>>,
     /// The last call's output, and why it failed (empty when it did not).
@@ -252,6 +252,14 @@ impl HostState {
             level,
             message,
         });
+    }
+
+    /// The run's network session, its waits ending at the current
+    /// invocation's deadline.
+    pub(super) fn net(&mut self) -> &mut NetSession {
+        let deadline = self.deadline();
+        self.net.set_deadline(deadline);
+        &mut self.net
     }
 
     /// When the run must end: the deadline its calls of other spirits share.

@@ -42,6 +42,7 @@ use std::sync::Arc;
 
 pub use error::SeanceError;
 
+use crate::net::NetworkAccess;
 use crate::sandbox::{
     Bus, BusEvent, CollectingIo, Effect, HOST_SENDER, Invocation, Limits, LiveRequest, LiveSpirit,
     Policy, RunError, Sandbox, SpiritIo, StorageOwner, TypedFunction, Value, WasmParams,
@@ -61,6 +62,9 @@ pub struct Summons {
     pub seed: Option<u64>,
     /// Whose storage it opens.
     pub storage_owner: StorageOwner,
+    /// Where it may connect and listen, within which limits (none by
+    /// default).
+    pub network: NetworkAccess,
 }
 
 impl fmt::Debug for Summons {
@@ -84,6 +88,7 @@ impl Summons {
             io: Box::new(CollectingIo::default()),
             seed: None,
             storage_owner: StorageOwner::Unsigned,
+            network: NetworkAccess::default(),
         }
     }
 }
@@ -195,6 +200,7 @@ impl Seance {
             io,
             seed,
             storage_owner,
+            network,
         } = summons;
         let request = LiveRequest {
             policy,
@@ -203,6 +209,7 @@ impl Seance {
             seed,
             storage_owner,
             bus: self.bus.clone(),
+            network,
         };
         let live = self
             .sandbox
@@ -448,5 +455,52 @@ mod tests {
         assert!(s.release("a").is_err());
         assert!(!s.send("a", b"x").unwrap());
         assert!(s.send("b", b"x").unwrap());
+    }
+
+    /// A summoned spirit reaches the allowlist it was given, at every
+    /// invocation within that invocation's own deadline (not the first
+    /// one's), and one given none reaches nothing.
+    #[test]
+    fn a_summoned_spirit_reaches_its_allowlist_at_every_invocation() {
+        use crate::net::{Allowlist, NetworkAccess};
+        use spirit_sdk::abi::Capability;
+
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = listener.local_addr().unwrap().to_string();
+        let wasm = wat::parse_str(format!(
+            r#"(module
+            (import "vudo" "host_network_connect" (func $connect (param i32 i32) (result i64)))
+            (memory (export "memory") 1)
+            (data (i32.const 0) "{address}")
+            (func (export "connect") (result i64) (call $connect (i32.const 0) (i32.const {len}))))"#,
+            len = address.len()
+        ))
+        .unwrap();
+        let limits = Limits {
+            timeout: std::time::Duration::from_millis(300),
+            ..Limits::default()
+        };
+        let mut seance = seance();
+        let mut given = Summons::new(Policy::allow([Capability::NetworkConnect]), limits);
+        given.network = NetworkAccess {
+            allowlist: Allowlist::parse(&[address.as_str()], &[]).unwrap(),
+            ..NetworkAccess::default()
+        };
+        seance.summon("given", &wasm, given).unwrap();
+        let none = Summons::new(Policy::allow([Capability::NetworkConnect]), limits);
+        seance.summon("none", &wasm, none).unwrap();
+        let connect = |seance: &mut Seance, name: &str| match seance
+            .invoke(name, "connect", &[])
+            .unwrap()
+            .results[..]
+        {
+            [Value::I64(handle)] => handle,
+            ref other => panic!("{other:?}"),
+        };
+        assert!(connect(&mut seance, "given") >= 0);
+        // Past the first invocation's deadline: the second has its own.
+        std::thread::sleep(std::time::Duration::from_millis(400));
+        assert!(connect(&mut seance, "given") >= 0);
+        assert_eq!(connect(&mut seance, "none"), -1);
     }
 }

@@ -18,7 +18,7 @@ const ERROR: i64 = abi::ERROR as i64;
 
 /// The value for the spirit: `Ok` as is, an error as `-1` with a warning.
 fn answer(state: &mut HostState, function: &str, result: Result<i64, NetError>) -> i64 {
-    for note in state.net.take_notes() {
+    for note in state.net().take_notes() {
         state.io.network(note);
     }
     match result {
@@ -67,7 +67,7 @@ pub(super) fn host_network_connect(
     };
     let state = caller.data_mut();
     let result = match std::str::from_utf8(&addr) {
-        Ok(text) if !text.is_empty() => state.net.connect(text),
+        Ok(text) if !text.is_empty() => state.net().connect(text),
         _ => Err(NetError::Invalid(format!(
             "the address `{}` is not 1 to 256 bytes of UTF-8 `host:port`",
             truncate(&String::from_utf8_lossy(&addr), 64)
@@ -78,7 +78,7 @@ pub(super) fn host_network_connect(
 
 pub(super) fn host_network_listen(caller: &mut Caller<'_, HostState>, port: i32) -> i64 {
     let state = caller.data_mut();
-    let result = state.net.listen(port);
+    let result = state.net().listen(port);
     answer(state, "host_network_listen", result)
 }
 
@@ -98,7 +98,7 @@ pub(super) fn host_network_broadcast(
         );
     };
     let state = caller.data_mut();
-    let result = state.net.broadcast(&message);
+    let result = state.net().broadcast(&message);
     answer(state, F, result)
 }
 
@@ -118,7 +118,7 @@ pub(super) fn host_network_send(
     };
     let state = caller.data_mut();
     let result = state
-        .net
+        .net()
         .send(handle, &data)
         .map(|n| i64::try_from(n).unwrap_or(ERROR));
     answer(state, F, result)
@@ -142,7 +142,7 @@ pub(super) fn host_network_recv(
         return ERROR;
     };
     let result = state
-        .net
+        .net()
         .recv(handle, &mut mem[r], timeout(timeout_ms))
         .map(|received| match received {
             Received::Bytes(n) => i64::try_from(n).unwrap_or(ERROR),
@@ -158,7 +158,7 @@ pub(super) fn host_network_accept(
 ) -> i64 {
     let state = caller.data_mut();
     let result = state
-        .net
+        .net()
         .accept(listener, timeout(timeout_ms))
         .map(|accepted| accepted.unwrap_or(abi::TIMED_OUT));
     answer(state, "host_network_accept", result)
@@ -166,7 +166,7 @@ pub(super) fn host_network_accept(
 
 pub(super) fn host_network_close(caller: &mut Caller<'_, HostState>, handle: i64) -> i32 {
     let state = caller.data_mut();
-    let result = state.net.close(handle).map(|()| 0);
+    let result = state.net().close(handle).map(|()| 0);
     // `answer` gives 0 or -1 here.
     i32::try_from(answer(state, "host_network_close", result)).unwrap_or(abi::ERROR)
 }
@@ -185,6 +185,6 @@ pub(super) fn host_http_request(
         );
     };
     let state = caller.data_mut();
-    let result = state.net.http_request(&request);
+    let result = state.net().http_request(&request);
     answer(state, F, result)
 }
