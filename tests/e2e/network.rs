@@ -106,6 +106,12 @@ const ALLOW_NET: [&str; 2] = [
     "network_connect,network_listen,network_broadcast",
 ];
 
+/// `cargo spirit run WASM` granted every network capability (`ALLOW_NET`),
+/// in `dir`: each test adds its allowlist, input and invocation.
+fn run_net(dir: &Path, wasm: &Path) -> snapbox::cmd::Command {
+    cargo_spirit(dir).arg("run").arg(wasm).args(ALLOW_NET)
+}
+
 /// A TCP server on 127.0.0.1 that echoes what each connection sends.
 fn echo_server() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -233,10 +239,7 @@ fn connect_send_recv_close_round_trip() {
     let tmp = tempfile::tempdir().unwrap();
     let wasm = net_wasm(tmp.path());
     let address = format!("127.0.0.1:{port}");
-    let out = cargo_spirit(tmp.path())
-        .arg("run")
-        .arg(&wasm)
-        .args(ALLOW_NET)
+    let out = run_net(tmp.path(), &wasm)
         .args(["--allow-net", &address, "--input-text", &address])
         .args(["-v", "--invoke", "echo"])
         .assert()
@@ -274,10 +277,7 @@ fn a_spirit_listens_and_serves_a_client() {
     });
     let tmp = tempfile::tempdir().unwrap();
     let wasm = net_wasm(tmp.path());
-    let out = cargo_spirit(tmp.path())
-        .arg("run")
-        .arg(&wasm)
-        .args(ALLOW_NET)
+    let out = run_net(tmp.path(), &wasm)
         .args(["--allow-listen", &format!("127.0.0.1:{port}")])
         .args(["--invoke", "serve", &port.to_string()])
         .assert()
@@ -292,10 +292,7 @@ fn a_spirit_listens_and_serves_a_client() {
 fn listening_on_a_port_not_in_the_allowlist_is_refused() {
     let tmp = tempfile::tempdir().unwrap();
     let wasm = net_wasm(tmp.path());
-    let out = cargo_spirit(tmp.path())
-        .arg("run")
-        .arg(&wasm)
-        .args(ALLOW_NET)
+    let out = run_net(tmp.path(), &wasm)
         .args(["--allow-listen", "127.0.0.1:1"])
         .args(["--invoke", "serve", "2"])
         .assert()
@@ -328,10 +325,7 @@ fn broadcast_reaches_every_open_connection() {
     let tmp = tempfile::tempdir().unwrap();
     let wasm = net_wasm(tmp.path());
     let address = format!("127.0.0.1:{port}");
-    let out = cargo_spirit(tmp.path())
-        .arg("run")
-        .arg(&wasm)
-        .args(ALLOW_NET)
+    let out = run_net(tmp.path(), &wasm)
         .args(["--allow-net", &address, "--input-text", &address])
         .args(["--invoke", "broadcast", "5"])
         .assert()
@@ -352,10 +346,7 @@ fn a_host_not_in_the_allowlist_is_refused_with_the_entry_that_would_allow_it() {
     let address = format!("127.0.0.1:{port}");
     // Granted the capability, but no entry: nothing is reachable.
     for allow_net in [&[][..], &["--allow-net", "127.0.0.1:1"][..]] {
-        let out = cargo_spirit(tmp.path())
-            .arg("run")
-            .arg(&wasm)
-            .args(ALLOW_NET)
+        let out = run_net(tmp.path(), &wasm)
             .args(allow_net)
             .args(["--input-text", &address, "--invoke", "connect"])
             .assert()
@@ -404,10 +395,7 @@ fn a_name_resolving_to_a_private_address_is_refused() {
     let tmp = tempfile::tempdir().unwrap();
     let wasm = net_wasm(tmp.path());
     let target = format!("{name}:{port}");
-    let out = cargo_spirit(tmp.path())
-        .arg("run")
-        .arg(&wasm)
-        .args(ALLOW_NET)
+    let out = run_net(tmp.path(), &wasm)
         .args(["--allow-net", &target, "--input-text", &target])
         .args(["--invoke", "connect"])
         .assert()
@@ -422,10 +410,7 @@ fn a_name_resolving_to_a_private_address_is_refused() {
         "{stderr}"
     );
     // An entry naming the address itself lets it through.
-    let out = cargo_spirit(tmp.path())
-        .arg("run")
-        .arg(&wasm)
-        .args(ALLOW_NET)
+    let out = run_net(tmp.path(), &wasm)
         .args(["--allow-net", &target])
         .args(["--allow-net", &format!("127.0.0.1:{port}")])
         .args(["--allow-net", &format!("[::1]:{port}")])
@@ -450,10 +435,7 @@ fn recv_past_its_timeout_returns_timed_out() {
     let tmp = tempfile::tempdir().unwrap();
     let wasm = net_wasm(tmp.path());
     let address = format!("127.0.0.1:{port}");
-    let out = cargo_spirit(tmp.path())
-        .arg("run")
-        .arg(&wasm)
-        .args(ALLOW_NET)
+    let out = run_net(tmp.path(), &wasm)
         .args(["--allow-net", &address, "--input-text", &address])
         .args(["--invoke", "recv_timeout"])
         .assert()
@@ -469,10 +451,7 @@ fn a_deterministic_run_cannot_use_the_network() {
     let tmp = tempfile::tempdir().unwrap();
     let wasm = net_wasm(tmp.path());
     let address = format!("127.0.0.1:{port}");
-    let out = cargo_spirit(tmp.path())
-        .arg("run")
-        .arg(&wasm)
-        .args(ALLOW_NET)
+    let out = run_net(tmp.path(), &wasm)
         .args(["--allow-net", &address, "--input-text", &address])
         .args(["--deterministic", "--invoke", "connect"])
         .assert()
@@ -509,10 +488,7 @@ fn http_get_from_an_allowed_host() {
     let tmp = tempfile::tempdir().unwrap();
     let wasm = net_wasm(tmp.path());
     let url = format!("http://127.0.0.1:{port}/data.json");
-    let out = cargo_spirit(tmp.path())
-        .arg("run")
-        .arg(&wasm)
-        .args(ALLOW_NET)
+    let out = run_net(tmp.path(), &wasm)
         .args(["--allow-net", &format!("http://127.0.0.1:{port}")])
         .args(["--input-text", &http_request(&url), "--invoke", "http"])
         .assert()
@@ -544,10 +520,7 @@ fn a_redirect_is_followed_only_within_the_allowlist() {
     let tmp = tempfile::tempdir().unwrap();
     let wasm = net_wasm(tmp.path());
     let run = |path: &str| {
-        cargo_spirit(tmp.path())
-            .arg("run")
-            .arg(&wasm)
-            .args(ALLOW_NET)
+        run_net(tmp.path(), &wasm)
             .args(["--allow-net", &format!("http://127.0.0.1:{port}")])
             .args([
                 "--input-text",
@@ -583,10 +556,7 @@ fn an_oversized_response_is_refused() {
     let tmp = tempfile::tempdir().unwrap();
     let wasm = net_wasm(tmp.path());
     let url = format!("http://127.0.0.1:{port}/big");
-    let out = cargo_spirit(tmp.path())
-        .arg("run")
-        .arg(&wasm)
-        .args(ALLOW_NET)
+    let out = run_net(tmp.path(), &wasm)
         .args(["--allow-net", &format!("127.0.0.1:{port}")])
         .args(["--max-response", "1MiB"])
         .args(["--input-text", &http_request(&url), "--invoke", "http"])
@@ -611,10 +581,7 @@ fn a_slow_server_is_given_up_on_at_the_timeout() {
     let tmp = tempfile::tempdir().unwrap();
     let wasm = net_wasm(tmp.path());
     let url = format!("http://127.0.0.1:{port}/slow");
-    let out = cargo_spirit(tmp.path())
-        .arg("run")
-        .arg(&wasm)
-        .args(ALLOW_NET)
+    let out = run_net(tmp.path(), &wasm)
         .args(["--allow-net", &format!("127.0.0.1:{port}")])
         .args(["--net-timeout", "300ms"])
         .args(["--input-text", &http_request(&url), "--invoke", "http"])
@@ -694,10 +661,7 @@ fn https_with_a_trusted_test_authority() {
     std::fs::write(&ca, ca_pem).unwrap();
     let url = format!("https://localhost:{port}/data.json");
     let run = |ca: Option<&Path>| {
-        let mut command = cargo_spirit(tmp.path())
-            .arg("run")
-            .arg(&wasm)
-            .args(ALLOW_NET)
+        let mut command = run_net(tmp.path(), &wasm)
             .args(["--allow-net", &format!("https://localhost:{port}")])
             .args(["--input-text", &http_request(&url), "--invoke", "http"])
             .env_remove("SPIRIT_NET_CA_FILE");
@@ -841,10 +805,7 @@ fn a_packages_allowlist_is_shown_and_granted_only_with_its_capabilities() {
     );
     // Unsigned: its capabilities are withheld, and so is its allowlist; the
     // capabilities granted by hand reach nothing.
-    let out = cargo_spirit(tmp.path())
-        .arg("run")
-        .arg(&package)
-        .args(ALLOW_NET)
+    let out = run_net(tmp.path(), &package)
         .args(["--input-text", &address, "--invoke", "connect"])
         .assert()
         .success()
