@@ -85,6 +85,38 @@ fn run_once(program: &Path, args: &[String], home: &Path) -> Duration {
     elapsed
 }
 
+/// `rounds` rounds, each running every case once in turn, so that the
+/// machine's load falls on all of them alike.
+fn interleave(cases: &mut [Case], rounds: usize, home: &Path) {
+    for _ in 0..rounds {
+        for case in cases.iter_mut() {
+            let d = run_once(&case.program, &case.args, home);
+            case.samples.push(d);
+        }
+    }
+}
+
+/// One line a case: its median and its ratio to `baseline`.
+fn rows(out: &mut impl Write, cases: &[Case], baseline: Duration) {
+    for case in cases {
+        let m = median(case);
+        let _ = writeln!(
+            out,
+            "  {:<46} {:>10.2?}  {:>9.2}x",
+            case.name,
+            m,
+            m.as_secs_f64() / baseline.as_secs_f64()
+        );
+    }
+}
+
+/// A case's median wall time.
+fn median(case: &Case) -> Duration {
+    let mut samples = case.samples.clone();
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
 fn main() {
     let mut out = std::io::stdout().lock();
     let bin: PathBuf = std::env::current_exe()
@@ -191,17 +223,7 @@ fn main() {
             run_once(&case.program, &case.args, home.path());
         }
     }
-    for _ in 0..ROUNDS {
-        for case in &mut cases {
-            let d = run_once(&case.program, &case.args, home.path());
-            case.samples.push(d);
-        }
-    }
-    let median = |case: &Case| {
-        let mut samples = case.samples.clone();
-        samples.sort();
-        samples[samples.len() / 2]
-    };
+    interleave(&mut cases, ROUNDS, home.path());
     let floor = median(&cases[0]);
     let _ = writeln!(
         out,
@@ -212,16 +234,7 @@ fn main() {
         "  {:<46} {:>10}  {:>10}",
         "command", "time", "/ --version"
     );
-    for case in &cases {
-        let m = median(case);
-        let _ = writeln!(
-            out,
-            "  {:<46} {:>10.2?}  {:>9.2}x",
-            case.name,
-            m,
-            m.as_secs_f64() / floor.as_secs_f64()
-        );
-    }
+    rows(&mut out, &cases, floor);
     breakdown(&mut out, home.path());
     compute(&mut out, &bin, wasmtime.as_deref(), dir.path(), home.path());
     // For profiling the same commands (`perf record`): keep the files.
@@ -318,29 +331,6 @@ fn breakdown(out: &mut impl Write, home: &Path) {
     }
 }
 
-/// FNV-1a over 64 KiB of linear memory, `n` rounds: code that does work per
-/// iteration (a load, an xor, a multiply), where what metering compiles into
-/// each loop shows.
-const HASHING: &str = r#"(module (memory (export "memory") 1)
-    (func (export "sum") (param $n i64) (result i64)
-        (local $h i64) (local $i i32)
-        (local.set $h (i64.const 0xcbf29ce484222325))
-        (loop $round
-            (local.set $i (i32.const 0))
-            (loop $byte
-                (local.set $h (i64.mul
-                    (i64.xor (local.get $h) (i64.load8_u (local.get $i)))
-                    (i64.const 0x100000001b3)))
-                (local.tee $i (i32.add (local.get $i) (i32.const 1)))
-                (i32.const 65536)
-                (i32.lt_u)
-                (br_if $byte))
-            (local.tee $n (i64.sub (local.get $n) (i64.const 1)))
-            (i64.const 0)
-            (i64.ne)
-            (br_if $round))
-        (local.get $h)))"#;
-
 /// Metering as a user meets it: the hashing loop (2,000 rounds, 131 MB)
 /// run by each CLI, with the code cached, interleaved round by round (median
 /// of 11): `wasmtime run` with no metering at all (the baseline) and with a
@@ -351,7 +341,7 @@ fn compute(out: &mut impl Write, bin: &Path, wasmtime: Option<&Path>, dir: &Path
     let Some(wasmtime) = wasmtime else {
         return;
     };
-    let wasm = wat::parse_str(HASHING).expect("valid wat");
+    let wasm = wat::parse_str(support::HASHING).expect("valid wat");
     let path = dir.join("hashing.wasm");
     spirit_build::fs::write_atomic(&path, &wasm).expect("write wasm");
     let file = path.to_string_lossy().into_owned();
@@ -408,30 +398,11 @@ fn compute(out: &mut impl Write, bin: &Path, wasmtime: Option<&Path>, dir: &Path
     for case in &cases {
         run_once(&case.program, &case.args, home);
     }
-    for _ in 0..11 {
-        for case in &mut cases {
-            let d = run_once(&case.program, &case.args, home);
-            case.samples.push(d);
-        }
-    }
-    let median = |case: &Case| {
-        let mut samples = case.samples.clone();
-        samples.sort();
-        samples[samples.len() / 2]
-    };
+    interleave(&mut cases, 11, home);
     let baseline = median(&cases[0]);
     let _ = writeln!(
         out,
         "\nmetering, the hashing loop (FNV-1a, 131 MB) per process, median of 11 interleaved rounds:"
     );
-    for case in &cases {
-        let m = median(case);
-        let _ = writeln!(
-            out,
-            "  {:<46} {:>10.2?}  {:>9.2}x",
-            case.name,
-            m,
-            m.as_secs_f64() / baseline.as_secs_f64()
-        );
-    }
+    rows(out, &cases, baseline);
 }

@@ -46,3 +46,27 @@ pub(crate) fn per_iteration(iters: u32, warmup: u32, mut f: impl FnMut()) -> Dur
 pub(crate) fn report(name: &str, d: Duration) {
     println!("{name:<58} {:>12.2?}", d);
 }
+
+/// Code that does work per iteration: FNV-1a over 64 KiB of linear memory,
+/// byte by byte (a load, an xor and a multiply each), as parsers, hashes
+/// and codecs do; `sum(n)` hashes it `n` times. Where metering compiles
+/// checks into each loop, this is what they cost real code.
+pub(crate) const HASHING: &str = r#"(module (memory (export "memory") 1)
+    (func (export "sum") (param $n i64) (result i64)
+        (local $h i64) (local $i i32)
+        (local.set $h (i64.const 0xcbf29ce484222325))
+        (loop $round
+            (local.set $i (i32.const 0))
+            (loop $byte
+                (local.set $h (i64.mul
+                    (i64.xor (local.get $h) (i64.load8_u (local.get $i)))
+                    (i64.const 0x100000001b3)))
+                (local.tee $i (i32.add (local.get $i) (i32.const 1)))
+                (i32.const 65536)
+                (i32.lt_u)
+                (br_if $byte))
+            (local.tee $n (i64.sub (local.get $n) (i64.const 1)))
+            (i64.const 0)
+            (i64.ne)
+            (br_if $round))
+        (local.get $h)))"#;
