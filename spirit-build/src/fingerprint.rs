@@ -11,7 +11,10 @@
 //!   workspace's `Cargo.toml` and `Cargo.lock`), and the size and time of the
 //!   `rustc` binary (as cargo keys its own rustc cache), with the profile,
 //!   strip options and tool version. When it still holds, a no-op build costs
-//!   one `cargo build` and a hash.
+//!   one `cargo build` and a `stat` of cargo's module: its blake3 is
+//!   computed again only when its size or time changed (as cargo trusts
+//!   times for its own outputs), so that a module cargo wrote again with the
+//!   same bytes is still fresh.
 
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
@@ -62,6 +65,18 @@ pub struct Stamp {
     pub keep_names: bool,
     /// The spirit-build version.
     pub tool: String,
+    /// Cargo's module's size and modification time (nanoseconds since the
+    /// epoch) when it was hashed: the same again, its hash is not computed.
+    #[serde(default)]
+    pub wasm_file: Option<(u64, u64)>,
+}
+
+/// A file's size and modification time in nanoseconds since the epoch, as
+/// [`Stamp::wasm_file`] records them.
+pub fn file_identity(path: &Path) -> Option<(u64, u64)> {
+    let metadata = std::fs::metadata(path).ok()?;
+    let modified = metadata.modified().ok()?.duration_since(UNIX_EPOCH).ok()?;
+    Some((metadata.len(), u64::try_from(modified.as_nanos()).ok()?))
 }
 
 fn hash_file(path: &Path) -> Option<String> {
@@ -71,10 +86,17 @@ fn hash_file(path: &Path) -> Option<String> {
 }
 
 impl Stamp {
-    /// The stamp for a build of `wasm` (cargo's module) whose metadata came
-    /// from `files` (the spirit's `Cargo.toml` first). `None` when the
-    /// compiler cargo uses is not known.
-    pub fn new(wasm: &[u8], files: &[PathBuf], profile: &str, keep_names: bool) -> Option<Stamp> {
+    /// The stamp for a build of `wasm` (cargo's module, whose size and
+    /// time were `wasm_file` before it was read: [`file_identity`]) whose
+    /// metadata came from `files` (the spirit's `Cargo.toml` first). `None`
+    /// when the compiler cargo uses is not known.
+    pub fn new(
+        wasm: &[u8],
+        wasm_file: Option<(u64, u64)>,
+        files: &[PathBuf],
+        profile: &str,
+        keep_names: bool,
+    ) -> Option<Stamp> {
         Some(Stamp {
             wasm: blake3::hash(wasm).to_hex().to_string(),
             files: files.iter().map(|f| (f.clone(), hash_file(f))).collect(),
@@ -82,29 +104,40 @@ impl Stamp {
             profile: profile.to_owned(),
             keep_names,
             tool: crate::VERSION.to_owned(),
+            wasm_file,
         })
     }
 
-    /// Whether this stamp still describes a build of the module whose
-    /// blake3 is `wasm` (hashed as the file streams: [`crate::fs::hash_file`])
-    /// for the spirit whose `Cargo.toml` is `manifest_path`.
+    /// Whether this stamp still describes a build of cargo's module at
+    /// `wasm_path` for the spirit whose `Cargo.toml` is `manifest_path`:
+    /// the module is hashed (as it streams) only when its size or time is
+    /// not the one stamped.
     pub fn holds(
         &self,
         manifest_path: &Path,
-        wasm: &blake3::Hash,
+        wasm_path: &Path,
         profile: &str,
         keep_names: bool,
     ) -> bool {
-        self.holds_with(manifest_path, wasm, profile, keep_names, rustc_identity())
+        self.holds_with(manifest_path, profile, keep_names, rustc_identity(), || {
+            self.module_holds(wasm_path)
+        })
+    }
+
+    /// Whether cargo's module at `wasm_path` is the one stamped: the same
+    /// size and time, or else the same blake3.
+    fn module_holds(&self, wasm_path: &Path) -> bool {
+        (self.wasm_file.is_some() && file_identity(wasm_path) == self.wasm_file)
+            || crate::fs::hash_file(wasm_path).is_ok_and(|hash| hash.to_hex().as_str() == self.wasm)
     }
 
     fn holds_with(
         &self,
         manifest_path: &Path,
-        wasm: &blake3::Hash,
         profile: &str,
         keep_names: bool,
         rustc: Option<(PathBuf, u64, u64)>,
+        module_holds: impl FnOnce() -> bool,
     ) -> bool {
         self.files
             .first()
@@ -117,7 +150,7 @@ impl Stamp {
                 .files
                 .iter()
                 .all(|(path, hash)| hash_file(path) == *hash)
-            && wasm.to_hex().as_str() == self.wasm
+            && module_holds()
     }
 }
 
@@ -185,10 +218,12 @@ mod tests {
             profile: "dev".into(),
             keep_names: false,
             tool: crate::VERSION.into(),
+            wasm_file: None,
         };
         let holds =
             |path: &Path, wasm: &[u8], profile: &str, keep: bool, rustc: (PathBuf, u64, u64)| {
-                stamp.holds_with(path, &blake3::hash(wasm), profile, keep, Some(rustc))
+                let hash = blake3::hash(wasm).to_hex().to_string();
+                stamp.holds_with(path, profile, keep, Some(rustc), || hash == stamp.wasm)
             };
         assert!(holds(&toml, b"wasm", "dev", false, rustc.clone()));
         assert!(!holds(&toml, b"wasm!", "dev", false, rustc.clone()));
@@ -223,5 +258,41 @@ mod tests {
         Fingerprint::remove(dir.path()).unwrap();
         Fingerprint::remove(dir.path()).unwrap();
         assert_eq!(Fingerprint::read(dir.path()), None);
+    }
+
+    /// Cargo's module is hashed again only when its size or time changed:
+    /// the same file is trusted by its identity; a file written again with
+    /// the same bytes still holds by its hash; other bytes do not.
+    #[test]
+    fn the_module_is_hashed_only_when_its_identity_changed() {
+        let dir = tempfile::tempdir().unwrap();
+        let wasm = dir.path().join("m.wasm");
+        crate::fs::write_atomic(&wasm, b"one").unwrap();
+        let stamp = |hash: &[u8], file: Option<(u64, u64)>| Stamp {
+            wasm: blake3::hash(hash).to_hex().to_string(),
+            files: vec![],
+            rustc: (PathBuf::from("rustc"), 1, 2),
+            profile: "dev".into(),
+            keep_names: false,
+            tool: crate::VERSION.into(),
+            wasm_file: file,
+        };
+        let identity = file_identity(&wasm);
+        assert!(identity.is_some());
+        // The identity matches: not hashed, so even a wrong hash holds.
+        assert!(stamp(b"other", identity).module_holds(&wasm));
+        // No identity recorded (an older stamp): the hash decides.
+        assert!(stamp(b"one", None).module_holds(&wasm));
+        assert!(!stamp(b"other", None).module_holds(&wasm));
+        // Written again: another time; the same bytes hold, others do not.
+        let later = std::time::SystemTime::now() + std::time::Duration::from_secs(10);
+        let file = std::fs::File::options().write(true).open(&wasm).unwrap();
+        file.set_modified(later).unwrap();
+        assert_ne!(file_identity(&wasm), identity);
+        assert!(stamp(b"one", identity).module_holds(&wasm));
+        crate::fs::write_atomic(&wasm, b"two").unwrap();
+        let file = std::fs::File::options().write(true).open(&wasm).unwrap();
+        file.set_modified(later).unwrap();
+        assert!(!stamp(b"one", identity).module_holds(&wasm));
     }
 }

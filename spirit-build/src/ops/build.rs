@@ -150,6 +150,8 @@ pub(crate) fn build_for(
         .map(|bytes| blake3::hash(&bytes).to_hex().to_string());
     let mut built = Vec::new();
     for (spirit, artifact) in project.spirits.iter().zip(&artifacts) {
+        // Before reading: a module changed after this is stamped as older.
+        let original_file = crate::fingerprint::file_identity(&artifact.path);
         let original = crate::fs::read(&artifact.path)?;
         let build_info = BuildInfo {
             tool: crate::VERSION.to_owned(),
@@ -174,6 +176,7 @@ pub(crate) fn build_for(
             strip: options.strip,
             stamp: Stamp::new(
                 &original,
+                original_file,
                 &files,
                 options.compile.profile_name(),
                 options.strip.keep_names,
@@ -223,18 +226,30 @@ fn quick_fresh(
         return Ok(None);
     };
     let dir = artifact_dir(target_dir, options.compile.profile_dir(), &unit.name);
-    let Some(fingerprint) = Fingerprint::read(&dir) else {
+    let Some(mut fingerprint) = Fingerprint::read(&dir) else {
         return Ok(None);
     };
-    let original = crate::fs::hash_file(&artifact.path)?;
+    // Before the stamp hashes the module, if it does.
+    let identity = crate::fingerprint::file_identity(&artifact.path);
     let holds = fingerprint.stamp.as_ref().is_some_and(|stamp| {
         stamp.holds(
             &unit.manifest_path,
-            &original,
+            &artifact.path,
             options.compile.profile_name(),
             options.strip.keep_names,
         )
     });
+    // Cargo wrote the same bytes again (or the stamp predates identities):
+    // stamp the module's new size and time, so that the next no-op build
+    // need not hash it. Best effort: the stamp still holds without it.
+    if let Some(stamp) = fingerprint
+        .stamp
+        .as_mut()
+        .filter(|s| holds && s.wasm_file != identity)
+    {
+        stamp.wasm_file = identity;
+        let _ = fingerprint.write(&dir);
+    }
     let Some(built) = holds
         .then(|| outputs(&dir, &artifact.path, fingerprint))
         .flatten()
