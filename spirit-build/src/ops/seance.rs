@@ -178,6 +178,18 @@ pub fn summon(
         },
         ..NetworkAccess::default()
     };
+    // Its dependencies, from the registry of the séance's home, as `run`
+    // reads them.
+    let composition = super::run_calls::composition(
+        seance.shared_sandbox(),
+        resolved
+            .manifest
+            .as_ref()
+            .map_or(&[][..], |m| m.dependencies.as_slice()),
+        &options.deny,
+        home.as_deref(),
+        &network,
+    )?;
     let summons = Summons {
         policy: Policy::from_declared(declared, options.allow.clone(), options.deny.clone()),
         limits,
@@ -185,6 +197,7 @@ pub fn summon(
         seed: options.seed,
         storage_owner: resolved.owner,
         network,
+        composition,
     };
     seance.summon(name, &resolved.wasm, summons)?;
     shell.status(

@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 use wasmtime::{Instance, Store, TypedFunc, Val, WasmParams, WasmResults};
 
 use super::bus::Bus;
+use super::compose::{CallSite, Composition};
 use super::engine::{EpochTicker, Sandbox};
 use super::io::SpiritIo;
 use super::load::{LoadedSpirit, function_type};
@@ -49,6 +50,9 @@ pub struct LiveRequest {
     /// default: a granted network capability reaches nothing). Each
     /// invocation's waits end at that invocation's deadline.
     pub network: NetworkAccess,
+    /// Its dependencies, for `host_spirit_call` (`None`: every call
+    /// fails); each invocation's calls take their fuel and time from it.
+    pub composition: Option<Arc<Composition>>,
 }
 
 impl fmt::Debug for LiveRequest {
@@ -74,6 +78,7 @@ impl LiveRequest {
             storage_owner: StorageOwner::Unsigned,
             bus: Arc::new(Bus::new()),
             network: NetworkAccess::default(),
+            composition: None,
         }
     }
 }
@@ -203,6 +208,7 @@ impl Sandbox {
             storage_owner,
             bus,
             network,
+            composition,
         } = request;
         bus.join(&spirit.name)
             .map_err(|e| RunError::Instantiate(e.to_string()))?;
@@ -219,8 +225,9 @@ impl Sandbox {
             deadline: started.checked_add(limits.timeout).unwrap_or(started),
             credits: None,
             network,
-            // A séance's spirits call no dependencies (yet).
-            spirits: None,
+            spirits: composition.map(|c| {
+                Box::new(CallSite::top(c, &spirit.name, seed)) as Box<dyn super::calls::CallSite>
+            }),
         });
         state.use_bus(bus.clone());
         let mut store = Store::new(&self.engine, state);

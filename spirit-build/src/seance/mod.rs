@@ -44,9 +44,9 @@ pub use error::SeanceError;
 
 use crate::net::NetworkAccess;
 use crate::sandbox::{
-    Bus, BusEvent, CollectingIo, Effect, HOST_SENDER, Invocation, Limits, LiveRequest, LiveSpirit,
-    Policy, RunError, Sandbox, SpiritIo, StorageOwner, TypedFunction, Value, WasmParams,
-    WasmResults,
+    Bus, BusEvent, CollectingIo, Composition, Effect, HOST_SENDER, Invocation, Limits, LiveRequest,
+    LiveSpirit, Policy, RunError, Sandbox, SpiritIo, StorageOwner, TypedFunction, Value,
+    WasmParams, WasmResults,
 };
 
 /// How a spirit is summoned: its grants, limits, I/O, seed and storage.
@@ -65,6 +65,10 @@ pub struct Summons {
     /// Where it may connect and listen, within which limits (none by
     /// default).
     pub network: NetworkAccess,
+    /// Its dependencies, for `host_spirit_call` (`None`: every call fails,
+    /// as for a spirit that declares none): a [`Composition`] made with
+    /// [`Seance::shared_sandbox`].
+    pub composition: Option<Arc<Composition>>,
 }
 
 impl fmt::Debug for Summons {
@@ -89,6 +93,7 @@ impl Summons {
             seed: None,
             storage_owner: StorageOwner::Unsigned,
             network: NetworkAccess::default(),
+            composition: None,
         }
     }
 }
@@ -110,7 +115,7 @@ impl<P, R> fmt::Debug for SpiritFunction<P, R> {
 
 /// A session of live spirits on one bus.
 pub struct Seance {
-    sandbox: Sandbox,
+    sandbox: Arc<Sandbox>,
     bus: Arc<Bus>,
     spirits: BTreeMap<String, LiveSpirit>,
     /// How the spirits whose instance ended ended.
@@ -158,7 +163,7 @@ impl Seance {
     /// ([`SandboxConfig::max_instances`](crate::sandbox::SandboxConfig::max_instances)).
     pub fn new(sandbox: Sandbox) -> Seance {
         Seance {
-            sandbox,
+            sandbox: Arc::new(sandbox),
             bus: Arc::new(Bus::new()),
             spirits: BTreeMap::new(),
             ended: BTreeMap::new(),
@@ -167,6 +172,13 @@ impl Seance {
 
     /// The sandbox the spirits run in.
     pub fn sandbox(&self) -> &Sandbox {
+        &self.sandbox
+    }
+
+    /// The sandbox, shared: what a summoned spirit's dependencies
+    /// ([`Summons::composition`]) are made with, so that its callees run
+    /// beside it.
+    pub fn shared_sandbox(&self) -> &Arc<Sandbox> {
         &self.sandbox
     }
 
@@ -201,6 +213,7 @@ impl Seance {
             seed,
             storage_owner,
             network,
+            composition,
         } = summons;
         let request = LiveRequest {
             policy,
@@ -210,6 +223,7 @@ impl Seance {
             storage_owner,
             bus: self.bus.clone(),
             network,
+            composition,
         };
         let live = self
             .sandbox
@@ -502,5 +516,75 @@ mod tests {
         std::thread::sleep(std::time::Duration::from_millis(400));
         assert!(connect(&mut seance, "given") >= 0);
         assert_eq!(connect(&mut seance, "none"), -1);
+    }
+
+    /// A summoned spirit calls its dependencies at each invocation, through
+    /// the composition it was summoned with; one summoned without calls
+    /// nothing.
+    #[test]
+    fn a_summoned_spirit_calls_its_dependencies() {
+        use crate::manifest::Dependency;
+        use crate::sandbox::{Callee, DependencySource};
+        use spirit_sdk::abi::Capability;
+
+        struct One(Vec<u8>);
+        impl DependencySource for One {
+            fn fetch(&self, _: &Dependency) -> Result<Callee, String> {
+                Ok(Callee {
+                    wasm: self.0.clone(),
+                    entry: "run".into(),
+                    policy: Policy::default(),
+                    owner: StorageOwner::Unsigned,
+                    dependencies: vec![],
+                    network: NetworkAccess::default().allowlist,
+                })
+            }
+        }
+        let callee = wat::parse_str(
+            r#"(module
+            (import "vudo" "host_output_write" (func $out (param i32 i32) (result i32)))
+            (memory (export "memory") 1)
+            (data (i32.const 0) "hello")
+            (func (export "run") (result i32) (drop (call $out (i32.const 0) (i32.const 5))) (i32.const 0)))"#,
+        )
+        .unwrap();
+        let caller = wat::parse_str(
+            r#"(module
+            (import "vudo" "host_spirit_call" (func $call (param i32 i32 i32 i32 i32 i32 i32 i32) (result i32)))
+            (memory (export "memory") 1)
+            (data (i32.const 0) "echo")
+            (func (export "call") (result i32)
+                (call $call (i32.const 0) (i32.const 4) (i32.const 0) (i32.const 0)
+                    (i32.const 0) (i32.const 0) (i32.const 64) (i32.const 64))))"#,
+        )
+        .unwrap();
+        let echo = Dependency {
+            name: "echo".into(),
+            req: "^1".into(),
+            version: "1.0.0".parse().unwrap(),
+            blake3: blake3::hash(&callee).to_hex().to_string(),
+            author: None,
+        };
+        let mut seance = seance();
+        let composition = Composition::new(
+            seance.shared_sandbox().clone(),
+            Arc::new(One(callee)),
+            vec![echo],
+        );
+        let policy = Policy::allow([Capability::CrossSandboxCall]);
+        let mut summons = Summons::new(policy.clone(), Limits::default());
+        summons.composition = Some(composition.clone());
+        seance.summon("caller", &caller, summons).unwrap();
+        seance
+            .summon("alone", &caller, Summons::new(policy, Limits::default()))
+            .unwrap();
+        for _ in 0..2 {
+            let called = seance.invoke("caller", "call", &[]).unwrap();
+            assert_eq!(called.results, [Value::I32(5)]); // its output's length
+        }
+        assert_eq!(composition.calls().len(), 2);
+        // Not found: it declares no dependency.
+        let alone = seance.invoke("alone", "call", &[]).unwrap();
+        assert_eq!(alone.results, [Value::I32(spirit_sdk::abi::NOT_FOUND)]);
     }
 }
