@@ -307,6 +307,58 @@ impl RegistryArgs {
     }
 }
 
+/// The network flags `run` and `seance` share: where a spirit may connect
+/// and listen beyond its manifest's `[network]`, and the limits.
+#[derive(Clone, Debug, Args)]
+pub(crate) struct NetworkArgs {
+    /// Let the spirit connect to (and send HTTP requests to) this entry:
+    /// `host:port`, `*.example.org:443`, `127.0.0.1:6379` or
+    /// `https://api.example.com`; repeatable, added to the manifest's
+    /// `[network] connect` (each spirit's, in a séance). Needs
+    /// `network_connect`
+    #[arg(long, value_name = "PATTERN", value_parser = connect_rule)]
+    allow_net: Vec<spirit_build::net::ConnectRule>,
+    /// Let the spirit listen on this IP:PORT; repeatable, added to the
+    /// manifest's `[network] listen`. Needs `network_listen`
+    #[arg(long, value_name = "ADDR:PORT", value_parser = listen_rule)]
+    allow_listen: Vec<spirit_build::net::ListenRule>,
+    /// The longest one network lookup, connect, send or HTTP request may
+    /// take, never past the run's (an invocation's) timeout [default: 30s]
+    #[arg(long, value_name = "DURATION", value_parser = spirit_build::units::parse_duration)]
+    net_timeout: Option<std::time::Duration>,
+    /// The largest HTTP response body a spirit may receive, up to 1GiB
+    /// [default: 8MiB]
+    #[arg(long, value_name = "SIZE", value_parser = max_response)]
+    max_response: Option<u64>,
+    /// Also trust the certificate authorities in this PEM file for HTTPS
+    /// (besides Mozilla's roots)
+    #[arg(long, value_name = "FILE", env = "SPIRIT_NET_CA_FILE")]
+    net_ca: Option<PathBuf>,
+}
+
+impl NetworkArgs {
+    /// The access these flags give, the extra roots read from `--net-ca`.
+    pub(crate) fn access(self) -> anyhow::Result<spirit_build::net::NetworkAccess> {
+        use spirit_build::net::{Allowlist, NetLimits, NetworkAccess};
+        let defaults = NetLimits::default();
+        Ok(NetworkAccess {
+            allowlist: Allowlist {
+                connect: self.allow_net,
+                listen: self.allow_listen,
+            },
+            limits: NetLimits {
+                timeout: self.net_timeout.unwrap_or(defaults.timeout),
+                max_response: self.max_response.unwrap_or(defaults.max_response),
+                ..defaults
+            },
+            extra_roots: match &self.net_ca {
+                Some(path) => spirit_build::net::read_roots(path)?,
+                None => Vec::new(),
+            },
+        })
+    }
+}
+
 /// Parses `--allow-net`: a connect allowlist entry.
 pub(crate) fn connect_rule(text: &str) -> Result<spirit_build::net::ConnectRule, String> {
     spirit_build::net::ConnectRule::parse(text).map_err(|e| e.to_string())

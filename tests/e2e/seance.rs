@@ -239,3 +239,38 @@ help: it exports `send_to`, `pending`, `shout`, `answer`, `answered`, `crash`
 
 "#]]);
 }
+
+/// `--allow-net` gives every spirit of a séance a place to connect, added
+/// to its manifest's allowlist; without it a granted `network_connect`
+/// reaches nothing.
+#[test]
+fn allow_net_lets_summoned_spirits_connect() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    let tmp = tempfile::tempdir().unwrap();
+    wasm_file(
+        tmp.path(),
+        "net.wasm",
+        &format!(
+            r#"(module
+            (import "vudo" "host_network_connect" (func $connect (param i32 i32) (result i64)))
+            (memory (export "memory") 1)
+            (data (i32.const 0) "{address}")
+            (func (export "connect") (result i32)
+                (i64.ge_s (call $connect (i32.const 0) (i32.const {len})) (i64.const 0))))"#,
+            len = address.len()
+        ),
+    );
+    let seance = || {
+        cargo_spirit(tmp.path())
+            .args(["seance", "a=net.wasm", "b=net.wasm", "-q"])
+            .args(["--allow", "network_connect"])
+            .args(["--invoke", "a.connect", "--invoke", "b.connect"])
+    };
+    seance()
+        .args(["--allow-net", &address])
+        .assert()
+        .success()
+        .stdout_eq("1\n1\n");
+    seance().assert().success().stdout_eq("0\n0\n");
+}

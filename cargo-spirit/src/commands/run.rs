@@ -15,11 +15,7 @@ use spirit_build::sign::Key;
 use spirit_build::units::parse_duration;
 use spirit_sdk::abi::Capability;
 
-use spirit_build::net::{Allowlist, ConnectRule, ListenRule, NetLimits, NetworkAccess};
-
-use crate::args::{
-    CargoArgs, capability, connect_rule, fuel, listen_rule, max_input, max_memory, max_response,
-};
+use crate::args::{CargoArgs, NetworkArgs, capability, fuel, max_input, max_memory};
 
 /// Run a spirit in the sandbox, building it first if needed
 #[derive(Debug, Args)]
@@ -126,28 +122,8 @@ pub(crate) struct RunArgs {
     /// the host_credit_* functions
     #[arg(long, value_name = "N", default_value_t = 0)]
     spend_limit: u64,
-    /// Let the spirit connect to (and send HTTP requests to) this entry:
-    /// `host:port`, `*.example.org:443`, `127.0.0.1:6379` or
-    /// `https://api.example.com`; repeatable, added to the manifest's
-    /// `[network] connect`. Needs `network_connect`
-    #[arg(long, value_name = "PATTERN", value_parser = connect_rule)]
-    allow_net: Vec<ConnectRule>,
-    /// Let the spirit listen on this IP:PORT; repeatable, added to the
-    /// manifest's `[network] listen`. Needs `network_listen`
-    #[arg(long, value_name = "ADDR:PORT", value_parser = listen_rule)]
-    allow_listen: Vec<ListenRule>,
-    /// The longest one network lookup, connect, send or HTTP request may
-    /// take, never past the run's timeout [default: 30s]
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
-    net_timeout: Option<Duration>,
-    /// The largest HTTP response body a spirit may receive, up to 1GiB
-    /// [default: 8MiB]
-    #[arg(long, value_name = "SIZE", value_parser = max_response)]
-    max_response: Option<u64>,
-    /// Also trust the certificate authorities in this PEM file for HTTPS
-    /// (besides Mozilla's roots)
-    #[arg(long, value_name = "FILE", env = "SPIRIT_NET_CA_FILE")]
-    net_ca: Option<PathBuf>,
+    #[command(flatten)]
+    network: NetworkArgs,
     #[command(flatten)]
     cargo: CargoArgs,
 }
@@ -170,22 +146,7 @@ impl RunArgs {
             None => None,
         };
         let invoking = self.invoke.is_some();
-        let defaults = NetLimits::default();
-        let network = NetworkAccess {
-            allowlist: Allowlist {
-                connect: self.allow_net,
-                listen: self.allow_listen,
-            },
-            limits: NetLimits {
-                timeout: self.net_timeout.unwrap_or(defaults.timeout),
-                max_response: self.max_response.unwrap_or(defaults.max_response),
-                ..defaults
-            },
-            extra_roots: match &self.net_ca {
-                Some(path) => spirit_build::net::read_roots(path)?,
-                None => Vec::new(),
-            },
-        };
+        let network = self.network.access()?;
         // Each text becomes a number here; the library checks it against
         // the parameter's type once the spirit is loaded.
         let invoke = match self.invoke {

@@ -12,7 +12,7 @@ use spirit_build::sandbox::SandboxConfig;
 use spirit_build::units::parse_duration;
 use spirit_sdk::abi::Capability;
 
-use crate::args::{capability, fuel, max_memory};
+use crate::args::{NetworkArgs, capability, fuel, max_memory};
 
 /// Summon spirits into a séance and invoke their functions in order
 #[derive(Debug, Args)]
@@ -46,6 +46,8 @@ pub(crate) struct SeanceArgs {
     /// Withhold capabilities from every spirit, even declared ones
     #[arg(long, value_name = "CAPS", value_parser = capability, value_delimiter = ',')]
     deny: Vec<Capability>,
+    #[command(flatten)]
+    network: NetworkArgs,
     /// Fuel units per invocation [default: each manifest's `run.fuel`, else 1000000000]
     #[arg(long, value_name = "UNITS", value_parser = fuel)]
     fuel: Option<u64>,
@@ -100,6 +102,7 @@ impl SeanceArgs {
                 metering: None,
             },
             seed: self.deterministic.then_some(self.seed),
+            network: self.network.access()?,
             sandbox: SandboxConfig::from_env(),
             fail_fast: self.fail_fast,
         };

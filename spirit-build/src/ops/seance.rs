@@ -100,6 +100,10 @@ pub struct SeanceOptions {
     pub limits: LimitOverrides,
     /// Deterministic mode for every spirit.
     pub seed: Option<u64>,
+    /// Where every spirit may connect and listen beyond its manifest's
+    /// `[network]` (`--allow-net`, `--allow-listen`), the network limits
+    /// and extra HTTPS roots.
+    pub network: NetworkAccess,
     /// Where storage and the code cache live.
     pub sandbox: SandboxConfig,
     /// Stop at the first failed invocation.
@@ -129,6 +133,9 @@ pub struct SummonOptions {
     pub limits: LimitOverrides,
     /// Deterministic mode.
     pub seed: Option<u64>,
+    /// Where it may connect and listen beyond its manifest's `[network]`,
+    /// within which limits.
+    pub network: NetworkAccess,
 }
 
 /// Summons `target` into `seance` as `name`, as `run` would run it: a
@@ -170,13 +177,16 @@ pub fn summon(
             .map_or_else(Limits::default, |m| m.run),
     );
     limits.check().map_err(|e| run_failed(e.into()))?;
-    // The manifest's network allowlist comes with its capabilities.
+    // The manifest's network allowlist comes with its capabilities; the
+    // flags' entries are added, as `run` adds them.
+    let mut allowlist = match (&resolved.manifest, resolved.withheld.is_none()) {
+        (Some(manifest), true) => manifest.network.clone(),
+        _ => Allowlist::default(),
+    };
+    allowlist.extend(&options.network.allowlist);
     let network = NetworkAccess {
-        allowlist: match (&resolved.manifest, resolved.withheld.is_none()) {
-            (Some(manifest), true) => manifest.network.clone(),
-            _ => Allowlist::default(),
-        },
-        ..NetworkAccess::default()
+        allowlist,
+        ..options.network.clone()
     };
     // Its dependencies, from the registry of the séance's home, as `run`
     // reads them.
@@ -232,6 +242,7 @@ pub fn seance(shell: &Shell, options: SeanceOptions) -> Result<SeanceReport, Err
         deny: options.deny.clone(),
         limits: options.limits,
         seed: options.seed,
+        network: options.network.clone(),
     };
     for (name, target) in &options.spirits {
         let io = Box::new(TerminalIo::new(shell));
