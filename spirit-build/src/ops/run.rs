@@ -127,8 +127,9 @@ pub struct RunOptions {
     pub deadline_guard: Option<GuardFactory>,
 }
 
-/// Makes the [`DeadlineGuard`] of a run ([`RunOptions::deadline_guard`]), given the error the run ends with when
-/// its time is up, for the guard to report.
+/// Makes the [`DeadlineGuard`] of a run ([`RunOptions::deadline_guard`]),
+/// given the error the run ends with when its time is up, for the guard to
+/// report.
 pub struct GuardFactory(Box<dyn FnOnce(Error) -> Box<dyn DeadlineGuard>>);
 
 impl GuardFactory {
