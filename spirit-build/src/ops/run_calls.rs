@@ -114,19 +114,30 @@ pub(super) fn composition(
 /// With `-v`, one line per call: indented by depth, with the callee's
 /// version, export, fuel and time, and why it failed.
 pub(super) fn report(shell: &Shell, composition: &Composition) {
+    report_since(shell, composition, 0, 0);
+}
+
+/// [`report`] of the calls after the first `recorded` (and of the
+/// unrecorded ones beyond `unrecorded`): what one invocation of a séance's
+/// spirit called. Returns the counts to give next time.
+pub(super) fn report_since(
+    shell: &Shell,
+    composition: &Composition,
+    recorded: usize,
+    unrecorded: u64,
+) -> (usize, u64) {
     let calls = composition.calls();
-    if calls.is_empty() {
-        return;
-    }
+    let more = composition.unrecorded_calls();
     shell.verbose(|s| {
-        for call in &calls {
+        for call in calls.iter().skip(recorded) {
             s.status("Called", line(call));
         }
-        let more = composition.unrecorded_calls();
-        if more > 0 {
-            s.status("Called", format_args!("… and {more} more calls"));
+        let new = more.saturating_sub(unrecorded);
+        if new > 0 {
+            s.status("Called", format_args!("… and {new} more calls"));
         }
     });
+    (calls.len(), more)
 }
 
 /// `  echo@1.0.0 run: 1234 units of fuel in 1.20ms` (and `: failed: …`).

@@ -249,6 +249,8 @@ pub fn seance(shell: &Shell, options: SeanceOptions) -> Result<SeanceReport, Err
         summon(shell, &mut seance, name, target, &summon_options, io)?;
     }
     let mut report = SeanceReport::default();
+    // How many of each spirit's calls of dependencies `-v` has shown.
+    let mut shown: std::collections::HashMap<String, (usize, u64)> = Default::default();
     for (i, spec) in options.invocations.iter().enumerate() {
         if options.fail_fast && report.failed > 0 {
             report.skipped = options.invocations.len() - i;
@@ -294,6 +296,10 @@ pub fn seance(shell: &Shell, options: SeanceOptions) -> Result<SeanceReport, Err
                     crate::shell::escape(&spec.function)
                 ));
             }
+        }
+        if let Some(composition) = seance.composition(&spec.spirit) {
+            let seen = shown.entry(spec.spirit.clone()).or_default();
+            *seen = super::run_calls::report_since(shell, composition, seen.0, seen.1);
         }
         // Read after every invocation, so the bus's record stays small.
         for event in seance.take_events() {

@@ -118,6 +118,8 @@ pub struct Seance {
     sandbox: Arc<Sandbox>,
     bus: Arc<Bus>,
     spirits: BTreeMap<String, LiveSpirit>,
+    /// The dependencies of the spirits summoned with some, by name.
+    compositions: BTreeMap<String, Arc<Composition>>,
     /// How the spirits whose instance ended ended.
     ended: BTreeMap<String, String>,
 }
@@ -167,6 +169,7 @@ impl Seance {
             bus: Arc::new(Bus::new()),
             spirits: BTreeMap::new(),
             ended: BTreeMap::new(),
+            compositions: BTreeMap::new(),
         }
     }
 
@@ -223,7 +226,7 @@ impl Seance {
             storage_owner,
             bus: self.bus.clone(),
             network,
-            composition,
+            composition: composition.clone(),
         };
         let live = self
             .sandbox
@@ -234,7 +237,17 @@ impl Seance {
             })?;
         self.ended.remove(name);
         self.spirits.insert(name.to_owned(), live);
+        match composition {
+            Some(composition) => self.compositions.insert(name.to_owned(), composition),
+            None => self.compositions.remove(name),
+        };
         Ok(())
+    }
+
+    /// The dependencies `name` was summoned with, and so the calls it has
+    /// made of them ([`Composition::calls`]).
+    pub fn composition(&self, name: &str) -> Option<&Arc<Composition>> {
+        self.compositions.get(name)
     }
 
     fn spirit(&mut self, name: &str) -> Result<&mut LiveSpirit, SeanceError> {
@@ -583,6 +596,8 @@ mod tests {
             assert_eq!(called.results, [Value::I32(5)]); // its output's length
         }
         assert_eq!(composition.calls().len(), 2);
+        assert_eq!(seance.composition("caller").unwrap().calls().len(), 2);
+        assert!(seance.composition("alone").is_none());
         // Not found: it declares no dependency.
         let alone = seance.invoke("alone", "call", &[]).unwrap();
         assert_eq!(alone.results, [Value::I32(spirit_sdk::abi::NOT_FOUND)]);
