@@ -433,12 +433,6 @@ impl Sandbox {
         self._ticker.as_ref().map(|ticker| &ticker.ticks)
     }
 
-    /// How its runs are bounded ([`SandboxConfig::metering`]): each run's
-    /// `Limits::metering` must be this.
-    pub fn metering(&self) -> Metering {
-        self.metering
-    }
-
     /// The engine, for embedders that need it.
     pub fn engine(&self) -> &Engine {
         &self.engine

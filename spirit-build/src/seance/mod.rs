@@ -392,6 +392,7 @@ impl Seance {
     ///
     /// No such spirit (an ended one is released as well).
     pub fn release(&mut self, name: &str) -> Result<(), SeanceError> {
+        self.compositions.remove(name);
         if self.ended.remove(name).is_some() {
             return Ok(());
         }
@@ -598,6 +599,8 @@ mod tests {
         assert_eq!(composition.calls().len(), 2);
         assert_eq!(seance.composition("caller").unwrap().calls().len(), 2);
         assert!(seance.composition("alone").is_none());
+        seance.release("caller").unwrap();
+        assert!(seance.composition("caller").is_none());
         // Not found: it declares no dependency.
         let alone = seance.invoke("alone", "call", &[]).unwrap();
         assert_eq!(alone.results, [Value::I32(spirit_sdk::abi::NOT_FOUND)]);
