@@ -109,25 +109,27 @@ impl Stamp {
     }
 
     /// Whether this stamp still describes a build of cargo's module at
-    /// `wasm_path` for the spirit whose `Cargo.toml` is `manifest_path`:
-    /// the module is hashed (as it streams) only when its size or time is
-    /// not the one stamped.
+    /// `wasm_path`, whose size and time the caller read as `identity`
+    /// ([`file_identity`], before this call), for the spirit whose
+    /// `Cargo.toml` is `manifest_path`: the module is hashed (as it streams)
+    /// only when `identity` is not the one stamped.
     pub fn holds(
         &self,
         manifest_path: &Path,
         wasm_path: &Path,
+        identity: Option<(u64, u64)>,
         profile: &str,
         keep_names: bool,
     ) -> bool {
         self.holds_with(manifest_path, profile, keep_names, rustc_identity(), || {
-            self.module_holds(wasm_path)
+            self.module_holds(wasm_path, identity)
         })
     }
 
-    /// Whether cargo's module at `wasm_path` is the one stamped: the same
-    /// size and time, or else the same blake3.
-    fn module_holds(&self, wasm_path: &Path) -> bool {
-        (self.wasm_file.is_some() && file_identity(wasm_path) == self.wasm_file)
+    /// Whether cargo's module at `wasm_path`, of size and time `identity`,
+    /// is the one stamped: the same size and time, or else the same blake3.
+    fn module_holds(&self, wasm_path: &Path, identity: Option<(u64, u64)>) -> bool {
+        (self.wasm_file.is_some() && identity == self.wasm_file)
             || crate::fs::hash_file(wasm_path).is_ok_and(|hash| hash.to_hex().as_str() == self.wasm)
     }
 
@@ -280,19 +282,19 @@ mod tests {
         let identity = file_identity(&wasm);
         assert!(identity.is_some());
         // The identity matches: not hashed, so even a wrong hash holds.
-        assert!(stamp(b"other", identity).module_holds(&wasm));
+        assert!(stamp(b"other", identity).module_holds(&wasm, file_identity(&wasm)));
         // No identity recorded (an older stamp): the hash decides.
-        assert!(stamp(b"one", None).module_holds(&wasm));
-        assert!(!stamp(b"other", None).module_holds(&wasm));
+        assert!(stamp(b"one", None).module_holds(&wasm, file_identity(&wasm)));
+        assert!(!stamp(b"other", None).module_holds(&wasm, file_identity(&wasm)));
         // Written again: another time; the same bytes hold, others do not.
         let later = std::time::SystemTime::now() + std::time::Duration::from_secs(10);
         let file = std::fs::File::options().write(true).open(&wasm).unwrap();
         file.set_modified(later).unwrap();
         assert_ne!(file_identity(&wasm), identity);
-        assert!(stamp(b"one", identity).module_holds(&wasm));
+        assert!(stamp(b"one", identity).module_holds(&wasm, file_identity(&wasm)));
         crate::fs::write_atomic(&wasm, b"two").unwrap();
         let file = std::fs::File::options().write(true).open(&wasm).unwrap();
         file.set_modified(later).unwrap();
-        assert!(!stamp(b"one", identity).module_holds(&wasm));
+        assert!(!stamp(b"one", identity).module_holds(&wasm, file_identity(&wasm)));
     }
 }

@@ -235,6 +235,7 @@ fn quick_fresh(
         stamp.holds(
             &unit.manifest_path,
             &artifact.path,
+            identity,
             options.compile.profile_name(),
             options.strip.keep_names,
         )

@@ -53,13 +53,13 @@ fn pinned(dependency: &Dependency) -> String {
 /// version, when `None`; build metadata ignored), as `(name, version)`,
 /// without duplicates.
 pub(super) fn callers(
-    dependents: Vec<Dependent>,
+    dependents: &[Dependent],
     version: Option<&Version>,
 ) -> Vec<(String, Version)> {
     let mut callers: Vec<(String, Version)> = dependents
-        .into_iter()
+        .iter()
         .filter(|(_, _, pinned)| version.is_none_or(|wanted| same_version(pinned, wanted)))
-        .map(|(name, version, _)| (name, version))
+        .map(|(name, version, _)| (name.clone(), version.clone()))
         .collect();
     callers.sort();
     callers.dedup();

@@ -643,7 +643,7 @@ impl Registry {
         let mut change = Transaction::begin(&self.home)?;
         if !force {
             // Dependents of the versions removed, other than themselves.
-            let dependents: Vec<String> = dependencies::callers(change.dependents(name)?, version)
+            let dependents: Vec<String> = dependencies::callers(&change.dependents(name)?, version)
                 .into_iter()
                 .filter(|(caller, _)| caller != name)
                 .map(|(caller, version)| format!("{caller}@{version}"))
@@ -736,7 +736,7 @@ impl Registry {
             let newer = versions.split_off(&new);
             let mut removed = Vec::new();
             for (version, old) in std::mem::replace(versions, newer) {
-                let by: Vec<String> = dependencies::callers(pinners.clone(), Some(&version))
+                let by: Vec<String> = dependencies::callers(&pinners, Some(&version))
                     .into_iter()
                     .map(|(caller, version)| format!("{caller}@{version}"))
                     .collect();
@@ -845,7 +845,7 @@ impl Registry {
         let Some(index) = index else {
             return Ok(Vec::new());
         };
-        let callers = dependencies::callers(index.dependents(name)?, version);
+        let callers = dependencies::callers(&index.dependents(name)?, version);
         let mut entries = Vec::new();
         for (caller, caller_version) in callers {
             entries.extend(
