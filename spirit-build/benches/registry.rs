@@ -18,7 +18,7 @@ mod support;
 
 use std::hint::black_box;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -188,19 +188,13 @@ fn main() {
         );
     }
 
-    // The release binary sits beside this benchmark's directory when built.
-    let bin: PathBuf = std::env::current_exe()
-        .ok()
-        .and_then(|exe| exe.parent()?.parent().map(|d| d.join("cargo-spirit")))
-        .filter(|b| b.is_file())
-        .unwrap_or_default();
-    if bin.as_os_str().is_empty() {
+    let Some(bin) = support::release_binary() else {
         let _ = writeln!(
             out,
             "\n(no release cargo-spirit binary: run `cargo build --release -p cargo-spirit` first for process timings)"
         );
         return;
-    }
+    };
     let dir = tempfile::tempdir().expect("temp dir");
     let hello = spirit(&key, "hello", "1.0.0", HELLO, &[Capability::ActuatorLog]);
     let hello_pkg = dir.path().join("hello-1.0.0.spirit");

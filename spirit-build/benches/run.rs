@@ -119,18 +119,13 @@ fn median(case: &Case) -> Duration {
 
 fn main() {
     let mut out = std::io::stdout().lock();
-    let bin: PathBuf = std::env::current_exe()
-        .ok()
-        .and_then(|exe| exe.parent()?.parent().map(|d| d.join("cargo-spirit")))
-        .filter(|b| b.is_file())
-        .unwrap_or_default();
-    if bin.as_os_str().is_empty() {
+    let Some(bin) = support::release_binary() else {
         let _ = writeln!(
             out,
             "no release cargo-spirit binary: run `cargo build --release -p cargo-spirit` first"
         );
         return;
-    }
+    };
     let home = tempfile::tempdir().expect("temp dir");
     let dir = tempfile::tempdir().expect("temp dir");
     let wasm = wat::parse_str(MODULE).expect("valid wat");

@@ -5,7 +5,17 @@
 // Each bench binary includes this module and uses only part of it.
 #![allow(dead_code)]
 
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
+
+/// The release `cargo-spirit` binary, which sits beside the benchmark's
+/// own directory once `cargo build --release -p cargo-spirit` has built it.
+pub(crate) fn release_binary() -> Option<PathBuf> {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent()?.parent().map(|d| d.join("cargo-spirit")))
+        .filter(|b| b.is_file())
+}
 
 /// The median of `rounds` timed runs of `f`, after one warm-up run.
 pub(crate) fn median_of(rounds: usize, mut f: impl FnMut()) -> Duration {
