@@ -212,10 +212,13 @@ pub const MAX_TEXT_FILE: u64 = 1 << 20;
 pub fn read_bounded(path: &Path, limit: u64, what: &str) -> Result<Vec<u8>, FsError> {
     use std::io::Read;
     let read = || {
-        let mut bytes = Vec::new();
-        std::fs::File::open(path)?
-            .take(limit.saturating_add(1))
-            .read_to_end(&mut bytes)?;
+        let file = std::fs::File::open(path)?;
+        // Sized from the file's length, so that a file is read in one call
+        // with no regrowing; never more than the limit allows (a length can
+        // lie: a FIFO has none, a file may grow).
+        let hint = file.metadata().map_or(0, |m| m.len()).min(limit);
+        let mut bytes = Vec::with_capacity(usize::try_from(hint).unwrap_or(0).saturating_add(1));
+        file.take(limit.saturating_add(1)).read_to_end(&mut bytes)?;
         Ok(bytes)
     };
     let bytes = read().map_err(|e| FsError::new("read", path, e))?;

@@ -526,9 +526,12 @@ impl Shell {
     }
 
     fn print_err(&self, args: std::fmt::Arguments<'_>) {
+        // Formatted first and written whole: one write per line, so that the
+        // lines of processes sharing a terminal do not interleave.
+        let text = std::fmt::format(args);
         let mut err = self.err.lock().unwrap_or_else(|e| e.into_inner());
         // A closed stderr is not worth failing the operation for.
-        let _ = err.write_fmt(args);
+        let _ = err.write_all(text.as_bytes());
         let _ = err.flush();
     }
 }

@@ -327,6 +327,12 @@ pub(crate) struct Known<'a> {
     pub(crate) manifest: Option<&'a Manifest>,
     /// The blake3 of `Signed::wasm`.
     pub(crate) wasm_hash: Option<blake3::Hash>,
+    /// The manifest's bytes were found in canonical form when their
+    /// signature was first checked (an installed spirit's were, at
+    /// install): a signature that verifies now proves they are still those
+    /// bytes, so their form is not checked again. An unsigned manifest's
+    /// always is.
+    pub(crate) canonical_if_signed: bool,
 }
 
 /// [`check_signed`], given what the caller already parsed and hashed from
@@ -352,7 +358,8 @@ pub(crate) fn check_signed_known(
             &owned
         }
     };
-    if parsed.to_toml() != text {
+    let form_known = known.canonical_if_signed && signature.is_some();
+    if !form_known && parsed.to_toml() != text {
         return Err(VerifyError::Manifest(
             "it is not in the canonical form cargo-spirit writes (was it edited by hand?)"
                 .to_owned(),

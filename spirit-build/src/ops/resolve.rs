@@ -42,6 +42,8 @@ pub(super) struct Resolved {
     pub(super) owner: StorageOwner,
     /// Set when the manifest's capabilities are not granted.
     pub(super) withheld: Option<Withheld>,
+    /// The blake3 of `wasm`, when the check that read it computed it.
+    pub(super) wasm_hash: Option<blake3::Hash>,
 }
 
 impl Resolved {
@@ -93,6 +95,7 @@ pub(super) fn resolve(
     let mut withheld: Option<Withheld> = None;
     // Whose storage the run opens: the author whose signature verified,
     // else the unsigned namespace (see `StorageOwner`).
+    let mut wasm_hash = None;
     let (name, wasm, manifest, owner) = match target {
         #[cfg(not(feature = "build"))]
         Target::Crate(_) => {
@@ -173,8 +176,9 @@ pub(super) fn resolve(
                 }));
             };
             let registry = Registry::new(home);
-            let entry = registry.resolve(name, req.as_deref())?;
-            let files = registry.load(&entry)?;
+            let loaded = registry.resolve_and_load_hashed(name, req.as_deref())?;
+            let (entry, files) = (loaded.entry, loaded.files);
+            wasm_hash = Some(loaded.wasm_hash);
             let trusted = crate::trust::trusted_authors(registry.home())?;
             if let Grant::Withheld { why, author } = grant::for_installed(&entry, &trusted) {
                 withheld = Some(Withheld {
@@ -213,6 +217,7 @@ pub(super) fn resolve(
         manifest,
         owner,
         withheld,
+        wasm_hash,
     })
 }
 

@@ -242,6 +242,7 @@ pub fn run(shell: &Shell, mut options: RunOptions) -> Result<Outcome, Error> {
         wasm,
         manifest,
         owner,
+        wasm_hash,
         ..
     } = resolved;
     let entry = manifest.as_ref().map_or_else(
@@ -313,15 +314,16 @@ pub fn run(shell: &Shell, mut options: RunOptions) -> Result<Outcome, Error> {
         home.as_deref(),
         &network,
     )?;
-    let spirit = sandbox
-        .load_within(&name, &wasm, remaining(started, timeout))
-        .map_err(|error| match error {
-            // What was left of the timeout ran out; the caller set all of it.
-            SandboxError::CompileTimeout { name, .. } => {
-                SandboxError::CompileTimeout { name, timeout }
-            }
-            error => error,
-        })?;
+    let left = remaining(started, timeout);
+    let spirit = match wasm_hash {
+        Some(hash) => sandbox.load_hashed_within(&name, &wasm, hash, left),
+        None => sandbox.load_within(&name, &wasm, left),
+    }
+    .map_err(|error| match error {
+        // What was left of the timeout ran out; the caller set all of it.
+        SandboxError::CompileTimeout { name, .. } => SandboxError::CompileTimeout { name, timeout },
+        error => error,
+    })?;
     limits.timeout = remaining(started, timeout);
     if limits.timeout.is_zero() {
         return Err(run_failed(RunError::Timeout(timeout)));

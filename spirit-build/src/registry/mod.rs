@@ -399,9 +399,20 @@ impl Registry {
     ///
     /// Fails when nothing matches; the message lists what is installed.
     pub fn resolve(&self, name: &str, req: Option<&str>) -> Result<Entry, RegistryError> {
+        let (_lock, entry) = self.resolve_locked(name, req)?;
+        Ok(entry)
+    }
+
+    /// [`Registry::resolve`], keeping the shared lock it read the index
+    /// under.
+    fn resolve_locked(
+        &self,
+        name: &str,
+        req: Option<&str>,
+    ) -> Result<(transaction::Lock, Entry), RegistryError> {
         validate_name(name)?;
         let req = resolve::parse_req(name, req)?;
-        let (_lock, index) = transaction::read_index(&self.home)?;
+        let (lock, index) = transaction::read_index(&self.home)?;
         let versions = match index {
             Some(index) => index.versions(name)?,
             None => entry::Versions::new(),
@@ -409,7 +420,57 @@ impl Registry {
         if versions.is_empty() {
             return Err(RegistryError::NotInstalled(name.to_owned()));
         }
-        resolve::highest_match(name, &versions, &req)
+        Ok((lock, resolve::highest_match(name, &versions, &req)?))
+    }
+
+    /// The highest installed version of `name` that matches `req`, and its
+    /// files, checked as [`Registry::load`] checks them: what `cargo spirit
+    /// run NAME[@REQ]` runs. Both are read under one lock, so the version
+    /// resolved is the version loaded, even while another process
+    /// uninstalls or upgrades it.
+    ///
+    /// ```
+    /// # use spirit_build::{manifest::Manifest, package::SpiritFiles, sign::Key};
+    /// # use spirit_build::registry::{InstallOptions, Registry};
+    /// # let home = tempfile::tempdir()?;
+    /// # let registry = Registry::new(home.path());
+    /// # let key = Key::generate()?;
+    /// # registry.trust(key.author())?;
+    /// # let wasm = b"\0asm\x01\0\0\0".to_vec();
+    /// # let manifest = Manifest::for_module("hello", "1.2.0".parse()?, &wasm);
+    /// # registry.install(&SpiritFiles::new(manifest, wasm, Some(&key)), InstallOptions::default())?;
+    /// let (entry, files) = registry.resolve_and_load("hello", Some("^1"))?;
+    /// assert_eq!(entry.version.to_string(), "1.2.0");
+    /// assert_eq!(files.manifest.wasm.blake3, entry.blake3);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`Registry::resolve`] and [`Registry::load`].
+    pub fn resolve_and_load(
+        &self,
+        name: &str,
+        req: Option<&str>,
+    ) -> Result<(Entry, SpiritFiles), RegistryError> {
+        let Loaded { entry, files, .. } = self.resolve_and_load_hashed(name, req)?;
+        Ok((entry, files))
+    }
+
+    /// [`Registry::resolve_and_load`], with the blake3 of the wasm the
+    /// check computed, for the code cache.
+    pub(crate) fn resolve_and_load_hashed(
+        &self,
+        name: &str,
+        req: Option<&str>,
+    ) -> Result<Loaded, RegistryError> {
+        let (_lock, entry) = self.resolve_locked(name, req)?;
+        let (files, wasm_hash) = self.load_locked(&entry)?;
+        Ok(Loaded {
+            entry,
+            files,
+            wasm_hash,
+        })
     }
 
     /// The installed files of an entry, checked against the index: the wasm's
@@ -439,6 +500,12 @@ impl Registry {
     /// Fails when a file is missing, a link, or changed since install.
     pub fn load(&self, entry: &Entry) -> Result<SpiritFiles, RegistryError> {
         let _lock = transaction::lock_for_reading(&self.home)?;
+        Ok(self.load_locked(entry)?.0)
+    }
+
+    /// [`Registry::load`] under a lock the caller holds; with the wasm's
+    /// blake3.
+    fn load_locked(&self, entry: &Entry) -> Result<(SpiritFiles, blake3::Hash), RegistryError> {
         let files = store::read(&self.home, entry)?;
         let tampered = |error: String| RegistryError::Tampered {
             name: entry.name.clone(),
@@ -463,13 +530,16 @@ impl Registry {
         };
         // `SpiritFiles::read` parsed the manifest from these bytes, and the
         // wasm was hashed above: neither is done twice.
+        // `install` refused a manifest not in canonical form; a signature
+        // that verifies proves these are the bytes it checked.
         let known = sign::Known {
             manifest: Some(&files.manifest),
             wasm_hash: Some(hash),
+            canonical_if_signed: true,
         };
         sign::check_signed_known(files.signed(), known, &policy, &[])
             .map_err(|e| tampered(e.to_string()))?;
-        Ok(files)
+        Ok((files, hash))
     }
 
     /// Installs a spirit: verifies it (hash, signature, trusted author),
@@ -915,6 +985,16 @@ impl Registry {
     pub fn untrust(&self, author: Author) -> Result<bool, RegistryError> {
         Ok(crate::trust::set_trusted(&self.home, author, false)?)
     }
+}
+
+/// An installed spirit resolved and loaded ([`Registry::resolve_and_load`]).
+pub(crate) struct Loaded {
+    /// Its index entry.
+    pub(crate) entry: Entry,
+    /// Its files, checked.
+    pub(crate) files: SpiritFiles,
+    /// The blake3 of `files.wasm`.
+    pub(crate) wasm_hash: blake3::Hash,
 }
 
 /// Verifies a spirit for installation (the signed-files check with the

@@ -28,12 +28,17 @@ pub(super) fn read(home: &Path, entry: &Entry) -> Result<SpiritFiles, RegistryEr
         home,
         crate::home::installed_version_dir(home, &entry.name, &entry.version),
     )?;
+    // The directory's components were checked above; only the files' own
+    // names are left.
     for file in [
         manifest::FILE_NAME.to_owned(),
         wasm_file_name(&entry.name),
         sign::FILE_NAME.to_owned(),
     ] {
-        checked(home, dir.join(file))?;
+        let path = dir.join(file);
+        if crate::fs::is_symlink(&path) {
+            return Err(RegistryError::Symlink(path));
+        }
     }
     Ok(SpiritFiles::read(&dir)?)
 }

@@ -155,6 +155,61 @@ fn changed_files_are_refused_at_load() {
 }
 
 #[test]
+// Tampering is the point: the file is changed in place, not atomically.
+#[allow(clippy::disallowed_methods)]
+fn a_reformatted_manifest_is_refused_at_load_signed_or_not() {
+    // Load does not check a signed manifest's form again (install did, and
+    // the signature covers its bytes): reformatting it breaks the signature.
+    let (_home, registry, key) = setup();
+    for (name, key) in [("signed", Some(&key)), ("unsigned", None)] {
+        let options = InstallOptions {
+            allow_unsigned: key.is_none(),
+            ..InstallOptions::default()
+        };
+        registry
+            .install(&spirit(name, "1.0.0", key, ""), options)
+            .unwrap();
+        let entry = registry.resolve(name, None).unwrap();
+        let path = registry
+            .spirit_dir(name, &entry.version)
+            .join(crate::manifest::FILE_NAME);
+        let text = std::fs::read_to_string(&path).unwrap();
+        // The same data, in a form cargo-spirit does not write.
+        std::fs::write(&path, text.replace("\nname = ", "\nname   = ")).unwrap();
+        let error = registry
+            .resolve_and_load(name, None)
+            .unwrap_err()
+            .to_string();
+        let why = match key {
+            Some(_) => "signature",
+            None => "canonical form",
+        };
+        assert!(error.contains(why), "{name}: {error}");
+    }
+}
+
+#[test]
+fn resolve_and_load_reads_the_version_it_resolved() {
+    let (_home, registry, key) = setup();
+    for v in ["1.0.0", "1.1.0", "2.0.0"] {
+        registry
+            .install(
+                &spirit("both", v, Some(&key), ""),
+                InstallOptions::default(),
+            )
+            .unwrap();
+    }
+    let (entry, files) = registry.resolve_and_load("both", Some("^1")).unwrap();
+    assert_eq!(entry.version.to_string(), "1.1.0");
+    assert_eq!(files.manifest.version.to_string(), "1.1.0");
+    assert_eq!(files.manifest.wasm.blake3, entry.blake3);
+    assert!(matches!(
+        registry.resolve_and_load("none", None),
+        Err(RegistryError::NotInstalled(_))
+    ));
+}
+
+#[test]
 fn repair_restores_an_interrupted_forced_reinstall_and_clears_leftovers() {
     let (_home, registry, key) = setup();
     registry

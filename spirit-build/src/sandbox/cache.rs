@@ -67,12 +67,9 @@ impl CodeCache {
         }
     }
 
-    /// The file that holds (or will hold) the code compiled from `wasm`.
-    pub(crate) fn path(&self, wasm: &[u8]) -> PathBuf {
-        self.path_for(&blake3::hash(wasm))
-    }
-
-    fn path_for(&self, wasm_hash: &blake3::Hash) -> PathBuf {
+    /// The file that holds (or will hold) the code compiled from the wasm
+    /// whose blake3 is `wasm_hash`.
+    pub(crate) fn path(&self, wasm_hash: &blake3::Hash) -> PathBuf {
         let engine = blake3::Hash::from_bytes(self.engine_hash).to_hex();
         self.dir
             .join(format!("{}-{}.cwasm", wasm_hash.to_hex(), &engine[..16]))
@@ -101,17 +98,23 @@ impl CodeCache {
         trailer
     }
 
-    /// The cached module for `wasm`, when there is an entry compiled from
-    /// exactly this wasm by this engine, with a MAC that verifies.
-    pub(crate) fn load(&self, engine: &Engine, wasm: &[u8]) -> Option<Module> {
+    /// The cached module for the wasm whose blake3 is `wasm_hash`, and its
+    /// file, when there is an entry compiled from exactly that wasm by this
+    /// engine, with a MAC that verifies. The caller hashed the very bytes it
+    /// would otherwise compile.
+    pub(crate) fn load(
+        &self,
+        engine: &Engine,
+        wasm_hash: &blake3::Hash,
+    ) -> Option<(Module, PathBuf)> {
         let key = self.key().ok()?;
-        let wasm_hash = blake3::hash(wasm);
-        let bytes = std::fs::read(self.path_for(&wasm_hash)).ok()?;
+        let path = self.path(wasm_hash);
+        let bytes = std::fs::read(&path).ok()?;
         let split = bytes.len().checked_sub(TRAILER_LEN)?;
         let (code, trailer) = bytes.split_at(split);
         // Equal trailers mean the same tag, wasm and engine, and a MAC made
         // with this key over these bytes (compared in constant time).
-        let expected = self.trailer(key, code, &wasm_hash);
+        let expected = self.trailer(key, code, wasm_hash);
         let (fields, mac) = trailer.split_at(TRAILER_LEN - blake3::OUT_LEN);
         let mac = blake3::Hash::from_slice(mac).ok()?;
         let expected_mac = blake3::Hash::from_slice(&expected[fields.len()..]).ok()?;
@@ -125,22 +128,27 @@ impl CodeCache {
         // (its compatibility hash too), and the MAC covers every byte of the
         // code. Wasmtime itself still rejects code from another version or
         // configuration with an error.
-        unsafe { Module::deserialize(engine, code) }.ok()
+        let module = unsafe { Module::deserialize(engine, code) }.ok()?;
+        Some((module, path))
     }
 
-    /// Writes `module`, compiled from `wasm`, to the cache.
+    /// Writes `module`, compiled from the wasm whose blake3 is `wasm_hash`,
+    /// to the cache.
     ///
     /// # Errors
     ///
     /// Says what failed; the run goes on without the cache.
-    pub(crate) fn store(&self, wasm: &[u8], module: &Module) -> Result<PathBuf, String> {
+    pub(crate) fn store(
+        &self,
+        wasm_hash: &blake3::Hash,
+        module: &Module,
+    ) -> Result<PathBuf, String> {
         let mut bytes = module.serialize().map_err(|e| format!("{e:#}"))?;
         crate::fs::create_dir_all(&self.dir).map_err(|e| error_chain(&e))?;
         let key = self.key()?;
-        let wasm_hash = blake3::hash(wasm);
-        let trailer = self.trailer(key, &bytes, &wasm_hash);
+        let trailer = self.trailer(key, &bytes, wasm_hash);
         bytes.extend_from_slice(&trailer);
-        let path = self.path_for(&wasm_hash);
+        let path = self.path(wasm_hash);
         crate::fs::write_atomic(&path, &bytes).map_err(|e| error_chain(&e))?;
         Ok(path)
     }
@@ -220,10 +228,11 @@ impl Hasher for Blake3Hasher {
 mod tests {
     use super::*;
 
-    fn module(engine: &Engine, body: &str) -> (Vec<u8>, Module) {
+    /// A module and the blake3 of its wasm.
+    fn module(engine: &Engine, body: &str) -> (blake3::Hash, Module) {
         let wasm = wat::parse_str(format!(r#"(module (func (export "run") {body}))"#)).unwrap();
         let module = Module::new(engine, &wasm).unwrap();
-        (wasm, module)
+        (blake3::hash(&wasm), module)
     }
 
     #[test]
@@ -291,7 +300,7 @@ mod tests {
 
     #[test]
     fn another_engine_configuration_uses_another_file() {
-        let wasm = b"\0asm\x01\0\0\0";
+        let wasm = &blake3::hash(b"\0asm\x01\0\0\0");
         let a = CodeCache::new(PathBuf::from("c"), &Engine::default());
         let mut config = wasmtime::Config::new();
         config.consume_fuel(true);

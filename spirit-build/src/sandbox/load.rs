@@ -87,7 +87,7 @@ impl Sandbox {
     /// Fails when the module does not compile or imports something the host
     /// does not define.
     pub fn load(&self, name: &str, wasm: &[u8]) -> Result<LoadedSpirit, SandboxError> {
-        self.load_bounded(name, wasm, None)
+        self.load_bounded(name, wasm, None, None)
     }
 
     /// [`Sandbox::load`], giving up when compiling takes longer than
@@ -120,13 +120,27 @@ impl Sandbox {
         wasm: &[u8],
         timeout: Duration,
     ) -> Result<LoadedSpirit, SandboxError> {
-        self.load_bounded(name, wasm, Some(timeout))
+        self.load_bounded(name, wasm, None, Some(timeout))
+    }
+
+    /// [`Sandbox::load_within`] of a module whose blake3 the caller has
+    /// just computed from these very bytes (the registry's check does), so
+    /// that the code cache does not hash them again.
+    pub(crate) fn load_hashed_within(
+        &self,
+        name: &str,
+        wasm: &[u8],
+        wasm_hash: blake3::Hash,
+        timeout: Duration,
+    ) -> Result<LoadedSpirit, SandboxError> {
+        self.load_bounded(name, wasm, Some(wasm_hash), Some(timeout))
     }
 
     fn load_bounded(
         &self,
         name: &str,
         wasm: &[u8],
+        wasm_hash: Option<blake3::Hash>,
         timeout: Option<Duration>,
     ) -> Result<LoadedSpirit, SandboxError> {
         let compile = |error| SandboxError::Compile {
@@ -148,10 +162,12 @@ impl Sandbox {
                 elements,
             });
         }
-        let cached = self
+        // Hashed once, for both the lookup and the store.
+        let cache = self
             .cache
             .as_ref()
-            .and_then(|cache| Some((cache.load(&self.engine, wasm)?, cache.path(wasm))));
+            .map(|cache| (cache, wasm_hash.unwrap_or_else(|| blake3::hash(wasm))));
+        let cached = cache.and_then(|(cache, hash)| cache.load(&self.engine, &hash));
         let (module, source) = match cached {
             Some((module, path)) => (module, CodeSource::Cached(path)),
             None => {
@@ -162,8 +178,8 @@ impl Sandbox {
                 }
                 .map_err(compile)?;
                 let duration = started.elapsed();
-                let cached = match &self.cache {
-                    Some(cache) => cache.store(wasm, &module).map(Some),
+                let cached = match cache {
+                    Some((cache, hash)) => cache.store(&hash, &module).map(Some),
                     None => Ok(None),
                 };
                 (module, CodeSource::Compiled { duration, cached })
