@@ -8,8 +8,7 @@ use spirit_build::sandbox::{RunError, SandboxError};
 
 /// The `help:` line for `error`, when a flag of `cargo spirit run` is the
 /// way out.
-pub(crate) fn help(error: &anyhow::Error) -> Option<&'static str> {
-    let error = error.downcast_ref::<Error>()?;
+pub(crate) fn help(error: &Error) -> Option<&'static str> {
     Some(match error {
         Error::Run { failure, .. } => match failure.error {
             RunError::OutOfFuel(_) => "raise the limit with `--fuel UNITS`",

@@ -44,10 +44,9 @@ static ARMED: AtomicPtr<Message> = AtomicPtr::new(ptr::null_mut());
 pub(crate) fn factory(shell: &Shell, format: MessageFormat) -> GuardFactory {
     let (verbosity, color) = (shell.verbosity(), shell.color_choice());
     GuardFactory::new(move |error| {
-        let error = anyhow::Error::from(error);
         let mut code = 1;
         let (stderr, stdout) = Shell::new(verbosity, color)
-            .capture(|shell| code = crate::report(&error, shell, format));
+            .capture(|shell| code = crate::report_error(&error, Some(&error), shell, format));
         Box::new(ProcessAlarm {
             message: Some(Box::new(Message {
                 stderr,

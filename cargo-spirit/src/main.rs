@@ -12,13 +12,21 @@ mod cli;
 mod commands;
 
 use std::ffi::OsString;
+use std::fmt::Write as _;
 use std::process::ExitCode;
 
 use clap::{CommandFactory, FromArgMatches};
 use spirit_build::MessageFormat;
 
 fn main() -> ExitCode {
-    let matches = cli::Cli::command().get_matches_from(args());
+    let mut command = cli::Cli::command();
+    let matches = command
+        .try_get_matches_from_mut(args())
+        .unwrap_or_else(|e| e.exit());
+    // Built once per process and never used again: freeing its few thousand
+    // allocations would cost more than parsing did; the process's exit
+    // returns the memory.
+    std::mem::forget(command);
     let cli = cli::Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     // `--message-format`, as the command's flattened `FormatArg` parsed it.
     let format = matches
@@ -37,21 +45,42 @@ fn main() -> ExitCode {
 /// Prints why the command failed (on standard error, and as a JSON message
 /// with `--message-format json`) and returns the exit code.
 fn report(error: &anyhow::Error, shell: &spirit_build::Shell, format: MessageFormat) -> u8 {
-    let code = match error.downcast_ref::<spirit_build::Error>() {
-        Some(e) => e.exit_code(),
-        None => 1,
-    };
+    report_error(
+        error.as_ref(),
+        error.downcast_ref::<spirit_build::Error>(),
+        shell,
+        format,
+    )
+}
+
+/// [`report`] of `error`, whose chain is printed (as anyhow's `{:#}`
+/// prints it), and which is or wraps `ours`. It needs no `anyhow::Error`,
+/// which captures a backtrace when `RUST_BACKTRACE` is set: the run's
+/// alarm prepares its message with this before every run.
+fn report_error(
+    error: &(dyn std::error::Error + 'static),
+    ours: Option<&spirit_build::Error>,
+    shell: &spirit_build::Shell,
+    format: MessageFormat,
+) -> u8 {
+    let code = ours.map_or(1, spirit_build::Error::exit_code);
     // Cargo has already printed why a compile failed.
     let already_reported = matches!(
-        error.downcast_ref::<spirit_build::Error>(),
+        ours,
         Some(spirit_build::Error::Compile(
             spirit_build::compile::CompileError::Failed { .. }
         ))
     );
+    let mut chain = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let _ = write!(chain, ": {cause}");
+        source = cause.source();
+    }
     // The library names the limit; the flag that raises it is ours.
-    let text = match advice::help(error) {
-        Some(help) => format!("{error:#}\nhelp: {help}"),
-        None => format!("{error:#}"),
+    let text = match ours.and_then(advice::help) {
+        Some(help) => format!("{chain}\nhelp: {help}"),
+        None => chain,
     };
     if !already_reported || shell.verbosity() != spirit_build::Verbosity::Quiet {
         shell.error(&text);

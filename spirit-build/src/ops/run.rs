@@ -324,10 +324,10 @@ pub fn run(shell: &Shell, mut options: RunOptions) -> Result<Outcome, Error> {
         SandboxError::CompileTimeout { name, .. } => SandboxError::CompileTimeout { name, timeout },
         error => error,
     })?;
-    limits.timeout = remaining(started, timeout);
-    if limits.timeout.is_zero() {
-        return Err(run_failed(RunError::Timeout(timeout)));
-    }
+    limits.timeout = match call_timeout(remaining(started, timeout)) {
+        Some(left) => left,
+        None => return Err(run_failed(RunError::Timeout(timeout))),
+    };
     match spirit.source() {
         CodeSource::Cached(path) => shell.verbose(|s| {
             s.status(
@@ -472,6 +472,18 @@ pub fn run(shell: &Shell, mut options: RunOptions) -> Result<Outcome, Error> {
 fn remaining(started: Instant, timeout: Duration) -> Duration {
     timeout.saturating_sub(started.elapsed())
 }
+
+/// The call's timeout when `left` is what remains of the run's: none when
+/// nothing does; else what remains, but at least the sandbox's least
+/// timeout (1 ms), which a short `--timeout` would otherwise fall under
+/// once loading took its part (refused then, in words about a timeout the
+/// user never gave).
+fn call_timeout(left: Duration) -> Option<Duration> {
+    (!left.is_zero()).then(|| left.max(MIN_CALL_TIMEOUT))
+}
+
+/// The least timeout the sandbox takes ([`crate::limits::check::timeout`]).
+const MIN_CALL_TIMEOUT: Duration = Duration::from_millis(1);
 
 /// Passes logs and output through, hashing the output for a receipt.
 #[derive(Debug)]
@@ -648,6 +660,22 @@ mod tests {
             error.to_string(),
             "cannot run the installed spirit `embedecho@^1`: the run's configuration has no VUDO_HOME to find it in\nhelp: configure the sandbox with `SandboxConfig::in_home` (or `SandboxConfig::from_env`)"
         );
+    }
+
+    #[test]
+    fn the_call_gets_what_is_left_but_never_less_than_the_sandbox_takes() {
+        assert_eq!(call_timeout(Duration::ZERO), None);
+        assert_eq!(
+            call_timeout(Duration::from_micros(300)),
+            Some(Duration::from_millis(1))
+        );
+        assert_eq!(
+            call_timeout(Duration::from_secs(5)),
+            Some(Duration::from_secs(5))
+        );
+        // The least the sandbox takes is what it checks.
+        assert!(crate::limits::check::timeout(MIN_CALL_TIMEOUT).is_ok());
+        assert!(crate::limits::check::timeout(MIN_CALL_TIMEOUT - Duration::from_nanos(1)).is_err());
     }
 
     #[test]
