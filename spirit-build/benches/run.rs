@@ -47,6 +47,9 @@ const MODULE: &str = r#"(module
 
 const ROUNDS: usize = 51;
 
+/// The data of the large spirit, in bytes.
+const BIG_BYTES: usize = 2 << 20;
+
 /// One command: its name and how to start it.
 struct Case {
     name: &'static str,
@@ -154,17 +157,27 @@ fn main() {
     spirit_build::registry::Registry::new(home.path())
         .trust(key.author())
         .expect("trust");
-    let manifest = Manifest::for_module("counter", "1.0.0".parse().expect("version"), &wasm);
-    let files = SpiritFiles::new(manifest, wasm.clone(), Some(&key));
-    let package = dir.path().join(files.package_name());
-    spirit_build::fs::write_atomic(&package, &files.to_package()).expect("write package");
-    let status = Command::new(&bin)
-        .args(["install", "-q"])
-        .arg(&package)
-        .env("VUDO_HOME", home.path())
-        .status()
-        .expect("install");
-    assert!(status.success(), "install failed");
+    // And a spirit of 2 MiB (its data), to show what `run NAME` pays per
+    // byte: reading, hashing and checking the module and its cached code.
+    let big = wat::parse_str(format!(
+        r#"(module (memory (export "memory") 64) (data (i32.const 0) "{}")
+            (func (export "run") (result i32) (i32.const 0)))"#,
+        "a".repeat(BIG_BYTES)
+    ))
+    .expect("valid wat");
+    for (name, wasm) in [("counter", &wasm), ("big", &big)] {
+        let manifest = Manifest::for_module(name, "1.0.0".parse().expect("version"), wasm);
+        let files = SpiritFiles::new(manifest, wasm.clone(), Some(&key));
+        let package = dir.path().join(files.package_name());
+        spirit_build::fs::write_atomic(&package, &files.to_package()).expect("write package");
+        let status = Command::new(&bin)
+            .args(["install", "-q"])
+            .arg(&package)
+            .env("VUDO_HOME", home.path())
+            .status()
+            .expect("install");
+        assert!(status.success(), "install failed");
+    }
 
     let s = |a: &[&str]| a.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
     let file = wasm_path.to_string_lossy().into_owned();
@@ -188,6 +201,12 @@ fn main() {
             samples: vec![],
         },
     ];
+    let big_case = Case {
+        name: "cargo-spirit run NAME, a 2 MiB module",
+        program: bin.clone(),
+        args: s(&["run", "-q", "big"]),
+        samples: vec![],
+    };
     let wasmtime = wasmtime_cli();
     if let Some(wasmtime) = &wasmtime {
         let cwasm = dir.path().join("counter.cwasm");
@@ -235,6 +254,8 @@ fn main() {
             "(no wasmtime CLI: `cargo install wasmtime-cli --version 48.0.8 --locked`, or set WASMTIME)"
         );
     }
+    // Last, so that the indices above stay as they are.
+    cases.push(big_case);
     // Warm-up: caches filled, binaries in the page cache.
     for case in &cases {
         for _ in 0..3 {
@@ -265,7 +286,7 @@ fn main() {
             dir.display()
         );
     }
-    if cases.len() == 6 {
+    if cases.len() == 7 {
         let ratio =
             |a: usize, b: usize| median(&cases[a]).as_secs_f64() / median(&cases[b]).as_secs_f64();
         let _ = writeln!(
