@@ -61,6 +61,48 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), FsError> {
     })
 }
 
+/// [`write_atomic`], for a file only its owner may read or write (mode
+/// 0600 on Unix from the moment it exists: the temporary file is created
+/// new with that mode, never opened through a file someone else planted).
+///
+/// ```
+/// let dir = tempfile::tempdir().unwrap();
+/// let path = dir.path().join("code");
+/// spirit_build::fs::write_atomic_private(&path, b"one").unwrap();
+/// spirit_build::fs::write_atomic_private(&path, b"two").unwrap();
+/// assert_eq!(std::fs::read(&path).unwrap(), b"two");
+/// # #[cfg(unix)] {
+/// use std::os::unix::fs::PermissionsExt;
+/// assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+/// # }
+/// ```
+///
+/// # Errors
+///
+/// As [`write_atomic`]; also when a file already has the temporary name.
+pub fn write_atomic_private(path: &Path, contents: &[u8]) -> Result<(), FsError> {
+    let tmp = temporary_path(path);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let result = (|| {
+        let mut file = options.open(&tmp)?;
+        file.write_all(contents)?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    result.map_err(|e| {
+        if e.kind() != std::io::ErrorKind::AlreadyExists {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        FsError::new("write", path, e)
+    })
+}
+
 /// Writes a new file readable only by its owner (mode 0600 on Unix),
 /// never replacing an existing one: the contents go to a temporary file
 /// (named as [`write_atomic`] names its own), which is flushed and then

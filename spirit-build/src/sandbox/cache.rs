@@ -23,10 +23,14 @@
 //! write, or that is damaged, turns the cache off (every load compiles) with
 //! a reason instead of trusting it.
 //!
-//! Entries are written with [`crate::fs::write_atomic`], so a reader never
-//! sees a half-written one. Nothing is evicted: an entry is a few times the
-//! size of its wasm, and deleting the directory is always safe (a new key is
-//! made).
+//! Entries are written with [`crate::fs::write_atomic_private`] (mode 0600),
+//! so a reader never sees a half-written one. On Unix a load maps the entry
+//! rather than reading and copying it (a module's code and data are not
+//! copied twice per run): the MAC is checked through the open file that is
+//! then mapped, and an entry loads only when the key's owner owns it and
+//! nobody else may write it, so the bytes checked are the bytes run.
+//! Nothing is evicted: an entry is a few times the size of its wasm, and
+//! deleting the directory is always safe (a new key is made).
 
 use std::hash::Hasher;
 use std::path::{Path, PathBuf};
@@ -52,7 +56,15 @@ pub(crate) struct CodeCache {
     engine_hash: [u8; 32],
     /// The MAC key, read (or made) on first use; `Err` says why the cache
     /// is off.
-    key: OnceLock<Result<[u8; KEY_LEN], String>>,
+    key: OnceLock<Result<Secret, String>>,
+}
+
+/// The cache's key, and who owns its file: the user whose entries load.
+#[derive(Debug)]
+struct Secret {
+    key: [u8; KEY_LEN],
+    #[cfg(unix)]
+    owner: u32,
 }
 
 impl CodeCache {
@@ -76,60 +88,105 @@ impl CodeCache {
     }
 
     /// The MAC key, made on first use.
-    fn key(&self) -> Result<&[u8; KEY_LEN], &str> {
+    fn key(&self) -> Result<&Secret, &str> {
         self.key
             .get_or_init(|| cache_key(&self.dir))
             .as_ref()
             .map_err(String::as_str)
     }
 
-    /// The trailer of the entry for `code`, compiled from the wasm with
-    /// hash `wasm_hash`.
-    fn trailer(&self, key: &[u8; KEY_LEN], code: &[u8], wasm_hash: &blake3::Hash) -> Vec<u8> {
-        let mut trailer = Vec::with_capacity(TRAILER_LEN);
-        trailer.extend_from_slice(TAG);
-        trailer.extend_from_slice(wasm_hash.as_bytes());
-        trailer.extend_from_slice(&self.engine_hash);
-        let mac = blake3::Hasher::new_keyed(key)
-            .update(code)
-            .update(&trailer)
-            .finalize();
-        trailer.extend_from_slice(mac.as_bytes());
-        trailer
+    /// The fields of an entry's trailer for the wasm with hash
+    /// `wasm_hash`: the format tag, that hash, this engine's hash.
+    fn trailer_fields(&self, wasm_hash: &blake3::Hash) -> Vec<u8> {
+        let mut fields = Vec::with_capacity(TRAILER_LEN);
+        fields.extend_from_slice(TAG);
+        fields.extend_from_slice(wasm_hash.as_bytes());
+        fields.extend_from_slice(&self.engine_hash);
+        fields
     }
 
     /// The cached module for the wasm whose blake3 is `wasm_hash`, and its
     /// file, when there is an entry compiled from exactly that wasm by this
     /// engine, with a MAC that verifies. The caller hashed the very bytes it
     /// would otherwise compile.
+    ///
+    /// On Unix the entry is mapped, not read and copied: its MAC is checked
+    /// through the open file, which is then mapped (an entry renamed over
+    /// the path since is not what is mapped), and only an entry that its
+    /// owner alone may write, the key's owner, loads: nobody else can
+    /// change the mapped bytes once checked.
     pub(crate) fn load(
         &self,
         engine: &Engine,
         wasm_hash: &blake3::Hash,
     ) -> Option<(Module, PathBuf)> {
-        let key = self.key().ok()?;
+        let secret = self.key().ok()?;
         let path = self.path(wasm_hash);
-        let bytes = std::fs::read(&path).ok()?;
-        let split = bytes.len().checked_sub(TRAILER_LEN)?;
-        let (code, trailer) = bytes.split_at(split);
-        // Equal trailers mean the same tag, wasm and engine, and a MAC made
-        // with this key over these bytes (compared in constant time).
-        let expected = self.trailer(key, code, wasm_hash);
-        let (fields, mac) = trailer.split_at(TRAILER_LEN - blake3::OUT_LEN);
-        let mac = blake3::Hash::from_slice(mac).ok()?;
-        let expected_mac = blake3::Hash::from_slice(&expected[fields.len()..]).ok()?;
-        if fields != &expected[..fields.len()] || mac != expected_mac {
-            return None;
+        #[cfg(unix)]
+        {
+            use std::io::Read;
+            use std::os::unix::fs::MetadataExt;
+            let file = std::fs::File::open(&path).ok()?;
+            let meta = file.metadata().ok()?;
+            if !meta.is_file() || meta.uid() != secret.owner || meta.mode() & 0o022 != 0 {
+                return None;
+            }
+            let code_len = meta.len().checked_sub(TRAILER_LEN as u64)?;
+            let mut reader = std::io::BufReader::with_capacity(64 << 10, &file);
+            let mut mac = blake3::Hasher::new_keyed(&secret.key);
+            let hashed = std::io::copy(&mut (&mut reader).take(code_len), &mut mac).ok()?;
+            let mut trailer = [0u8; TRAILER_LEN];
+            reader.read_exact(&mut trailer).ok()?;
+            if hashed != code_len || !self.trailer_verifies(mac, &trailer, wasm_hash) {
+                return None;
+            }
+            // SAFETY: `Module::deserialize_open_file` requires a file that
+            // `Module::serialize` wrote, unmodified while it is mapped. This
+            // one is: only `store` below makes an entry whose MAC verifies
+            // under this cache's secret key, from this very wasm (its hash
+            // is in the MAC'd trailer) with this engine (its compatibility
+            // hash too); the MAC covers every byte of the code, read through
+            // the descriptor that is mapped; and only the key's owner can
+            // write the file (checked above). The trailer after the code is
+            // outside what wasmtime reads. Wasmtime itself still rejects
+            // code from another version or configuration with an error.
+            let module = unsafe { Module::deserialize_open_file(engine, file) }.ok()?;
+            Some((module, path))
         }
-        // SAFETY: `Module::deserialize` requires bytes that `Module::serialize`
-        // produced, unmodified. These are: only `store` below makes an entry
-        // whose MAC verifies under this cache's secret key, it made it from
-        // this very wasm (its hash is in the MAC'd trailer) with this engine
-        // (its compatibility hash too), and the MAC covers every byte of the
-        // code. Wasmtime itself still rejects code from another version or
-        // configuration with an error.
-        let module = unsafe { Module::deserialize(engine, code) }.ok()?;
-        Some((module, path))
+        #[cfg(not(unix))]
+        {
+            let bytes = std::fs::read(&path).ok()?;
+            let split = bytes.len().checked_sub(TRAILER_LEN)?;
+            let (code, trailer) = bytes.split_at(split);
+            let mut mac = blake3::Hasher::new_keyed(&secret.key);
+            mac.update(code);
+            if !self.trailer_verifies(mac, trailer, wasm_hash) {
+                return None;
+            }
+            // SAFETY: as above, for bytes read into memory: the MAC covers
+            // every byte of the code, and nothing changes them after.
+            let module = unsafe { Module::deserialize(engine, code) }.ok()?;
+            Some((module, path))
+        }
+    }
+
+    /// Whether `trailer` names this wasm and engine and ends in the MAC that
+    /// `mac` (the keyed hasher, fed the code) makes over the code and the
+    /// trailer's fields (compared in constant time).
+    fn trailer_verifies(
+        &self,
+        mut mac: blake3::Hasher,
+        trailer: &[u8],
+        wasm_hash: &blake3::Hash,
+    ) -> bool {
+        if trailer.len() != TRAILER_LEN {
+            return false;
+        }
+        let (fields, tag) = trailer.split_at(TRAILER_LEN - blake3::OUT_LEN);
+        let Ok(tag) = blake3::Hash::from_slice(tag) else {
+            return false;
+        };
+        fields == self.trailer_fields(wasm_hash).as_slice() && mac.update(fields).finalize() == tag
     }
 
     /// Writes `module`, compiled from the wasm whose blake3 is `wasm_hash`,
@@ -145,11 +202,16 @@ impl CodeCache {
     ) -> Result<PathBuf, String> {
         let mut bytes = module.serialize().map_err(|e| format!("{e:#}"))?;
         crate::fs::create_dir_all(&self.dir).map_err(|e| error_chain(&e))?;
-        let key = self.key()?;
-        let trailer = self.trailer(key, &bytes, wasm_hash);
+        let secret = self.key()?;
+        let mut trailer = self.trailer_fields(wasm_hash);
+        let mac = blake3::Hasher::new_keyed(&secret.key)
+            .update(&bytes)
+            .update(&trailer)
+            .finalize();
+        trailer.extend_from_slice(mac.as_bytes());
         bytes.extend_from_slice(&trailer);
         let path = self.path(wasm_hash);
-        crate::fs::write_atomic(&path, &bytes).map_err(|e| error_chain(&e))?;
+        crate::fs::write_atomic_private(&path, &bytes).map_err(|e| error_chain(&e))?;
         Ok(path)
     }
 
@@ -162,7 +224,7 @@ impl CodeCache {
 /// The cache's MAC key in `dir`: read when it is there, private and whole;
 /// made (32 random bytes, mode 0600, never replacing another process's)
 /// when it is missing.
-fn cache_key(dir: &Path) -> Result<[u8; KEY_LEN], String> {
+fn cache_key(dir: &Path) -> Result<Secret, String> {
     let path = dir.join(KEY_FILE);
     let off = |why: String| format!("the code cache's key `{}` {why}", path.display());
     if std::fs::symlink_metadata(&path).is_err() {
@@ -170,7 +232,8 @@ fn cache_key(dir: &Path) -> Result<[u8; KEY_LEN], String> {
         let mut key = [0; KEY_LEN];
         getrandom::fill(&mut key).map_err(|e| off(format!("could not be made: {e}")))?;
         match crate::fs::write_new_private(&path, &key) {
-            Ok(()) => return Ok(key),
+            // Read back below, as any key is, with its owner.
+            Ok(()) => {}
             // Another process made it first: use theirs.
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
             Err(e) => return Err(off(format!("could not be written: {e}"))),
@@ -192,8 +255,13 @@ fn cache_key(dir: &Path) -> Result<[u8; KEY_LEN], String> {
         }
     }
     let bytes = std::fs::read(&path).map_err(|e| off(format!("could not be read: {e}")))?;
-    <[u8; KEY_LEN]>::try_from(bytes.as_slice())
-        .map_err(|_| off("is damaged (not 32 bytes); remove it, a new one is made".to_owned()))
+    let key = <[u8; KEY_LEN]>::try_from(bytes.as_slice())
+        .map_err(|_| off("is damaged (not 32 bytes); remove it, a new one is made".to_owned()))?;
+    Ok(Secret {
+        key,
+        #[cfg(unix)]
+        owner: std::os::unix::fs::MetadataExt::uid(&meta),
+    })
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {
@@ -250,6 +318,53 @@ mod tests {
         bytes[middle] ^= 1;
         crate::fs::write_atomic(&path, &bytes).unwrap();
         assert!(cache.load(&engine, &wasm).is_none());
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn an_entry_others_may_write_is_a_miss() {
+        use std::os::unix::fs::PermissionsExt;
+        let engine = Engine::default();
+        let dir = tempfile::tempdir().unwrap();
+        let cache = CodeCache::new(dir.path().join("cache"), &engine);
+        let (wasm, module) = module(&engine, "");
+        let path = cache.store(&wasm, &module).unwrap();
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        assert!(cache.load(&engine, &wasm).is_some());
+        // Another user could change the code between the MAC check and the
+        // run: not loaded, compiled again.
+        for mode in [0o620, 0o602, 0o666] {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+            assert!(cache.load(&engine, &wasm).is_none(), "mode {mode:o}");
+        }
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(cache.load(&engine, &wasm).is_some());
+    }
+
+    #[test]
+    fn a_mapped_entry_runs_its_code_and_data() {
+        let engine = Engine::default();
+        let dir = tempfile::tempdir().unwrap();
+        let cache = CodeCache::new(dir.path().join("cache"), &engine);
+        let wasm = wat::parse_str(
+            r#"(module (memory 1) (data (i32.const 16) "\2a")
+                (func (export "get") (result i32) (i32.load8_u (i32.const 16))))"#,
+        )
+        .unwrap();
+        let hash = blake3::hash(&wasm);
+        cache
+            .store(&hash, &Module::new(&engine, &wasm).unwrap())
+            .unwrap();
+        let (module, _) = cache.load(&engine, &hash).unwrap();
+        let mut store = wasmtime::Store::new(&engine, ());
+        let instance = wasmtime::Instance::new(&mut store, &module, &[]).unwrap();
+        let get = instance
+            .get_typed_func::<(), i32>(&mut store, "get")
+            .unwrap();
+        assert_eq!(get.call(&mut store, ()).unwrap(), 42);
     }
 
     #[test]
