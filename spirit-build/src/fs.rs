@@ -71,6 +71,8 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), FsError> {
 /// spirit_build::fs::write_atomic_private(&path, b"one").unwrap();
 /// spirit_build::fs::write_atomic_private(&path, b"two").unwrap();
 /// assert_eq!(std::fs::read(&path).unwrap(), b"two");
+/// // Nothing is left beside it.
+/// assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
 /// # #[cfg(unix)] {
 /// use std::os::unix::fs::PermissionsExt;
 /// assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
@@ -79,9 +81,18 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), FsError> {
 ///
 /// # Errors
 ///
-/// As [`write_atomic`]; also when a file already has the temporary name.
+/// As [`write_atomic`]; also when a file already has the temporary name
+/// (one a killed process left, or someone planted).
 pub fn write_atomic_private(path: &Path, contents: &[u8]) -> Result<(), FsError> {
-    let tmp = temporary_path(path);
+    // Each call its own temporary file (`.<file>.<n>.<pid>.tmp`): two
+    // threads writing the same entry do not meet on one name.
+    static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    let tmp = temporary_path(&path.with_file_name(format!("{file_name}.{call}")));
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]

@@ -345,6 +345,28 @@ mod tests {
     }
 
     #[test]
+    fn threads_storing_the_same_entry_all_succeed() {
+        let engine = Engine::default();
+        let dir = tempfile::tempdir().unwrap();
+        let cache = CodeCache::new(dir.path().join("cache"), &engine);
+        let (wasm, module) = module(&engine, "");
+        std::thread::scope(|scope| {
+            let stores: Vec<_> = (0..4)
+                .map(|_| scope.spawn(|| cache.store(&wasm, &module)))
+                .collect();
+            for store in stores {
+                assert!(store.join().unwrap().is_ok());
+            }
+        });
+        assert!(cache.load(&engine, &wasm).is_some());
+        // The entry and the key, and no temporary file left.
+        assert_eq!(
+            std::fs::read_dir(dir.path().join("cache")).unwrap().count(),
+            2
+        );
+    }
+
+    #[test]
     fn a_mapped_entry_runs_its_code_and_data() {
         let engine = Engine::default();
         let dir = tempfile::tempdir().unwrap();
