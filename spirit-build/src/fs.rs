@@ -93,19 +93,7 @@ pub fn write_atomic_private(path: &Path, contents: &[u8]) -> Result<(), FsError>
         .map(|n| n.to_string_lossy())
         .unwrap_or_default();
     let tmp = temporary_path(&path.with_file_name(format!("{file_name}.{call}")));
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let result = (|| {
-        let mut file = options.open(&tmp)?;
-        file.write_all(contents)?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
+    let result = write_private_temporary(&tmp, contents).and_then(|()| std::fs::rename(&tmp, path));
     result.map_err(|e| {
         if e.kind() != std::io::ErrorKind::AlreadyExists {
             let _ = std::fs::remove_file(&tmp);
@@ -134,6 +122,17 @@ pub fn write_atomic_private(path: &Path, contents: &[u8]) -> Result<(), FsError>
 /// `AlreadyExists` when the name is taken; any other I/O error of writing.
 pub fn write_new_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     let tmp = temporary_path(path);
+    let result =
+        write_private_temporary(&tmp, contents).and_then(|()| std::fs::hard_link(&tmp, path));
+    let _ = std::fs::remove_file(&tmp);
+    result
+}
+
+/// Creates `tmp`, new (never through a file already there) and private
+/// (mode 0600 on Unix from the moment it exists), and writes and flushes
+/// `contents` into it: the first half of [`write_atomic_private`] and
+/// [`write_new_private`], which then move it into place each their way.
+fn write_private_temporary(tmp: &Path, contents: &[u8]) -> std::io::Result<()> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -141,14 +140,9 @@ pub fn write_new_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    let result = (|| {
-        let mut file = options.open(&tmp)?;
-        file.write_all(contents)?;
-        file.sync_all()?;
-        std::fs::hard_link(&tmp, path)
-    })();
-    let _ = std::fs::remove_file(&tmp);
-    result
+    let mut file = options.open(tmp)?;
+    file.write_all(contents)?;
+    file.sync_all()
 }
 
 /// `dir/.<file>.<pid>.tmp`: where this process writes `dir/<file>` before
