@@ -289,27 +289,16 @@ fn main() {
     if cases.len() == 7 {
         let ratio =
             |a: usize, b: usize| median(&cases[a]).as_secs_f64() / median(&cases[b]).as_secs_f64();
-        let _ = writeln!(
-            out,
-            "\n  run FILE.wasm / wasmtime run FILE.wasm:        {:.2}x",
-            ratio(1, 4)
-        );
-        let _ = writeln!(
-            out,
-            "  run NAME / wasmtime run --allow-precompiled:   {:.2}x",
-            ratio(2, 5)
-        );
-        // Each CLI against its own start-up.
-        let _ = writeln!(
-            out,
-            "  run NAME / cargo-spirit --version:             {:.2}x",
-            ratio(2, 0)
-        );
-        let _ = writeln!(
-            out,
-            "  wasmtime run --allow-precompiled / --version:  {:.2}x",
-            ratio(5, 3)
-        );
+        let _ = writeln!(out);
+        // The last two: each CLI against its own start-up.
+        for (label, a, b) in [
+            ("run FILE.wasm / wasmtime run FILE.wasm", 1, 4),
+            ("run NAME / wasmtime run --allow-precompiled", 2, 5),
+            ("run NAME / cargo-spirit --version", 2, 0),
+            ("wasmtime run --allow-precompiled / --version", 5, 3),
+        ] {
+            let _ = writeln!(out, "  {:<46} {:.2}x", format!("{label}:"), ratio(a, b));
+        }
     }
 }
 
