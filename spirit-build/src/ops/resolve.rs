@@ -42,8 +42,9 @@ pub(super) struct Resolved {
     pub(super) owner: StorageOwner,
     /// Set when the manifest's capabilities are not granted.
     pub(super) withheld: Option<Withheld>,
-    /// The blake3 of `wasm`, when the check that read it computed it.
-    pub(super) wasm_hash: Option<blake3::Hash>,
+    /// The blake3 of `wasm`, computed once: the code cache and the ledger
+    /// take it from here.
+    pub(super) wasm_hash: blake3::Hash,
 }
 
 impl Resolved {
@@ -178,6 +179,7 @@ pub(super) fn resolve(
             let registry = Registry::new(home);
             let loaded = registry.resolve_and_load_hashed(name, req.as_deref())?;
             let (entry, files) = (loaded.entry, loaded.files);
+            // The registry's check hashed these very bytes.
             wasm_hash = Some(loaded.wasm_hash);
             let trusted = crate::trust::trusted_authors(registry.home())?;
             if let Grant::Withheld { why, author } = grant::for_installed(&entry, &trusted) {
@@ -213,11 +215,11 @@ pub(super) fn resolve(
     };
     Ok(Resolved {
         name,
+        wasm_hash: wasm_hash.unwrap_or_else(|| blake3::hash(&wasm)),
         wasm,
         manifest,
         owner,
         withheld,
-        wasm_hash,
     })
 }
 

@@ -315,15 +315,15 @@ pub fn run(shell: &Shell, mut options: RunOptions) -> Result<Outcome, Error> {
         &network,
     )?;
     let left = remaining(started, timeout);
-    let spirit = match wasm_hash {
-        Some(hash) => sandbox.load_hashed_within(&name, &wasm, hash, left),
-        None => sandbox.load_within(&name, &wasm, left),
-    }
-    .map_err(|error| match error {
-        // What was left of the timeout ran out; the caller set all of it.
-        SandboxError::CompileTimeout { name, .. } => SandboxError::CompileTimeout { name, timeout },
-        error => error,
-    })?;
+    let spirit = sandbox
+        .load_hashed_within(&name, &wasm, wasm_hash, left)
+        .map_err(|error| match error {
+            // What was left of the timeout ran out; the caller set all of it.
+            SandboxError::CompileTimeout { name, .. } => {
+                SandboxError::CompileTimeout { name, timeout }
+            }
+            error => error,
+        })?;
     limits.timeout = match call_timeout(remaining(started, timeout)) {
         Some(left) => left,
         None => return Err(run_failed(RunError::Timeout(timeout))),
@@ -361,7 +361,7 @@ pub fn run(shell: &Shell, mut options: RunOptions) -> Result<Outcome, Error> {
         Prepare {
             options: &options.credits,
             spirit: &name,
-            wasm: &wasm,
+            wasm_hash: &wasm_hash,
             author,
             pricing,
             fuel: limits.fuel,

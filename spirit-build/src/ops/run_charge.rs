@@ -56,7 +56,8 @@ pub(super) struct Billing {
 pub(super) struct Prepare<'a> {
     pub(super) options: &'a CreditOptions,
     pub(super) spirit: &'a str,
-    pub(super) wasm: &'a [u8],
+    /// The blake3 of the spirit's wasm, which the ledger records.
+    pub(super) wasm_hash: &'a blake3::Hash,
     pub(super) author: Option<Author>,
     pub(super) pricing: Option<Pricing>,
     pub(super) fuel: u64,
@@ -73,10 +74,7 @@ pub(super) fn prepare(shell: &Shell, run: Prepare<'_>) -> Result<Billing, Error>
     if pricing.is_none() && !wants_credit {
         return Ok(Billing::default());
     }
-    let origin = Origin::run(
-        run.spirit,
-        Some(blake3::hash(run.wasm).to_hex().to_string()),
-    );
+    let origin = Origin::run(run.spirit, Some(run.wasm_hash.to_hex().to_string()));
     let mut ledger: Option<Arc<Ledger>> = None;
     let open = |ledger: &mut Option<Arc<Ledger>>| -> Result<Arc<Ledger>, Error> {
         if let Some(ledger) = ledger {
